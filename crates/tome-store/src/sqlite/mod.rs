@@ -1,0 +1,204 @@
+//! The embedded SQLite backend: one file in WAL mode, durable by default.
+//!
+//! Writes open their transaction with `BEGIN IMMEDIATE`, taking SQLite's single write lock up
+//! front. That serialises every read-check-write sequence (credit caps, slug uniqueness,
+//! references) across connections and across processes sharing the file (the operator CLI), so
+//! none of those checks can race.
+
+mod content;
+mod instance;
+mod kb;
+mod rows;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
+use tome_core::cursor::Position;
+
+use crate::{OpenOptions, Page, PageRequest, Result, StoreError};
+
+/// Migrations embedded in the binary, applied in order at start. Never edit one that has shipped.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+/// The SQLite implementation of [`crate::Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens `tome.db` inside `dir`, creating both if needed.
+    pub async fn open_dir(dir: &Path, options: &OpenOptions) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Config(format!("cannot create data directory {}: {e}", dir.display()))
+        })?;
+        Self::open_file(&dir.join("tome.db"), options).await
+    }
+
+    /// Opens the database file at `path`, creating it if needed.
+    pub async fn open_file(path: &Path, options: &OpenOptions) -> Result<Self> {
+        let connect = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(|e| StoreError::Config(e.to_string()))?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if options.durable {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await
+            .map_err(|e| {
+                StoreError::Config(format!("cannot open database {}: {e}", path.display()))
+            })?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .execute(&mut *conn)
+        .await?;
+        for &(version, name, sql) in MIGRATIONS {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if done.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+                .bind(version)
+                .bind(name)
+                .bind(tome_core::time::now())
+                .execute(&mut *tx)
+                .await?;
+            // The schema change and its record commit together, so a crash cannot half-apply it.
+            tx.commit().await?;
+            tracing::info!(version, name, "applied database migration");
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction holding SQLite's write lock.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Appends the keyset condition and order for `(sort_order, seq)` lists.
+fn push_keyset(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, alias: &str, page: &PageRequest) {
+    if let Some(p) = page.after {
+        q.push(format!(" AND ({alias}.sort_order > "))
+            .push_bind(p.sort)
+            .push(format!(" OR ({alias}.sort_order = "))
+            .push_bind(p.sort)
+            .push(format!(" AND {alias}.seq > "))
+            .push_bind(p.seq)
+            .push("))");
+    }
+    q.push(format!(" ORDER BY {alias}.sort_order, {alias}.seq LIMIT "))
+        .push_bind(page.limit + 1);
+}
+
+/// Turns `limit + 1` fetched rows into a page.
+fn finish_page<T>(mut rows: Vec<(T, Position)>, limit: i64) -> Page<T> {
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    let next = if has_more { rows.last().map(|(_, p)| *p) } else { None };
+    Page { items: rows.into_iter().map(|(t, _)| t).collect(), next }
+}
+
+/// Checks that the KB exists in the project.
+async fn require_kb(conn: &mut SqliteConnection, project_id: &str, kb_id: &str) -> Result<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM knowledge_bases WHERE id = ? AND project_id = ?")
+            .bind(kb_id)
+            .bind(project_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    found.map(|_| ()).ok_or(StoreError::NotFound(tome_core::model::Entity::KnowledgeBase))
+}
+
+/// Debits the project's ledger for `charge`, refusing if the monthly cap would be exceeded.
+/// Must run inside the write transaction that creates what is being paid for.
+async fn charge(
+    conn: &mut SqliteConnection,
+    project_id: &str,
+    charge: tome_core::credits::Charge,
+    now: &str,
+) -> Result<()> {
+    let month = tome_core::time::month_of(now);
+    let cap: Option<i64> = sqlx::query_scalar("SELECT credit_cap FROM projects WHERE id = ?")
+        .bind(project_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    let price = charge.credits();
+    if let Some(cap) = cap {
+        let used: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(credits), 0) FROM credit_ledger WHERE project_id = ? AND month = ?",
+        )
+        .bind(project_id)
+        .bind(month)
+        .fetch_one(&mut *conn)
+        .await?;
+        if used + price > cap {
+            return Err(StoreError::SpendingCap { cap, used, price });
+        }
+    }
+    sqlx::query(
+        "INSERT INTO credit_ledger (project_id, month, action, items, credits, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(project_id)
+    .bind(month)
+    .bind(charge.action.as_str())
+    .bind(charge.count)
+    .bind(price)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_pattern(word: &str) -> String {
+    let mut p = String::with_capacity(word.len() + 2);
+    p.push('%');
+    for c in word.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
