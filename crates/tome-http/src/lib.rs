@@ -1,1 +1,125 @@
+//! Tome's HTTP layer: the `/v1` management API, its error envelope, authentication, rate limits
+//! and the OpenAPI document. The only crate that knows about HTTP.
 
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod ratelimit;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tome_core::cursor::CursorCodec;
+use tome_store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::normalize_path::NormalizePath;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::ratelimit::RateLimiter;
+
+/// Largest accepted request body: 20 bulk articles of 100,000 characters each, JSON-escaped.
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Settings the HTTP layer needs.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Requests per minute per admin key.
+    pub admin_rate_limit: u64,
+    /// Requests per minute per assistant key.
+    pub assistant_rate_limit: u64,
+    /// This server's own address as clients reach it, for `public_url` (`http://127.0.0.1:8080`).
+    pub base_url: String,
+    /// A dedicated host for hosted help centres (`https://help.example.com`), if any.
+    pub hosted_url: Option<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            admin_rate_limit: 100,
+            assistant_rate_limit: 1000,
+            base_url: "http://127.0.0.1:8080".to_string(),
+            hosted_url: None,
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub config: Arc<HttpConfig>,
+    pub cursors: Arc<CursorCodec>,
+    openapi: Arc<str>,
+}
+
+impl AppState {
+    /// Builds the state, reading the instance secret that signs pagination cursors.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        limiter: Arc<dyn RateLimiter>,
+        config: HttpConfig,
+    ) -> Result<Self, tome_store::StoreError> {
+        let secret = store.instance_secret().await?;
+        Ok(AppState {
+            store,
+            limiter,
+            config: Arc::new(config),
+            cursors: Arc::new(CursorCodec::new(secret)),
+            openapi: openapi::document().into(),
+        })
+    }
+}
+
+/// The whole application as a router.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(routes::kb::router())
+        .merge(routes::content::router())
+        .merge(routes::articles::router())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/v1/openapi.json", get(openapi_json))
+        .merge(api)
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The application as a service that also accepts a trailing slash on every path (`/v1/kb/`).
+pub fn service(state: AppState) -> NormalizePath<Router> {
+    NormalizePath::trim_trailing_slash(app(state))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Database unreachable.")
+                .into_response()
+        }
+    }
+}
+
+async fn openapi_json(State(s): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], s.openapi.to_string()).into_response()
+}

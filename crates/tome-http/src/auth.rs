@@ -1,0 +1,94 @@
+//! Bearer-key authentication and per-key rate limiting for the management API.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tome_core::keys::{self, KeyKind};
+use tome_core::time;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::Auth;
+use crate::ratelimit::RateDecision;
+
+/// How stale `last_used_at` may get before a request refreshes it. Writing it on every request
+/// would turn each read into a durable write.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+/// Authenticates an admin key, applies its rate limit and stamps the rate-limit headers.
+pub async fn require_admin(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let presented = bearer(req.headers());
+    let key = match presented.as_deref().map(keys::parse_api_key) {
+        Some(Some(_)) => {
+            let hash = keys::hash_key(presented.as_deref().unwrap_or_default());
+            match state.store.find_api_key(&hash).await {
+                Ok(found) => found.filter(|k| k.revoked_at.is_none()),
+                Err(e) => return ApiError::from(e).into_response(),
+            }
+        }
+        _ => None,
+    };
+    let Some(key) = key else {
+        // Failed attempts are limited per client address, so nobody can hammer the key lookup.
+        let decision = state.limiter.hit(&format!("anon:{}", peer(&req)), state.config.admin_rate_limit).await;
+        let err = if !decision.allowed {
+            ApiError::rate_limited(decision.retry_after)
+        } else if presented.is_none() {
+            ApiError::unauthorized("Missing API key. Send Authorization: Bearer <key>.")
+        } else {
+            ApiError::unauthorized("Invalid or revoked API key.")
+        };
+        return with_rate_headers(err.into_response(), &decision);
+    };
+
+    let limit = match key.kind {
+        KeyKind::Admin => state.config.admin_rate_limit,
+        KeyKind::Assistant => state.config.assistant_rate_limit,
+    };
+    let decision = state.limiter.hit(&format!("key:{}", key.id), limit).await;
+    if !decision.allowed {
+        return with_rate_headers(ApiError::rate_limited(decision.retry_after).into_response(), &decision);
+    }
+    if key.kind != KeyKind::Admin {
+        let err = ApiError::forbidden("This endpoint requires an admin key (tome_…).");
+        return with_rate_headers(err.into_response(), &decision);
+    }
+
+    let now = time::unix_now();
+    let stale = key.last_used_at.as_deref().is_none_or(|t| t < time::format_unix(now - TOUCH_INTERVAL_SECS).as_str());
+    if stale {
+        let store = state.store.clone();
+        let key_id = key.id.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_api_key(&key_id, &time::format_unix(now)).await {
+                tracing::warn!(error = %e, "could not record key use");
+            }
+        });
+    }
+    req.extensions_mut().insert(Auth { project_id: key.project_id, key_id: key.id });
+    with_rate_headers(next.run(req).await, &decision)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+fn peer(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |ConnectInfo(a)| a.ip().to_string())
+}
+
+/// Adds `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds) to a response.
+pub fn with_rate_headers(mut resp: Response, d: &RateDecision) -> Response {
+    let h = resp.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
+    h.insert("x-ratelimit-reset", HeaderValue::from(d.reset_at));
+    resp
+}

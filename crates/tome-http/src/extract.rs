@@ -1,0 +1,150 @@
+//! Extractors that turn bad input into our error envelope instead of axum's plain text.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use tome_core::cursor::CursorCodec;
+use tome_core::model::Status;
+use tome_store::PageRequest;
+
+use crate::error::ApiError;
+
+/// A JSON request body: `Content-Type: application/json`, a JSON object, no unknown fields.
+///
+/// Malformed JSON or a wrong content type → 400; a body over the limit → 413; a field of the
+/// wrong type or an unknown field → 422 naming the field (`articles[3].title`).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+            .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")));
+        if !is_json {
+            return Err(ApiError::bad_request("Content-Type must be application/json."));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::payload_too_large()
+            } else {
+                ApiError::bad_request("Could not read the request body.")
+            }
+        })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}.")))?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("The request body must be a JSON object."));
+        }
+        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            // serde reports unknown fields at the enclosing object; name the field itself.
+            if let Some(name) = message
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                let field = if path == "." {
+                    name.to_string()
+                } else if path == name || path.ends_with(&format!(".{name}")) {
+                    path
+                } else {
+                    format!("{path}.{name}")
+                };
+                return ApiError::validation(field, "is not a known field");
+            }
+            ApiError::validation(if path == "." { String::new() } else { path }, message)
+        })
+    }
+}
+
+/// Query-string parameters, parsed by hand so each bad value gets a precise error.
+pub struct Params(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map(|Query(m)| Params(m))
+            .map_err(|_| ApiError::bad_request("Malformed query string."))
+    }
+}
+
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 100;
+
+impl Params {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// `?limit` (1–100, default 20) and `?cursor` for the list called `list`.
+    pub fn page(&self, codec: &CursorCodec, list: &str) -> Result<PageRequest, ApiError> {
+        let limit = match self.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| ApiError::validation("limit", "must be an integer from 1 to 100"))?,
+        };
+        let after = match self.get("cursor") {
+            None => None,
+            Some(c) => Some(codec.decode(list, c).ok_or_else(|| {
+                ApiError::bad_request("Invalid pagination cursor.")
+                    .with_details(serde_json::json!({ "field": "cursor", "reason": "is not a cursor this list issued" }))
+            })?),
+        };
+        Ok(PageRequest { limit, after })
+    }
+
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(ApiError::validation(key, "must be true or false")),
+        }
+    }
+
+    /// `?status=draft,published` → statuses; empty means all.
+    pub fn statuses(&self) -> Result<Vec<Status>, ApiError> {
+        let Some(raw) = self.get("status") else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let s = tome_core::input::status("status", part)?;
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The authenticated caller, put in request extensions by the auth middleware.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub project_id: String,
+    pub key_id: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<Auth>().cloned().ok_or_else(|| {
+            tracing::error!("handler reached without the auth middleware");
+            ApiError::internal()
+        })
+    }
+}

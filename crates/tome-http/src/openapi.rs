@@ -1,0 +1,48 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{articles, content, kb};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tome", description = "Knowledge-base and help-centre server. Management API (admin bearer keys)."),
+    paths(
+        kb::create_kb, kb::list_kbs, kb::get_kb, kb::update_kb, kb::delete_kb,
+        kb::get_site_key, kb::revoke_site_key, kb::update_site_key,
+        kb::get_project, kb::update_project, kb::get_usage,
+        content::create_category, content::list_categories, content::get_category,
+        content::update_category, content::delete_category,
+        content::create_section, content::list_sections, content::get_section,
+        content::update_section, content::delete_section,
+        articles::create_article, articles::bulk_create_articles, articles::bulk_update_articles,
+        articles::list_articles, articles::get_article, articles::update_article,
+        articles::publish_article, articles::archive_article, articles::delete_article,
+        articles::create_faq, articles::list_faqs, articles::get_faq, articles::update_faq,
+        articles::publish_faq, articles::delete_faq, articles::search,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The document as JSON, rendered once at start-up.
+pub fn document() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not render the OpenAPI document");
+        "{}".to_string()
+    })
+}

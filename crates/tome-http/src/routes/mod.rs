@@ -1,0 +1,5 @@
+//! Route handlers, one module per area of the API.
+
+pub mod articles;
+pub mod content;
+pub mod kb;

@@ -1,0 +1,245 @@
+//! Command-line interface: `serve` and the operator commands for projects and keys.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use tome_core::input;
+use tome_core::keys::{self, KeyKind};
+use tome_core::model::Project;
+use tome_store::{Location, OpenOptions, Store, StoreError};
+
+#[derive(Debug, Parser)]
+#[command(name = "tome", version, about = "Self-hosted knowledge base and help centre server")]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Print machine-readable JSON instead of friendly text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives. Every command takes these.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Directory of the embedded SQLite database.
+    #[arg(long, global = true, env = "TOME_DATA_DIR", default_value = "./tome-data")]
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite://PATH`); overrides --data-dir.
+    #[arg(long, global = true, env = "TOME_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// SQLite `synchronous` level: `full` (a 2xx survives power loss) or `normal` (faster; may
+    /// lose the last commits on power loss, never on a process crash).
+    #[arg(long, global = true, env = "TOME_SQLITE_SYNCHRONOUS", default_value = "full")]
+    pub sqlite_synchronous: Synchronous,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+impl DbArgs {
+    pub async fn open(&self) -> Result<Arc<dyn Store>> {
+        let location = match &self.database_url {
+            Some(url) => Location::Url(url.clone()),
+            None => Location::DataDir(self.data_dir.clone()),
+        };
+        let options = OpenOptions {
+            durable: matches!(self.sqlite_synchronous, Synchronous::Full),
+            ..OpenOptions::default()
+        };
+        tome_store::open(&location, &options).await.context("opening the database")
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(crate::serve::ServeArgs),
+    /// Manage projects (tenants).
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Monthly credit cap; unlimited when omitted.
+        #[arg(long)]
+        credit_cap: Option<i64>,
+    },
+    /// Rename a project or change its credit cap.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, conflicts_with = "no_credit_cap")]
+        credit_cap: Option<i64>,
+        /// Remove the credit cap.
+        #[arg(long)]
+        no_credit_cap: bool,
+    },
+    /// List projects.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; its plaintext is printed once.
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long, value_enum)]
+        kind: KindArg,
+    },
+    /// List a project's keys (metadata only).
+    List {
+        #[arg(long)]
+        project: String,
+    },
+    /// Revoke a key; it stops working on the next request.
+    Revoke { key_id: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    Admin,
+    Assistant,
+}
+
+impl From<KindArg> for KeyKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Admin => KeyKind::Admin,
+            KindArg::Assistant => KeyKind::Assistant,
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => crate::serve::run(cli.db, args).await,
+        Command::Project(cmd) => project(cli.db.open().await?, cmd, cli.json).await,
+        Command::Key(cmd) => key(cli.db.open().await?, cmd, cli.json).await,
+    }
+}
+
+fn project_json(p: &Project) -> serde_json::Value {
+    json!({
+        "id": p.id, "name": p.name, "credit_cap": p.credit_cap,
+        "allowed_domains": p.allowed_domains, "created_at": p.created_at, "updated_at": p.updated_at,
+    })
+}
+
+fn print_project(p: &Project) {
+    let cap = p.credit_cap.map_or("unlimited".to_string(), |c| format!("{c} credits/month"));
+    println!("{}  {}  (cap: {cap}, created {})", p.id, p.name, p.created_at);
+}
+
+/// Turns a storage error into a message an operator can act on.
+fn friendly(e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::NotFound(entity) => anyhow::anyhow!("{} not found", entity.label()),
+        StoreError::Invalid(v) => anyhow::anyhow!("{v}"),
+        other => anyhow::Error::new(other),
+    }
+}
+
+async fn project(store: Arc<dyn Store>, cmd: ProjectCommand, as_json: bool) -> Result<()> {
+    let p = match cmd {
+        ProjectCommand::Create { name, credit_cap } => {
+            let name = input::project_name(name)?;
+            let cap = credit_cap.map(input::credit_cap).transpose()?;
+            store.create_project(&name, cap).await.map_err(friendly)?
+        }
+        ProjectCommand::Update { id, name, credit_cap, no_credit_cap } => {
+            let patch = input::ProjectPatch {
+                name: name.map(input::project_name).transpose()?,
+                allowed_domains: None,
+                credit_cap: match (credit_cap, no_credit_cap) {
+                    (_, true) => Some(None),
+                    (Some(c), false) => Some(Some(input::credit_cap(c)?)),
+                    (None, false) => None,
+                },
+            };
+            store.update_project(&id, patch).await.map_err(friendly)?
+        }
+        ProjectCommand::List => {
+            let all = store.list_projects().await.map_err(friendly)?;
+            if as_json {
+                let list: Vec<_> = all.iter().map(project_json).collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if all.is_empty() {
+                println!("No projects yet. Create one with: tome project create --name NAME");
+            } else {
+                all.iter().for_each(print_project);
+            }
+            return Ok(());
+        }
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&project_json(&p))?);
+    } else {
+        print_project(&p);
+    }
+    Ok(())
+}
+
+async fn key(store: Arc<dyn Store>, cmd: KeyCommand, as_json: bool) -> Result<()> {
+    match cmd {
+        KeyCommand::Create { project, kind } => {
+            let generated = keys::generate_api_key(kind.into());
+            let k = store.create_api_key(&project, kind.into(), &generated).await.map_err(friendly)?;
+            if as_json {
+                let mut v = tome_http::dto::api_key_json(&k);
+                v["key"] = json!(generated.plaintext);
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("Created {} key {} for project {}.", k.kind.as_str(), k.id, k.project_id);
+                println!("Store it now; it is not shown again:\n\n    {}\n", generated.plaintext);
+            }
+        }
+        KeyCommand::List { project } => {
+            let list = store.list_api_keys(&project).await.map_err(friendly)?;
+            if as_json {
+                let v: Vec<_> = list.iter().map(tome_http::dto::api_key_json).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if list.is_empty() {
+                println!("No keys for {project}.");
+            } else {
+                for k in &list {
+                    let state = match &k.revoked_at {
+                        Some(at) => format!("revoked {at}"),
+                        None => "active".to_string(),
+                    };
+                    let used = k.last_used_at.as_deref().unwrap_or("never");
+                    println!("{}  {:<9}  {}…  {state}, last used {used}", k.id, k.kind.as_str(), k.key_prefix);
+                }
+            }
+        }
+        KeyCommand::Revoke { key_id } => {
+            if !tome_core::id::is_id(tome_core::id::API_KEY, &key_id) {
+                bail!("{key_id:?} is not a key ID (key_…); see `tome key list --project ID`");
+            }
+            let k = store.revoke_api_key(&key_id).await.map_err(friendly)?;
+            if as_json {
+                println!("{}", serde_json::to_string_pretty(&tome_http::dto::api_key_json(&k))?);
+            } else {
+                println!("Revoked {} ({}…).", k.id, k.key_prefix);
+            }
+        }
+    }
+    Ok(())
+}

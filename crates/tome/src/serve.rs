@@ -1,0 +1,119 @@
+//! `tome serve`: bootstrap, then serve HTTP until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::ServiceExt;
+use axum::extract::Request;
+use clap::{Args, ValueEnum};
+use tome_core::keys::{self, KeyKind};
+use tome_http::ratelimit::MemoryRateLimiter;
+use tome_http::{AppState, HttpConfig};
+
+use crate::cli::DbArgs;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TOME_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// How clients reach this server, for `public_url` (default: http://LISTEN).
+    #[arg(long, env = "TOME_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// A dedicated host for hosted help centres, e.g. https://help.example.com.
+    #[arg(long, env = "TOME_HOSTED_URL")]
+    pub hosted_url: Option<String>,
+    /// Requests per minute per admin key.
+    #[arg(long, env = "TOME_ADMIN_RATE_LIMIT", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub admin_rate_limit: u64,
+    /// Requests per minute per assistant key.
+    #[arg(long, env = "TOME_ASSISTANT_RATE_LIMIT", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub assistant_rate_limit: u64,
+    /// Log format.
+    #[arg(long, env = "TOME_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOME_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
+    init_logging(args.log_format);
+    let store = db.open().await?;
+
+    let admin_key = keys::generate_api_key(KeyKind::Admin);
+    if let Some(boot) = store.bootstrap(&admin_key).await.context("bootstrapping the database")? {
+        // Printed once, on the first start against an empty database, so a newcomer can call the
+        // API right away. Only its hash is stored.
+        println!(
+            "Created project \"default\" ({}) and its first admin key. It is shown only once:\n\n    {}\n",
+            boot.project.id, admin_key.plaintext
+        );
+    }
+
+    let config = HttpConfig {
+        admin_rate_limit: args.admin_rate_limit,
+        assistant_rate_limit: args.assistant_rate_limit,
+        base_url: args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen)),
+        hosted_url: args.hosted_url.clone(),
+    };
+    let state = AppState::new(store.clone(), Arc::new(MemoryRateLimiter::new()), config).await?;
+    let app = tome_http::service(state);
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, "Tome is listening");
+    axum::serve(
+        listener,
+        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
+    // In-flight requests have finished; every acknowledged write is already committed.
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
