@@ -1,0 +1,15 @@
+//! Integration tests through the HTTP surface. One binary; one module per area.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod articles;
+mod auth;
+mod content;
+mod credits;
+mod kb;
+mod openapi;
+mod pagination;
+mod search;
+mod smoke;
+mod validation;

@@ -1,0 +1,7 @@
+//! Tests for validation (being written).
+use crate::support::TestApp;
+#[tokio::test]
+async fn placeholder_app_starts() {
+    let app = TestApp::new().await;
+    app.get("/v1/project").await.assert_status(200);
+}
