@@ -68,7 +68,10 @@ impl CursorCodec {
         if l != list || parts.next().is_some() {
             return None;
         }
-        Some(Position { sort: sort.parse().ok()?, seq: seq.parse().ok()? })
+        Some(Position {
+            sort: sort.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
     }
 }
 
@@ -85,8 +88,14 @@ mod tests {
         assert_eq!(c.decode("faqs", &s), None);
         let mut t = s.clone().into_bytes();
         t[2] = if t[2] == b'A' { b'B' } else { b'A' };
-        assert_eq!(c.decode("articles", std::str::from_utf8(&t).unwrap_or("")), None);
+        assert_eq!(
+            c.decode("articles", std::str::from_utf8(&t).unwrap_or("")),
+            None
+        );
         assert_eq!(c.decode("articles", "garbage!"), None);
-        assert_eq!(CursorCodec::new(b"other".to_vec()).decode("articles", &s), None);
+        assert_eq!(
+            CursorCodec::new(b"other".to_vec()).decode("articles", &s),
+            None
+        );
     }
 }

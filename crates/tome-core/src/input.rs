@@ -53,13 +53,19 @@ fn upd_value<T>(field: &str, p: Patch<T>) -> Result<Option<T>> {
 
 fn theme(p: String) -> Result<Theme> {
     Theme::parse(&p).ok_or_else(|| {
-        ValidationError::new("theme", format!("must be one of {}", Theme::NAMES.join(", ")))
+        ValidationError::new(
+            "theme",
+            format!("must be one of {}", Theme::NAMES.join(", ")),
+        )
     })
 }
 
 pub fn status(field: &str, s: &str) -> Result<Status> {
     Status::parse(s).ok_or_else(|| {
-        ValidationError::new(field, format!("must be one of {}", Status::NAMES.join(", ")))
+        ValidationError::new(
+            field,
+            format!("must be one of {}", Status::NAMES.join(", ")),
+        )
     })
 }
 
@@ -67,12 +73,17 @@ fn ref_id(field: &str, s: String, prefix: &str) -> Result<String> {
     if id::is_id(prefix, &s) {
         Ok(s)
     } else {
-        Err(ValidationError::new(field, format!("is not a valid ID (expected {prefix}…)")))
+        Err(ValidationError::new(
+            field,
+            format!("is not a valid ID (expected {prefix}…)"),
+        ))
     }
 }
 
 fn opt_ref_id(field: &str, p: Patch<String>, prefix: &str) -> Result<Option<String>> {
-    p.into_option().map(|s| ref_id(field, s, prefix)).transpose()
+    p.into_option()
+        .map(|s| ref_id(field, s, prefix))
+        .transpose()
 }
 
 fn upd_opt_ref_id(field: &str, p: Patch<String>, prefix: &str) -> Result<Option<Option<String>>> {
@@ -84,15 +95,23 @@ fn upd_opt_ref_id(field: &str, p: Patch<String>, prefix: &str) -> Result<Option<
 }
 
 fn sort(p: Patch<i64>) -> Result<Option<i64>> {
-    upd_value("sort_order", p)?.map(|n| v::sort_order("sort_order", n)).transpose()
+    upd_value("sort_order", p)?
+        .map(|n| v::sort_order("sort_order", n))
+        .transpose()
 }
 
 fn tags(p: Patch<Vec<String>>) -> Result<Option<Vec<String>>> {
-    let Some(tags) = upd_value("tags", p)? else { return Ok(None) };
+    let Some(tags) = upd_value("tags", p)? else {
+        return Ok(None);
+    };
     if tags.len() > v::TAGS_MAX {
         return Err(ValidationError::new(
             "tags",
-            format!("must contain at most {} tags (got {})", v::TAGS_MAX, tags.len()),
+            format!(
+                "must contain at most {} tags (got {})",
+                v::TAGS_MAX,
+                tags.len()
+            ),
         ));
     }
     for (i, t) in tags.iter().enumerate() {
@@ -111,7 +130,10 @@ fn no_id(p: &Patch<String>) -> Result<()> {
     if p.is_absent() {
         Ok(())
     } else {
-        Err(ValidationError::new("id", "is assigned by the server and cannot be set"))
+        Err(ValidationError::new(
+            "id",
+            "is assigned by the server and cannot be set",
+        ))
     }
 }
 
@@ -140,7 +162,7 @@ pub struct KbInput {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub theme: Patch<String>,
     /// Merged into the current settings on update; `null` clears them.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::patch::object")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<ThemeSettingsInput>))]
     pub theme_settings: Patch<ThemeSettingsInput>,
     #[serde(default)]
@@ -221,7 +243,12 @@ impl KbInput {
         let title = req_text("title", self.title, v::KB_TITLE_MAX)?;
         let slug = v::slug(v::required("slug", self.slug.into_option())?)?;
         let description = opt_text("description", self.description, v::DESCRIPTION_MAX)?;
-        let theme = self.theme.into_option().map(theme).transpose()?.unwrap_or_default();
+        let theme = self
+            .theme
+            .into_option()
+            .map(theme)
+            .transpose()?
+            .unwrap_or_default();
         let theme_settings = match self.theme_settings.into_option() {
             Some(ts) => {
                 ts.validate()?;
@@ -387,7 +414,11 @@ impl SiteKeyInput {
         if !(v::SITE_KEY_RATE_MIN..=v::SITE_KEY_RATE_MAX).contains(&n) {
             return Err(ValidationError::new(
                 "rate_limit",
-                format!("must be between {} and {}", v::SITE_KEY_RATE_MIN, v::SITE_KEY_RATE_MAX),
+                format!(
+                    "must be between {} and {}",
+                    v::SITE_KEY_RATE_MIN,
+                    v::SITE_KEY_RATE_MAX
+                ),
             ));
         }
         Ok(n)
@@ -437,8 +468,12 @@ impl CategoryInput {
             name: req_text("name", self.name, v::CATEGORY_NAME_MAX)?,
             description: opt_text("description", self.description, v::DESCRIPTION_MAX)?,
             icon: opt_text("icon", self.icon, v::ICON_MAX)?,
-            sort_order: sort(self.sort_order.into_option().map_or(Patch::Absent, Patch::Value))?
-                .unwrap_or(0),
+            sort_order: sort(
+                self.sort_order
+                    .into_option()
+                    .map_or(Patch::Absent, Patch::Value),
+            )?
+            .unwrap_or(0),
         })
     }
 
@@ -513,8 +548,12 @@ impl SectionInput {
             category_id: ref_id("category_id", category_id, id::CATEGORY)?,
             name: req_text("name", self.name, v::SECTION_NAME_MAX)?,
             description: opt_text("description", self.description, v::DESCRIPTION_MAX)?,
-            sort_order: sort(self.sort_order.into_option().map_or(Patch::Absent, Patch::Value))?
-                .unwrap_or(0),
+            sort_order: sort(
+                self.sort_order
+                    .into_option()
+                    .map_or(Patch::Absent, Patch::Value),
+            )?
+            .unwrap_or(0),
         })
     }
 
@@ -632,7 +671,12 @@ impl ArticleInput {
             title: req_text("title", self.title, v::ARTICLE_TITLE_MAX)?,
             body,
             excerpt: opt_text("excerpt", self.excerpt, v::ARTICLE_EXCERPT_MAX)?,
-            status: self.status.into_option().map(|s| status("status", &s)).transpose()?.unwrap_or_default(),
+            status: self
+                .status
+                .into_option()
+                .map(|s| status("status", &s))
+                .transpose()?
+                .unwrap_or_default(),
             tags: tags(null_as_absent(self.tags))?.unwrap_or_default(),
             related_articles: related(null_as_absent(self.related_articles))?.unwrap_or_default(),
             sort_order: sort(null_as_absent(self.sort_order))?.unwrap_or(0),
@@ -660,7 +704,9 @@ impl ArticleInput {
             title: upd_text("title", self.title, v::ARTICLE_TITLE_MAX)?,
             body,
             excerpt: upd_opt_text("excerpt", self.excerpt, v::ARTICLE_EXCERPT_MAX)?,
-            status: upd_value("status", self.status)?.map(|s| status("status", &s)).transpose()?,
+            status: upd_value("status", self.status)?
+                .map(|s| status("status", &s))
+                .transpose()?,
             tags: tags(self.tags)?,
             related_articles: related(self.related_articles)?,
             sort_order: sort(self.sort_order)?,
@@ -728,7 +774,7 @@ pub fn set_status(status: &mut Status, published_at: &mut Option<String>, to: St
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkArticlesInput {
     /// 1 to 20 articles.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::patch::object_list")]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<ArticleInput>, max_items = 20))]
     pub articles: Patch<Vec<ArticleInput>>,
 }
@@ -738,12 +784,19 @@ impl BulkArticlesInput {
     pub fn into_items(self) -> Result<Vec<ArticleInput>> {
         let items = v::required("articles", self.articles.into_option())?;
         if items.is_empty() {
-            return Err(ValidationError::new("articles", "must contain at least 1 article"));
+            return Err(ValidationError::new(
+                "articles",
+                "must contain at least 1 article",
+            ));
         }
         if items.len() > v::BULK_MAX {
             return Err(ValidationError::new(
                 "articles",
-                format!("must contain at most {} articles (got {})", v::BULK_MAX, items.len()),
+                format!(
+                    "must contain at most {} articles (got {})",
+                    v::BULK_MAX,
+                    items.len()
+                ),
             ));
         }
         Ok(items)
@@ -808,7 +861,12 @@ impl FaqInput {
             section_id: opt_ref_id("section_id", self.section_id, id::SECTION)?,
             question: req_text("question", self.question, v::FAQ_QUESTION_MAX)?,
             answer: req_text("answer", self.answer, v::FAQ_ANSWER_MAX)?,
-            status: self.status.into_option().map(|s| status("status", &s)).transpose()?.unwrap_or_default(),
+            status: self
+                .status
+                .into_option()
+                .map(|s| status("status", &s))
+                .transpose()?
+                .unwrap_or_default(),
             sort_order: sort(null_as_absent(self.sort_order))?.unwrap_or(0),
         })
     }
@@ -821,7 +879,9 @@ impl FaqInput {
             section_id: upd_opt_ref_id("section_id", self.section_id, id::SECTION)?,
             question: upd_text("question", self.question, v::FAQ_QUESTION_MAX)?,
             answer: upd_text("answer", self.answer, v::FAQ_ANSWER_MAX)?,
-            status: upd_value("status", self.status)?.map(|s| status("status", &s)).transpose()?,
+            status: upd_value("status", self.status)?
+                .map(|s| status("status", &s))
+                .transpose()?,
             sort_order: sort(self.sort_order)?,
         })
     }

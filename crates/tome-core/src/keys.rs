@@ -109,9 +109,9 @@ pub fn generate_site_key() -> GeneratedKey {
 
 /// Whether a presented site key could be one of ours (shape only).
 pub fn is_site_key_shaped(presented: &str) -> bool {
-    presented.strip_prefix("psk_").is_some_and(|rest| {
-        rest.len() == SECRET_LEN && rest.bytes().all(|b| LOWER36.contains(&b))
-    })
+    presented
+        .strip_prefix("psk_")
+        .is_some_and(|rest| rest.len() == SECRET_LEN && rest.bytes().all(|b| LOWER36.contains(&b)))
 }
 
 /// The stored form of a key: lowercase hex SHA-256. Keys carry ≥160 random bits, so a fast
@@ -130,10 +130,12 @@ fn checksum(body: &str) -> String {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]

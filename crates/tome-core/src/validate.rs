@@ -37,7 +37,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        ValidationError { field: field.into(), reason: reason.into() }
+        ValidationError {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Prefixes the field with a bulk item position: `title` → `articles[3].title`.
@@ -91,7 +94,10 @@ pub fn slug(value: String) -> Result<String> {
         return Err(ValidationError::new("slug", "must not be empty"));
     }
     max_len("slug", &value, SLUG_MAX)?;
-    if !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Err(ValidationError::new(
             "slug",
             "may contain only lowercase letters a-z, digits 0-9 and hyphens",
@@ -114,7 +120,10 @@ pub fn hex_color(field: &str, value: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(ValidationError::new(field, "must be a hex colour like #4f46e5 or #fff"))
+        Err(ValidationError::new(
+            field,
+            "must be a hex colour like #4f46e5 or #fff",
+        ))
     }
 }
 
@@ -122,13 +131,19 @@ pub fn hex_color(field: &str, value: &str) -> Result<()> {
 pub fn logo_path(value: &str) -> Result<()> {
     max_len("logo_path", value, LOGO_PATH_MAX)?;
     let lower = value.to_ascii_lowercase();
-    let ok = (lower.starts_with("https://") || lower.starts_with("http://") || value.starts_with('/'))
-        && !value.starts_with("//")
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>'));
+    let ok =
+        (lower.starts_with("https://") || lower.starts_with("http://") || value.starts_with('/'))
+            && !value.starts_with("//")
+            && !value
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>'));
     if ok {
         Ok(())
     } else {
-        Err(ValidationError::new("logo_path", "must be an http(s) URL or a path starting with /"))
+        Err(ValidationError::new(
+            "logo_path",
+            "must be an http(s) URL or a path starting with /",
+        ))
     }
 }
 
@@ -148,10 +163,13 @@ pub fn domain(field: &str, value: &str) -> Result<String> {
         Some((h, p)) => (h, Some(p)),
         None => (v.as_str(), None),
     };
-    if let Some(p) = port {
-        if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) || p.parse::<u32>().map_or(true, |n| n == 0 || n > 65535) {
-            return Err(bad());
-        }
+    let port_ok = |p: &str| {
+        p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n))
+    };
+    if port.is_some_and(|p| !port_ok(p)) {
+        return Err(bad());
     }
     let label_ok = |l: &str| {
         !l.is_empty()
@@ -169,12 +187,18 @@ pub fn domain(field: &str, value: &str) -> Result<String> {
 /// Checks and de-duplicates a list of IDs with one prefix.
 pub fn id_list(field: &str, ids: Vec<String>, prefix: &str, max: usize) -> Result<Vec<String>> {
     if ids.len() > max {
-        return Err(ValidationError::new(field, format!("must contain at most {max} items (got {})", ids.len())));
+        return Err(ValidationError::new(
+            field,
+            format!("must contain at most {max} items (got {})", ids.len()),
+        ));
     }
     let mut out: Vec<String> = Vec::with_capacity(ids.len());
     for (i, id) in ids.into_iter().enumerate() {
         if !crate::id::is_id(prefix, &id) {
-            return Err(ValidationError::new(format!("{field}[{i}]"), format!("is not a valid ID (expected {prefix}…)")));
+            return Err(ValidationError::new(
+                format!("{field}[{i}]"),
+                format!("is not a valid ID (expected {prefix}…)"),
+            ));
         }
         if !out.contains(&id) {
             out.push(id);

@@ -19,7 +19,11 @@ use crate::ratelimit::RateDecision;
 const TOUCH_INTERVAL_SECS: i64 = 60;
 
 /// Authenticates an admin key, applies its rate limit and stamps the rate-limit headers.
-pub async fn require_admin(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn require_admin(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let presented = bearer(req.headers());
     let key = match presented.as_deref().map(keys::parse_api_key) {
         Some(Some(_)) => {
@@ -33,7 +37,13 @@ pub async fn require_admin(State(state): State<AppState>, mut req: Request, next
     };
     let Some(key) = key else {
         // Failed attempts are limited per client address, so nobody can hammer the key lookup.
-        let decision = state.limiter.hit(&format!("anon:{}", peer(&req)), state.config.admin_rate_limit).await;
+        let decision = state
+            .limiter
+            .hit(
+                &format!("anon:{}", peer(&req)),
+                state.config.admin_rate_limit,
+            )
+            .await;
         let err = if !decision.allowed {
             ApiError::rate_limited(decision.retry_after)
         } else if presented.is_none() {
@@ -50,7 +60,10 @@ pub async fn require_admin(State(state): State<AppState>, mut req: Request, next
     };
     let decision = state.limiter.hit(&format!("key:{}", key.id), limit).await;
     if !decision.allowed {
-        return with_rate_headers(ApiError::rate_limited(decision.retry_after).into_response(), &decision);
+        return with_rate_headers(
+            ApiError::rate_limited(decision.retry_after).into_response(),
+            &decision,
+        );
     }
     if key.kind != KeyKind::Admin {
         let err = ApiError::forbidden("This endpoint requires an admin key (tome_…).");
@@ -58,7 +71,10 @@ pub async fn require_admin(State(state): State<AppState>, mut req: Request, next
     }
 
     let now = time::unix_now();
-    let stale = key.last_used_at.as_deref().is_none_or(|t| t < time::format_unix(now - TOUCH_INTERVAL_SECS).as_str());
+    let stale = key
+        .last_used_at
+        .as_deref()
+        .is_none_or(|t| t < time::format_unix(now - TOUCH_INTERVAL_SECS).as_str());
     if stale {
         let store = state.store.clone();
         let key_id = key.id.clone();
@@ -68,20 +84,28 @@ pub async fn require_admin(State(state): State<AppState>, mut req: Request, next
             }
         });
     }
-    req.extensions_mut().insert(Auth { project_id: key.project_id, key_id: key.id });
+    req.extensions_mut().insert(Auth {
+        project_id: key.project_id,
+        key_id: key.id,
+    });
     with_rate_headers(next.run(req).await, &decision)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 fn peer(req: &Request) -> String {
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |ConnectInfo(a)| a.ip().to_string())
+        .map_or_else(
+            || "unknown".to_string(),
+            |ConnectInfo(a)| a.ip().to_string(),
+        )
 }
 
 /// Adds `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds) to a response.

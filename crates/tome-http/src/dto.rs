@@ -51,16 +51,24 @@ pub struct KbResponse {
     pub public_url: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    // Documented as a plain flattened object with optional fields: utoipa renders a flattened
+    // `Option` as `allOf: [oneOf: [null, counts], ...]`, which no single-KB response satisfies.
     /// Only in list responses.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = KbCountsResponse)]
     pub counts: Option<KbCountsResponse>,
 }
 
+/// Content counts of a knowledge base: present in list responses only.
 #[derive(Serialize, ToSchema)]
 pub struct KbCountsResponse {
+    #[schema(required = false)]
     pub category_count: i64,
+    #[schema(required = false)]
     pub section_count: i64,
+    #[schema(required = false)]
     pub article_count: i64,
+    #[schema(required = false)]
     pub faq_count: i64,
 }
 
@@ -390,6 +398,9 @@ pub fn snippet(text: &str, max: usize) -> String {
         return flat;
     }
     let cut: String = flat.chars().take(max).collect();
-    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head).to_string();
+    let cut = cut
+        .rsplit_once(' ')
+        .map_or(cut.as_str(), |(head, _)| head)
+        .to_string();
     format!("{cut}...")
 }

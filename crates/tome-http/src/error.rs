@@ -23,7 +23,13 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), details: None, retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -56,7 +62,11 @@ impl ApiError {
     }
 
     pub fn payload_too_large() -> Self {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Request body is too large.")
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Request body is too large.",
+        )
     }
 
     pub fn rate_limited(retry_after: u64) -> Self {
@@ -70,7 +80,11 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal server error.")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error.",
+        )
     }
 
     pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
@@ -107,7 +121,9 @@ impl From<StoreError> for ApiError {
                 "spending_cap_exceeded",
                 "This would exceed the project's monthly credit cap.",
             )
-            .with_details(json!({ "credit_cap": cap, "credits_used": used, "credits_required": price })),
+            .with_details(
+                json!({ "credit_cap": cap, "credits_used": used, "credits_required": price }),
+            ),
             StoreError::Unavailable(source) => {
                 tracing::error!(error = %source, "database unavailable");
                 ApiError::new(
@@ -136,7 +152,7 @@ pub struct ErrorObject {
     pub code: String,
     pub message: String,
     /// For validation errors: `{"field": "articles[3].title", "reason": "..."}`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Object>, required = true)]
     pub details: Option<Value>,
 }
 
@@ -147,7 +163,8 @@ impl IntoResponse for ApiError {
         });
         let mut resp = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

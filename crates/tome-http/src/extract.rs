@@ -27,10 +27,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
-            .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")));
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|m| {
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
         if !is_json {
-            return Err(ApiError::bad_request("Content-Type must be application/json."));
+            return Err(ApiError::bad_request(
+                "Content-Type must be application/json.",
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|r| {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -42,27 +52,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}.")))?;
         if !value.is_object() {
-            return Err(ApiError::bad_request("The request body must be a JSON object."));
+            return Err(ApiError::bad_request(
+                "The request body must be a JSON object.",
+            ));
         }
-        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            // serde reports unknown fields at the enclosing object; name the field itself.
-            if let Some(name) = message
-                .strip_prefix("unknown field `")
-                .and_then(|rest| rest.split('`').next())
-            {
-                let field = if path == "." {
-                    name.to_string()
-                } else if path == name || path.ends_with(&format!(".{name}")) {
-                    path
-                } else {
-                    format!("{path}.{name}")
-                };
-                return ApiError::validation(field, "is not a known field");
-            }
-            ApiError::validation(if path == "." { String::new() } else { path }, message)
-        })
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let message = e.into_inner().to_string();
+                // serde reports unknown fields at the enclosing object; name the field itself.
+                if let Some(name) = message
+                    .strip_prefix("unknown field `")
+                    .and_then(|rest| rest.split('`').next())
+                {
+                    let field = if path == "." {
+                        name.to_string()
+                    } else if path == name || path.ends_with(&format!(".{name}")) {
+                        path
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    return ApiError::validation(field, "is not a known field");
+                }
+                ApiError::validation(if path == "." { String::new() } else { path }, message)
+            })
     }
 }
 
@@ -85,7 +99,10 @@ pub const MAX_LIMIT: i64 = 100;
 
 impl Params {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// `?limit` (1–100, default 20) and `?cursor` for the list called `list`.
@@ -119,7 +136,9 @@ impl Params {
 
     /// `?status=draft,published` → statuses; empty means all.
     pub fn statuses(&self) -> Result<Vec<Status>, ApiError> {
-        let Some(raw) = self.get("status") else { return Ok(Vec::new()) };
+        let Some(raw) = self.get("status") else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
         for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let s = tome_core::input::status("status", part)?;

@@ -86,7 +86,10 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::kb::router())
         .merge(routes::content::router())
         .merge(routes::articles::router())
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_admin,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -95,7 +98,9 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal().into_response()
+        }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -114,12 +119,20 @@ async fn readyz(State(s): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Database unreachable.")
-                .into_response()
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "Database unreachable.",
+            )
+            .into_response()
         }
     }
 }
 
 async fn openapi_json(State(s): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], s.openapi.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.openapi.to_string(),
+    )
+        .into_response()
 }

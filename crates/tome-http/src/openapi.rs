@@ -22,7 +22,7 @@ use crate::routes::{articles, content, kb};
         articles::create_faq, articles::list_faqs, articles::get_faq, articles::update_faq,
         articles::publish_faq, articles::delete_faq, articles::search,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -36,6 +36,59 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// Responses every operation can give: auth and rate-limit failures everywhere, and malformed or
+/// oversized bodies where there is a body.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let has_body = op.request_body.is_some();
+                let r = &mut op.responses.responses;
+                let mut add = |code: &str, description: &str| {
+                    r.entry(code.to_string())
+                        .or_insert_with(|| error(description).into());
+                };
+                add(
+                    "401",
+                    "Missing, invalid or revoked API key (`unauthorized`).",
+                );
+                add("403", "The key is not an admin key (`forbidden`).");
+                add(
+                    "429",
+                    "Rate limit exceeded (`rate_limit_exceeded`); see `Retry-After`.",
+                );
+                add(
+                    "400",
+                    "Malformed request: JSON, Content-Type, query string or cursor (`invalid_request`).",
+                );
+                if has_body {
+                    add("413", "Request body too large (`payload_too_large`).");
+                }
+            }
+        }
     }
 }
 

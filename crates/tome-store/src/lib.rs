@@ -137,8 +137,12 @@ pub trait KbStore: Send + Sync {
         page: PageRequest,
     ) -> Result<Page<(KnowledgeBase, KbCounts)>>;
     async fn get_kb(&self, project_id: &str, kb_id: &str) -> Result<KnowledgeBase>;
-    async fn update_kb(&self, project_id: &str, kb_id: &str, patch: KbPatch)
-    -> Result<KnowledgeBase>;
+    async fn update_kb(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        patch: KbPatch,
+    ) -> Result<KnowledgeBase>;
     /// Deletes the KB with all its categories, sections, articles, FAQs and site keys.
     async fn delete_kb(&self, project_id: &str, kb_id: &str) -> Result<()>;
 
@@ -162,8 +166,12 @@ pub trait KbStore: Send + Sync {
 /// Categories, sections, articles and FAQs inside one knowledge base.
 #[async_trait]
 pub trait ContentStore: Send + Sync {
-    async fn create_category(&self, project_id: &str, kb_id: &str, new: NewCategory)
-    -> Result<Category>;
+    async fn create_category(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        new: NewCategory,
+    ) -> Result<Category>;
     async fn list_categories(
         &self,
         project_id: &str,
@@ -181,8 +189,12 @@ pub trait ContentStore: Send + Sync {
     /// Deletes the category with its sections, articles and FAQs.
     async fn delete_category(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()>;
 
-    async fn create_section(&self, project_id: &str, kb_id: &str, new: NewSection)
-    -> Result<Section>;
+    async fn create_section(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        new: NewSection,
+    ) -> Result<Section>;
     async fn list_sections(
         &self,
         project_id: &str,
@@ -237,13 +249,22 @@ pub trait ContentStore: Send + Sync {
         page: PageRequest,
     ) -> Result<Page<Faq>>;
     async fn get_faq(&self, project_id: &str, kb_id: &str, id: &str) -> Result<Faq>;
-    async fn update_faq(&self, project_id: &str, kb_id: &str, id: &str, patch: FaqPatch)
-    -> Result<Faq>;
+    async fn update_faq(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        id: &str,
+        patch: FaqPatch,
+    ) -> Result<Faq>;
     async fn delete_faq(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()>;
 
     /// Simple substring search over titles, excerpts, bodies, questions and answers.
-    async fn search(&self, project_id: &str, kb_id: &str, query: &SearchQuery)
-    -> Result<SearchHits>;
+    async fn search(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        query: &SearchQuery,
+    ) -> Result<SearchHits>;
 }
 
 /// Everything Tome stores. One implementation per database.
@@ -270,19 +291,25 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { durable: true, max_connections: 8 }
+        OpenOptions {
+            durable: true,
+            max_connections: 8,
+        }
     }
 }
 
 /// Opens (and migrates) the store at `location`, choosing the backend from it.
 pub async fn open(location: &Location, options: &OpenOptions) -> Result<Arc<dyn Store>> {
     match location {
-        Location::DataDir(dir) => {
-            Ok(Arc::new(sqlite::SqliteStore::open_dir(dir, options).await?))
-        }
+        Location::DataDir(dir) => Ok(Arc::new(sqlite::SqliteStore::open_dir(dir, options).await?)),
         Location::Url(url) => {
-            if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-                Ok(Arc::new(sqlite::SqliteStore::open_file(path.as_ref(), options).await?))
+            if let Some(path) = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
+                Ok(Arc::new(
+                    sqlite::SqliteStore::open_file(path.as_ref(), options).await?,
+                ))
             } else {
                 Err(StoreError::Config(format!(
                     "unsupported database URL scheme in {:?}: use sqlite://PATH",

@@ -12,7 +12,11 @@ use tome_core::model::Project;
 use tome_store::{Location, OpenOptions, Store, StoreError};
 
 #[derive(Debug, Parser)]
-#[command(name = "tome", version, about = "Self-hosted knowledge base and help centre server")]
+#[command(
+    name = "tome",
+    version,
+    about = "Self-hosted knowledge base and help centre server"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub db: DbArgs,
@@ -27,14 +31,24 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
     /// Directory of the embedded SQLite database.
-    #[arg(long, global = true, env = "TOME_DATA_DIR", default_value = "./tome-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "TOME_DATA_DIR",
+        default_value = "./tome-data"
+    )]
     pub data_dir: PathBuf,
     /// Database URL (`sqlite://PATH`); overrides --data-dir.
     #[arg(long, global = true, env = "TOME_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// SQLite `synchronous` level: `full` (a 2xx survives power loss) or `normal` (faster; may
     /// lose the last commits on power loss, never on a process crash).
-    #[arg(long, global = true, env = "TOME_SQLITE_SYNCHRONOUS", default_value = "full")]
+    #[arg(
+        long,
+        global = true,
+        env = "TOME_SQLITE_SYNCHRONOUS",
+        default_value = "full"
+    )]
     pub sqlite_synchronous: Synchronous,
 }
 
@@ -54,7 +68,9 @@ impl DbArgs {
             durable: matches!(self.sqlite_synchronous, Synchronous::Full),
             ..OpenOptions::default()
         };
-        tome_store::open(&location, &options).await.context("opening the database")
+        tome_store::open(&location, &options)
+            .await
+            .context("opening the database")
     }
 }
 
@@ -144,8 +160,13 @@ fn project_json(p: &Project) -> serde_json::Value {
 }
 
 fn print_project(p: &Project) {
-    let cap = p.credit_cap.map_or("unlimited".to_string(), |c| format!("{c} credits/month"));
-    println!("{}  {}  (cap: {cap}, created {})", p.id, p.name, p.created_at);
+    let cap = p
+        .credit_cap
+        .map_or("unlimited".to_string(), |c| format!("{c} credits/month"));
+    println!(
+        "{}  {}  (cap: {cap}, created {})",
+        p.id, p.name, p.created_at
+    );
 }
 
 /// Turns a storage error into a message an operator can act on.
@@ -164,7 +185,12 @@ async fn project(store: Arc<dyn Store>, cmd: ProjectCommand, as_json: bool) -> R
             let cap = credit_cap.map(input::credit_cap).transpose()?;
             store.create_project(&name, cap).await.map_err(friendly)?
         }
-        ProjectCommand::Update { id, name, credit_cap, no_credit_cap } => {
+        ProjectCommand::Update {
+            id,
+            name,
+            credit_cap,
+            no_credit_cap,
+        } => {
             let patch = input::ProjectPatch {
                 name: name.map(input::project_name).transpose()?,
                 allowed_domains: None,
@@ -201,14 +227,25 @@ async fn key(store: Arc<dyn Store>, cmd: KeyCommand, as_json: bool) -> Result<()
     match cmd {
         KeyCommand::Create { project, kind } => {
             let generated = keys::generate_api_key(kind.into());
-            let k = store.create_api_key(&project, kind.into(), &generated).await.map_err(friendly)?;
+            let k = store
+                .create_api_key(&project, kind.into(), &generated)
+                .await
+                .map_err(friendly)?;
             if as_json {
                 let mut v = tome_http::dto::api_key_json(&k);
                 v["key"] = json!(generated.plaintext);
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!("Created {} key {} for project {}.", k.kind.as_str(), k.id, k.project_id);
-                println!("Store it now; it is not shown again:\n\n    {}\n", generated.plaintext);
+                println!(
+                    "Created {} key {} for project {}.",
+                    k.kind.as_str(),
+                    k.id,
+                    k.project_id
+                );
+                println!(
+                    "Store it now; it is not shown again:\n\n    {}\n",
+                    generated.plaintext
+                );
             }
         }
         KeyCommand::List { project } => {
@@ -225,7 +262,12 @@ async fn key(store: Arc<dyn Store>, cmd: KeyCommand, as_json: bool) -> Result<()
                         None => "active".to_string(),
                     };
                     let used = k.last_used_at.as_deref().unwrap_or("never");
-                    println!("{}  {:<9}  {}…  {state}, last used {used}", k.id, k.kind.as_str(), k.key_prefix);
+                    println!(
+                        "{}  {:<9}  {}…  {state}, last used {used}",
+                        k.id,
+                        k.kind.as_str(),
+                        k.key_prefix
+                    );
                 }
             }
         }
@@ -235,7 +277,10 @@ async fn key(store: Arc<dyn Store>, cmd: KeyCommand, as_json: bool) -> Result<()
             }
             let k = store.revoke_api_key(&key_id).await.map_err(friendly)?;
             if as_json {
-                println!("{}", serde_json::to_string_pretty(&tome_http::dto::api_key_json(&k))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&tome_http::dto::api_key_json(&k))?
+                );
             } else {
                 println!("Revoked {} ({}…).", k.id, k.key_prefix);
             }

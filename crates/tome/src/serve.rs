@@ -44,7 +44,9 @@ pub enum LogFormat {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOME_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -56,7 +58,11 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     let store = db.open().await?;
 
     let admin_key = keys::generate_api_key(KeyKind::Admin);
-    if let Some(boot) = store.bootstrap(&admin_key).await.context("bootstrapping the database")? {
+    if let Some(boot) = store
+        .bootstrap(&admin_key)
+        .await
+        .context("bootstrapping the database")?
+    {
         // Printed once, on the first start against an empty database, so a newcomer can call the
         // API right away. Only its hash is stored.
         println!(
@@ -68,7 +74,10 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     let config = HttpConfig {
         admin_rate_limit: args.admin_rate_limit,
         assistant_rate_limit: args.assistant_rate_limit,
-        base_url: args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen)),
+        base_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.listen)),
         hosted_url: args.hosted_url.clone(),
     };
     let state = AppState::new(store.clone(), Arc::new(MemoryRateLimiter::new()), config).await?;

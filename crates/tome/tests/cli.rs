@@ -21,7 +21,11 @@ struct Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Server {
@@ -57,18 +61,35 @@ impl Server {
             .flat_map(|l| l.split_whitespace())
             .find(|w| w.starts_with("tome_"))
             .map(str::to_string);
-        let server = Server { child, port, printed_key };
-        assert_eq!(server.request("GET", "/healthz", None, None).0, 200, "server did not start");
+        let server = Server {
+            child,
+            port,
+            printed_key,
+        };
+        assert_eq!(
+            server.request("GET", "/healthz", None, None).0,
+            200,
+            "server did not start"
+        );
         server
     }
 
     /// A blocking HTTP/1.1 request; returns (status, JSON body or Null).
-    fn request(&self, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         http(self.port, method, path, key, body)
     }
 
     fn signal(&self, sig: &str) {
-        let ok = Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap();
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(ok.success());
     }
 
@@ -91,7 +112,13 @@ impl Drop for Server {
     }
 }
 
-fn http(port: u16, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
@@ -107,30 +134,62 @@ fn http(port: u16, method: &str, path: &str, key: Option<&str>, body: Option<Val
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8_lossy(&raw);
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let payload = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let payload = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
     (status, serde_json::from_str(payload).unwrap_or(Value::Null))
 }
 
 /// Runs a CLI command against `data_dir` and parses its `--json` output.
 fn cli_json(data_dir: &Path, args: &[&str]) -> Value {
-    let out = Command::new(BIN).args(args).arg("--json").arg("--data-dir").arg(data_dir).output().unwrap();
-    assert!(out.status.success(), "tome {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--json")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tome {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn create_kb_with_articles(srv: &Server, key: &str, n: usize) -> (String, Vec<String>) {
-    let (st, kb) = srv.request("POST", "/v1/kb", Some(key), Some(json!({"title": "Help", "slug": "help"})));
+    let (st, kb) = srv.request(
+        "POST",
+        "/v1/kb",
+        Some(key),
+        Some(json!({"title": "Help", "slug": "help"})),
+    );
     assert_eq!(st, 201, "{kb}");
     let kb_id = kb["data"]["id"].as_str().unwrap().to_string();
-    let (st, cat) =
-        srv.request("POST", &format!("/v1/kb/{kb_id}/categories"), Some(key), Some(json!({"name": "Start"})));
+    let (st, cat) = srv.request(
+        "POST",
+        &format!("/v1/kb/{kb_id}/categories"),
+        Some(key),
+        Some(json!({"name": "Start"})),
+    );
     assert_eq!(st, 201);
     let cat_id = cat["data"]["id"].as_str().unwrap();
     let ids = (0..n)
         .map(|i| {
-            let body = json!({"category_id": cat_id, "title": format!("Article {i}"), "body": "text"});
-            let (st, a) = srv.request("POST", &format!("/v1/kb/{kb_id}/articles"), Some(key), Some(body));
+            let body =
+                json!({"category_id": cat_id, "title": format!("Article {i}"), "body": "text"});
+            let (st, a) = srv.request(
+                "POST",
+                &format!("/v1/kb/{kb_id}/articles"),
+                Some(key),
+                Some(body),
+            );
             assert_eq!(st, 201, "{a}");
             a["data"]["id"].as_str().unwrap().to_string()
         })
@@ -142,18 +201,29 @@ fn create_kb_with_articles(srv: &Server, key: &str, n: usize) -> (String, Vec<St
 fn first_start_prints_one_working_admin_key_and_restart_keeps_data() {
     let dir = tempfile::tempdir().unwrap();
     let mut srv = Server::start(dir.path());
-    let key = srv.printed_key.clone().expect("first start prints an admin key");
+    let key = srv
+        .printed_key
+        .clone()
+        .expect("first start prints an admin key");
     assert_eq!(srv.request("GET", "/readyz", None, None).0, 200);
     let (kb_id, ids) = create_kb_with_articles(&srv, &key, 3);
 
     srv.signal("-TERM");
-    assert!(srv.wait_exit().success(), "SIGTERM should shut down cleanly");
+    assert!(
+        srv.wait_exit().success(),
+        "SIGTERM should shut down cleanly"
+    );
 
     let srv = Server::start(dir.path());
     assert_eq!(srv.printed_key, None, "the admin key is printed only once");
     let (st, list) = srv.request("GET", &format!("/v1/kb/{kb_id}/articles"), Some(&key), None);
     assert_eq!(st, 200);
-    let got: Vec<&str> = list["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let got: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
     assert_eq!(got, ids.iter().map(String::as_str).collect::<Vec<_>>());
 }
 
@@ -168,8 +238,16 @@ fn acknowledged_writes_survive_kill_9() {
 
     let srv = Server::start(dir.path());
     for id in &ids {
-        let (st, _) = srv.request("GET", &format!("/v1/kb/{kb_id}/articles/{id}"), Some(&key), None);
-        assert_eq!(st, 200, "article {id} acknowledged before kill -9 is missing");
+        let (st, _) = srv.request(
+            "GET",
+            &format!("/v1/kb/{kb_id}/articles/{id}"),
+            Some(&key),
+            None,
+        );
+        assert_eq!(
+            st, 200,
+            "article {id} acknowledged before kill -9 is missing"
+        );
     }
 }
 
@@ -178,12 +256,18 @@ fn operator_cli_works_against_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let srv = Server::start(dir.path());
 
-    let project = cli_json(dir.path(), &["project", "create", "--name", "Acme", "--credit-cap", "5"]);
+    let project = cli_json(
+        dir.path(),
+        &["project", "create", "--name", "Acme", "--credit-cap", "5"],
+    );
     let pid = project["id"].as_str().unwrap();
     assert!(pid.starts_with("prj_"));
     assert_eq!(project["credit_cap"], 5);
 
-    let key = cli_json(dir.path(), &["key", "create", "--project", pid, "--kind", "admin"]);
+    let key = cli_json(
+        dir.path(),
+        &["key", "create", "--project", pid, "--kind", "admin"],
+    );
     for field in ["id", "key", "kind", "project_id", "key_prefix"] {
         assert!(key.get(field).is_some(), "missing {field} in {key}");
     }
@@ -199,24 +283,57 @@ fn operator_cli_works_against_a_running_server() {
 
     // The cap set by the operator applies: a KB (3) fits, a second (6 > 5) does not.
     let kb = |slug: &str| json!({"title": "T", "slug": slug});
-    assert_eq!(srv.request("POST", "/v1/kb", Some(plaintext), Some(kb("a"))).0, 201);
+    assert_eq!(
+        srv.request("POST", "/v1/kb", Some(plaintext), Some(kb("a")))
+            .0,
+        201
+    );
     let (st, err) = srv.request("POST", "/v1/kb", Some(plaintext), Some(kb("b")));
     assert_eq!(st, 402);
     assert_eq!(err["error"]["code"], "spending_cap_exceeded");
-    let updated = cli_json(dir.path(), &["project", "update", pid, "--no-credit-cap", "--name", "Acme Inc"]);
+    let updated = cli_json(
+        dir.path(),
+        &[
+            "project",
+            "update",
+            pid,
+            "--no-credit-cap",
+            "--name",
+            "Acme Inc",
+        ],
+    );
     assert_eq!(updated["credit_cap"], Value::Null);
-    assert_eq!(srv.request("POST", "/v1/kb", Some(plaintext), Some(kb("b"))).0, 201);
+    assert_eq!(
+        srv.request("POST", "/v1/kb", Some(plaintext), Some(kb("b")))
+            .0,
+        201
+    );
 
-    let assistant = cli_json(dir.path(), &["key", "create", "--project", pid, "--kind", "assistant"]);
+    let assistant = cli_json(
+        dir.path(),
+        &["key", "create", "--project", pid, "--kind", "assistant"],
+    );
     assert!(assistant["key"].as_str().unwrap().starts_with("tome_dsc_"));
-    assert_eq!(srv.request("GET", "/v1/project", assistant["key"].as_str(), None).0, 403);
+    assert_eq!(
+        srv.request("GET", "/v1/project", assistant["key"].as_str(), None)
+            .0,
+        403
+    );
 
     let keys = cli_json(dir.path(), &["key", "list", "--project", pid]);
     assert_eq!(keys.as_array().unwrap().len(), 2);
-    assert!(keys.to_string().find(plaintext).is_none(), "key list must not show plaintext");
+    assert!(
+        keys.to_string().find(plaintext).is_none(),
+        "key list must not show plaintext"
+    );
 
     let projects = cli_json(dir.path(), &["project", "list"]);
-    let names: Vec<&str> = projects.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["default", "Acme Inc"]);
 
     // Revocation applies on the very next request.
@@ -231,9 +348,21 @@ fn operator_cli_works_against_a_running_server() {
 fn cli_reports_mistakes_without_a_backtrace() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        Command::new(BIN).args(args).arg("--data-dir").arg(dir.path()).output().unwrap()
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
     };
-    let out = run(&["key", "create", "--project", "prj_doesnotexist", "--kind", "admin"]);
+    let out = run(&[
+        "key",
+        "create",
+        "--project",
+        "prj_doesnotexist",
+        "--kind",
+        "admin",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Project not found"));
     let out = run(&["project", "create", "--name", "  "]);
@@ -278,7 +407,9 @@ fn settings_come_from_environment_variables() {
     assert!(dir.path().join("tome.db").exists());
     // With a limit of 2 per clock minute, five quick requests see a 429 even if they straddle a
     // window boundary.
-    let codes: Vec<u16> = (0..5).map(|_| http(port, "GET", "/v1/project", Some(&key), None).0).collect();
+    let codes: Vec<u16> = (0..5)
+        .map(|_| http(port, "GET", "/v1/project", Some(&key), None).0)
+        .collect();
     assert_eq!(codes[0], 200);
     assert!(codes.contains(&429), "{codes:?}");
     assert!(codes.iter().all(|c| *c == 200 || *c == 429), "{codes:?}");

@@ -9,7 +9,9 @@ use tome_core::model::Status;
 use tome_store::{ContentFilter, SearchQuery, SectionFilter};
 
 use crate::AppState;
-use crate::dto::{ArticleHit, ArticleResponse, Data, FaqHit, FaqResponse, List, SearchResponse, data, snippet};
+use crate::dto::{
+    ArticleHit, ArticleResponse, Data, FaqHit, FaqResponse, List, SearchResponse, data, snippet,
+};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth, Params};
 
@@ -17,16 +19,31 @@ type Json<T> = axum::Json<Data<T>>;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/kb/{kb_id}/articles", get(list_articles).post(create_article))
-        .route("/v1/kb/{kb_id}/articles/bulk", post(bulk_create_articles).put(bulk_update_articles))
+        .route(
+            "/v1/kb/{kb_id}/articles",
+            get(list_articles).post(create_article),
+        )
+        .route(
+            "/v1/kb/{kb_id}/articles/bulk",
+            post(bulk_create_articles).put(bulk_update_articles),
+        )
         .route(
             "/v1/kb/{kb_id}/articles/{id}",
             get(get_article).put(update_article).delete(delete_article),
         )
-        .route("/v1/kb/{kb_id}/articles/{id}/publish", post(publish_article))
-        .route("/v1/kb/{kb_id}/articles/{id}/archive", post(archive_article))
+        .route(
+            "/v1/kb/{kb_id}/articles/{id}/publish",
+            post(publish_article),
+        )
+        .route(
+            "/v1/kb/{kb_id}/articles/{id}/archive",
+            post(archive_article),
+        )
         .route("/v1/kb/{kb_id}/faqs", get(list_faqs).post(create_faq))
-        .route("/v1/kb/{kb_id}/faqs/{id}", get(get_faq).put(update_faq).delete(delete_faq))
+        .route(
+            "/v1/kb/{kb_id}/faqs/{id}",
+            get(get_faq).put(update_faq).delete(delete_faq),
+        )
         .route("/v1/kb/{kb_id}/faqs/{id}/publish", post(publish_faq))
         .route("/v1/kb/{kb_id}/search", get(search))
 }
@@ -41,7 +58,11 @@ fn content_filter(params: &Params, articles: bool) -> ApiResult<ContentFilter> {
         category_id: params.get("category_id").map(str::to_string),
         section,
         statuses: params.statuses()?,
-        tag: if articles { params.get("tag").map(str::to_string) } else { None },
+        tag: if articles {
+            params.get("tag").map(str::to_string)
+        } else {
+            None
+        },
     })
 }
 
@@ -55,7 +76,10 @@ pub async fn create_article(
     ApiJson(input): ApiJson<ArticleInput>,
 ) -> ApiResult<(StatusCode, Json<ArticleResponse>)> {
     let new = input.into_new()?;
-    let mut created = s.store.create_articles(&auth.project_id, &kb_id, vec![new], false).await?;
+    let mut created = s
+        .store
+        .create_articles(&auth.project_id, &kb_id, vec![new], false)
+        .await?;
     let a = created.pop().ok_or_else(ApiError::internal)?;
     Ok((StatusCode::CREATED, data(ArticleResponse::full(a))))
 }
@@ -76,8 +100,14 @@ pub async fn bulk_create_articles(
         .enumerate()
         .map(|(i, item)| item.into_new().map_err(|e| e.in_item("articles", i)))
         .collect::<Result<Vec<_>, _>>()?;
-    let created = s.store.create_articles(&auth.project_id, &kb_id, new, true).await?;
-    Ok((StatusCode::CREATED, data(created.into_iter().map(ArticleResponse::full).collect())))
+    let created = s
+        .store
+        .create_articles(&auth.project_id, &kb_id, new, true)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        data(created.into_iter().map(ArticleResponse::full).collect()),
+    ))
 }
 
 /// Update up to 20 articles; each item names its article by `id`. All or nothing.
@@ -94,12 +124,19 @@ pub async fn bulk_update_articles(
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            let (id, patch) = item.into_patch(true).map_err(|e| e.in_item("articles", i))?;
+            let (id, patch) = item
+                .into_patch(true)
+                .map_err(|e| e.in_item("articles", i))?;
             Ok((id.unwrap_or_default(), patch))
         })
         .collect::<Result<Vec<_>, tome_core::ValidationError>>()?;
-    let updated = s.store.update_articles(&auth.project_id, &kb_id, patches, true).await?;
-    Ok(data(updated.into_iter().map(ArticleResponse::full).collect()))
+    let updated = s
+        .store
+        .update_articles(&auth.project_id, &kb_id, patches, true)
+        .await?;
+    Ok(data(
+        updated.into_iter().map(ArticleResponse::full).collect(),
+    ))
 }
 
 /// List articles (without bodies).
@@ -115,12 +152,15 @@ pub async fn list_articles(
     Path(kb_id): Path<String>,
     params: Params,
 ) -> ApiResult<axum::Json<List<ArticleResponse>>> {
-    let page = params.page(&s.cursors, "articles")?;
+    let page = params.page(&s.cursors, &format!("articles:{kb_id}"))?;
     let filter = content_filter(&params, true)?;
-    let r = s.store.list_articles(&auth.project_id, &kb_id, &filter, page).await?;
+    let r = s
+        .store
+        .list_articles(&auth.project_id, &kb_id, &filter, page)
+        .await?;
     Ok(axum::Json(List {
         data: r.items.into_iter().map(ArticleResponse::summary).collect(),
-        pagination: s.pagination("articles", r.next),
+        pagination: s.pagination(&format!("articles:{kb_id}"), r.next),
     }))
 }
 
@@ -132,11 +172,22 @@ pub async fn get_article(
     auth: Auth,
     Path((kb_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<ArticleResponse>> {
-    Ok(data(ArticleResponse::full(s.store.get_article(&auth.project_id, &kb_id, &id).await?)))
+    Ok(data(ArticleResponse::full(
+        s.store.get_article(&auth.project_id, &kb_id, &id).await?,
+    )))
 }
 
-async fn update_one(s: &AppState, auth: &Auth, kb_id: &str, id: String, patch: ArticlePatch) -> ApiResult<Json<ArticleResponse>> {
-    let mut updated = s.store.update_articles(&auth.project_id, kb_id, vec![(id, patch)], false).await?;
+async fn update_one(
+    s: &AppState,
+    auth: &Auth,
+    kb_id: &str,
+    id: String,
+    patch: ArticlePatch,
+) -> ApiResult<Json<ArticleResponse>> {
+    let mut updated = s
+        .store
+        .update_articles(&auth.project_id, kb_id, vec![(id, patch)], false)
+        .await?;
     let a = updated.pop().ok_or_else(ApiError::internal)?;
     Ok(data(ArticleResponse::full(a)))
 }
@@ -162,7 +213,17 @@ pub async fn publish_article(
     auth: Auth,
     Path((kb_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<ArticleResponse>> {
-    update_one(&s, &auth, &kb_id, id, ArticlePatch { status: Some(Status::Published), ..Default::default() }).await
+    update_one(
+        &s,
+        &auth,
+        &kb_id,
+        id,
+        ArticlePatch {
+            status: Some(Status::Published),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 /// Archive an article.
@@ -173,7 +234,17 @@ pub async fn archive_article(
     auth: Auth,
     Path((kb_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<ArticleResponse>> {
-    update_one(&s, &auth, &kb_id, id, ArticlePatch { status: Some(Status::Archived), ..Default::default() }).await
+    update_one(
+        &s,
+        &auth,
+        &kb_id,
+        id,
+        ArticlePatch {
+            status: Some(Status::Archived),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 /// Delete an article; it is also removed from other articles' related lists.
@@ -184,7 +255,9 @@ pub async fn delete_article(
     auth: Auth,
     Path((kb_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    s.store.delete_article(&auth.project_id, &kb_id, &id).await?;
+    s.store
+        .delete_article(&auth.project_id, &kb_id, &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -198,7 +271,15 @@ pub async fn create_faq(
     ApiJson(input): ApiJson<FaqInput>,
 ) -> ApiResult<(StatusCode, Json<FaqResponse>)> {
     let new = input.into_new()?;
-    Ok((StatusCode::CREATED, data(s.store.create_faq(&auth.project_id, &kb_id, new).await?.into())))
+    Ok((
+        StatusCode::CREATED,
+        data(
+            s.store
+                .create_faq(&auth.project_id, &kb_id, new)
+                .await?
+                .into(),
+        ),
+    ))
 }
 
 /// List FAQ entries.
@@ -212,12 +293,15 @@ pub async fn list_faqs(
     Path(kb_id): Path<String>,
     params: Params,
 ) -> ApiResult<axum::Json<List<FaqResponse>>> {
-    let page = params.page(&s.cursors, "faqs")?;
+    let page = params.page(&s.cursors, &format!("faqs:{kb_id}"))?;
     let filter = content_filter(&params, false)?;
-    let r = s.store.list_faqs(&auth.project_id, &kb_id, &filter, page).await?;
+    let r = s
+        .store
+        .list_faqs(&auth.project_id, &kb_id, &filter, page)
+        .await?;
     Ok(axum::Json(List {
         data: r.items.into_iter().map(Into::into).collect(),
-        pagination: s.pagination("faqs", r.next),
+        pagination: s.pagination(&format!("faqs:{kb_id}"), r.next),
     }))
 }
 
@@ -229,7 +313,9 @@ pub async fn get_faq(
     auth: Auth,
     Path((kb_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<FaqResponse>> {
-    Ok(data(s.store.get_faq(&auth.project_id, &kb_id, &id).await?.into()))
+    Ok(data(
+        s.store.get_faq(&auth.project_id, &kb_id, &id).await?.into(),
+    ))
 }
 
 /// Update an FAQ entry; every field is optional.
@@ -242,7 +328,12 @@ pub async fn update_faq(
     ApiJson(input): ApiJson<FaqInput>,
 ) -> ApiResult<Json<FaqResponse>> {
     let patch = input.into_patch()?;
-    Ok(data(s.store.update_faq(&auth.project_id, &kb_id, &id, patch).await?.into()))
+    Ok(data(
+        s.store
+            .update_faq(&auth.project_id, &kb_id, &id, patch)
+            .await?
+            .into(),
+    ))
 }
 
 /// Publish an FAQ entry.
@@ -253,8 +344,16 @@ pub async fn publish_faq(
     auth: Auth,
     Path((kb_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<FaqResponse>> {
-    let patch = FaqPatch { status: Some(Status::Published), ..Default::default() };
-    Ok(data(s.store.update_faq(&auth.project_id, &kb_id, &id, patch).await?.into()))
+    let patch = FaqPatch {
+        status: Some(Status::Published),
+        ..Default::default()
+    };
+    Ok(data(
+        s.store
+            .update_faq(&auth.project_id, &kb_id, &id, patch)
+            .await?
+            .into(),
+    ))
 }
 
 /// Delete an FAQ entry.
@@ -281,7 +380,11 @@ pub async fn search(
     Path(kb_id): Path<String>,
     params: Params,
 ) -> ApiResult<Json<SearchResponse>> {
-    let text = params.get("q").map(str::trim).unwrap_or_default().to_string();
+    let text = params
+        .get("q")
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
     if text.is_empty() {
         return Err(ApiError::validation("q", "is required"));
     }
@@ -289,7 +392,11 @@ pub async fn search(
         return Err(ApiError::validation("q", "must be at most 500 characters"));
     }
     let limit = params.page(&s.cursors, "search")?.limit;
-    let query = SearchQuery { text, statuses: params.statuses()?, limit };
+    let query = SearchQuery {
+        text,
+        statuses: params.statuses()?,
+        limit,
+    };
     let hits = s.store.search(&auth.project_id, &kb_id, &query).await?;
     Ok(data(SearchResponse {
         articles: hits
@@ -297,7 +404,9 @@ pub async fn search(
             .into_iter()
             .map(|a| ArticleHit {
                 kind: "article",
-                excerpt: a.excerpt.or_else(|| (!a.body.is_empty()).then(|| snippet(&a.body, 200))),
+                excerpt: a
+                    .excerpt
+                    .or_else(|| (!a.body.is_empty()).then(|| snippet(&a.body, 200))),
                 id: a.id,
                 title: a.title,
                 category_id: a.category_id,

@@ -15,12 +15,20 @@ type Json<T> = axum::Json<Data<T>>;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/kb/{kb_id}/categories", get(list_categories).post(create_category))
+        .route(
+            "/v1/kb/{kb_id}/categories",
+            get(list_categories).post(create_category),
+        )
         .route(
             "/v1/kb/{kb_id}/categories/{id}",
-            get(get_category).put(update_category).delete(delete_category),
+            get(get_category)
+                .put(update_category)
+                .delete(delete_category),
         )
-        .route("/v1/kb/{kb_id}/sections", get(list_sections).post(create_section))
+        .route(
+            "/v1/kb/{kb_id}/sections",
+            get(list_sections).post(create_section),
+        )
         .route(
             "/v1/kb/{kb_id}/sections/{id}",
             get(get_section).put(update_section).delete(delete_section),
@@ -37,7 +45,10 @@ pub async fn create_category(
     ApiJson(input): ApiJson<CategoryInput>,
 ) -> ApiResult<(StatusCode, Json<CategoryResponse>)> {
     let new = input.into_new()?;
-    let c = s.store.create_category(&auth.project_id, &kb_id, new).await?;
+    let c = s
+        .store
+        .create_category(&auth.project_id, &kb_id, new)
+        .await?;
     Ok((StatusCode::CREATED, data(c.into())))
 }
 
@@ -51,11 +62,14 @@ pub async fn list_categories(
     Path(kb_id): Path<String>,
     params: Params,
 ) -> ApiResult<axum::Json<List<CategoryResponse>>> {
-    let page = params.page(&s.cursors, "categories")?;
-    let r = s.store.list_categories(&auth.project_id, &kb_id, page).await?;
+    let page = params.page(&s.cursors, &format!("categories:{kb_id}"))?;
+    let r = s
+        .store
+        .list_categories(&auth.project_id, &kb_id, page)
+        .await?;
     Ok(axum::Json(List {
         data: r.items.into_iter().map(Into::into).collect(),
-        pagination: s.pagination("categories", r.next),
+        pagination: s.pagination(&format!("categories:{kb_id}"), r.next),
     }))
 }
 
@@ -67,7 +81,12 @@ pub async fn get_category(
     auth: Auth,
     Path((kb_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<CategoryResponse>> {
-    Ok(data(s.store.get_category(&auth.project_id, &kb_id, &id).await?.into()))
+    Ok(data(
+        s.store
+            .get_category(&auth.project_id, &kb_id, &id)
+            .await?
+            .into(),
+    ))
 }
 
 /// Update a category; every field is optional.
@@ -80,7 +99,12 @@ pub async fn update_category(
     ApiJson(input): ApiJson<CategoryInput>,
 ) -> ApiResult<Json<CategoryResponse>> {
     let patch = input.into_patch()?;
-    Ok(data(s.store.update_category(&auth.project_id, &kb_id, &id, patch).await?.into()))
+    Ok(data(
+        s.store
+            .update_category(&auth.project_id, &kb_id, &id, patch)
+            .await?
+            .into(),
+    ))
 }
 
 /// Delete a category with its sections, articles and FAQs.
@@ -91,7 +115,9 @@ pub async fn delete_category(
     auth: Auth,
     Path((kb_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    s.store.delete_category(&auth.project_id, &kb_id, &id).await?;
+    s.store
+        .delete_category(&auth.project_id, &kb_id, &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -105,7 +131,10 @@ pub async fn create_section(
     ApiJson(input): ApiJson<SectionInput>,
 ) -> ApiResult<(StatusCode, Json<SectionResponse>)> {
     let new = input.into_new()?;
-    let sec = s.store.create_section(&auth.project_id, &kb_id, new).await?;
+    let sec = s
+        .store
+        .create_section(&auth.project_id, &kb_id, new)
+        .await?;
     Ok((StatusCode::CREATED, data(sec.into())))
 }
 
@@ -119,11 +148,14 @@ pub async fn list_sections(
     Path(kb_id): Path<String>,
     params: Params,
 ) -> ApiResult<axum::Json<List<SectionResponse>>> {
-    let page = params.page(&s.cursors, "sections")?;
-    let r = s.store.list_sections(&auth.project_id, &kb_id, params.get("category_id"), page).await?;
+    let page = params.page(&s.cursors, &format!("sections:{kb_id}"))?;
+    let r = s
+        .store
+        .list_sections(&auth.project_id, &kb_id, params.get("category_id"), page)
+        .await?;
     Ok(axum::Json(List {
         data: r.items.into_iter().map(Into::into).collect(),
-        pagination: s.pagination("sections", r.next),
+        pagination: s.pagination(&format!("sections:{kb_id}"), r.next),
     }))
 }
 
@@ -135,7 +167,12 @@ pub async fn get_section(
     auth: Auth,
     Path((kb_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<SectionResponse>> {
-    Ok(data(s.store.get_section(&auth.project_id, &kb_id, &id).await?.into()))
+    Ok(data(
+        s.store
+            .get_section(&auth.project_id, &kb_id, &id)
+            .await?
+            .into(),
+    ))
 }
 
 /// Update a section; moving it to another category moves its articles and FAQs too.
@@ -148,7 +185,12 @@ pub async fn update_section(
     ApiJson(input): ApiJson<SectionInput>,
 ) -> ApiResult<Json<SectionResponse>> {
     let patch = input.into_patch()?;
-    Ok(data(s.store.update_section(&auth.project_id, &kb_id, &id, patch).await?.into()))
+    Ok(data(
+        s.store
+            .update_section(&auth.project_id, &kb_id, &id, patch)
+            .await?
+            .into(),
+    ))
 }
 
 /// Delete a section; its articles and FAQs stay in the category with `section_id` null.
@@ -159,6 +201,8 @@ pub async fn delete_section(
     auth: Auth,
     Path((kb_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    s.store.delete_section(&auth.project_id, &kb_id, &id).await?;
+    s.store
+        .delete_section(&auth.project_id, &kb_id, &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

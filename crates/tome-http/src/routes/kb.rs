@@ -21,8 +21,14 @@ type Json<T> = axum::Json<Data<T>>;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/kb", get(list_kbs).post(create_kb))
-        .route("/v1/kb/{kb_id}", get(get_kb).put(update_kb).delete(delete_kb))
-        .route("/v1/kb/{kb_id}/site-key", get(get_site_key).put(update_site_key))
+        .route(
+            "/v1/kb/{kb_id}",
+            get(get_kb).put(update_kb).delete(delete_kb),
+        )
+        .route(
+            "/v1/kb/{kb_id}/site-key",
+            get(get_site_key).put(update_site_key),
+        )
         .route("/v1/kb/{kb_id}/site-key/revoke", post(revoke_site_key))
         .route("/v1/project", get(get_project).put(update_project))
         .route("/v1/usage", get(get_usage))
@@ -42,7 +48,10 @@ pub async fn create_kb(
 ) -> ApiResult<(StatusCode, Json<KbResponse>)> {
     let new = input.into_new()?;
     let site_key = keys::generate_site_key();
-    let created = s.store.create_kb(&auth.project_id, new, &site_key, SITE_KEY_RATE_DEFAULT).await?;
+    let created = s
+        .store
+        .create_kb(&auth.project_id, new, &site_key, SITE_KEY_RATE_DEFAULT)
+        .await?;
     tracing::info!(kb.id = %created.kb.id, "created knowledge base");
     let domains = allowed_domains(&s, &auth).await?;
     let url = s.public_url(&created.kb);
@@ -55,8 +64,12 @@ pub async fn create_kb(
 #[utoipa::path(get, path = "/v1/kb", tag = "Knowledge bases",
     params(("is_public" = Option<bool>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = List<KbResponse>)))]
-pub async fn list_kbs(State(s): State<AppState>, auth: Auth, params: Params) -> ApiResult<axum::Json<List<KbResponse>>> {
-    let page = params.page(&s.cursors, "kb")?;
+pub async fn list_kbs(
+    State(s): State<AppState>,
+    auth: Auth,
+    params: Params,
+) -> ApiResult<axum::Json<List<KbResponse>>> {
+    let page = params.page(&s.cursors, &format!("kb:{}", auth.project_id))?;
     let is_public = params.bool("is_public")?;
     let result = s.store.list_kbs(&auth.project_id, is_public, page).await?;
     let domains = allowed_domains(&s, &auth).await?;
@@ -70,13 +83,20 @@ pub async fn list_kbs(State(s): State<AppState>, auth: Auth, params: Params) -> 
             r
         })
         .collect();
-    Ok(axum::Json(List { data: items, pagination: s.pagination("kb", result.next) }))
+    Ok(axum::Json(List {
+        data: items,
+        pagination: s.pagination(&format!("kb:{}", auth.project_id), result.next),
+    }))
 }
 
 /// Get a knowledge base.
 #[utoipa::path(get, path = "/v1/kb/{kb_id}", tag = "Knowledge bases", params(("kb_id" = String, Path)),
     responses((status = 200, body = Data<KbResponse>), (status = 404, body = ErrorBody)))]
-pub async fn get_kb(State(s): State<AppState>, auth: Auth, Path(kb_id): Path<String>) -> ApiResult<Json<KbResponse>> {
+pub async fn get_kb(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(kb_id): Path<String>,
+) -> ApiResult<Json<KbResponse>> {
     let kb = s.store.get_kb(&auth.project_id, &kb_id).await?;
     let domains = allowed_domains(&s, &auth).await?;
     let url = s.public_url(&kb);
@@ -102,7 +122,11 @@ pub async fn update_kb(
 /// Delete a knowledge base with all its categories, sections, articles, FAQs and site keys.
 #[utoipa::path(delete, path = "/v1/kb/{kb_id}", tag = "Knowledge bases", params(("kb_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_kb(State(s): State<AppState>, auth: Auth, Path(kb_id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_kb(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(kb_id): Path<String>,
+) -> ApiResult<StatusCode> {
     s.store.delete_kb(&auth.project_id, &kb_id).await?;
     tracing::info!(kb.id = %kb_id, "deleted knowledge base");
     Ok(StatusCode::NO_CONTENT)
@@ -111,16 +135,32 @@ pub async fn delete_kb(State(s): State<AppState>, auth: Auth, Path(kb_id): Path<
 /// The active site key's metadata (never the plaintext).
 #[utoipa::path(get, path = "/v1/kb/{kb_id}/site-key", tag = "Site keys", params(("kb_id" = String, Path)),
     responses((status = 200, body = Data<SiteKeyResponse>), (status = 404, body = ErrorBody)))]
-pub async fn get_site_key(State(s): State<AppState>, auth: Auth, Path(kb_id): Path<String>) -> ApiResult<Json<SiteKeyResponse>> {
-    Ok(data(s.store.active_site_key(&auth.project_id, &kb_id).await?.into()))
+pub async fn get_site_key(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(kb_id): Path<String>,
+) -> ApiResult<Json<SiteKeyResponse>> {
+    Ok(data(
+        s.store
+            .active_site_key(&auth.project_id, &kb_id)
+            .await?
+            .into(),
+    ))
 }
 
 /// Revoke the current site key at once and issue a new one, returned in plaintext once.
 #[utoipa::path(post, path = "/v1/kb/{kb_id}/site-key/revoke", tag = "Site keys", params(("kb_id" = String, Path)),
     responses((status = 200, body = Data<NewSiteKeyResponse>), (status = 404, body = ErrorBody)))]
-pub async fn revoke_site_key(State(s): State<AppState>, auth: Auth, Path(kb_id): Path<String>) -> ApiResult<Json<NewSiteKeyResponse>> {
+pub async fn revoke_site_key(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(kb_id): Path<String>,
+) -> ApiResult<Json<NewSiteKeyResponse>> {
     let key = keys::generate_site_key();
-    let sk = s.store.rotate_site_key(&auth.project_id, &kb_id, &key, SITE_KEY_RATE_DEFAULT).await?;
+    let sk = s
+        .store
+        .rotate_site_key(&auth.project_id, &kb_id, &key, SITE_KEY_RATE_DEFAULT)
+        .await?;
     tracing::info!(kb.id = %kb_id, "rotated site key");
     Ok(data(NewSiteKeyResponse {
         id: sk.id,
@@ -142,21 +182,38 @@ pub async fn update_site_key(
     ApiJson(input): ApiJson<SiteKeyInput>,
 ) -> ApiResult<Json<SiteKeyResponse>> {
     let rate_limit = input.into_rate_limit()?;
-    Ok(data(s.store.set_site_key_rate_limit(&auth.project_id, &kb_id, rate_limit).await?.into()))
+    Ok(data(
+        s.store
+            .set_site_key_rate_limit(&auth.project_id, &kb_id, rate_limit)
+            .await?
+            .into(),
+    ))
 }
 
 /// The caller's project, including the allowed domains shared by every knowledge base.
 #[utoipa::path(get, path = "/v1/project", tag = "Project", responses((status = 200, body = Data<ProjectResponse>)))]
-pub async fn get_project(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<ProjectResponse>> {
+pub async fn get_project(
+    State(s): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<ProjectResponse>> {
     Ok(data(s.store.get_project(&auth.project_id).await?.into()))
 }
 
 /// Update the project's name or allowed domains.
 #[utoipa::path(put, path = "/v1/project", tag = "Project", request_body = ProjectInput,
     responses((status = 200, body = Data<ProjectResponse>), (status = 422, body = ErrorBody)))]
-pub async fn update_project(State(s): State<AppState>, auth: Auth, ApiJson(input): ApiJson<ProjectInput>) -> ApiResult<Json<ProjectResponse>> {
+pub async fn update_project(
+    State(s): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<ProjectInput>,
+) -> ApiResult<Json<ProjectResponse>> {
     let patch = input.into_patch()?;
-    Ok(data(s.store.update_project(&auth.project_id, patch).await?.into()))
+    Ok(data(
+        s.store
+            .update_project(&auth.project_id, patch)
+            .await?
+            .into(),
+    ))
 }
 
 /// This month's credit use by action, and the cap.
@@ -175,7 +232,11 @@ impl AppState {
         }
         Some(match &self.config.hosted_url {
             Some(host) => format!("{}/{}", host.trim_end_matches('/'), kb.slug),
-            None => format!("{}/hc/{}", self.config.base_url.trim_end_matches('/'), kb.slug),
+            None => format!(
+                "{}/hc/{}",
+                self.config.base_url.trim_end_matches('/'),
+                kb.slug
+            ),
         })
     }
 

@@ -1,9 +1,883 @@
-//! Tests for openapi (being written).
-use crate::support::TestApp;
+//! The OpenAPI 3.1 document at `/v1/openapi.json`: it is served, lists every management route,
+//! every documented operation really routes, its references resolve, and the responses the
+//! server actually sends match the schemas it documents.
+
+use axum::http::Method;
+use serde_json::{Map, Value, json};
+
+use crate::support::{TestApp, TestResponse};
+
+/// Every management route of the spec (and Tome's `/v1/project`, `/v1/usage`), as documented.
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/v1/kb"),
+    ("post", "/v1/kb"),
+    ("get", "/v1/kb/{kb_id}"),
+    ("put", "/v1/kb/{kb_id}"),
+    ("delete", "/v1/kb/{kb_id}"),
+    ("get", "/v1/kb/{kb_id}/site-key"),
+    ("put", "/v1/kb/{kb_id}/site-key"),
+    ("post", "/v1/kb/{kb_id}/site-key/revoke"),
+    ("get", "/v1/kb/{kb_id}/categories"),
+    ("post", "/v1/kb/{kb_id}/categories"),
+    ("get", "/v1/kb/{kb_id}/categories/{id}"),
+    ("put", "/v1/kb/{kb_id}/categories/{id}"),
+    ("delete", "/v1/kb/{kb_id}/categories/{id}"),
+    ("get", "/v1/kb/{kb_id}/sections"),
+    ("post", "/v1/kb/{kb_id}/sections"),
+    ("get", "/v1/kb/{kb_id}/sections/{id}"),
+    ("put", "/v1/kb/{kb_id}/sections/{id}"),
+    ("delete", "/v1/kb/{kb_id}/sections/{id}"),
+    ("get", "/v1/kb/{kb_id}/articles"),
+    ("post", "/v1/kb/{kb_id}/articles"),
+    ("post", "/v1/kb/{kb_id}/articles/bulk"),
+    ("put", "/v1/kb/{kb_id}/articles/bulk"),
+    ("get", "/v1/kb/{kb_id}/articles/{id}"),
+    ("put", "/v1/kb/{kb_id}/articles/{id}"),
+    ("delete", "/v1/kb/{kb_id}/articles/{id}"),
+    ("post", "/v1/kb/{kb_id}/articles/{id}/publish"),
+    ("post", "/v1/kb/{kb_id}/articles/{id}/archive"),
+    ("get", "/v1/kb/{kb_id}/faqs"),
+    ("post", "/v1/kb/{kb_id}/faqs"),
+    ("get", "/v1/kb/{kb_id}/faqs/{id}"),
+    ("put", "/v1/kb/{kb_id}/faqs/{id}"),
+    ("delete", "/v1/kb/{kb_id}/faqs/{id}"),
+    ("post", "/v1/kb/{kb_id}/faqs/{id}/publish"),
+    ("get", "/v1/kb/{kb_id}/search"),
+    ("get", "/v1/project"),
+    ("put", "/v1/project"),
+    ("get", "/v1/usage"),
+];
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+async fn document(app: &TestApp) -> Value {
+    let r = app.call(Method::GET, "/v1/openapi.json", None, None).await;
+    r.assert_status(200);
+    assert!(r.body.is_object(), "not JSON: {}", r.text);
+    r.body.clone()
+}
+
+/// `(method, path template, operation)` for every operation in the document.
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            if METHODS.contains(&method.as_str()) {
+                out.push((method.clone(), path.clone(), op.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn method_of(m: &str) -> Method {
+    Method::from_bytes(m.to_ascii_uppercase().as_bytes()).unwrap()
+}
+
 #[tokio::test]
-async fn placeholder_app_starts() {
+async fn document_is_served_without_auth_as_openapi_3_1() {
     let app = TestApp::new().await;
-    let r = app.get("/v1/openapi.json").await;
-    std::fs::write("/tmp/openapi_probe.json", &r.text).unwrap();
-    app.get("/v1/project").await.assert_status(200);
+    let r = app.call(Method::GET, "/v1/openapi.json", None, None).await;
+    r.assert_status(200);
+    let ct = r.header("content-type").unwrap_or_default();
+    assert!(ct.starts_with("application/json"), "content-type {ct:?}");
+    let doc = &r.body;
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3.1"),
+        "openapi = {}",
+        doc["openapi"]
+    );
+    assert!(doc["info"]["title"].is_string());
+    assert!(doc["info"]["version"].is_string());
+    assert!(doc["paths"].as_object().is_some_and(|p| !p.is_empty()));
+    // The same document with a key, behind a trailing slash, and with a bogus key.
+    assert_eq!(app.get("/v1/openapi.json").await.body, *doc);
+    assert_eq!(
+        app.call(Method::GET, "/v1/openapi.json/", None, None)
+            .await
+            .body,
+        *doc
+    );
+    let r = app
+        .call(
+            Method::GET,
+            "/v1/openapi.json",
+            Some("tome_not_a_real_key"),
+            None,
+        )
+        .await;
+    r.assert_status(200);
+    // It is read-only.
+    let r = app
+        .call(Method::POST, "/v1/openapi.json", None, Some(json!({})))
+        .await;
+    r.assert_error(405, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn every_management_route_is_documented() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let mut missing = Vec::new();
+    for (method, path) in ROUTES {
+        if !doc["paths"][path][method].is_object() {
+            missing.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in the OpenAPI document: {missing:#?}"
+    );
+
+    let mut ids = Vec::new();
+    for (method, path, op) in operations(&doc) {
+        let what = format!("{} {path}", method.to_uppercase());
+        let id = op["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: no operationId"));
+        assert!(
+            !ids.contains(&id.to_string()),
+            "{what}: duplicate operationId {id}"
+        );
+        ids.push(id.to_string());
+        let responses = op["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{what}: no responses"));
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{what}: no 2xx response"
+        );
+        // Every error response is the error envelope.
+        for (status, resp) in responses {
+            if !status.starts_with('2') {
+                assert_eq!(
+                    resp["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{what}: {status} is not documented as the error envelope"
+                );
+            }
+        }
+        // Writes that take a JSON body document it; actions without a body do not.
+        let action = ["/publish", "/archive", "/revoke"]
+            .iter()
+            .any(|a| path.ends_with(a));
+        if method == "put" || (method == "post" && !action) {
+            assert!(
+                op["requestBody"]["content"]["application/json"]["schema"].is_object(),
+                "{what}: no JSON requestBody"
+            );
+        } else {
+            assert!(
+                op.get("requestBody").is_none(),
+                "{what}: documents a body it does not take"
+            );
+        }
+    }
+    // Nothing but the routes above (the document is of the management API).
+    assert_eq!(ids.len(), ROUTES.len(), "unexpected operations: {ids:?}");
+}
+
+#[tokio::test]
+async fn path_parameters_match_the_templates() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    for (method, path, op) in operations(&doc) {
+        let what = format!("{} {path}", method.to_uppercase());
+        assert!(!path.contains(':'), "{what}: express-style parameter");
+        let in_template: Vec<&str> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect();
+        let params = op["parameters"].as_array().cloned().unwrap_or_default();
+        let declared: Vec<&str> = params
+            .iter()
+            .filter(|p| p["in"] == "path")
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(declared, in_template, "{what}: path parameters");
+        for p in params.iter().filter(|p| p["in"] == "path") {
+            assert_eq!(
+                p["required"], true,
+                "{what}: path parameter {} not required",
+                p["name"]
+            );
+        }
+        for p in &params {
+            assert!(
+                matches!(p["in"].as_str(), Some("path" | "query" | "header")),
+                "{what}: parameter {p}"
+            );
+            assert!(
+                p["schema"].is_object(),
+                "{what}: parameter without a schema: {p}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_ref_resolves_to_a_component_schema() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let schemas = doc["components"]["schemas"]
+        .as_object()
+        .expect("components.schemas");
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.len() > 20, "suspiciously few $refs: {refs:?}");
+    for r in &refs {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("$ref {r} does not point into components.schemas"));
+        assert!(schemas.contains_key(name), "$ref {r} does not resolve");
+    }
+    // The request and error schemas of the API are all there.
+    for name in [
+        "ErrorBody",
+        "KbInput",
+        "ThemeSettingsInput",
+        "CategoryInput",
+        "SectionInput",
+        "ArticleInput",
+        "BulkArticlesInput",
+        "FaqInput",
+        "SiteKeyInput",
+        "ProjectInput",
+    ] {
+        assert!(schemas.contains_key(name), "no schema {name}");
+        assert!(
+            refs.iter().any(|r| r.ends_with(&format!("/{name}"))),
+            "schema {name} is never used"
+        );
+    }
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "$ref" {
+                    out.push(x.as_str().expect("$ref is a string").to_string());
+                } else {
+                    collect_refs(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn a_bearer_security_scheme_protects_the_api() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let schemes = doc["components"]["securitySchemes"]
+        .as_object()
+        .expect("securitySchemes");
+    let bearer: Vec<&String> = schemes
+        .iter()
+        .filter(|(_, s)| {
+            s["type"] == "http"
+                && s["scheme"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("bearer"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert!(!bearer.is_empty(), "no HTTP bearer scheme in {schemes:?}");
+    // Every operation is covered by a security requirement that names a defined bearer scheme.
+    let global = doc["security"].as_array().cloned().unwrap_or_default();
+    for (method, path, op) in operations(&doc) {
+        let reqs = op["security"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| global.clone());
+        assert!(!reqs.is_empty(), "{method} {path}: no security requirement");
+        for req in &reqs {
+            for name in req.as_object().expect("requirement").keys() {
+                assert!(
+                    schemes.contains_key(name),
+                    "{method} {path}: unknown scheme {name}"
+                );
+            }
+        }
+        assert!(
+            reqs.iter()
+                .all(|r| r.as_object().unwrap().keys().any(|k| bearer.contains(&k))),
+            "{method} {path}: not protected by the bearer scheme"
+        );
+        // And the server agrees: no key, no access.
+        let url = fill(&path, &op, &Ids::fake());
+        let r = app.call(method_of(&method), &url, None, None).await;
+        r.assert_error(401, "unauthorized");
+    }
+}
+
+// ---------------------------------------------------------------- documented == routed
+
+/// IDs to put into path templates.
+struct Ids {
+    kb: String,
+    category: String,
+    section: String,
+    article: String,
+    faq: String,
+}
+
+impl Ids {
+    fn fake() -> Self {
+        Ids {
+            kb: "kb_000000000000".into(),
+            category: "kbc_000000000000".into(),
+            section: "kbs_000000000000".into(),
+            article: "kba_000000000000".into(),
+            faq: "kbf_000000000000".into(),
+        }
+    }
+}
+
+/// The template with its parameters filled in, plus every required query parameter.
+fn fill(template: &str, op: &Value, ids: &Ids) -> String {
+    let segs: Vec<&str> = template.split('/').collect();
+    let mut out = Vec::new();
+    for (i, seg) in segs.iter().enumerate() {
+        let value = match *seg {
+            "{kb_id}" => ids.kb.as_str(),
+            s if s.starts_with('{') => match segs[i - 1] {
+                "categories" => ids.category.as_str(),
+                "sections" => ids.section.as_str(),
+                "articles" => ids.article.as_str(),
+                "faqs" => ids.faq.as_str(),
+                other => panic!("{template}: no ID for a parameter after {other}"),
+            },
+            s => s,
+        };
+        out.push(value);
+    }
+    let mut url = out.join("/");
+    let required: Vec<String> = op["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["in"] == "query" && p["required"] == true)
+        .map(|p| format!("{}=article", p["name"].as_str().unwrap()))
+        .collect();
+    if !required.is_empty() {
+        url = format!("{url}?{}", required.join("&"));
+    }
+    url
+}
+
+/// A valid request body for each documented write, by `(method, template)`.
+fn valid_body(method: &str, template: &str, ids: &Ids) -> Value {
+    let t = template.trim_start_matches("/v1/kb/{kb_id}");
+    match (method, t) {
+        ("post", "/v1/kb") => json!({
+            "title": "Documented", "slug": "documented", "description": "d", "is_public": true, "theme": "docs",
+            "theme_settings": { "primary_color": "#fff", "dark_mode": true, "custom_css": "a{}" },
+            "logo_path": "/logo.png",
+        }),
+        ("put", "") => json!({ "title": "Renamed", "theme_settings": { "dark_mode": false } }),
+        ("put", "/site-key") => json!({ "rate_limit": 200 }),
+        ("post", "/categories") => {
+            json!({ "name": "C", "description": "d", "icon": "book", "sort_order": 1 })
+        }
+        ("put", "/categories/{id}") => json!({ "description": "d2" }),
+        ("post", "/sections") => {
+            json!({ "category_id": ids.category, "name": "S", "sort_order": 2 })
+        }
+        ("put", "/sections/{id}") => json!({ "name": "S2" }),
+        ("post", "/articles") => json!({
+            "category_id": ids.category, "section_id": ids.section, "title": "A", "body": "# A article",
+            "excerpt": "e", "status": "published", "tags": ["t"], "related_articles": [ids.article],
+        }),
+        ("post", "/articles/bulk") => {
+            json!({ "articles": [{ "category_id": ids.category, "title": "Bulk article" }] })
+        }
+        ("put", "/articles/bulk") => {
+            json!({ "articles": [{ "id": ids.article, "title": "Bulk renamed article" }] })
+        }
+        ("put", "/articles/{id}") => json!({ "excerpt": "e2" }),
+        ("post", "/faqs") => {
+            json!({ "category_id": ids.category, "question": "Q?", "answer": "An article answer." })
+        }
+        ("put", "/faqs/{id}") => json!({ "answer": "A2 article" }),
+        ("put", "/v1/project") => json!({ "name": "Project", "allowed_domains": ["example.com"] }),
+        _ => json!({}),
+    }
+}
+
+async fn send(app: &TestApp, method: &str, url: &str, op: &Value, body: Value) -> TestResponse {
+    let body = op["requestBody"].is_object().then_some(body);
+    app.call(method_of(method), url, Some(&app.key), body).await
+}
+
+/// Everything else first, then deletes: FAQs, articles, sections, categories, the knowledge base
+/// (a cascade must not remove what a later delete names).
+fn in_safe_order(mut ops: Vec<(String, String, Value)>) -> Vec<(String, String, Value)> {
+    let rank = |m: &str, p: &str| -> usize {
+        if m != "delete" {
+            return 0;
+        }
+        let kinds = ["/faqs/", "/articles/", "/sections/", "/categories/"];
+        1 + kinds
+            .iter()
+            .position(|k| p.contains(k))
+            .unwrap_or(kinds.len())
+    };
+    ops.sort_by_key(|(m, p, _)| rank(m, p));
+    ops
+}
+
+#[tokio::test]
+async fn every_documented_operation_routes_with_fake_ids() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let ids = Ids::fake();
+    let mut problems = Vec::new();
+    for (method, path, op) in in_safe_order(operations(&doc)) {
+        let url = fill(&path, &op, &ids);
+        let r = send(&app, &method, &url, &op, json!({})).await;
+        let what = format!("{} {url}", method.to_uppercase());
+        assert!(r.status.as_u16() < 500, "{what}: {}", r.text);
+        if (r.status == 404 && r.code() == "not_found") || r.status == 405 {
+            problems.push(format!(
+                "{what}: documented but not routed ({} {})",
+                r.status, r.text
+            ));
+        }
+        check_documented_response(&doc, &op, &what, &r, &mut problems);
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test]
+async fn every_documented_operation_succeeds_with_real_ids_as_documented() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let kb = app.create_kb("openapi").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let category = app.create_category(&kb, "Category").await;
+    let section = app.create_section(&kb, &category, "Section").await;
+    let article = app
+        .create_article(
+            &kb,
+            &category,
+            json!({ "section_id": section, "tags": ["t"] }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let faq = app.create_faq(&kb, &category, json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ids = Ids {
+        kb,
+        category,
+        section,
+        article,
+        faq,
+    };
+
+    let mut problems = Vec::new();
+    for (method, path, op) in in_safe_order(operations(&doc)) {
+        let url = fill(&path, &op, &ids);
+        let r = send(&app, &method, &url, &op, valid_body(&method, &path, &ids)).await;
+        let what = format!("{} {url}", method.to_uppercase());
+        if !r.status.is_success() {
+            problems.push(format!("{what}: {} {}", r.status, r.text));
+            continue;
+        }
+        check_documented_response(&doc, &op, &what, &r, &mut problems);
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// The status is one the operation documents, and the body matches that response's schema.
+fn check_documented_response(
+    doc: &Value,
+    op: &Value,
+    what: &str,
+    r: &TestResponse,
+    problems: &mut Vec<String>,
+) {
+    let status = r.status.as_str();
+    let Some(resp) = op["responses"].get(status) else {
+        problems.push(format!(
+            "{what}: status {status} is not documented ({})",
+            r.text
+        ));
+        return;
+    };
+    match resp["content"]["application/json"]["schema"].as_object() {
+        Some(schema) => {
+            let mut errors = Vec::new();
+            Schema { doc }.check(&Value::Object(schema.clone()), &r.body, "$", &mut errors);
+            if !errors.is_empty() {
+                problems.push(format!(
+                    "{what}: {status} body does not match its schema: {errors:#?}\nbody: {}",
+                    r.text
+                ));
+            }
+        }
+        None => {
+            if !r.text.is_empty() {
+                problems.push(format!(
+                    "{what}: {status} documented without a body but got {}",
+                    r.text
+                ));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- request schemas vs the server
+
+#[tokio::test]
+async fn spec_example_requests_match_the_documented_request_schemas() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let kb = app.create_kb("examples").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cat = app.create_category(&kb, "Getting Started").await;
+    let sec = app.create_section(&kb, &cat, "Your First Animal").await;
+    let rel = app.create_article(&kb, &cat, json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base = format!("/v1/kb/{kb}");
+    // The request examples of the spec, with IDs that exist.
+    let examples = [
+        (
+            "post",
+            "/v1/kb",
+            "/v1/kb".to_string(),
+            json!({
+                "title": "Studbook.farm Help Centre", "slug": "studbook-help",
+                "description": "Everything you need to know...", "is_public": false, "theme": "minimal",
+            }),
+        ),
+        (
+            "put",
+            "/v1/kb/{kb_id}",
+            base.clone(),
+            json!({
+                "theme_settings": { "primary_color": "#4f46e5", "dark_mode": false, "custom_css": ".kb-content h1 { letter-spacing: -0.02em; }" },
+            }),
+        ),
+        (
+            "put",
+            "/v1/kb/{kb_id}/site-key",
+            format!("{base}/site-key"),
+            json!({ "rate_limit": 200 }),
+        ),
+        (
+            "post",
+            "/v1/kb/{kb_id}/categories",
+            format!("{base}/categories"),
+            json!({
+                "name": "Getting Started", "description": "Intro to the app.", "icon": "book", "sort_order": 10,
+            }),
+        ),
+        (
+            "post",
+            "/v1/kb/{kb_id}/sections",
+            format!("{base}/sections"),
+            json!({
+                "category_id": cat, "name": "Your First Animal", "description": "Step-by-step for first-time users.", "sort_order": 10,
+            }),
+        ),
+        (
+            "post",
+            "/v1/kb/{kb_id}/articles",
+            format!("{base}/articles"),
+            json!({
+                "category_id": cat, "section_id": sec, "title": "How to register a new animal",
+                "body": "# Registering a New Animal\n\n...", "excerpt": "Step-by-step guide.", "status": "draft",
+                "tags": ["animals", "getting-started"], "related_articles": [rel],
+            }),
+        ),
+        (
+            "post",
+            "/v1/kb/{kb_id}/articles/bulk",
+            format!("{base}/articles/bulk"),
+            json!({
+                "articles": [{ "category_id": cat, "title": "One" }, { "category_id": cat, "title": "Two", "status": "published" }],
+            }),
+        ),
+        (
+            "post",
+            "/v1/kb/{kb_id}/faqs",
+            format!("{base}/faqs"),
+            json!({
+                "category_id": cat, "section_id": sec, "question": "How do I reset my password?",
+                "answer": "Click **Forgot password** on the login page and check your inbox.", "status": "published",
+            }),
+        ),
+    ];
+    for (method, template, url, body) in examples {
+        let schema =
+            &doc["paths"][template][method]["requestBody"]["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "{method} {template}: no request schema");
+        let mut errors = Vec::new();
+        Schema { doc: &doc }.check(schema, &body, "$", &mut errors);
+        assert!(
+            errors.is_empty(),
+            "{method} {template}: the spec's example does not match the schema: {errors:#?}"
+        );
+        let r = app
+            .call(method_of(method), &url, Some(&app.key), Some(body))
+            .await;
+        assert!(r.status.is_success(), "{method} {url}: {}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn documented_input_properties_are_all_accepted() {
+    // `additionalProperties: false` schemas list exactly what the server accepts: every listed
+    // property is known to the server (an unknown one would be a 422 naming it).
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let kb = app.create_kb("props").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cat = app.create_category(&kb, "C").await;
+    let sec = app.create_section(&kb, &cat, "S").await;
+    let art = app.create_article(&kb, &cat, json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let faq = app.create_faq(&kb, &cat, json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let targets = [
+        ("KbInput", format!("/v1/kb/{kb}")),
+        ("CategoryInput", format!("/v1/kb/{kb}/categories/{cat}")),
+        ("SectionInput", format!("/v1/kb/{kb}/sections/{sec}")),
+        ("ArticleInput", format!("/v1/kb/{kb}/articles/{art}")),
+        ("FaqInput", format!("/v1/kb/{kb}/faqs/{faq}")),
+        ("SiteKeyInput", format!("/v1/kb/{kb}/site-key")),
+        ("ProjectInput", "/v1/project".to_string()),
+    ];
+    for (name, url) in targets {
+        let props = schemas[name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name}: no properties"));
+        assert_eq!(
+            schemas[name]["additionalProperties"], false,
+            "{name} does not forbid unknown fields"
+        );
+        for prop in props.keys() {
+            let r = app.put(&url, json!({ prop: null })).await;
+            let unknown = r.status == 422
+                && r.field() == prop.as_str()
+                && r.text.contains("not a known field");
+            assert!(
+                !unknown,
+                "{name}.{prop} is documented but the server does not know it: {}",
+                r.text
+            );
+            assert!(r.status.as_u16() < 500, "{name}.{prop}: {}", r.text);
+        }
+        let r = app.put(&url, json!({ "surely_not_a_field": 1 })).await;
+        assert_eq!(r.field(), "surely_not_a_field", "{name}: {}", r.text);
+    }
+}
+
+// ---------------------------------------------------------------- a small JSON Schema checker
+
+/// Enough of JSON Schema (2020-12, as OpenAPI 3.1 uses) to check this document's schemas:
+/// `$ref`, `allOf`/`oneOf`/`anyOf`, `type` (including type lists), `enum`, `properties`,
+/// `required`, `additionalProperties: false`, `items`, and length/range/size bounds.
+struct Schema<'a> {
+    doc: &'a Value,
+}
+
+impl Schema<'_> {
+    fn resolve(&self, r: &str) -> &Value {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unsupported $ref {r}"));
+        let s = &self.doc["components"]["schemas"][name];
+        assert!(s.is_object(), "$ref {r} does not resolve");
+        s
+    }
+
+    fn matches(&self, schema: &Value, v: &Value) -> bool {
+        let mut errors = Vec::new();
+        self.check(schema, v, "", &mut errors);
+        errors.is_empty()
+    }
+
+    fn check(&self, schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
+        let Some(s) = schema.as_object() else {
+            if schema == &Value::Bool(false) {
+                errors.push(format!("{at}: no value allowed"));
+            }
+            return;
+        };
+        if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+            self.check(self.resolve(r), v, at, errors);
+        }
+        if let Some(all) = s.get("allOf").and_then(Value::as_array) {
+            for sub in all {
+                self.check(sub, v, at, errors);
+            }
+        }
+        if let Some(one) = s.get("oneOf").and_then(Value::as_array) {
+            let n = one.iter().filter(|sub| self.matches(sub, v)).count();
+            if n != 1 {
+                errors.push(format!(
+                    "{at}: matches {n} of the {} oneOf alternatives (value {})",
+                    one.len(),
+                    short(v)
+                ));
+            }
+        }
+        if let Some(any) = s.get("anyOf").and_then(Value::as_array)
+            && !any.iter().any(|sub| self.matches(sub, v))
+        {
+            errors.push(format!(
+                "{at}: matches none of the anyOf alternatives (value {})",
+                short(v)
+            ));
+        }
+        if let Some(t) = s.get("type") {
+            let types: Vec<&str> = match t {
+                Value::String(x) => vec![x.as_str()],
+                Value::Array(xs) => xs.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            if !types.iter().any(|t| type_matches(t, v)) {
+                errors.push(format!("{at}: expected {types:?}, got {}", short(v)));
+                return;
+            }
+        }
+        if let Some(options) = s.get("enum").and_then(Value::as_array)
+            && !options.contains(v)
+        {
+            errors.push(format!("{at}: {} not in {options:?}", short(v)));
+        }
+        match v {
+            Value::Object(obj) => self.check_object(s, obj, at, errors),
+            Value::Array(items) => {
+                if let Some(item_schema) = s.get("items") {
+                    for (i, item) in items.iter().enumerate() {
+                        self.check(item_schema, item, &format!("{at}[{i}]"), errors);
+                    }
+                }
+                if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
+                    && items.len() as u64 > max
+                {
+                    errors.push(format!("{at}: more than {max} items"));
+                }
+            }
+            Value::String(text) => {
+                if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
+                    && text.chars().count() as u64 > max
+                {
+                    errors.push(format!("{at}: longer than {max}"));
+                }
+            }
+            Value::Number(n) => {
+                let x = n.as_f64().unwrap_or_default();
+                if s.get("minimum")
+                    .and_then(Value::as_f64)
+                    .is_some_and(|m| x < m)
+                    || s.get("maximum")
+                        .and_then(Value::as_f64)
+                        .is_some_and(|m| x > m)
+                {
+                    errors.push(format!("{at}: {x} out of range"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn check_object(
+        &self,
+        s: &Map<String, Value>,
+        obj: &Map<String, Value>,
+        at: &str,
+        errors: &mut Vec<String>,
+    ) {
+        let props = s.get("properties").and_then(Value::as_object);
+        for name in s
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = name.as_str().unwrap_or_default();
+            if !obj.contains_key(name) {
+                errors.push(format!("{at}: required property {name} is missing"));
+            }
+        }
+        for (k, x) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(sub) => self.check(sub, x, &format!("{at}.{k}"), errors),
+                None => {
+                    if s.get("additionalProperties") == Some(&Value::Bool(false)) {
+                        errors.push(format!("{at}: property {k} is not allowed"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn type_matches(t: &str, v: &Value) -> bool {
+    match t {
+        "null" => v.is_null(),
+        "boolean" => v.is_boolean(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "string" => v.is_string(),
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        _ => false,
+    }
+}
+
+fn short(v: &Value) -> String {
+    v.to_string().chars().take(120).collect()
+}
+
+#[test]
+fn the_schema_checker_checks() {
+    let doc = json!({ "components": { "schemas": {
+        "Thing": { "type": "object", "required": ["id"], "additionalProperties": false,
+                   "properties": { "id": { "type": "string", "maxLength": 3 }, "n": { "type": ["integer", "null"] } } },
+    } } });
+    let s = Schema { doc: &doc };
+    let thing = json!({ "$ref": "#/components/schemas/Thing" });
+    assert!(s.matches(&thing, &json!({ "id": "abc", "n": null })));
+    assert!(!s.matches(&thing, &json!({ "id": "abcd" })));
+    assert!(!s.matches(&thing, &json!({ "n": 1 })));
+    assert!(!s.matches(&thing, &json!({ "id": "a", "n": 1.5 })));
+    assert!(!s.matches(&thing, &json!({ "id": "a", "extra": 1 })));
+    let nullable =
+        json!({ "oneOf": [{ "type": "null" }, { "$ref": "#/components/schemas/Thing" }] });
+    assert!(s.matches(&nullable, &Value::Null));
+    assert!(s.matches(&nullable, &json!({ "id": "a" })));
+    assert!(!s.matches(&nullable, &json!(5)));
+    let both = json!({ "allOf": [thing, { "type": "object", "properties": { "id": { "enum": ["x"] } } }] });
+    assert!(s.matches(&both, &json!({ "id": "x" })));
+    assert!(!s.matches(&both, &json!({ "id": "y" })));
 }

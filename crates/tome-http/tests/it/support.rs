@@ -19,7 +19,8 @@ use tower_http::normalize_path::NormalizePath;
 pub struct TestApp {
     svc: NormalizePath<Router>,
     pub store: Arc<dyn Store>,
-    pub dir: TempDir,
+    /// Keeps the database directory alive as long as the app.
+    _dir: TempDir,
     /// Admin key of the default project.
     pub key: String,
     pub project_id: String,
@@ -47,7 +48,9 @@ impl TestResponse {
 
     /// `details.field` of an error envelope.
     pub fn field(&self) -> &str {
-        self.body["error"]["details"]["field"].as_str().unwrap_or("")
+        self.body["error"]["details"]["field"]
+            .as_str()
+            .unwrap_or("")
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -57,7 +60,12 @@ impl TestResponse {
     /// Asserts the status, printing the body on failure.
     #[track_caller]
     pub fn assert_status(&self, expected: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), expected, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            expected,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
@@ -65,16 +73,33 @@ impl TestResponse {
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) -> &Self {
         self.assert_status(status);
-        assert_eq!(self.code(), code, "unexpected error code; body: {}", self.text);
-        assert!(self.body["error"]["message"].is_string(), "no message: {}", self.text);
-        assert!(self.body["error"].get("details").is_some(), "no details: {}", self.text);
+        assert_eq!(
+            self.code(),
+            code,
+            "unexpected error code; body: {}",
+            self.text
+        );
+        assert!(
+            self.body["error"]["message"].is_string(),
+            "no message: {}",
+            self.text
+        );
+        assert!(
+            self.body["error"].get("details").is_some(),
+            "no details: {}",
+            self.text
+        );
         self
     }
 }
 
 /// A config with limits high enough that only rate-limit tests hit them.
 pub fn test_config() -> HttpConfig {
-    HttpConfig { admin_rate_limit: 1_000_000, assistant_rate_limit: 1_000_000, ..HttpConfig::default() }
+    HttpConfig {
+        admin_rate_limit: 1_000_000,
+        assistant_rate_limit: 1_000_000,
+        ..HttpConfig::default()
+    }
 }
 
 impl TestApp {
@@ -89,37 +114,59 @@ impl TestApp {
 
     /// Opens (or re-opens) the database in `dir`, bootstrapping on first use.
     pub async fn open(dir: TempDir, config: HttpConfig) -> Self {
-        let store = tome_store::open(&Location::DataDir(dir.path().to_path_buf()), &OpenOptions::default())
-            .await
-            .expect("open store");
+        let store = tome_store::open(
+            &Location::DataDir(dir.path().to_path_buf()),
+            &OpenOptions::default(),
+        )
+        .await
+        .expect("open store");
         let key = keys::generate_api_key(KeyKind::Admin);
         let (project_id, key) = match store.bootstrap(&key).await.expect("bootstrap") {
             Some(b) => (b.project.id, key.plaintext),
             None => {
                 let p = store.list_projects().await.expect("projects").remove(0);
                 let k = keys::generate_api_key(KeyKind::Admin);
-                store.create_api_key(&p.id, KeyKind::Admin, &k).await.expect("key");
+                store
+                    .create_api_key(&p.id, KeyKind::Admin, &k)
+                    .await
+                    .expect("key");
                 (p.id, k.plaintext)
             }
         };
         let state = AppState::new(store.clone(), Arc::new(MemoryRateLimiter::new()), config)
             .await
             .expect("state");
-        TestApp { svc: tome_http::service(state), store, dir, key, project_id }
+        TestApp {
+            svc: tome_http::service(state),
+            store,
+            _dir: dir,
+            key,
+            project_id,
+        }
     }
 
     /// A second tenant with its own admin key: `(project_id, key)`.
     pub async fn new_project(&self, name: &str) -> (String, String) {
-        let p = self.store.create_project(name, None).await.expect("project");
+        let p = self
+            .store
+            .create_project(name, None)
+            .await
+            .expect("project");
         let k = keys::generate_api_key(KeyKind::Admin);
-        self.store.create_api_key(&p.id, KeyKind::Admin, &k).await.expect("key");
+        self.store
+            .create_api_key(&p.id, KeyKind::Admin, &k)
+            .await
+            .expect("key");
         (p.id, k.plaintext)
     }
 
     /// A new key of `kind` for the default project.
     pub async fn new_key(&self, kind: KeyKind) -> String {
         let k = keys::generate_api_key(kind);
-        self.store.create_api_key(&self.project_id, kind, &k).await.expect("key");
+        self.store
+            .create_api_key(&self.project_id, kind, &k)
+            .await
+            .expect("key");
         k.plaintext
     }
 
@@ -130,17 +177,30 @@ impl TestApp {
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let text = String::from_utf8_lossy(&bytes).to_string();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse { status, headers, text, body }
+        TestResponse {
+            status,
+            headers,
+            text,
+            body,
+        }
     }
 
     /// A request as `key` (or anonymous) with an optional JSON body.
-    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> TestResponse {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
         let mut b = Request::builder().method(method).uri(path);
         if let Some(k) = key {
             b = b.header("authorization", format!("Bearer {k}"));
         }
         let req = match body {
-            Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())),
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string())),
             None => b.body(Body::empty()),
         };
         self.send(req.expect("request")).await
@@ -151,7 +211,8 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> TestResponse {
-        self.call(Method::POST, path, Some(&self.key), Some(body)).await
+        self.call(Method::POST, path, Some(&self.key), Some(body))
+            .await
     }
 
     /// POST with no body (publish, archive, revoke).
@@ -160,7 +221,8 @@ impl TestApp {
     }
 
     pub async fn put(&self, path: &str, body: Value) -> TestResponse {
-        self.call(Method::PUT, path, Some(&self.key), Some(body)).await
+        self.call(Method::PUT, path, Some(&self.key), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> TestResponse {
@@ -169,14 +231,24 @@ impl TestApp {
 
     /// Creates a KB and returns its `data`.
     pub async fn create_kb(&self, slug: &str) -> Value {
-        let r = self.post("/v1/kb", json!({ "title": format!("KB {slug}"), "slug": slug })).await;
+        let r = self
+            .post(
+                "/v1/kb",
+                json!({ "title": format!("KB {slug}"), "slug": slug }),
+            )
+            .await;
         r.assert_status(201);
         r.data().clone()
     }
 
     /// Creates a category and returns its ID.
     pub async fn create_category(&self, kb_id: &str, name: &str) -> String {
-        let r = self.post(&format!("/v1/kb/{kb_id}/categories"), json!({ "name": name })).await;
+        let r = self
+            .post(
+                &format!("/v1/kb/{kb_id}/categories"),
+                json!({ "name": name }),
+            )
+            .await;
         r.assert_status(201);
         id_of(&r)
     }
@@ -184,7 +256,10 @@ impl TestApp {
     /// Creates a section in `category_id` and returns its ID.
     pub async fn create_section(&self, kb_id: &str, category_id: &str, name: &str) -> String {
         let r = self
-            .post(&format!("/v1/kb/{kb_id}/sections"), json!({ "category_id": category_id, "name": name }))
+            .post(
+                &format!("/v1/kb/{kb_id}/sections"),
+                json!({ "category_id": category_id, "name": name }),
+            )
             .await;
         r.assert_status(201);
         id_of(&r)
@@ -192,7 +267,8 @@ impl TestApp {
 
     /// Creates an article from `body` (merged over a default title) and returns its `data`.
     pub async fn create_article(&self, kb_id: &str, category_id: &str, extra: Value) -> Value {
-        let mut body = json!({ "category_id": category_id, "title": "An article", "body": "Some body text." });
+        let mut body =
+            json!({ "category_id": category_id, "title": "An article", "body": "Some body text." });
         merge(&mut body, extra);
         let r = self.post(&format!("/v1/kb/{kb_id}/articles"), body).await;
         r.assert_status(201);

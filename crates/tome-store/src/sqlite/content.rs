@@ -64,7 +64,9 @@ async fn check_placement(
     .fetch_optional(&mut *conn)
     .await?;
     if cat.is_none() {
-        return Err(ValidationError::new("category_id", "does not exist in this knowledge base").into());
+        return Err(
+            ValidationError::new("category_id", "does not exist in this knowledge base").into(),
+        );
     }
     if let Some(section_id) = section_id {
         let owner: Option<String> = sqlx::query_scalar(
@@ -77,9 +79,11 @@ async fn check_placement(
         .await?;
         match owner {
             None => {
-                return Err(
-                    ValidationError::new("section_id", "does not exist in this knowledge base").into()
-                );
+                return Err(ValidationError::new(
+                    "section_id",
+                    "does not exist in this knowledge base",
+                )
+                .into());
             }
             Some(c) if c != category_id => {
                 return Err(ValidationError::new(
@@ -106,7 +110,9 @@ async fn check_related(
         return Ok(());
     }
     let mut q = sqlx::QueryBuilder::new("SELECT id FROM articles WHERE kb_id = ");
-    q.push_bind(kb_id.to_string()).push(" AND project_id = ").push_bind(project_id.to_string());
+    q.push_bind(kb_id.to_string())
+        .push(" AND project_id = ")
+        .push_bind(project_id.to_string());
     q.push(" AND id IN (");
     let mut sep = q.separated(", ");
     for r in related {
@@ -156,10 +162,15 @@ fn at_item(e: StoreError, bulk: bool, index: usize) -> StoreError {
     }
 }
 
-fn push_content_filter(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, f: &ContentFilter, articles: bool) {
+fn push_content_filter(
+    q: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
+    f: &ContentFilter,
+    articles: bool,
+) {
     let a = if articles { "a" } else { "f" };
     if let Some(c) = &f.category_id {
-        q.push(format!(" AND {a}.category_id = ")).push_bind(c.clone());
+        q.push(format!(" AND {a}.category_id = "))
+            .push_bind(c.clone());
     }
     match &f.section {
         SectionFilter::Any => {}
@@ -167,7 +178,8 @@ fn push_content_filter(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, f: &ContentFilt
             q.push(format!(" AND {a}.section_id IS NULL"));
         }
         SectionFilter::Is(s) => {
-            q.push(format!(" AND {a}.section_id = ")).push_bind(s.clone());
+            q.push(format!(" AND {a}.section_id = "))
+                .push_bind(s.clone());
         }
     }
     if !f.statuses.is_empty() {
@@ -185,7 +197,12 @@ fn push_content_filter(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, f: &ContentFilt
     }
 }
 
-async fn write_article(conn: &mut SqliteConnection, a: &Article, project_id: &str, insert: bool) -> Result<()> {
+async fn write_article(
+    conn: &mut SqliteConnection,
+    a: &Article,
+    project_id: &str,
+    insert: bool,
+) -> Result<()> {
     let sql = if insert {
         "INSERT INTO articles (category_id, section_id, title, body, excerpt, status, tags,
              related_articles, sort_order, published_at, updated_at, created_at, id, kb_id, project_id)
@@ -217,7 +234,12 @@ async fn write_article(conn: &mut SqliteConnection, a: &Article, project_id: &st
     Ok(())
 }
 
-async fn write_faq(conn: &mut SqliteConnection, f: &Faq, project_id: &str, insert: bool) -> Result<()> {
+async fn write_faq(
+    conn: &mut SqliteConnection,
+    f: &Faq,
+    project_id: &str,
+    insert: bool,
+) -> Result<()> {
     let sql = if insert {
         "INSERT INTO faqs (category_id, section_id, question, answer, status, sort_order,
              published_at, updated_at, created_at, id, kb_id, project_id)
@@ -254,7 +276,12 @@ async fn delete_row(
     id: &str,
 ) -> Result<()> {
     require_kb(conn, project_id, kb_id).await?;
-    let done = sqlx::query(sql).bind(id).bind(kb_id).bind(project_id).execute(&mut *conn).await?;
+    let done = sqlx::query(sql)
+        .bind(id)
+        .bind(kb_id)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound(entity));
     }
@@ -263,11 +290,22 @@ async fn delete_row(
 
 #[async_trait]
 impl ContentStore for SqliteStore {
-    async fn create_category(&self, project_id: &str, kb_id: &str, new: NewCategory) -> Result<Category> {
+    async fn create_category(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        new: NewCategory,
+    ) -> Result<Category> {
         let now = time::now();
         let mut tx = self.write().await?;
         require_kb(&mut tx, project_id, kb_id).await?;
-        charge(&mut tx, project_id, Charge::one(Action::CategoryCreated), &now).await?;
+        charge(
+            &mut tx,
+            project_id,
+            Charge::one(Action::CategoryCreated),
+            &now,
+        )
+        .await?;
         let c = Category {
             id: id::new_id(id::CATEGORY),
             kb_id: kb_id.to_string(),
@@ -297,26 +335,60 @@ impl ContentStore for SqliteStore {
         Ok(c)
     }
 
-    async fn list_categories(&self, project_id: &str, kb_id: &str, page: PageRequest) -> Result<Page<Category>> {
+    async fn list_categories(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<Category>> {
         let mut conn = self.read().await?;
         require_kb(&mut conn, project_id, kb_id).await?;
         let mut q = sqlx::QueryBuilder::new("SELECT c.* FROM categories c WHERE c.project_id = ");
-        q.push_bind(project_id.to_string()).push(" AND c.kb_id = ").push_bind(kb_id.to_string());
+        q.push_bind(project_id.to_string())
+            .push(" AND c.kb_id = ")
+            .push_bind(kb_id.to_string());
         push_keyset(&mut q, "c", &page);
         let rows = q.build().fetch_all(&mut *conn).await?;
-        let items = rows.iter().map(|r| Ok((rows::category(r)?, rows::position(r)?))).collect::<Result<_>>()?;
+        let items = rows
+            .iter()
+            .map(|r| Ok((rows::category(r)?, rows::position(r)?)))
+            .collect::<Result<_>>()?;
         Ok(finish_page(items, page.limit))
     }
 
     async fn get_category(&self, project_id: &str, kb_id: &str, id: &str) -> Result<Category> {
         let mut conn = self.read().await?;
-        load_one(&mut conn, "categories", Entity::Category, project_id, kb_id, id, rows::category).await
+        load_one(
+            &mut conn,
+            "categories",
+            Entity::Category,
+            project_id,
+            kb_id,
+            id,
+            rows::category,
+        )
+        .await
     }
 
-    async fn update_category(&self, project_id: &str, kb_id: &str, id: &str, patch: CategoryPatch) -> Result<Category> {
+    async fn update_category(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        id: &str,
+        patch: CategoryPatch,
+    ) -> Result<Category> {
         let now = time::now();
         let mut tx = self.write().await?;
-        let mut c = load_one(&mut tx, "categories", Entity::Category, project_id, kb_id, id, rows::category).await?;
+        let mut c = load_one(
+            &mut tx,
+            "categories",
+            Entity::Category,
+            project_id,
+            kb_id,
+            id,
+            rows::category,
+        )
+        .await?;
         patch.apply(&mut c, &now);
         sqlx::query(
             "UPDATE categories SET name = ?, description = ?, icon = ?, sort_order = ?, updated_at = ?
@@ -338,19 +410,37 @@ impl ContentStore for SqliteStore {
     async fn delete_category(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
         // Foreign keys cascade to the category's sections, articles and FAQs.
-        delete_row(&mut tx, "DELETE FROM categories WHERE id = ? AND kb_id = ? AND project_id = ?",
-            Entity::Category, project_id, kb_id, id).await?;
+        delete_row(
+            &mut tx,
+            "DELETE FROM categories WHERE id = ? AND kb_id = ? AND project_id = ?",
+            Entity::Category,
+            project_id,
+            kb_id,
+            id,
+        )
+        .await?;
         prune_related(&mut tx, kb_id).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn create_section(&self, project_id: &str, kb_id: &str, new: NewSection) -> Result<Section> {
+    async fn create_section(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        new: NewSection,
+    ) -> Result<Section> {
         let now = time::now();
         let mut tx = self.write().await?;
         require_kb(&mut tx, project_id, kb_id).await?;
         check_placement(&mut tx, project_id, kb_id, &new.category_id, None).await?;
-        charge(&mut tx, project_id, Charge::one(Action::SectionCreated), &now).await?;
+        charge(
+            &mut tx,
+            project_id,
+            Charge::one(Action::SectionCreated),
+            &now,
+        )
+        .await?;
         let s = Section {
             id: id::new_id(id::SECTION),
             kb_id: kb_id.to_string(),
@@ -380,37 +470,79 @@ impl ContentStore for SqliteStore {
         Ok(s)
     }
 
-    async fn list_sections(&self, project_id: &str, kb_id: &str, category_id: Option<&str>, page: PageRequest) -> Result<Page<Section>> {
+    async fn list_sections(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        category_id: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<Section>> {
         let mut conn = self.read().await?;
         require_kb(&mut conn, project_id, kb_id).await?;
         let mut q = sqlx::QueryBuilder::new("SELECT s.* FROM sections s WHERE s.project_id = ");
-        q.push_bind(project_id.to_string()).push(" AND s.kb_id = ").push_bind(kb_id.to_string());
+        q.push_bind(project_id.to_string())
+            .push(" AND s.kb_id = ")
+            .push_bind(kb_id.to_string());
         if let Some(c) = category_id {
             q.push(" AND s.category_id = ").push_bind(c.to_string());
         }
         push_keyset(&mut q, "s", &page);
         let rows = q.build().fetch_all(&mut *conn).await?;
-        let items = rows.iter().map(|r| Ok((rows::section(r)?, rows::position(r)?))).collect::<Result<_>>()?;
+        let items = rows
+            .iter()
+            .map(|r| Ok((rows::section(r)?, rows::position(r)?)))
+            .collect::<Result<_>>()?;
         Ok(finish_page(items, page.limit))
     }
 
     async fn get_section(&self, project_id: &str, kb_id: &str, id: &str) -> Result<Section> {
         let mut conn = self.read().await?;
-        load_one(&mut conn, "sections", Entity::Section, project_id, kb_id, id, rows::section).await
+        load_one(
+            &mut conn,
+            "sections",
+            Entity::Section,
+            project_id,
+            kb_id,
+            id,
+            rows::section,
+        )
+        .await
     }
 
-    async fn update_section(&self, project_id: &str, kb_id: &str, id: &str, patch: SectionPatch) -> Result<Section> {
+    async fn update_section(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        id: &str,
+        patch: SectionPatch,
+    ) -> Result<Section> {
         let now = time::now();
         let mut tx = self.write().await?;
-        let mut s = load_one(&mut tx, "sections", Entity::Section, project_id, kb_id, id, rows::section).await?;
+        let mut s = load_one(
+            &mut tx,
+            "sections",
+            Entity::Section,
+            project_id,
+            kb_id,
+            id,
+            rows::section,
+        )
+        .await?;
         let old_category = s.category_id.clone();
         patch.apply(&mut s, &now);
         if s.category_id != old_category {
             check_placement(&mut tx, project_id, kb_id, &s.category_id, None).await?;
             // The section's articles and FAQs move with it.
-            for table in ["UPDATE articles SET category_id = ? WHERE section_id = ? AND project_id = ?",
-                          "UPDATE faqs SET category_id = ? WHERE section_id = ? AND project_id = ?"] {
-                sqlx::query(table).bind(&s.category_id).bind(id).bind(project_id).execute(&mut *tx).await?;
+            for table in [
+                "UPDATE articles SET category_id = ? WHERE section_id = ? AND project_id = ?",
+                "UPDATE faqs SET category_id = ? WHERE section_id = ? AND project_id = ?",
+            ] {
+                sqlx::query(table)
+                    .bind(&s.category_id)
+                    .bind(id)
+                    .bind(project_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         sqlx::query(
@@ -433,30 +565,59 @@ impl ContentStore for SqliteStore {
     async fn delete_section(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
         // Foreign keys set `section_id` to NULL on the section's articles and FAQs.
-        delete_row(&mut tx, "DELETE FROM sections WHERE id = ? AND kb_id = ? AND project_id = ?",
-            Entity::Section, project_id, kb_id, id).await?;
+        delete_row(
+            &mut tx,
+            "DELETE FROM sections WHERE id = ? AND kb_id = ? AND project_id = ?",
+            Entity::Section,
+            project_id,
+            kb_id,
+            id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn create_articles(&self, project_id: &str, kb_id: &str, items: Vec<NewArticle>, bulk: bool) -> Result<Vec<Article>> {
+    async fn create_articles(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        items: Vec<NewArticle>,
+        bulk: bool,
+    ) -> Result<Vec<Article>> {
         let now = time::now();
         let mut tx = self.write().await?;
         require_kb(&mut tx, project_id, kb_id).await?;
         for (i, n) in items.iter().enumerate() {
-            check_placement(&mut tx, project_id, kb_id, &n.category_id, n.section_id.as_deref())
-                .await
-                .map_err(|e| at_item(e, bulk, i))?;
+            check_placement(
+                &mut tx,
+                project_id,
+                kb_id,
+                &n.category_id,
+                n.section_id.as_deref(),
+            )
+            .await
+            .map_err(|e| at_item(e, bulk, i))?;
             check_related(&mut tx, project_id, kb_id, None, &n.related_articles)
                 .await
                 .map_err(|e| at_item(e, bulk, i))?;
         }
         // Every item is valid; now the whole batch is priced and checked against the cap at once.
         let count = items.len() as i64;
-        charge(&mut tx, project_id, Charge { action: Action::ArticleCreated, count }, &now).await?;
+        charge(
+            &mut tx,
+            project_id,
+            Charge {
+                action: Action::ArticleCreated,
+                count,
+            },
+            &now,
+        )
+        .await?;
         let mut out = Vec::with_capacity(items.len());
         for n in items {
-            let published_at = (n.status == tome_core::model::Status::Published).then(|| now.clone());
+            let published_at =
+                (n.status == tome_core::model::Status::Published).then(|| now.clone());
             let a = Article {
                 id: id::new_id(id::ARTICLE),
                 kb_id: kb_id.to_string(),
@@ -481,40 +642,88 @@ impl ContentStore for SqliteStore {
         Ok(out)
     }
 
-    async fn list_articles(&self, project_id: &str, kb_id: &str, filter: &ContentFilter, page: PageRequest) -> Result<Page<Article>> {
+    async fn list_articles(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        filter: &ContentFilter,
+        page: PageRequest,
+    ) -> Result<Page<Article>> {
         let mut conn = self.read().await?;
         require_kb(&mut conn, project_id, kb_id).await?;
-        let mut q = sqlx::QueryBuilder::new(format!("SELECT {ARTICLE_SUMMARY} FROM articles a WHERE a.project_id = "));
-        q.push_bind(project_id.to_string()).push(" AND a.kb_id = ").push_bind(kb_id.to_string());
+        let mut q = sqlx::QueryBuilder::new(format!(
+            "SELECT {ARTICLE_SUMMARY} FROM articles a WHERE a.project_id = "
+        ));
+        q.push_bind(project_id.to_string())
+            .push(" AND a.kb_id = ")
+            .push_bind(kb_id.to_string());
         push_content_filter(&mut q, filter, true);
         push_keyset(&mut q, "a", &page);
         let rows = q.build().fetch_all(&mut *conn).await?;
-        let items = rows.iter().map(|r| Ok((rows::article(r)?, rows::position(r)?))).collect::<Result<_>>()?;
+        let items = rows
+            .iter()
+            .map(|r| Ok((rows::article(r)?, rows::position(r)?)))
+            .collect::<Result<_>>()?;
         Ok(finish_page(items, page.limit))
     }
 
     async fn get_article(&self, project_id: &str, kb_id: &str, id: &str) -> Result<Article> {
         let mut conn = self.read().await?;
-        load_one(&mut conn, "articles", Entity::Article, project_id, kb_id, id, rows::article).await
+        load_one(
+            &mut conn,
+            "articles",
+            Entity::Article,
+            project_id,
+            kb_id,
+            id,
+            rows::article,
+        )
+        .await
     }
 
-    async fn update_articles(&self, project_id: &str, kb_id: &str, items: Vec<(String, ArticlePatch)>, bulk: bool) -> Result<Vec<Article>> {
+    async fn update_articles(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        items: Vec<(String, ArticlePatch)>,
+        bulk: bool,
+    ) -> Result<Vec<Article>> {
         let now = time::now();
         let mut tx = self.write().await?;
         require_kb(&mut tx, project_id, kb_id).await?;
         let mut out = Vec::with_capacity(items.len());
         for (i, (article_id, patch)) in items.into_iter().enumerate() {
-            let loaded = load_one(&mut tx, "articles", Entity::Article, project_id, kb_id, &article_id, rows::article).await;
+            let loaded = load_one(
+                &mut tx,
+                "articles",
+                Entity::Article,
+                project_id,
+                kb_id,
+                &article_id,
+                rows::article,
+            )
+            .await;
             let mut a = match loaded {
                 Err(StoreError::NotFound(Entity::Article)) if bulk => {
-                    return Err(ValidationError::new("id", "no such article in this knowledge base").in_item("articles", i).into());
+                    return Err(ValidationError::new(
+                        "id",
+                        "no such article in this knowledge base",
+                    )
+                    .in_item("articles", i)
+                    .into());
                 }
                 other => other?,
             };
             patch.apply(&mut a, &now);
-            check_placement(&mut tx, project_id, kb_id, &a.category_id, a.section_id.as_deref())
-                .await
-                .map_err(|e| at_item(e, bulk, i))?;
+            check_placement(
+                &mut tx,
+                project_id,
+                kb_id,
+                &a.category_id,
+                a.section_id.as_deref(),
+            )
+            .await
+            .map_err(|e| at_item(e, bulk, i))?;
             check_related(&mut tx, project_id, kb_id, Some(&a.id), &a.related_articles)
                 .await
                 .map_err(|e| at_item(e, bulk, i))?;
@@ -528,8 +737,15 @@ impl ContentStore for SqliteStore {
 
     async fn delete_article(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
-        delete_row(&mut tx, "DELETE FROM articles WHERE id = ? AND kb_id = ? AND project_id = ?",
-            Entity::Article, project_id, kb_id, id).await?;
+        delete_row(
+            &mut tx,
+            "DELETE FROM articles WHERE id = ? AND kb_id = ? AND project_id = ?",
+            Entity::Article,
+            project_id,
+            kb_id,
+            id,
+        )
+        .await?;
         prune_related(&mut tx, kb_id).await?;
         tx.commit().await?;
         Ok(())
@@ -539,7 +755,14 @@ impl ContentStore for SqliteStore {
         let now = time::now();
         let mut tx = self.write().await?;
         require_kb(&mut tx, project_id, kb_id).await?;
-        check_placement(&mut tx, project_id, kb_id, &new.category_id, new.section_id.as_deref()).await?;
+        check_placement(
+            &mut tx,
+            project_id,
+            kb_id,
+            &new.category_id,
+            new.section_id.as_deref(),
+        )
+        .await?;
         charge(&mut tx, project_id, Charge::one(Action::FaqCreated), &now).await?;
         let f = Faq {
             id: id::new_id(id::FAQ),
@@ -559,29 +782,71 @@ impl ContentStore for SqliteStore {
         Ok(f)
     }
 
-    async fn list_faqs(&self, project_id: &str, kb_id: &str, filter: &ContentFilter, page: PageRequest) -> Result<Page<Faq>> {
+    async fn list_faqs(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        filter: &ContentFilter,
+        page: PageRequest,
+    ) -> Result<Page<Faq>> {
         let mut conn = self.read().await?;
         require_kb(&mut conn, project_id, kb_id).await?;
         let mut q = sqlx::QueryBuilder::new("SELECT f.* FROM faqs f WHERE f.project_id = ");
-        q.push_bind(project_id.to_string()).push(" AND f.kb_id = ").push_bind(kb_id.to_string());
+        q.push_bind(project_id.to_string())
+            .push(" AND f.kb_id = ")
+            .push_bind(kb_id.to_string());
         push_content_filter(&mut q, filter, false);
         push_keyset(&mut q, "f", &page);
         let rows = q.build().fetch_all(&mut *conn).await?;
-        let items = rows.iter().map(|r| Ok((rows::faq(r)?, rows::position(r)?))).collect::<Result<_>>()?;
+        let items = rows
+            .iter()
+            .map(|r| Ok((rows::faq(r)?, rows::position(r)?)))
+            .collect::<Result<_>>()?;
         Ok(finish_page(items, page.limit))
     }
 
     async fn get_faq(&self, project_id: &str, kb_id: &str, id: &str) -> Result<Faq> {
         let mut conn = self.read().await?;
-        load_one(&mut conn, "faqs", Entity::Faq, project_id, kb_id, id, rows::faq).await
+        load_one(
+            &mut conn,
+            "faqs",
+            Entity::Faq,
+            project_id,
+            kb_id,
+            id,
+            rows::faq,
+        )
+        .await
     }
 
-    async fn update_faq(&self, project_id: &str, kb_id: &str, id: &str, patch: FaqPatch) -> Result<Faq> {
+    async fn update_faq(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        id: &str,
+        patch: FaqPatch,
+    ) -> Result<Faq> {
         let now = time::now();
         let mut tx = self.write().await?;
-        let mut f = load_one(&mut tx, "faqs", Entity::Faq, project_id, kb_id, id, rows::faq).await?;
+        let mut f = load_one(
+            &mut tx,
+            "faqs",
+            Entity::Faq,
+            project_id,
+            kb_id,
+            id,
+            rows::faq,
+        )
+        .await?;
         patch.apply(&mut f, &now);
-        check_placement(&mut tx, project_id, kb_id, &f.category_id, f.section_id.as_deref()).await?;
+        check_placement(
+            &mut tx,
+            project_id,
+            kb_id,
+            &f.category_id,
+            f.section_id.as_deref(),
+        )
+        .await?;
         write_faq(&mut tx, &f, project_id, false).await?;
         tx.commit().await?;
         Ok(f)
@@ -589,25 +854,43 @@ impl ContentStore for SqliteStore {
 
     async fn delete_faq(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
-        delete_row(&mut tx, "DELETE FROM faqs WHERE id = ? AND kb_id = ? AND project_id = ?",
-            Entity::Faq, project_id, kb_id, id).await?;
+        delete_row(
+            &mut tx,
+            "DELETE FROM faqs WHERE id = ? AND kb_id = ? AND project_id = ?",
+            Entity::Faq,
+            project_id,
+            kb_id,
+            id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn search(&self, project_id: &str, kb_id: &str, query: &SearchQuery) -> Result<SearchHits> {
+    async fn search(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        query: &SearchQuery,
+    ) -> Result<SearchHits> {
         let mut conn = self.read().await?;
         require_kb(&mut conn, project_id, kb_id).await?;
-        let words: Vec<String> = query.text.split_whitespace().map(like_pattern).take(16).collect();
+        let words: Vec<String> = query.text.split_whitespace().map(like_pattern).collect();
         if words.is_empty() {
             return Ok(SearchHits::default());
         }
         // Every word must appear in some field; hits with a word in the title come first.
-        let statuses = ContentFilter { statuses: query.statuses.clone(), ..ContentFilter::default() };
-        let mut q = sqlx::QueryBuilder::new(format!("SELECT {ARTICLE_SUMMARY}, a.body AS full_body, ("));
+        let statuses = ContentFilter {
+            statuses: query.statuses.clone(),
+            ..ContentFilter::default()
+        };
+        let mut q =
+            sqlx::QueryBuilder::new(format!("SELECT {ARTICLE_SUMMARY}, a.body AS full_body, ("));
         let mut sep = q.separated(" + ");
         for w in &words {
-            sep.push("(a.title LIKE ").push_bind_unseparated(w.clone()).push_unseparated(" ESCAPE '\\')");
+            sep.push("(a.title LIKE ")
+                .push_bind_unseparated(w.clone())
+                .push_unseparated(" ESCAPE '\\')");
         }
         q.push(") AS title_hits FROM articles a WHERE a.project_id = ")
             .push_bind(project_id.to_string())
@@ -615,12 +898,16 @@ impl ContentStore for SqliteStore {
             .push_bind(kb_id.to_string());
         push_content_filter(&mut q, &statuses, true);
         for w in &words {
-            q.push(" AND (a.title LIKE ").push_bind(w.clone())
-                .push(" ESCAPE '\\' OR a.excerpt LIKE ").push_bind(w.clone())
-                .push(" ESCAPE '\\' OR a.body LIKE ").push_bind(w.clone())
+            q.push(" AND (a.title LIKE ")
+                .push_bind(w.clone())
+                .push(" ESCAPE '\\' OR a.excerpt LIKE ")
+                .push_bind(w.clone())
+                .push(" ESCAPE '\\' OR a.body LIKE ")
+                .push_bind(w.clone())
                 .push(" ESCAPE '\\')");
         }
-        q.push(" ORDER BY title_hits DESC, a.sort_order, a.seq LIMIT ").push_bind(query.limit);
+        q.push(" ORDER BY title_hits DESC, a.sort_order, a.seq LIMIT ")
+            .push_bind(query.limit);
         let rows = q.build().fetch_all(&mut *conn).await?;
         let articles = rows
             .iter()
@@ -634,7 +921,9 @@ impl ContentStore for SqliteStore {
         let mut q = sqlx::QueryBuilder::new("SELECT f.*, (");
         let mut sep = q.separated(" + ");
         for w in &words {
-            sep.push("(f.question LIKE ").push_bind_unseparated(w.clone()).push_unseparated(" ESCAPE '\\')");
+            sep.push("(f.question LIKE ")
+                .push_bind_unseparated(w.clone())
+                .push_unseparated(" ESCAPE '\\')");
         }
         q.push(") AS title_hits FROM faqs f WHERE f.project_id = ")
             .push_bind(project_id.to_string())
@@ -642,11 +931,14 @@ impl ContentStore for SqliteStore {
             .push_bind(kb_id.to_string());
         push_content_filter(&mut q, &statuses, false);
         for w in &words {
-            q.push(" AND (f.question LIKE ").push_bind(w.clone())
-                .push(" ESCAPE '\\' OR f.answer LIKE ").push_bind(w.clone())
+            q.push(" AND (f.question LIKE ")
+                .push_bind(w.clone())
+                .push(" ESCAPE '\\' OR f.answer LIKE ")
+                .push_bind(w.clone())
                 .push(" ESCAPE '\\')");
         }
-        q.push(" ORDER BY title_hits DESC, f.sort_order, f.seq LIMIT ").push_bind(query.limit);
+        q.push(" ORDER BY title_hits DESC, f.sort_order, f.seq LIMIT ")
+            .push_bind(query.limit);
         let rows = q.build().fetch_all(&mut *conn).await?;
         let faqs = rows.iter().map(rows::faq).collect::<Result<Vec<_>>>()?;
         Ok(SearchHits { articles, faqs })

@@ -86,9 +86,10 @@ impl InstanceStore for SqliteStore {
 
     async fn instance_secret(&self) -> Result<Vec<u8>> {
         let mut tx = self.write().await?;
-        let secret: Option<Vec<u8>> = sqlx::query_scalar("SELECT secret FROM instance WHERE id = 1")
-            .fetch_optional(&mut *tx)
-            .await?;
+        let secret: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT secret FROM instance WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
         if let Some(s) = secret {
             return Ok(s);
         }
@@ -105,8 +106,9 @@ impl InstanceStore for SqliteStore {
 
     async fn bootstrap(&self, admin_key: &GeneratedKey) -> Result<Option<Bootstrapped>> {
         let mut tx = self.write().await?;
-        let any: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM projects LIMIT 1").fetch_optional(&mut *tx).await?;
+        let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM projects LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
         if any.is_some() {
             return Ok(None);
         }
@@ -115,7 +117,10 @@ impl InstanceStore for SqliteStore {
         // Project and key appear together or not at all, so a crash here cannot leave a
         // default project without a key that was ever printed.
         tx.commit().await?;
-        Ok(Some(Bootstrapped { project, admin_key: key }))
+        Ok(Some(Bootstrapped {
+            project,
+            admin_key: key,
+        }))
     }
 
     async fn create_project(&self, name: &str, credit_cap: Option<i64>) -> Result<Project> {
@@ -127,7 +132,9 @@ impl InstanceStore for SqliteStore {
 
     async fn list_projects(&self) -> Result<Vec<Project>> {
         let mut conn = self.read().await?;
-        let rows = sqlx::query("SELECT * FROM projects ORDER BY seq").fetch_all(&mut *conn).await?;
+        let rows = sqlx::query("SELECT * FROM projects ORDER BY seq")
+            .fetch_all(&mut *conn)
+            .await?;
         rows.iter().map(rows::project).collect()
     }
 
@@ -228,7 +235,7 @@ impl InstanceStore for SqliteStore {
     }
 
     async fn touch_api_key(&self, key_id: &str, now: &str) -> Result<()> {
-        let mut conn = self.read().await?;
+        let mut conn = self.write_conn().await?;
         sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
             .bind(now)
             .bind(key_id)
@@ -263,6 +270,10 @@ impl InstanceStore for SqliteStore {
                 (a, items, credits)
             })
             .collect();
-        Ok(Usage { month: month.to_string(), credit_cap: cap, by_action })
+        Ok(Usage {
+            month: month.to_string(),
+            credit_cap: cap,
+            by_action,
+        })
     }
 }

@@ -12,7 +12,11 @@ use super::{SqliteStore, charge, finish_page, require_kb, rows};
 use crate::{CreatedKb, KbStore, Page, PageRequest, Result, StoreError};
 
 fn slug_taken() -> StoreError {
-    ValidationError::new("slug", "is already used by another knowledge base in this project").into()
+    ValidationError::new(
+        "slug",
+        "is already used by another knowledge base in this project",
+    )
+    .into()
 }
 
 /// Maps the slug uniqueness constraint to a 422; every other error passes through.
@@ -41,7 +45,11 @@ async fn check_slug_free(
     }
 }
 
-async fn load_kb(conn: &mut SqliteConnection, project_id: &str, kb_id: &str) -> Result<KnowledgeBase> {
+async fn load_kb(
+    conn: &mut SqliteConnection,
+    project_id: &str,
+    kb_id: &str,
+) -> Result<KnowledgeBase> {
     let row = sqlx::query("SELECT * FROM knowledge_bases WHERE id = ? AND project_id = ?")
         .bind(kb_id)
         .bind(project_id)
@@ -137,15 +145,27 @@ impl KbStore for SqliteStore {
         .bind(&kb.description)
         .bind(kb.is_public)
         .bind(kb.theme.as_str())
-        .bind(kb.theme_settings.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(
+            kb.theme_settings
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?,
+        )
         .bind(&kb.logo_path)
         .bind(&now)
         .bind(&now)
         .execute(&mut *tx)
         .await
         .map_err(on_slug_conflict)?;
-        let sk = insert_site_key(&mut tx, project_id, &kb.id, site_key, site_key_rate_limit, &now)
-            .await?;
+        let sk = insert_site_key(
+            &mut tx,
+            project_id,
+            &kb.id,
+            site_key,
+            site_key_rate_limit,
+            &now,
+        )
+        .await?;
         // The charge, the KB and its site key commit together: a failure leaves none of them.
         tx.commit().await?;
         Ok(CreatedKb { kb, site_key: sk })
@@ -210,7 +230,12 @@ impl KbStore for SqliteStore {
         .bind(&kb.description)
         .bind(kb.is_public)
         .bind(kb.theme.as_str())
-        .bind(kb.theme_settings.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(
+            kb.theme_settings
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?,
+        )
         .bind(&kb.logo_path)
         .bind(&kb.updated_at)
         .bind(kb_id)

@@ -4,6 +4,10 @@
 //! front. That serialises every read-check-write sequence (credit caps, slug uniqueness,
 //! references) across connections and across processes sharing the file (the operator CLI), so
 //! none of those checks can race.
+//!
+//! Inside one process, writes go through a pool of exactly one connection, so writers queue
+//! fairly on an async semaphore instead of spinning in SQLite's sleep-based busy handler; reads use
+//! a separate pool and, thanks to WAL, never wait for writers.
 
 mod content;
 mod instance;
@@ -21,20 +25,27 @@ use tome_core::cursor::Position;
 use crate::{OpenOptions, Page, PageRequest, Result, StoreError};
 
 /// Migrations embedded in the binary, applied in order at start. Never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+)];
 
 /// The SQLite implementation of [`crate::Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    reader: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
     /// Opens `tome.db` inside `dir`, creating both if needed.
     pub async fn open_dir(dir: &Path, options: &OpenOptions) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Config(format!("cannot create data directory {}: {e}", dir.display()))
+            StoreError::Config(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
         })?;
         Self::open_file(&dir.join("tome.db"), options).await
     }
@@ -53,21 +64,28 @@ impl SqliteStore {
             })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.max(2))
+        let open_err = |e: sqlx::Error| {
+            StoreError::Config(format!("cannot open database {}: {e}", path.display()))
+        };
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(connect.clone())
+            .await
+            .map_err(open_err)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(connect)
             .await
-            .map_err(|e| {
-                StoreError::Config(format!("cannot open database {}: {e}", path.display()))
-            })?;
-        let store = SqliteStore { pool };
+            .map_err(open_err)?;
+        let store = SqliteStore { reader, writer };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
@@ -85,12 +103,14 @@ impl SqliteStore {
                 continue;
             }
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-                .bind(version)
-                .bind(name)
-                .bind(tome_core::time::now())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            )
+            .bind(version)
+            .bind(name)
+            .bind(tome_core::time::now())
+            .execute(&mut *tx)
+            .await?;
             // The schema change and its record commit together, so a crash cannot half-apply it.
             tx.commit().await?;
             tracing::info!(version, name, "applied database migration");
@@ -100,16 +120,22 @@ impl SqliteStore {
 
     /// Starts a write transaction holding SQLite's write lock.
     async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// A connection of the write pool, for single-statement writes outside a transaction.
+    async fn write_conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+        Ok(self.writer.acquire().await?)
     }
 
     async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
-        Ok(self.pool.acquire().await?)
+        Ok(self.reader.acquire().await?)
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Closes both pools, checkpointing the WAL.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.reader.close().await;
+        self.writer.close().await;
     }
 }
 
@@ -132,8 +158,15 @@ fn push_keyset(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, alias: &str, page: &Pag
 fn finish_page<T>(mut rows: Vec<(T, Position)>, limit: i64) -> Page<T> {
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit.max(0) as usize);
-    let next = if has_more { rows.last().map(|(_, p)| *p) } else { None };
-    Page { items: rows.into_iter().map(|(t, _)| t).collect(), next }
+    let next = if has_more {
+        rows.last().map(|(_, p)| *p)
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(|(t, _)| t).collect(),
+        next,
+    }
 }
 
 /// Checks that the KB exists in the project.
@@ -144,7 +177,9 @@ async fn require_kb(conn: &mut SqliteConnection, project_id: &str, kb_id: &str) 
             .bind(project_id)
             .fetch_optional(&mut *conn)
             .await?;
-    found.map(|_| ()).ok_or(StoreError::NotFound(tome_core::model::Entity::KnowledgeBase))
+    found.map(|_| ()).ok_or(StoreError::NotFound(
+        tome_core::model::Entity::KnowledgeBase,
+    ))
 }
 
 /// Debits the project's ledger for `charge`, refusing if the monthly cap would be exceeded.

@@ -15,7 +15,10 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 }
 
 pub(super) fn position(row: &SqliteRow) -> Result<Position> {
-    Ok(Position { sort: row.try_get("sort_order")?, seq: row.try_get("seq")? })
+    Ok(Position {
+        sort: row.try_get("sort_order")?,
+        seq: row.try_get("seq")?,
+    })
 }
 
 pub(super) fn project(row: &SqliteRow) -> Result<Project> {
