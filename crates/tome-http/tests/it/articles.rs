@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, id_of};
+use crate::support::{TestApp, id_of, ids, is_timestamp};
 
 struct Fixture {
     app: TestApp,
@@ -67,26 +67,6 @@ impl Fixture {
         r.assert_status(200);
         r.data().clone()
     }
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn is_timestamp(v: &Value) -> bool {
-    let s = v.as_str().unwrap_or("");
-    let b = s.as_bytes();
-    s.len() == 19
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b' ',
-            13 | 16 => *c == b':',
-            _ => c.is_ascii_digit(),
-        })
 }
 
 /// Timestamps have one-second resolution; wait long enough for the next one to differ.

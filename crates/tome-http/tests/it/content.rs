@@ -5,7 +5,7 @@
 use axum::http::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, id_of};
+use crate::support::{TestApp, id_of, ids, is_entity_id, is_timestamp};
 
 /// A fresh app with one KB; returns the app and the KB's ID.
 async fn app_with_kb() -> (TestApp, String) {
@@ -13,36 +13,6 @@ async fn app_with_kb() -> (TestApp, String) {
     let kb = app.create_kb("help").await;
     let kb_id = kb["id"].as_str().unwrap().to_string();
     (app, kb_id)
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn is_timestamp(v: &Value) -> bool {
-    let s = v.as_str().unwrap_or("");
-    let b = s.as_bytes();
-    s.len() == 19
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b' ',
-            13 | 16 => *c == b':',
-            _ => c.is_ascii_digit(),
-        })
-}
-
-fn is_entity_id(v: &Value, prefix: &str) -> bool {
-    let s = v.as_str().unwrap_or("");
-    s.strip_prefix(prefix).is_some_and(|rest| {
-        rest.len() == 12
-            && rest
-                .bytes()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-    })
 }
 
 // ------------------------------------------------------------------------------- categories

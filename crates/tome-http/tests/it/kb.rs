@@ -3,32 +3,7 @@
 use serde_json::{Value, json};
 use tome_http::HttpConfig;
 
-use crate::support::{TestApp, id_of, test_config};
-
-/// `YYYY-MM-DD HH:MM:SS`.
-fn is_timestamp(v: &Value) -> bool {
-    let Some(s) = v.as_str() else { return false };
-    let b = s.as_bytes();
-    b.len() == 19
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b' ',
-            13 | 16 => *c == b':',
-            _ => c.is_ascii_digit(),
-        })
-}
-
-/// `prefix` + 12 lowercase alphanumerics.
-fn is_entity_id(v: &Value, prefix: &str) -> bool {
-    v.as_str()
-        .and_then(|s| s.strip_prefix(prefix))
-        .is_some_and(|rest| {
-            rest.len() == 12
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-}
+use crate::support::{TestApp, id_of, ids, is_entity_id, is_timestamp, test_config};
 
 /// `psk_` + 32 lowercase alphanumerics.
 fn is_site_key(v: &Value) -> bool {
@@ -55,14 +30,6 @@ fn find<'a>(list: &'a Value, id: &str) -> &'a Value {
         .iter()
         .find(|k| k["id"] == id)
         .unwrap_or_else(|| panic!("{id} not in {list}"))
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 // ---------------------------------------------------------------- create

@@ -3,7 +3,7 @@
 use axum::http::Method;
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, ids};
 
 struct Fixture {
     app: TestApp,
@@ -63,14 +63,6 @@ fn encode(s: &str) -> String {
                 format!("%{b:02X}")
             }
         })
-        .collect()
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap_or_else(|| panic!("not a list: {list}"))
-        .iter()
-        .map(|v| v["id"].as_str().unwrap().to_string())
         .collect()
 }
 

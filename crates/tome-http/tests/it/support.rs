@@ -297,3 +297,37 @@ pub fn merge(base: &mut Value, extra: Value) {
         }
     }
 }
+
+/// The `id`s of a JSON array of objects, in order.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|v| v["id"].as_str().expect("an id").to_string())
+        .collect()
+}
+
+/// Whether `v` is a wire timestamp, `YYYY-MM-DD HH:MM:SS`.
+pub fn is_timestamp(v: &Value) -> bool {
+    let Some(s) = v.as_str() else { return false };
+    let b = s.as_bytes();
+    b.len() == 19
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b' ',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// Whether `v` is `prefix` followed by 12 lowercase alphanumerics.
+pub fn is_entity_id(v: &Value, prefix: &str) -> bool {
+    v.as_str()
+        .and_then(|s| s.strip_prefix(prefix))
+        .is_some_and(|rest| {
+            rest.len() == 12
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
