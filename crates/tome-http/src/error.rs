@@ -14,7 +14,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub details: Option<Value>,
+    /// Boxed: errors travel in every `Result`, and most have no details.
+    pub details: Option<Box<Value>>,
     /// Seconds, for 429 responses.
     pub retry_after: Option<u64>,
 }
@@ -33,7 +34,7 @@ impl ApiError {
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 

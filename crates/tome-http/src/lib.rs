@@ -2,10 +2,13 @@
 //! and the OpenAPI document. The only crate that knows about HTTP.
 
 pub mod auth;
+pub mod cache;
+pub mod client_ip;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod public;
 pub mod ratelimit;
 pub mod routes;
 
@@ -39,6 +42,12 @@ pub struct HttpConfig {
     pub base_url: String,
     /// A dedicated host for hosted help centres (`https://help.example.com`), if any.
     pub hosted_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed when finding the client's address.
+    pub trusted_proxies: Vec<client_ip::IpRange>,
+    /// Refused public requests (bad key, origin) allowed per client address per minute.
+    pub public_refusal_rate_limit: u64,
+    /// Bytes of rendered public responses kept in memory.
+    pub cache_bytes: u64,
 }
 
 impl Default for HttpConfig {
@@ -48,6 +57,9 @@ impl Default for HttpConfig {
             assistant_rate_limit: 1000,
             base_url: "http://127.0.0.1:8080".to_string(),
             hosted_url: None,
+            trusted_proxies: Vec::new(),
+            public_refusal_rate_limit: 100,
+            cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -59,6 +71,7 @@ pub struct AppState {
     pub limiter: Arc<dyn RateLimiter>,
     pub config: Arc<HttpConfig>,
     pub cursors: Arc<CursorCodec>,
+    pub public: Arc<cache::PublicCache>,
     openapi: Arc<str>,
 }
 
@@ -71,6 +84,7 @@ impl AppState {
     ) -> Result<Self, tome_store::StoreError> {
         let secret = store.instance_secret().await?;
         Ok(AppState {
+            public: Arc::new(cache::PublicCache::new(config.cache_bytes)),
             store,
             limiter,
             config: Arc::new(config),
@@ -88,6 +102,10 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::articles::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            invalidate_after_write,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             auth::require_admin,
         ));
     Router::new()
@@ -95,6 +113,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/v1/openapi.json", get(openapi_json))
         .merge(api)
+        .merge(routes::public::router(state.clone()))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -108,6 +127,39 @@ pub fn app(state: AppState) -> Router {
 /// The application as a service that also accepts a trailing slash on every path (`/v1/kb/`).
 pub fn service(state: AppState) -> NormalizePath<Router> {
     NormalizePath::trim_trailing_slash(app(state))
+}
+
+/// After a management write, marks what it touched as stale in the public caches — before the
+/// response leaves, so no later read sees the old content.
+async fn invalidate_after_write(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let path = req.uri().path();
+    let kb_id = path
+        .strip_prefix("/v1/kb/")
+        .and_then(|rest| rest.split('/').next())
+        .map(str::to_string);
+    let project = (path == "/v1/project")
+        .then(|| {
+            req.extensions()
+                .get::<extract::Auth>()
+                .map(|a| a.project_id.clone())
+        })
+        .flatten();
+    let resp = next.run(req).await;
+    if mutating {
+        if let Some(kb_id) = kb_id.filter(|k| !k.is_empty()) {
+            s.public.invalidate_kb(&kb_id);
+        }
+        if let Some(project_id) = project {
+            s.public.invalidate_project(&project_id);
+        }
+    }
+    resp
 }
 
 async fn healthz() -> &'static str {

@@ -4,8 +4,13 @@
 //!
 //! ```text
 //! cargo run --release -p tome-store --example raw_sqlite -- --article bench/article.json \
-//!     [--duration SECS] [--concurrency N] [--synchronous full|normal] [--dir DIR]
+//!     [--duration SECS] [--concurrency N] [--synchronous full|normal] [--write-connections N] \
+//!     [--dir DIR]
 //! ```
+//!
+//! Like `SqliteStore`, creates go through a write pool of one connection (tasks queue on the pool,
+//! not in SQLite's busy handler) and gets through a read pool of 8. `--write-connections 8` shows
+//! what a shared 8-connection pool would do instead.
 //!
 //! Prints the body size (`raw article body_bytes=N`), then one line per phase:
 //! `raw <create|get> ops=N secs=S ops_per_sec=R p50_us=A p99_us=B cpu_us_per_op=C`.
@@ -42,6 +47,7 @@ struct Args {
     duration: Duration,
     concurrency: usize,
     synchronous: SqliteSynchronous,
+    write_connections: u32,
     dir: Option<PathBuf>,
 }
 
@@ -51,6 +57,7 @@ fn parse_args() -> Res<Args> {
         duration: Duration::from_secs(10),
         concurrency: 8,
         synchronous: SqliteSynchronous::Full,
+        write_connections: 1,
         dir: None,
     };
     let mut it = std::env::args().skip(1);
@@ -61,6 +68,7 @@ fn parse_args() -> Res<Args> {
             "--duration" => args.duration = Duration::from_secs_f64(value.parse()?),
             "--concurrency" => args.concurrency = value.parse()?,
             "--synchronous" => args.synchronous = SqliteSynchronous::from_str(&value)?,
+            "--write-connections" => args.write_connections = value.parse()?,
             "--dir" => args.dir = Some(value.into()),
             _ => return Err(format!("unknown argument {flag}").into()),
         }
@@ -81,8 +89,9 @@ fn load_article(path: &Path) -> Res<Article> {
     })
 }
 
-/// Opens the database exactly as `SqliteStore::open_file` does.
-async fn open(path: &Path, sync: SqliteSynchronous) -> Res<SqlitePool> {
+/// Opens the database as `SqliteStore::open_file` does: the same options, a write pool and a read
+/// pool. Returns `(writer, reader)`.
+async fn open(path: &Path, sync: SqliteSynchronous, writers: u32) -> Res<(SqlitePool, SqlitePool)> {
     let connect = SqliteConnectOptions::from_str("sqlite:")?
         .filename(path)
         .create_if_missing(true)
@@ -90,13 +99,18 @@ async fn open(path: &Path, sync: SqliteSynchronous) -> Res<SqlitePool> {
         .synchronous(sync)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new()
+    let writer = SqlitePoolOptions::new()
+        .max_connections(writers.max(1))
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(connect.clone())
+        .await?;
+    let reader = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(connect)
         .await?;
     let now = time::now();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
     sqlx::query(
         "INSERT INTO projects (id, name, created_at, updated_at) VALUES (?, 'bench', ?, ?)",
@@ -128,7 +142,7 @@ async fn open(path: &Path, sync: SqliteSynchronous) -> Res<SqlitePool> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(pool)
+    Ok((writer, reader))
 }
 
 /// One create as the server commits it: the ledger entry and the article in one write transaction.
@@ -262,9 +276,9 @@ async fn main() -> Res<()> {
         )
         .into());
     }
-    let pool = open(&db, args.synchronous).await?;
+    let (writer, reader) = open(&db, args.synchronous, args.write_connections).await?;
 
-    let p = pool.clone();
+    let p = writer.clone();
     phase("create", args.concurrency, args.duration, move |_| {
         let (p, a) = (p.clone(), article.clone());
         async move { create(&p, &a).await }
@@ -272,18 +286,19 @@ async fn main() -> Res<()> {
     .await?;
 
     let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM articles ORDER BY seq LIMIT 1000")
-        .fetch_all(&pool)
+        .fetch_all(&reader)
         .await?;
     if ids.is_empty() {
         return Err("no articles were created".into());
     }
     let ids = std::sync::Arc::new(ids);
-    let p = pool.clone();
+    let p = reader.clone();
     phase("get", args.concurrency, args.duration, move |i| {
         let (p, ids) = (p.clone(), ids.clone());
         async move { get(&p, &ids[i % ids.len()]).await.map(drop) }
     })
     .await?;
-    pool.close().await;
+    reader.close().await;
+    writer.close().await;
     Ok(())
 }

@@ -267,10 +267,50 @@ pub trait ContentStore: Send + Sync {
     ) -> Result<SearchHits>;
 }
 
-/// Everything Tome stores. One implementation per database.
-pub trait Store: InstanceStore + KbStore + ContentStore {}
+/// What the public API needs to authorise a request made with a site key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteAccess {
+    pub site_key_id: String,
+    pub kb_id: String,
+    pub project_id: String,
+    /// The KB's current slug; the request path must name it.
+    pub slug: String,
+    pub rate_limit: i64,
+    /// The project's allowed domains; empty allows every origin.
+    pub allowed_domains: Vec<String>,
+}
 
-impl<T: InstanceStore + KbStore + ContentStore> Store for T {}
+/// The published content of a knowledge base, without article bodies: everything the public
+/// navigation endpoints render. Each list is in display order (`sort_order`, then creation).
+#[derive(Debug, Clone)]
+pub struct PublishedTree {
+    pub kb: KnowledgeBase,
+    pub categories: Vec<Category>,
+    pub sections: Vec<Section>,
+    /// Published articles only; `body` is empty.
+    pub articles: Vec<Article>,
+    /// Published FAQs only.
+    pub faqs: Vec<Faq>,
+}
+
+/// Reads for the public, site-key API. Never returns draft or archived content.
+#[async_trait]
+pub trait PublicStore: Send + Sync {
+    /// The active (unrevoked) site key with this hash, with its KB and project.
+    async fn site_access(&self, key_hash: &str) -> Result<Option<SiteAccess>>;
+    /// The allowed domains of every project that has a KB with this slug (CORS preflights carry
+    /// no site key, so they can only be judged by slug).
+    async fn allowed_domains_for_slug(&self, slug: &str) -> Result<Vec<Vec<String>>>;
+    /// The KB's categories, sections, published articles (no bodies) and published FAQs.
+    async fn published_tree(&self, kb_id: &str) -> Result<PublishedTree>;
+    /// A published article of the KB, with its body.
+    async fn published_article(&self, kb_id: &str, article_id: &str) -> Result<Option<Article>>;
+}
+
+/// Everything Tome stores. One implementation per database.
+pub trait Store: InstanceStore + KbStore + ContentStore + PublicStore {}
+
+impl<T: InstanceStore + KbStore + ContentStore + PublicStore> Store for T {}
 
 /// Where to keep data: a SQLite directory or a database URL.
 #[derive(Debug, Clone)]

@@ -30,6 +30,13 @@ pub struct ServeArgs {
     /// Requests per minute per assistant key.
     #[arg(long, env = "TOME_ASSISTANT_RATE_LIMIT", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub assistant_rate_limit: u64,
+    /// Proxies (IPs or CIDR ranges, comma-separated) whose X-Forwarded-For is trusted for the
+    /// client address that public rate limits count.
+    #[arg(long, env = "TOME_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<tome_http::client_ip::IpRange>,
+    /// Memory for cached public responses, in MiB.
+    #[arg(long, env = "TOME_CACHE_SIZE_MB", default_value_t = 64)]
+    pub cache_size_mb: u64,
     /// Log format.
     #[arg(long, env = "TOME_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -79,6 +86,9 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| format!("http://{}", args.listen)),
         hosted_url: args.hosted_url.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
+        cache_bytes: args.cache_size_mb.saturating_mul(1024 * 1024),
+        ..HttpConfig::default()
     };
     let state = AppState::new(store.clone(), Arc::new(MemoryRateLimiter::new()), config).await?;
     let app = tome_http::service(state);

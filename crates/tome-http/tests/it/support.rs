@@ -1,10 +1,12 @@
 //! `TestApp`: the real router on a real SQLite database in a temp dir, driven through HTTP
 //! requests (`tower::ServiceExt::oneshot`), exactly as a client would.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -170,7 +172,12 @@ impl TestApp {
         k.plaintext
     }
 
-    pub async fn send(&self, req: Request<Body>) -> TestResponse {
+    /// Sends a request as if from 127.0.0.1 (unless the request already names a peer).
+    pub async fn send(&self, mut req: Request<Body>) -> TestResponse {
+        let ext = req.extensions_mut();
+        if ext.get::<ConnectInfo<SocketAddr>>().is_none() {
+            ext.insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        }
         let resp = self.svc.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
         let headers = resp.headers().clone();

@@ -21,30 +21,38 @@ const ARTICLE_SUMMARY: &str = "a.seq, a.id, a.kb_id, a.category_id, a.section_id
     '' AS body, a.excerpt, a.status, a.tags, a.related_articles, a.sort_order, a.published_at, \
     a.created_at, a.updated_at";
 
+const CATEGORY_BY_ID: &str =
+    "SELECT * FROM categories WHERE id = ? AND kb_id = ? AND project_id = ?";
+const SECTION_BY_ID: &str = "SELECT * FROM sections WHERE id = ? AND kb_id = ? AND project_id = ?";
+const ARTICLE_BY_ID: &str = "SELECT * FROM articles WHERE id = ? AND kb_id = ? AND project_id = ?";
+const FAQ_BY_ID: &str = "SELECT * FROM faqs WHERE id = ? AND kb_id = ? AND project_id = ?";
+
+/// Loads one row of a KB's content by `sql` (one of the `*_BY_ID` queries).
+///
+/// A row scoped by `kb_id` and `project_id` proves the KB exists in the project, so the KB is
+/// only looked up on a miss, to tell `kb_not_found` from the entity's own `*_not_found`.
 async fn load_one<T>(
     conn: &mut SqliteConnection,
-    table: &'static str,
+    sql: &'static str,
     entity: Entity,
     project_id: &str,
     kb_id: &str,
     id: &str,
     map: fn(&sqlx::sqlite::SqliteRow) -> Result<T>,
 ) -> Result<T> {
-    require_kb(conn, project_id, kb_id).await?;
-    let sql = match table {
-        "categories" => "SELECT * FROM categories WHERE id = ? AND kb_id = ? AND project_id = ?",
-        "sections" => "SELECT * FROM sections WHERE id = ? AND kb_id = ? AND project_id = ?",
-        "articles" => "SELECT * FROM articles WHERE id = ? AND kb_id = ? AND project_id = ?",
-        _ => "SELECT * FROM faqs WHERE id = ? AND kb_id = ? AND project_id = ?",
-    };
     let row = sqlx::query(sql)
         .bind(id)
         .bind(kb_id)
         .bind(project_id)
         .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound(entity))?;
-    map(&row)
+        .await?;
+    match row {
+        Some(row) => map(&row),
+        None => {
+            require_kb(conn, project_id, kb_id).await?;
+            Err(StoreError::NotFound(entity))
+        }
+    }
 }
 
 /// Checks that `category_id` is in the KB and `section_id` (if any) belongs to that category.
@@ -360,7 +368,7 @@ impl ContentStore for SqliteStore {
         let mut conn = self.read().await?;
         load_one(
             &mut conn,
-            "categories",
+            CATEGORY_BY_ID,
             Entity::Category,
             project_id,
             kb_id,
@@ -381,7 +389,7 @@ impl ContentStore for SqliteStore {
         let mut tx = self.write().await?;
         let mut c = load_one(
             &mut tx,
-            "categories",
+            CATEGORY_BY_ID,
             Entity::Category,
             project_id,
             kb_id,
@@ -499,7 +507,7 @@ impl ContentStore for SqliteStore {
         let mut conn = self.read().await?;
         load_one(
             &mut conn,
-            "sections",
+            SECTION_BY_ID,
             Entity::Section,
             project_id,
             kb_id,
@@ -520,7 +528,7 @@ impl ContentStore for SqliteStore {
         let mut tx = self.write().await?;
         let mut s = load_one(
             &mut tx,
-            "sections",
+            SECTION_BY_ID,
             Entity::Section,
             project_id,
             kb_id,
@@ -671,7 +679,7 @@ impl ContentStore for SqliteStore {
         let mut conn = self.read().await?;
         load_one(
             &mut conn,
-            "articles",
+            ARTICLE_BY_ID,
             Entity::Article,
             project_id,
             kb_id,
@@ -695,7 +703,7 @@ impl ContentStore for SqliteStore {
         for (i, (article_id, patch)) in items.into_iter().enumerate() {
             let loaded = load_one(
                 &mut tx,
-                "articles",
+                ARTICLE_BY_ID,
                 Entity::Article,
                 project_id,
                 kb_id,
@@ -809,7 +817,7 @@ impl ContentStore for SqliteStore {
         let mut conn = self.read().await?;
         load_one(
             &mut conn,
-            "faqs",
+            FAQ_BY_ID,
             Entity::Faq,
             project_id,
             kb_id,
@@ -830,7 +838,7 @@ impl ContentStore for SqliteStore {
         let mut tx = self.write().await?;
         let mut f = load_one(
             &mut tx,
-            "faqs",
+            FAQ_BY_ID,
             Entity::Faq,
             project_id,
             kb_id,

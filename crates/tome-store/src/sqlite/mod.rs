@@ -12,6 +12,7 @@
 mod content;
 mod instance;
 mod kb;
+mod public;
 mod rows;
 
 use std::path::Path;

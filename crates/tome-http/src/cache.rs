@@ -1,0 +1,186 @@
+//! In-process caches for the public API, invalidated by generation.
+//!
+//! Every knowledge base and project has a generation number. Cache keys include the generation
+//! current when the request started, and every write bumps the generation of what it touched
+//! *after* committing and *before* its response is sent. A reader that started before the bump
+//! can at worst store an entry under the old generation, which no later request looks up — so
+//! once a write has returned, no request sees what it replaced.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::body::Bytes;
+use axum::http::HeaderValue;
+use sha2::{Digest, Sha256};
+use tome_store::{PublishedTree, SiteAccess, Store, StoreError};
+
+/// Bodies larger than this are also kept gzip-compressed.
+const GZIP_MIN_BYTES: usize = 1024;
+
+/// A rendered response body, ready to send.
+#[derive(Debug)]
+pub struct CachedBody {
+    pub body: Bytes,
+    pub gzip: Option<Bytes>,
+    /// Strong validator: a hash of `body`.
+    pub etag: HeaderValue,
+}
+
+impl CachedBody {
+    pub fn new(body: Vec<u8>) -> Self {
+        let digest = Sha256::digest(&body);
+        let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let etag = HeaderValue::from_str(&format!("\"{tag}\""))
+            .unwrap_or(HeaderValue::from_static("\"0\""));
+        let gzip = (body.len() > GZIP_MIN_BYTES).then(|| gzip(&body)).flatten();
+        CachedBody {
+            body: Bytes::from(body),
+            gzip,
+            etag,
+        }
+    }
+
+    fn weight(&self) -> u32 {
+        (self.body.len() + self.gzip.as_ref().map_or(0, Bytes::len) + 128).min(u32::MAX as usize)
+            as u32
+    }
+}
+
+fn gzip(body: &[u8]) -> Option<Bytes> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::default(),
+    );
+    enc.write_all(body).ok()?;
+    enc.finish().ok().map(Bytes::from)
+}
+
+#[derive(Debug, Clone)]
+struct CachedAccess {
+    access: Arc<SiteAccess>,
+    /// The counter value when the database read began: the entry is valid while neither its KB
+    /// nor its project has been bumped since (bumps take values at or above it).
+    loaded_at: u64,
+}
+
+/// The public API's caches.
+pub struct PublicCache {
+    counter: AtomicU64,
+    generations: RwLock<HashMap<String, u64>>,
+    bodies: moka::future::Cache<String, Arc<CachedBody>>,
+    trees: moka::future::Cache<(String, u64), Arc<PublishedTree>>,
+    access: moka::future::Cache<String, CachedAccess>,
+}
+
+impl std::fmt::Debug for PublicCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicCache").finish_non_exhaustive()
+    }
+}
+
+impl PublicCache {
+    /// A cache holding at most about `max_bytes` of rendered bodies.
+    pub fn new(max_bytes: u64) -> Self {
+        PublicCache {
+            counter: AtomicU64::new(1),
+            generations: RwLock::new(HashMap::new()),
+            bodies: moka::future::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_, v: &Arc<CachedBody>| v.weight())
+                .build(),
+            trees: moka::future::Cache::builder().max_capacity(256).build(),
+            access: moka::future::Cache::builder().max_capacity(100_000).build(),
+        }
+    }
+
+    fn generation(&self, key: &str) -> u64 {
+        // A poisoned lock only means a panic elsewhere mid-insert; the map is still consistent.
+        let map = self.generations.read().unwrap_or_else(|p| p.into_inner());
+        map.get(key).copied().unwrap_or(0)
+    }
+
+    fn bump(&self, key: String) {
+        let next = self.counter.fetch_add(1, Ordering::SeqCst);
+        let mut map = self.generations.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(key, next);
+    }
+
+    pub fn kb_generation(&self, kb_id: &str) -> u64 {
+        self.generation(&format!("kb:{kb_id}"))
+    }
+
+    fn project_generation(&self, project_id: &str) -> u64 {
+        self.generation(&format!("project:{project_id}"))
+    }
+
+    /// Everything cached about this KB (content, its site keys, its slug) is stale from now on.
+    pub fn invalidate_kb(&self, kb_id: &str) {
+        self.bump(format!("kb:{kb_id}"));
+    }
+
+    /// Everything cached about this project (its allowed domains) is stale from now on.
+    pub fn invalidate_project(&self, project_id: &str) {
+        self.bump(format!("project:{project_id}"));
+    }
+
+    /// The active site key with this hash, from cache when nothing it depends on has changed.
+    pub async fn site_access(
+        &self,
+        store: &dyn Store,
+        key_hash: &str,
+    ) -> Result<Option<Arc<SiteAccess>>, StoreError> {
+        if let Some(c) = self.access.get(key_hash).await
+            && self.kb_generation(&c.access.kb_id) < c.loaded_at
+            && self.project_generation(&c.access.project_id) < c.loaded_at
+        {
+            return Ok(Some(c.access));
+        }
+        // Taken before the read: a write that commits during the read bumps at or above it.
+        let loaded_at = self.counter.load(Ordering::SeqCst);
+        let Some(found) = store.site_access(key_hash).await? else {
+            self.access.invalidate(key_hash).await;
+            return Ok(None);
+        };
+        let access = Arc::new(found);
+        self.access
+            .insert(
+                key_hash.to_string(),
+                CachedAccess {
+                    access: access.clone(),
+                    loaded_at,
+                },
+            )
+            .await;
+        Ok(Some(access))
+    }
+
+    /// The KB's published tree as of `generation`, loaded once however many requests ask.
+    pub async fn tree(
+        &self,
+        store: &dyn Store,
+        kb_id: &str,
+        generation: u64,
+    ) -> Result<Arc<PublishedTree>, StoreError> {
+        self.trees
+            .try_get_with((kb_id.to_string(), generation), async {
+                store.published_tree(kb_id).await.map(Arc::new)
+            })
+            .await
+            .map_err(|e| match Arc::try_unwrap(e) {
+                Ok(e) => e,
+                Err(shared) => StoreError::Internal(shared.to_string().into()),
+            })
+    }
+
+    pub async fn body(&self, key: &str) -> Option<Arc<CachedBody>> {
+        self.bodies.get(key).await
+    }
+
+    pub async fn insert_body(&self, key: String, body: Vec<u8>) -> Arc<CachedBody> {
+        let cached = Arc::new(CachedBody::new(body));
+        self.bodies.insert(key, cached.clone()).await;
+        cached
+    }
+}

@@ -1,0 +1,106 @@
+//! The client's address: the TCP peer, or — when the peer is a trusted proxy — the nearest
+//! untrusted address in `X-Forwarded-For`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+
+/// An IP address or CIDR range, e.g. `10.0.0.0/8`, `127.0.0.1`, `::1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl FromStr for IpRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (ip, prefix) = match s.trim().split_once('/') {
+            Some((ip, p)) => (ip, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = ip
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR range"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("bad prefix length in {s:?}"))?,
+            None => max,
+        };
+        Ok(IpRange { addr, prefix })
+    }
+}
+
+impl IpRange {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u32::from(net).into(), self.prefix, 32)
+                    == masked(u32::from(ip).into(), self.prefix, 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(u128::from(net), self.prefix, 128)
+                    == masked(u128::from(ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn masked(v: u128, prefix: u8, bits: u8) -> u128 {
+    if prefix == 0 { 0 } else { v >> (bits - prefix) }
+}
+
+/// The address rate limits are counted against.
+pub fn client_ip<B>(req: &Request<B>, trusted: &[IpRange]) -> Option<IpAddr> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip())?;
+    if !trusted.iter().any(|t| t.contains(peer)) {
+        return Some(peer);
+    }
+    // Walk X-Forwarded-For from the right (nearest hop) past our own proxies.
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    let mut client = peer;
+    for hop in forwarded.into_iter().rev() {
+        client = hop;
+        if !trusted.iter().any(|t| t.contains(hop)) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let r: IpRange = "10.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.contains("10.1.2.3".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))));
+        assert!(!r.contains("11.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))));
+        assert!("::1".parse::<IpRange>().is_ok());
+        assert!("10.0.0.0/33".parse::<IpRange>().is_err());
+        assert!("nonsense".parse::<IpRange>().is_err());
+    }
+}

@@ -1,0 +1,301 @@
+//! The gate in front of the public API: site key, allowed origin, rate limit and CORS.
+//!
+//! Every refusal of the key or origin checks is the same 403, so a caller cannot learn which
+//! check failed.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tome_core::keys;
+use tome_store::SiteAccess;
+
+use crate::AppState;
+use crate::auth::with_rate_headers;
+use crate::client_ip::client_ip;
+use crate::error::ApiError;
+
+pub const SITE_KEY_HEADER: &str = "x-minolith-site-key";
+const PUBLIC_PREFIX: &str = "/v1/kb/public/";
+
+/// What a public handler knows about its caller once the gate let it through.
+#[derive(Debug, Clone)]
+pub struct PublicCtx {
+    pub access: Arc<SiteAccess>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PublicCtx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        parts.extensions.get::<PublicCtx>().cloned().ok_or_else(|| {
+            tracing::error!("public handler reached without the gate");
+            ApiError::internal()
+        })
+    }
+}
+
+/// The generic refusal.
+fn denied() -> ApiError {
+    ApiError::forbidden("Access denied")
+}
+
+/// A request's origin as (host, port), from `Origin` or else `Referer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    host: String,
+    port: u16,
+}
+
+fn parse_origin(value: &str) -> Option<Origin> {
+    let (scheme, rest) = value.split_once("://")?;
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6.split_once(']')?;
+        (format!("[{h}]"), after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (authority.to_string(), None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => default_port,
+    };
+    let host = host.to_ascii_lowercase();
+    if host.is_empty() || host.ends_with('.') {
+        return None;
+    }
+    Some(Origin { host, port })
+}
+
+fn request_origin(headers: &HeaderMap) -> Option<Result<Origin, ()>> {
+    let raw = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))?;
+    Some(raw.to_str().ok().and_then(parse_origin).ok_or(()))
+}
+
+/// Whether `allowed` (bare hosts, optionally with a port) admits this request's origin.
+fn origin_allowed(allowed: &[String], origin: Option<&Result<Origin, ()>>) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Some(Ok(origin)) = origin else {
+        return false;
+    };
+    allowed.iter().any(|entry| match entry.rsplit_once(':') {
+        Some((host, port)) if !entry.ends_with(']') => {
+            host == origin.host && port.parse::<u16>().is_ok_and(|p| p == origin.port)
+        }
+        _ => *entry == origin.host,
+    })
+}
+
+fn slug_of(path: &str) -> &str {
+    path.strip_prefix(PUBLIC_PREFIX)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+}
+
+/// Adds `Vary: Origin` (keeping any other `Vary`), and the CORS headers when `cors_origin` is set.
+fn decorate(mut resp: Response, cors_origin: Option<&HeaderValue>) -> Response {
+    let h = resp.headers_mut();
+    let vary = match h.get(header::VARY).and_then(|v| v.to_str().ok()) {
+        Some(v) if v.to_ascii_lowercase().contains("origin") => v.to_string(),
+        Some(v) => format!("Origin, {v}"),
+        None => "Origin".to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&vary) {
+        h.insert(header::VARY, v);
+    }
+    if let Some(origin) = cors_origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(
+                "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset",
+            ),
+        );
+    }
+    resp
+}
+
+/// The middleware in front of every public route.
+pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let origin = request_origin(req.headers());
+    let origin_header = req.headers().get(header::ORIGIN).cloned();
+    let ip = client_ip(&req, &state.config.trusted_proxies)
+        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let slug = slug_of(req.uri().path()).to_string();
+
+    if req.method() == Method::OPTIONS {
+        return preflight(&state, &slug, origin.as_ref(), origin_header.as_ref(), &ip).await;
+    }
+
+    let presented = req
+        .headers()
+        .get(SITE_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    let access = match presented.filter(|k| keys::is_site_key_shaped(k)) {
+        Some(k) => match state
+            .public
+            .site_access(state.store.as_ref(), &keys::hash_key(k))
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return decorate(ApiError::from(e).into_response(), None),
+        },
+        None => None,
+    };
+    let access =
+        access.filter(|a| a.slug == slug && origin_allowed(&a.allowed_domains, origin.as_ref()));
+    let Some(access) = access else {
+        // Refusals are limited per client too, so nobody can probe keys at full speed; the 429
+        // says nothing about which check failed.
+        let d = state
+            .limiter
+            .hit(
+                &format!("public-denied:{ip}"),
+                state.config.public_refusal_rate_limit,
+            )
+            .await;
+        let err = if d.allowed {
+            denied()
+        } else {
+            ApiError::rate_limited(d.retry_after)
+        };
+        return decorate(err.into_response(), None);
+    };
+
+    // Allowed origin (or no Origin at all): echo it exactly, never `*`.
+    let cors = origin_header
+        .filter(|_| matches!(origin, Some(Ok(_))) || access.allowed_domains.is_empty());
+    let limit = u64::try_from(access.rate_limit).unwrap_or(1);
+    let d = state
+        .limiter
+        .hit(&format!("site:{}:{ip}", access.site_key_id), limit)
+        .await;
+    if !d.allowed {
+        let resp = with_rate_headers(ApiError::rate_limited(d.retry_after).into_response(), &d);
+        return decorate(resp, cors.as_ref());
+    }
+    req.extensions_mut().insert(PublicCtx { access });
+    let resp = next.run(req).await;
+    decorate(with_rate_headers(resp, &d), cors.as_ref())
+}
+
+async fn preflight(
+    state: &AppState,
+    slug: &str,
+    origin: Option<&Result<Origin, ()>>,
+    origin_header: Option<&HeaderValue>,
+    ip: &str,
+) -> Response {
+    let d = state
+        .limiter
+        .hit(
+            &format!("preflight:{ip}"),
+            state.config.public_refusal_rate_limit.max(1000),
+        )
+        .await;
+    if !d.allowed {
+        return decorate(ApiError::rate_limited(d.retry_after).into_response(), None);
+    }
+    let (Some(Ok(_)), Some(origin_value)) = (origin, origin_header) else {
+        return decorate(denied().into_response(), None);
+    };
+    let lists = match state.store.allowed_domains_for_slug(slug).await {
+        Ok(l) => l,
+        Err(e) => return decorate(ApiError::from(e).into_response(), None),
+    };
+    if !lists.iter().any(|allowed| origin_allowed(allowed, origin)) {
+        return decorate(denied().into_response(), None);
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("X-Minolith-Site-Key, If-None-Match, Content-Type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static(
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        ),
+    );
+    decorate(resp, Some(origin_value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(s: &str) -> Option<Result<Origin, ()>> {
+        Some(parse_origin(s).ok_or(()))
+    }
+
+    #[test]
+    fn origins_match_exactly() {
+        let allowed = vec!["example.com".to_string(), "localhost:5173".to_string()];
+        assert!(origin_allowed(&allowed, o("https://example.com").as_ref()));
+        assert!(origin_allowed(
+            &allowed,
+            o("http://EXAMPLE.com:8080").as_ref()
+        ));
+        assert!(origin_allowed(
+            &allowed,
+            o("https://example.com/some/page?x=1").as_ref()
+        ));
+        assert!(origin_allowed(
+            &allowed,
+            o("http://localhost:5173").as_ref()
+        ));
+        assert!(!origin_allowed(
+            &allowed,
+            o("http://localhost:5174").as_ref()
+        ));
+        assert!(!origin_allowed(
+            &allowed,
+            o("https://evil-example.com").as_ref()
+        ));
+        assert!(!origin_allowed(
+            &allowed,
+            o("https://example.com.evil.io").as_ref()
+        ));
+        assert!(!origin_allowed(
+            &allowed,
+            o("https://sub.example.com").as_ref()
+        ));
+        assert!(!origin_allowed(&allowed, o("null").as_ref()));
+        assert!(!origin_allowed(
+            &allowed,
+            o("https://user@example.com").as_ref()
+        ));
+        assert!(!origin_allowed(&allowed, None));
+        assert!(origin_allowed(&[], None));
+    }
+}
