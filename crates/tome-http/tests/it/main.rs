@@ -10,6 +10,7 @@ mod credits;
 mod kb;
 mod openapi;
 mod pagination;
+mod public;
 mod search;
 mod smoke;
 mod validation;
