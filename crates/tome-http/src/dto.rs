@@ -391,6 +391,41 @@ pub struct FaqHit {
     pub status: String,
 }
 
+impl From<tome_store::SearchHits> for SearchResponse {
+    fn from(hits: tome_store::SearchHits) -> Self {
+        SearchResponse {
+            articles: hits
+                .articles
+                .into_iter()
+                .map(|a| ArticleHit {
+                    kind: "article",
+                    excerpt: a
+                        .excerpt
+                        .or_else(|| (!a.body.is_empty()).then(|| snippet(&a.body, 200))),
+                    id: a.id,
+                    title: a.title,
+                    category_id: a.category_id,
+                    section_id: a.section_id,
+                    status: a.status.as_str().to_string(),
+                })
+                .collect(),
+            faqs: hits
+                .faqs
+                .into_iter()
+                .map(|f| FaqHit {
+                    kind: "faq",
+                    excerpt: snippet(&f.answer, 200),
+                    id: f.id,
+                    question: f.question,
+                    category_id: f.category_id,
+                    section_id: f.section_id,
+                    status: f.status.as_str().to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The first `max` characters of `text` on one line, with an ellipsis when cut.
 pub fn snippet(text: &str, max: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");

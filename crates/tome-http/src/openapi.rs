@@ -1,13 +1,13 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{articles, content, kb};
+use crate::routes::{articles, content, kb, public};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tome", description = "Knowledge-base and help-centre server. Management API (admin bearer keys)."),
+    info(title = "Tome", description = "Knowledge-base and help-centre server. The management API takes admin bearer keys; the public API (`/v1/kb/public/{slug}/…`) takes a site key in `X-Minolith-Site-Key` from an allowed origin."),
     paths(
         kb::create_kb, kb::list_kbs, kb::get_kb, kb::update_kb, kb::delete_kb,
         kb::get_site_key, kb::revoke_site_key, kb::update_site_key,
@@ -21,6 +21,8 @@ use crate::routes::{articles, content, kb};
         articles::publish_article, articles::archive_article, articles::delete_article,
         articles::create_faq, articles::list_faqs, articles::get_faq, articles::update_faq,
         articles::publish_faq, articles::delete_faq, articles::search,
+        public::structure, public::categories, public::category, public::article, public::faqs,
+        public::search,
     ),
     modifiers(&BearerAuth, &CommonResponses),
     security(("bearer" = [])),
@@ -35,6 +37,10 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "site_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Minolith-Site-Key"))),
         );
     }
 }

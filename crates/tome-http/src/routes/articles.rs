@@ -9,9 +9,7 @@ use tome_core::model::Status;
 use tome_store::{ContentFilter, SearchQuery, SectionFilter};
 
 use crate::AppState;
-use crate::dto::{
-    ArticleHit, ArticleResponse, Data, FaqHit, FaqResponse, List, SearchResponse, data, snippet,
-};
+use crate::dto::{ArticleResponse, Data, FaqResponse, List, SearchResponse, data};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth, Params};
 
@@ -398,34 +396,5 @@ pub async fn search(
         limit,
     };
     let hits = s.store.search(&auth.project_id, &kb_id, &query).await?;
-    Ok(data(SearchResponse {
-        articles: hits
-            .articles
-            .into_iter()
-            .map(|a| ArticleHit {
-                kind: "article",
-                excerpt: a
-                    .excerpt
-                    .or_else(|| (!a.body.is_empty()).then(|| snippet(&a.body, 200))),
-                id: a.id,
-                title: a.title,
-                category_id: a.category_id,
-                section_id: a.section_id,
-                status: a.status.as_str().to_string(),
-            })
-            .collect(),
-        faqs: hits
-            .faqs
-            .into_iter()
-            .map(|f| FaqHit {
-                kind: "faq",
-                excerpt: snippet(&f.answer, 200),
-                id: f.id,
-                question: f.question,
-                category_id: f.category_id,
-                section_id: f.section_id,
-                status: f.status.as_str().to_string(),
-            })
-            .collect(),
-    }))
+    Ok(data(SearchResponse::from(hits)))
 }

@@ -10,13 +10,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Value, json};
-use tome_core::model::{Article, Entity, Status};
+use serde::Serialize;
+use tome_core::model::{Article, Category, Entity, Faq, Section, Status};
 use tome_store::{PublishedTree, SearchQuery, StoreError};
+use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::dto::snippet;
-use crate::error::{ApiError, ApiResult};
+use crate::dto::{Data, SearchResponse};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Params;
 use crate::public::{PublicCtx, gate};
 
@@ -52,7 +53,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// Serves `render`'s value as `{"data": …}` from the cache, rendering it on a miss.
-async fn cached<F>(
+async fn cached<T, F>(
     s: &AppState,
     ctx: &PublicCtx,
     uri: &Uri,
@@ -60,7 +61,8 @@ async fn cached<F>(
     render: F,
 ) -> Response
 where
-    F: Future<Output = ApiResult<Value>>,
+    T: Serialize,
+    F: Future<Output = ApiResult<T>>,
 {
     let kb_id = &ctx.access.kb_id;
     let key = format!("{kb_id}:{}:{uri}", s.public.kb_generation(kb_id));
@@ -68,7 +70,7 @@ where
         Some(b) => b,
         None => match render.await {
             Ok(data) => {
-                let bytes = serde_json::to_vec(&json!({ "data": data })).unwrap_or_default();
+                let bytes = serde_json::to_vec(&Data { data }).unwrap_or_default();
                 s.public.insert_body(key, bytes).await
             }
             Err(e) => return e.into_response(),
@@ -123,21 +125,159 @@ async fn tree(s: &AppState, ctx: &PublicCtx) -> ApiResult<std::sync::Arc<Publish
         .await?)
 }
 
-fn article_link(a: &Article) -> Value {
-    json!({ "id": a.id, "title": a.title, "excerpt": a.excerpt })
+/// An article as a link: enough to render a title and a teaser.
+#[derive(Serialize, ToSchema)]
+pub struct ArticleLink {
+    pub id: String,
+    pub title: String,
+    pub excerpt: Option<String>,
 }
 
-fn category_articles<'a>(
+impl From<&Article> for ArticleLink {
+    fn from(a: &Article) -> Self {
+        ArticleLink {
+            id: a.id.clone(),
+            title: a.title.clone(),
+            excerpt: a.excerpt.clone(),
+        }
+    }
+}
+
+/// A section with its published articles.
+#[derive(Serialize, ToSchema)]
+pub struct SectionNode {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub articles: Vec<ArticleLink>,
+}
+
+/// A category in the navigation tree.
+#[derive(Serialize, ToSchema)]
+pub struct CategoryNode {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub icon: Option<String>,
+    pub sections: Vec<SectionNode>,
+    /// Published articles directly in the category (in no section).
+    pub articles: Vec<ArticleLink>,
+    pub faq_count: usize,
+}
+
+/// The whole navigation tree of a knowledge base.
+#[derive(Serialize, ToSchema)]
+pub struct Structure {
+    pub title: String,
+    pub description: Option<String>,
+    pub slug: String,
+    pub categories: Vec<CategoryNode>,
+}
+
+/// A category with counts of its published content.
+#[derive(Serialize, ToSchema)]
+pub struct CategorySummary {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub icon: Option<String>,
+    /// Published articles in the category, including those in its sections.
+    pub article_count: usize,
+    pub faq_count: usize,
+}
+
+/// A published FAQ entry.
+#[derive(Serialize, ToSchema)]
+pub struct PublicFaq {
+    pub id: String,
+    pub question: String,
+    /// Markdown.
+    pub answer: String,
+    pub section_id: Option<String>,
+}
+
+impl From<&Faq> for PublicFaq {
+    fn from(f: &Faq) -> Self {
+        PublicFaq {
+            id: f.id.clone(),
+            question: f.question.clone(),
+            answer: f.answer.clone(),
+            section_id: f.section_id.clone(),
+        }
+    }
+}
+
+/// A category with its sections, articles and FAQs.
+#[derive(Serialize, ToSchema)]
+pub struct CategoryDetail {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub icon: Option<String>,
+    pub sections: Vec<SectionNode>,
+    pub articles: Vec<ArticleLink>,
+    pub faqs: Vec<PublicFaq>,
+}
+
+/// `{id, name}` of a category or section.
+#[derive(Serialize, ToSchema)]
+pub struct NamedRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// A published article, ready to render.
+#[derive(Serialize, ToSchema)]
+pub struct PublicArticle {
+    pub id: String,
+    pub title: String,
+    /// Markdown.
+    pub body: String,
+    pub excerpt: Option<String>,
+    pub tags: Vec<String>,
+    /// Published related articles, for "See also".
+    pub related_articles: Vec<ArticleLink>,
+    pub category: Option<NamedRef>,
+    pub section: Option<NamedRef>,
+    pub published_at: Option<String>,
+    pub updated_at: String,
+}
+
+fn links<'a>(
     t: &'a PublishedTree,
-    category_id: &'a str,
-) -> impl Iterator<Item = &'a Article> {
+    category: &'a Category,
+    section: Option<&'a Section>,
+) -> Vec<ArticleLink> {
+    let section_id = section.map(|s| s.id.as_str());
     t.articles
         .iter()
-        .filter(move |a| a.category_id == category_id)
+        .filter(|a| a.category_id == category.id && a.section_id.as_deref() == section_id)
+        .map(ArticleLink::from)
+        .collect()
+}
+
+fn section_nodes(t: &PublishedTree, c: &Category) -> Vec<SectionNode> {
+    t.sections
+        .iter()
+        .filter(|sec| sec.category_id == c.id)
+        .map(|sec| SectionNode {
+            id: sec.id.clone(),
+            name: sec.name.clone(),
+            description: sec.description.clone(),
+            articles: links(t, c, Some(sec)),
+        })
+        .collect()
+}
+
+fn faq_count(t: &PublishedTree, c: &Category) -> usize {
+    t.faqs.iter().filter(|f| f.category_id == c.id).count()
 }
 
 /// The navigation tree: categories → sections → article titles, plus category-level articles.
-async fn structure(
+#[utoipa::path(get, path = "/v1/kb/public/{slug}/structure", tag = "Public API", operation_id = "public_structure",
+    params(("slug" = String, Path)), security(("site_key" = [])),
+    responses((status = 200, body = Data<Structure>), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn structure(
     State(s): State<AppState>,
     ctx: PublicCtx,
     uri: Uri,
@@ -145,41 +285,34 @@ async fn structure(
 ) -> Response {
     cached(&s, &ctx, &uri, &headers, async {
         let t = tree(&s, &ctx).await?;
-        let categories: Vec<Value> = t
+        let categories = t
             .categories
             .iter()
-            .map(|c| {
-                let sections: Vec<Value> = t
-                    .sections
-                    .iter()
-                    .filter(|sec| sec.category_id == c.id)
-                    .map(|sec| {
-                        let articles: Vec<Value> = category_articles(&t, &c.id)
-                            .filter(|a| a.section_id.as_deref() == Some(sec.id.as_str()))
-                            .map(article_link)
-                            .collect();
-                        json!({ "id": sec.id, "name": sec.name, "description": sec.description, "articles": articles })
-                    })
-                    .collect();
-                let articles: Vec<Value> =
-                    category_articles(&t, &c.id).filter(|a| a.section_id.is_none()).map(article_link).collect();
-                json!({
-                    "id": c.id, "name": c.name, "description": c.description, "icon": c.icon,
-                    "sections": sections, "articles": articles,
-                    "faq_count": t.faqs.iter().filter(|f| f.category_id == c.id).count(),
-                })
+            .map(|c| CategoryNode {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                description: c.description.clone(),
+                icon: c.icon.clone(),
+                sections: section_nodes(&t, c),
+                articles: links(&t, c, None),
+                faq_count: faq_count(&t, c),
             })
             .collect();
-        Ok(json!({
-            "title": t.kb.title, "description": t.kb.description, "slug": t.kb.slug,
-            "categories": categories,
-        }))
+        Ok(Structure {
+            title: t.kb.title.clone(),
+            description: t.kb.description.clone(),
+            slug: t.kb.slug.clone(),
+            categories,
+        })
     })
     .await
 }
 
 /// Categories with their published article and FAQ counts.
-async fn categories(
+#[utoipa::path(get, path = "/v1/kb/public/{slug}/categories", tag = "Public API", operation_id = "public_categories",
+    params(("slug" = String, Path)), security(("site_key" = [])),
+    responses((status = 200, body = Data<Vec<CategorySummary>>), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn categories(
     State(s): State<AppState>,
     ctx: PublicCtx,
     uri: Uri,
@@ -187,28 +320,26 @@ async fn categories(
 ) -> Response {
     cached(&s, &ctx, &uri, &headers, async {
         let t = tree(&s, &ctx).await?;
-        let list: Vec<Value> = t
-            .categories
+        Ok(t.categories
             .iter()
-            .map(|c| {
-                json!({
-                    "id": c.id, "name": c.name, "description": c.description, "icon": c.icon,
-                    "article_count": category_articles(&t, &c.id).count(),
-                    "faq_count": t.faqs.iter().filter(|f| f.category_id == c.id).count(),
-                })
+            .map(|c| CategorySummary {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                description: c.description.clone(),
+                icon: c.icon.clone(),
+                article_count: t.articles.iter().filter(|a| a.category_id == c.id).count(),
+                faq_count: faq_count(&t, c),
             })
-            .collect();
-        Ok(Value::Array(list))
+            .collect::<Vec<_>>())
     })
     .await
 }
 
-fn faq_json(f: &tome_core::model::Faq) -> Value {
-    json!({ "id": f.id, "question": f.question, "answer": f.answer, "section_id": f.section_id })
-}
-
 /// One category with its sections, articles and FAQs.
-async fn category(
+#[utoipa::path(get, path = "/v1/kb/public/{slug}/categories/{id}", tag = "Public API", operation_id = "public_category",
+    params(("slug" = String, Path), ("id" = String, Path)), security(("site_key" = [])),
+    responses((status = 200, body = Data<CategoryDetail>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn category(
     State(s): State<AppState>,
     ctx: PublicCtx,
     Path((_, id)): Path<(String, String)>,
@@ -217,32 +348,34 @@ async fn category(
 ) -> Response {
     cached(&s, &ctx, &uri, &headers, async {
         let t = tree(&s, &ctx).await?;
-        let c = t.categories.iter().find(|c| c.id == id).ok_or(StoreError::NotFound(Entity::Category))?;
-        let sections: Vec<Value> = t
-            .sections
+        let c = t
+            .categories
             .iter()
-            .filter(|sec| sec.category_id == c.id)
-            .map(|sec| {
-                let articles: Vec<Value> = category_articles(&t, &c.id)
-                    .filter(|a| a.section_id.as_deref() == Some(sec.id.as_str()))
-                    .map(article_link)
-                    .collect();
-                json!({ "id": sec.id, "name": sec.name, "description": sec.description, "articles": articles })
-            })
-            .collect();
-        let articles: Vec<Value> =
-            category_articles(&t, &c.id).filter(|a| a.section_id.is_none()).map(article_link).collect();
-        let faqs: Vec<Value> = t.faqs.iter().filter(|f| f.category_id == c.id).map(faq_json).collect();
-        Ok(json!({
-            "id": c.id, "name": c.name, "description": c.description, "icon": c.icon,
-            "sections": sections, "articles": articles, "faqs": faqs,
-        }))
+            .find(|c| c.id == id)
+            .ok_or(StoreError::NotFound(Entity::Category))?;
+        Ok(CategoryDetail {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            description: c.description.clone(),
+            icon: c.icon.clone(),
+            sections: section_nodes(&t, c),
+            articles: links(&t, c, None),
+            faqs: t
+                .faqs
+                .iter()
+                .filter(|f| f.category_id == c.id)
+                .map(PublicFaq::from)
+                .collect(),
+        })
     })
     .await
 }
 
 /// A published article with related articles, category and section resolved.
-async fn article(
+#[utoipa::path(get, path = "/v1/kb/public/{slug}/articles/{id}", tag = "Public API", operation_id = "public_article",
+    params(("slug" = String, Path), ("id" = String, Path)), security(("site_key" = [])),
+    responses((status = 200, body = Data<PublicArticle>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn article(
     State(s): State<AppState>,
     ctx: PublicCtx,
     Path((_, id)): Path<(String, String)>,
@@ -256,33 +389,49 @@ async fn article(
             .published_article(&ctx.access.kb_id, &id)
             .await?
             .ok_or(StoreError::NotFound(Entity::Article))?;
-        let related: Vec<Value> = a
+        let related = a
             .related_articles
             .iter()
             .filter_map(|rid| t.articles.iter().find(|r| &r.id == rid))
-            .map(article_link)
+            .map(ArticleLink::from)
             .collect();
         let category = t
             .categories
             .iter()
             .find(|c| c.id == a.category_id)
-            .map(|c| json!({ "id": c.id, "name": c.name }));
+            .map(|c| NamedRef {
+                id: c.id.clone(),
+                name: c.name.clone(),
+            });
         let section = a
             .section_id
             .as_ref()
             .and_then(|sid| t.sections.iter().find(|sec| &sec.id == sid))
-            .map(|sec| json!({ "id": sec.id, "name": sec.name }));
-        Ok(json!({
-            "id": a.id, "title": a.title, "body": a.body, "excerpt": a.excerpt, "tags": a.tags,
-            "related_articles": related, "category": category, "section": section,
-            "published_at": a.published_at, "updated_at": a.updated_at,
-        }))
+            .map(|sec| NamedRef {
+                id: sec.id.clone(),
+                name: sec.name.clone(),
+            });
+        Ok(PublicArticle {
+            id: a.id,
+            title: a.title,
+            body: a.body,
+            excerpt: a.excerpt,
+            tags: a.tags,
+            related_articles: related,
+            category,
+            section,
+            published_at: a.published_at,
+            updated_at: a.updated_at,
+        })
     })
     .await
 }
 
 /// Published FAQs of one category.
-async fn faqs(
+#[utoipa::path(get, path = "/v1/kb/public/{slug}/faqs/{category_id}", tag = "Public API", operation_id = "public_faqs",
+    params(("slug" = String, Path), ("category_id" = String, Path)), security(("site_key" = [])),
+    responses((status = 200, body = Data<Vec<PublicFaq>>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn faqs(
     State(s): State<AppState>,
     ctx: PublicCtx,
     Path((_, category_id)): Path<(String, String)>,
@@ -294,19 +443,21 @@ async fn faqs(
         if !t.categories.iter().any(|c| c.id == category_id) {
             return Err(StoreError::NotFound(Entity::Category).into());
         }
-        Ok(Value::Array(
-            t.faqs
-                .iter()
-                .filter(|f| f.category_id == category_id)
-                .map(faq_json)
-                .collect(),
-        ))
+        Ok(t.faqs
+            .iter()
+            .filter(|f| f.category_id == category_id)
+            .map(PublicFaq::from)
+            .collect::<Vec<_>>())
     })
     .await
 }
 
 /// Search of published content only.
-async fn search(
+#[utoipa::path(get, path = "/v1/kb/public/{slug}/search", tag = "Public API", operation_id = "public_search",
+    params(("slug" = String, Path), ("q" = String, Query), ("limit" = Option<i64>, Query, description = "Hits per type, 1–100 (default 20)")),
+    security(("site_key" = [])),
+    responses((status = 200, body = Data<SearchResponse>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn search(
     State(s): State<AppState>,
     ctx: PublicCtx,
     params: Params,
@@ -329,30 +480,16 @@ async fn search(
         Err(e) => return e.into_response(),
     };
     cached(&s, &ctx, &uri, &headers, async {
-        let query = SearchQuery { text, statuses: vec![Status::Published], limit };
-        let hits = s.store.search(&ctx.access.project_id, &ctx.access.kb_id, &query).await?;
-        let articles: Vec<Value> = hits
-            .articles
-            .iter()
-            .map(|a| {
-                json!({
-                    "id": a.id, "type": "article", "title": a.title,
-                    "excerpt": a.excerpt.clone().or_else(|| (!a.body.is_empty()).then(|| snippet(&a.body, 200))),
-                    "category_id": a.category_id, "section_id": a.section_id,
-                })
-            })
-            .collect();
-        let faqs: Vec<Value> = hits
-            .faqs
-            .iter()
-            .map(|f| {
-                json!({
-                    "id": f.id, "type": "faq", "question": f.question, "excerpt": snippet(&f.answer, 200),
-                    "category_id": f.category_id, "section_id": f.section_id,
-                })
-            })
-            .collect();
-        Ok(json!({ "articles": articles, "faqs": faqs }))
+        let query = SearchQuery {
+            text,
+            statuses: vec![Status::Published],
+            limit,
+        };
+        let hits = s
+            .store
+            .search(&ctx.access.project_id, &ctx.access.kb_id, &query)
+            .await?;
+        Ok(SearchResponse::from(hits))
     })
     .await
 }

@@ -1,5 +1,5 @@
-//! The OpenAPI 3.1 document at `/v1/openapi.json`: it is served, lists every management route,
-//! every documented operation really routes, its references resolve, and the responses the
+//! The OpenAPI 3.1 document at `/v1/openapi.json`: it is served, lists every management and
+//! public route, every documented operation really routes, its references resolve, and the responses the
 //! server actually sends match the schemas it documents.
 
 use axum::http::Method;
@@ -48,6 +48,20 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/usage"),
 ];
 
+/// The public site-key API.
+const PUBLIC_ROUTES: &[(&str, &str)] = &[
+    ("get", "/v1/kb/public/{slug}/structure"),
+    ("get", "/v1/kb/public/{slug}/categories"),
+    ("get", "/v1/kb/public/{slug}/categories/{id}"),
+    ("get", "/v1/kb/public/{slug}/articles/{id}"),
+    ("get", "/v1/kb/public/{slug}/faqs/{category_id}"),
+    ("get", "/v1/kb/public/{slug}/search"),
+];
+
+fn is_public(path: &str) -> bool {
+    path.starts_with("/v1/kb/public/")
+}
+
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -59,8 +73,16 @@ async fn document(app: &TestApp) -> Value {
     r.body.clone()
 }
 
-/// `(method, path template, operation)` for every operation in the document.
+/// `(method, path template, operation)` for every bearer-key operation in the document.
 fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    all_operations(doc)
+        .into_iter()
+        .filter(|(_, p, _)| !is_public(p))
+        .collect()
+}
+
+/// `(method, path template, operation)` for every operation in the document.
+fn all_operations(doc: &Value) -> Vec<(String, String, Value)> {
     let mut out = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("path item") {
@@ -124,7 +146,7 @@ async fn every_management_route_is_documented() {
     let app = TestApp::new().await;
     let doc = document(&app).await;
     let mut missing = Vec::new();
-    for (method, path) in ROUTES {
+    for (method, path) in ROUTES.iter().chain(PUBLIC_ROUTES) {
         if !doc["paths"][path][method].is_object() {
             missing.push(format!("{} {path}", method.to_uppercase()));
         }
@@ -135,7 +157,7 @@ async fn every_management_route_is_documented() {
     );
 
     let mut ids = Vec::new();
-    for (method, path, op) in operations(&doc) {
+    for (method, path, op) in all_operations(&doc) {
         let what = format!("{} {path}", method.to_uppercase());
         let id = op["operationId"]
             .as_str()
@@ -178,15 +200,19 @@ async fn every_management_route_is_documented() {
             );
         }
     }
-    // Nothing but the routes above (the document is of the management API).
-    assert_eq!(ids.len(), ROUTES.len(), "unexpected operations: {ids:?}");
+    // Nothing but the routes above.
+    assert_eq!(
+        ids.len(),
+        ROUTES.len() + PUBLIC_ROUTES.len(),
+        "unexpected operations: {ids:?}"
+    );
 }
 
 #[tokio::test]
 async fn path_parameters_match_the_templates() {
     let app = TestApp::new().await;
     let doc = document(&app).await;
-    for (method, path, op) in operations(&doc) {
+    for (method, path, op) in all_operations(&doc) {
         let what = format!("{} {path}", method.to_uppercase());
         assert!(!path.contains(':'), "{what}: express-style parameter");
         let in_template: Vec<&str> = path
@@ -324,6 +350,7 @@ async fn a_bearer_security_scheme_protects_the_api() {
 /// IDs to put into path templates.
 struct Ids {
     kb: String,
+    slug: String,
     category: String,
     section: String,
     article: String,
@@ -334,6 +361,7 @@ impl Ids {
     fn fake() -> Self {
         Ids {
             kb: "kb_000000000000".into(),
+            slug: "no-such-kb".into(),
             category: "kbc_000000000000".into(),
             section: "kbs_000000000000".into(),
             article: "kba_000000000000".into(),
@@ -349,6 +377,8 @@ fn fill(template: &str, op: &Value, ids: &Ids) -> String {
     for (i, seg) in segs.iter().enumerate() {
         let value = match *seg {
             "{kb_id}" => ids.kb.as_str(),
+            "{slug}" => ids.slug.as_str(),
+            "{category_id}" => ids.category.as_str(),
             s if s.starts_with('{') => match segs[i - 1] {
                 "categories" => ids.category.as_str(),
                 "sections" => ids.section.as_str(),
@@ -483,6 +513,7 @@ async fn every_documented_operation_succeeds_with_real_ids_as_documented() {
         .to_string();
     let ids = Ids {
         kb,
+        slug: "openapi".into(),
         category,
         section,
         article,
@@ -880,4 +911,89 @@ fn the_schema_checker_checks() {
     let both = json!({ "allOf": [thing, { "type": "object", "properties": { "id": { "enum": ["x"] } } }] });
     assert!(s.matches(&both, &json!({ "id": "x" })));
     assert!(!s.matches(&both, &json!({ "id": "y" })));
+}
+
+// ---------------------------------------------------------------- the public API
+
+#[tokio::test]
+async fn public_operations_take_a_site_key_and_answer_as_documented() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    let (name, _) = schemes
+        .iter()
+        .find(|(_, s)| {
+            s["type"] == "apiKey" && s["in"] == "header" && s["name"] == "X-Minolith-Site-Key"
+        })
+        .expect("a site-key header scheme");
+
+    let kb = app.create_kb("openapi").await;
+    let kb_id = kb["id"].as_str().unwrap().to_string();
+    let site_key = kb["site_key"].as_str().unwrap().to_string();
+    let category = app.create_category(&kb_id, "Category").await;
+    let section = app.create_section(&kb_id, &category, "Section").await;
+    let related = app
+        .create_article(
+            &kb_id,
+            &category,
+            json!({ "status": "published", "excerpt": "e" }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let article = app
+        .create_article(
+            &kb_id,
+            &category,
+            json!({ "section_id": section, "status": "published", "related_articles": [related] }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.create_faq(&kb_id, &category, json!({ "status": "published" }))
+        .await;
+    let ids = Ids {
+        kb: kb_id,
+        slug: "openapi".into(),
+        category,
+        section,
+        article,
+        faq: String::new(),
+    };
+
+    let public: Vec<_> = all_operations(&doc)
+        .into_iter()
+        .filter(|(_, p, _)| is_public(p))
+        .collect();
+    assert_eq!(public.len(), PUBLIC_ROUTES.len());
+    let mut problems = Vec::new();
+    for (method, path, op) in public {
+        let what = format!("{} {path}", method.to_uppercase());
+        let reqs = op["security"].as_array().cloned().unwrap_or_default();
+        assert!(
+            reqs.iter().any(|r| r.get(name).is_some()),
+            "{what}: not documented as needing the site key"
+        );
+        let url = fill(&path, &op, &ids);
+        // Without the key: the generic refusal.
+        let r = app.call(method_of(&method), &url, None, None).await;
+        r.assert_error(403, "forbidden");
+        check_documented_response(&doc, &op, &what, &r, &mut problems);
+        // With it: success, shaped as documented.
+        let req = axum::http::Request::builder()
+            .method(method_of(&method))
+            .uri(&url)
+            .header("x-minolith-site-key", &site_key)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let r = app.send(req).await;
+        if !r.status.is_success() {
+            problems.push(format!("{what}: {} {}", r.status, r.text));
+            continue;
+        }
+        check_documented_response(&doc, &op, &what, &r, &mut problems);
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }
