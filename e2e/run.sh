@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Real-browser end-to-end tests: headless Chromium (Debian's package, driven by npm playwright-core)
+# loads e2e/spa/ from other origins against a real `tome serve`. This is what CI calls.
+#
+# Installs what is missing (Chromium via apt-get, e2e/node_modules via `npm ci`), builds the
+# server (`cargo build -p tome`) and runs `npm test` here. Without CI, a machine that cannot get
+# Chromium or Node skips with the reason and exits 0; with CI set, that is a failure.
+#
+# Env: CHROMIUM_PATH (default /usr/bin/chromium), TOME_BIN (default: the cargo target dir's
+# debug/tome), CARGO_TARGET_DIR.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+
+in_ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ] && [ "${CI}" != "0" ]; }
+
+# Cannot run here: a failure in CI, a skip (exit 0) elsewhere.
+cannot_run() {
+  if in_ci; then
+    echo "e2e: FAILED: $*" >&2
+    exit 1
+  fi
+  echo "e2e: SKIPPED (not in CI): $*" >&2
+  exit 0
+}
+
+# --- Chromium -------------------------------------------------------------------------------------
+if [ ! -x "$CHROMIUM_PATH" ]; then
+  if [ "$CHROMIUM_PATH" != /usr/bin/chromium ]; then
+    cannot_run "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable"
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    cannot_run "$CHROMIUM_PATH is missing and installing Debian's chromium needs root"
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    cannot_run "$CHROMIUM_PATH is missing and there is no apt-get to install Debian's chromium"
+  fi
+  echo "e2e: installing Debian's chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt_opts=(-o DPkg::Lock::Timeout=300 -q)
+  if ! { apt-get "${apt_opts[@]}" update &&
+         apt-get "${apt_opts[@]}" install -y --no-install-recommends chromium; }; then
+    cannot_run "apt-get could not install chromium"
+  fi
+  [ -x "$CHROMIUM_PATH" ] || cannot_run "chromium installed but $CHROMIUM_PATH is missing"
+fi
+"$CHROMIUM_PATH" --version 2>/dev/null || true
+
+# --- Node and playwright-core ---------------------------------------------------------------------
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+  cannot_run "node and npm are needed (Debian: apt-get install nodejs npm)"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || cannot_run "Node $(node --version) is too old: playwright-core needs >= 20"
+
+cd "$HERE"
+locked="$(node -p 'require("./package-lock.json").packages["node_modules/playwright-core"].version')"
+installed="$(node -p 'try { require("./node_modules/playwright-core/package.json").version } catch { "" }')"
+if [ "$installed" != "$locked" ]; then
+  echo "e2e: npm ci (playwright-core $locked; it downloads no browser)"
+  npm ci --no-audit --no-fund
+fi
+
+# --- the server -----------------------------------------------------------------------------------
+cd "$ROOT"
+cargo build -p tome
+target="${CARGO_TARGET_DIR:-target}"
+case "$target" in /*) ;; *) target="$ROOT/$target" ;; esac
+export TOME_BIN="${TOME_BIN:-$target/debug/tome}"
+
+# --- the tests ------------------------------------------------------------------------------------
+cd "$HERE"
+npm test
