@@ -105,16 +105,33 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
-    /// `?limit` (1–100, default 20) and `?cursor` for the list called `list`.
-    pub fn page(&self, codec: &CursorCodec, list: &str) -> Result<PageRequest, ApiError> {
-        let limit = match self.get("limit") {
-            None => DEFAULT_LIMIT,
+    /// `?limit`: 1–100, default 20.
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.get("limit") {
+            None => Ok(DEFAULT_LIMIT),
             Some(raw) => raw
                 .parse::<i64>()
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| ApiError::validation("limit", "must be an integer from 1 to 100"))?,
-        };
+                .ok_or_else(|| ApiError::validation("limit", "must be an integer from 1 to 100")),
+        }
+    }
+
+    /// `?q` of a search: required, at most 500 characters, trimmed.
+    pub fn search_text(&self) -> Result<String, ApiError> {
+        let text = self.get("q").map(str::trim).unwrap_or_default();
+        if text.is_empty() {
+            return Err(ApiError::validation("q", "is required"));
+        }
+        if text.chars().count() > 500 {
+            return Err(ApiError::validation("q", "must be at most 500 characters"));
+        }
+        Ok(text.to_string())
+    }
+
+    /// `?limit` (1–100, default 20) and `?cursor` for the list called `list`.
+    pub fn page(&self, codec: &CursorCodec, list: &str) -> Result<PageRequest, ApiError> {
+        let limit = self.limit()?;
         let after = match self.get("cursor") {
             None => None,
             Some(c) => Some(codec.decode(list, c).ok_or_else(|| {

@@ -378,18 +378,8 @@ pub async fn search(
     Path(kb_id): Path<String>,
     params: Params,
 ) -> ApiResult<Json<SearchResponse>> {
-    let text = params
-        .get("q")
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    if text.is_empty() {
-        return Err(ApiError::validation("q", "is required"));
-    }
-    if text.chars().count() > 500 {
-        return Err(ApiError::validation("q", "must be at most 500 characters"));
-    }
-    let limit = params.page(&s.cursors, "search")?.limit;
+    let text = params.search_text()?;
+    let limit = params.limit()?;
     let query = SearchQuery {
         text,
         statuses: params.statuses()?,

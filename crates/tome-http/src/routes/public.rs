@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::dto::{Data, SearchResponse};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Params;
 use crate::public::{PublicCtx, gate};
 
@@ -80,8 +80,10 @@ where
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == body.etag.to_str().unwrap_or(""))
+            // `*` matches any current representation (RFC 9110 §13.1.2).
+            v.trim() == "*"
+                || v.split(',')
+                    .any(|t| t.trim().trim_start_matches("W/") == body.etag.to_str().unwrap_or(""))
         });
     let gzip = body.gzip.as_ref().filter(|_| {
         headers
@@ -89,9 +91,16 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| {
                 v.split(',').any(|e| {
-                    e.split(';')
+                    let mut parts = e.split(';');
+                    // `gzip;q=0` means "not gzip".
+                    parts
                         .next()
                         .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"))
+                        && !parts.any(|p| {
+                            let p = p.trim();
+                            p.get(..2).is_some_and(|k| k.eq_ignore_ascii_case("q="))
+                                && p[2..].trim().parse::<f32>().ok() == Some(0.0)
+                        })
                 })
             })
     });
@@ -464,20 +473,9 @@ pub async fn search(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let text = params
-        .get("q")
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    if text.is_empty() {
-        return ApiError::validation("q", "is required").into_response();
-    }
-    if text.chars().count() > 500 {
-        return ApiError::validation("q", "must be at most 500 characters").into_response();
-    }
-    let limit = match params.page(&s.cursors, "public-search") {
-        Ok(p) => p.limit,
-        Err(e) => return e.into_response(),
+    let (text, limit) = match (params.search_text(), params.limit()) {
+        (Ok(t), Ok(l)) => (t, l),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
     cached(&s, &ctx, &uri, &headers, async {
         let query = SearchQuery {
