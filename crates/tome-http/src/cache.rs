@@ -23,8 +23,10 @@ const GZIP_MIN_BYTES: usize = 1024;
 pub struct CachedBody {
     pub body: Bytes,
     pub gzip: Option<Bytes>,
-    /// Strong validator: a hash of `body`.
+    /// Strong validator of `body`: a hash of it.
     pub etag: HeaderValue,
+    /// Strong validator of the gzip representation (a different representation, another tag).
+    pub etag_gzip: HeaderValue,
 }
 
 impl CachedBody {
@@ -33,11 +35,14 @@ impl CachedBody {
         let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
         let etag = HeaderValue::from_str(&format!("\"{tag}\""))
             .unwrap_or(HeaderValue::from_static("\"0\""));
+        let etag_gzip = HeaderValue::from_str(&format!("\"{tag}-gz\""))
+            .unwrap_or(HeaderValue::from_static("\"0-gz\""));
         let gzip = (body.len() > GZIP_MIN_BYTES).then(|| gzip(&body)).flatten();
         CachedBody {
             body: Bytes::from(body),
             gzip,
             etag,
+            etag_gzip,
         }
     }
 

@@ -116,6 +116,10 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::public::router(state.clone()))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::map_response_with_state(
+            (),
+            vary_public_origin,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal().into_response()
@@ -158,6 +162,20 @@ async fn invalidate_after_write(
         if let Some(project_id) = project {
             s.public.invalidate_project(&project_id);
         }
+    }
+    resp
+}
+
+/// Every response under the public prefix varies by `Origin` — including 404s and 405s that
+/// no public route (and so no gate) produced.
+async fn vary_public_origin(
+    State(()): State<()>,
+    uri: axum::http::Uri,
+    mut resp: Response,
+) -> Response {
+    if uri.path().starts_with("/v1/kb/public/") && !resp.headers().contains_key(header::VARY) {
+        resp.headers_mut()
+            .insert(header::VARY, axum::http::HeaderValue::from_static("Origin"));
     }
     resp
 }
