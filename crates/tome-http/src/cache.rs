@@ -73,7 +73,8 @@ struct CachedAccess {
 /// The public API's caches.
 pub struct PublicCache {
     counter: AtomicU64,
-    generations: RwLock<HashMap<String, u64>>,
+    kb_generations: RwLock<HashMap<String, u64>>,
+    project_generations: RwLock<HashMap<String, u64>>,
     bodies: moka::future::Cache<String, Arc<CachedBody>>,
     trees: moka::future::Cache<(String, u64), Arc<PublishedTree>>,
     access: moka::future::Cache<String, CachedAccess>,
@@ -90,7 +91,8 @@ impl PublicCache {
     pub fn new(max_bytes: u64) -> Self {
         PublicCache {
             counter: AtomicU64::new(1),
-            generations: RwLock::new(HashMap::new()),
+            kb_generations: RwLock::new(HashMap::new()),
+            project_generations: RwLock::new(HashMap::new()),
             bodies: moka::future::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|_, v: &Arc<CachedBody>| v.weight())
@@ -100,34 +102,34 @@ impl PublicCache {
         }
     }
 
-    fn generation(&self, key: &str) -> u64 {
+    fn generation(map: &RwLock<HashMap<String, u64>>, id: &str) -> u64 {
         // A poisoned lock only means a panic elsewhere mid-insert; the map is still consistent.
-        let map = self.generations.read().unwrap_or_else(|p| p.into_inner());
-        map.get(key).copied().unwrap_or(0)
+        let map = map.read().unwrap_or_else(|p| p.into_inner());
+        map.get(id).copied().unwrap_or(0)
     }
 
-    fn bump(&self, key: String) {
+    fn bump(&self, map: &RwLock<HashMap<String, u64>>, id: &str) {
         let next = self.counter.fetch_add(1, Ordering::SeqCst);
-        let mut map = self.generations.write().unwrap_or_else(|p| p.into_inner());
-        map.insert(key, next);
+        let mut map = map.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(id.to_string(), next);
     }
 
     pub fn kb_generation(&self, kb_id: &str) -> u64 {
-        self.generation(&format!("kb:{kb_id}"))
+        Self::generation(&self.kb_generations, kb_id)
     }
 
     fn project_generation(&self, project_id: &str) -> u64 {
-        self.generation(&format!("project:{project_id}"))
+        Self::generation(&self.project_generations, project_id)
     }
 
     /// Everything cached about this KB (content, its site keys, its slug) is stale from now on.
     pub fn invalidate_kb(&self, kb_id: &str) {
-        self.bump(format!("kb:{kb_id}"));
+        self.bump(&self.kb_generations, kb_id);
     }
 
     /// Everything cached about this project (its allowed domains) is stale from now on.
     pub fn invalidate_project(&self, project_id: &str) {
-        self.bump(format!("project:{project_id}"));
+        self.bump(&self.project_generations, project_id);
     }
 
     /// The active site key with this hash, from cache when nothing it depends on has changed.

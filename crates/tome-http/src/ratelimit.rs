@@ -51,7 +51,13 @@ impl MemoryRateLimiter {
         if map.len() > 100_000 {
             map.retain(|_, (w, _)| *w == window);
         }
-        let entry = map.entry(bucket.to_string()).or_insert((window, 0));
+        // Look up before inserting, so the hot path does not allocate the bucket name.
+        if !map.contains_key(bucket) {
+            map.insert(bucket.to_string(), (window, 0));
+        }
+        let Some(entry) = map.get_mut(bucket) else {
+            unreachable!("inserted above")
+        };
         if entry.0 != window {
             *entry = (window, 0);
         }
