@@ -22,18 +22,10 @@ SYNC=${BENCH_SYNCHRONOUS:-full}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 ARTICLE=$ROOT/bench/article.json
 RESULTS=$ROOT/bench/results
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
-missing=0
-for tool in wrk curl cargo awk sed grep getconf; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "error: '$tool' is required but not installed." >&2
-        missing=1
-    fi
-done
-if ! command -v wrk >/dev/null 2>&1; then
-    echo "  Install wrk with:  sudo apt-get install -y wrk   (macOS: brew install wrk)" >&2
-fi
-[[ $missing == 0 ]] || exit 1
+bench_require wrk curl cargo awk sed grep getconf || exit 1
 case $SYNC in full | normal) ;; *) echo "error: BENCH_SYNCHRONOUS must be full or normal" >&2; exit 1 ;; esac
 
 echo "==> building release binaries (tome, raw_sqlite example; minutes on a first build)"
@@ -44,10 +36,7 @@ RAW=$TARGET_DIR/release/examples/raw_sqlite
 WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/tome-bench.XXXXXX")
 SERVER_PID=
 cleanup() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_pid "$SERVER_PID"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -57,39 +46,15 @@ if [[ $FSTYPE == tmpfs || $FSTYPE == ramfs ]]; then
     echo "warning: $WORK is on $FSTYPE, where fsync costs nothing; set BENCH_TMPDIR to a disk." >&2
 fi
 
-# How busy the machine is before we start (percent of all CPUs over one second).
-busy_percent() {
-    local a b
-    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-    sleep 1
-    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2];
-        printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
-}
+# How busy the machine is before we start.
 BUSY_BEFORE=$(busy_percent)
 if ((BUSY_BEFORE > 10)); then
     echo "warning: the CPUs were ${BUSY_BEFORE}% busy before the run; other work will skew the figures." >&2
 fi
 
 echo "==> starting tome serve (data in $WORK/data, synchronous=$SYNC)"
-"$TOME" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --sqlite-synchronous "$SYNC" \
-    --admin-rate-limit 1000000000 --log-format json >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER_PID=$!
-ADDR=
-for _ in $(seq 100); do
-    ADDR=$(grep -o '"addr":"[^"]*"' "$WORK/server.err" 2>/dev/null | head -n1 | cut -d'"' -f4 || true)
-    [[ -n $ADDR ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-done
-if [[ -z $ADDR ]]; then
-    echo "error: the server did not start:" >&2
-    cat "$WORK/server.err" >&2
-    exit 1
-fi
-BASE=http://$ADDR
-KEY=$(grep -oE 'tome_[0-9A-Za-z]{38}' "$WORK/server.out" | head -n1 || true)
-[[ -n $KEY ]] || { echo "error: no admin key in the server's output" >&2; exit 1; }
+start_tome "$TOME" "$WORK/data" "$WORK/server" --sqlite-synchronous "$SYNC" \
+    --admin-rate-limit 1000000000 || exit 1
 echo "    listening on $BASE"
 
 # POST JSON, print the new entity's data.id.
@@ -107,18 +72,6 @@ CATEGORY=$(create "/v1/kb/$KB/categories" '{"name":"Account"}')
 [[ -n $KB && -n $CATEGORY ]] || { echo "error: could not create the KB and category" >&2; exit 1; }
 export TOME_KEY=$KEY TOME_KB=$KB TOME_CATEGORY=$CATEGORY BENCH_ARTICLE=$ARTICLE BENCH_IDS=$WORK/ids.txt
 
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { # utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat)
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
-to_ms() { # wrk duration (850.00us, 1.23ms, 1.05s) -> milliseconds
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-        else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
-        else { sub(/s$/, "", v); printf "%.3f", v * 1000 } }'
-}
-
 # Runs one wrk phase; sets <NAME>_RPS, _P50, _P99 (ms), _REQS, _ERRS, _CPU (µs per request).
 run_wrk() {
     local name=$1 script=$2 before after out
@@ -135,14 +88,12 @@ run_wrk() {
         sort -u "$out.err" >&2
         exit 1
     fi
-    local rps p50 p99 reqs errs sock
-    rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
-    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-    reqs=$(awk '/requests in/ { print $1 }' "$out")
-    errs=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
-    sock=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$out")
-    errs=$((${errs:-0} + ${sock:-0}))
+    local rps p50 p99 reqs errs
+    rps=$(wrk_rps "$out")
+    p50=$(wrk_pct "$out" 50%)
+    p99=$(wrk_pct "$out" 99%)
+    reqs=$(wrk_reqs "$out")
+    errs=$(wrk_errors "$out")
     local cpu
     cpu=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$reqs" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')
     printf '    %s req/s, p50 %s ms, p99 %s ms, %s requests, %s errors, server CPU %s µs/req\n' \
@@ -187,8 +138,7 @@ echo "    $(wc -l <"$BENCH_IDS") article IDs for the get phase"
 probe "$BASE/v1/kb/$KB/articles/$(head -n1 "$BENCH_IDS")"
 run_wrk get get.lua
 
-kill "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
+stop_pid "$SERVER_PID"
 SERVER_PID=
 
 echo "==> raw SQLite: $CONNECTIONS tasks, ${DURATION}s per phase"
@@ -212,13 +162,8 @@ verdict() { awk -v ok="$1" 'BEGIN { print (ok ? "met" : "NOT met") }'; }
 CREATE_GOAL=$(verdict "$(awk -v x="$CREATE_RATIO" 'BEGIN { print (x >= 0.3) }')")
 GET_GOAL=$(verdict "$(awk -v x="$GET_P99" 'BEGIN { print (x < 2) }')")
 
-REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-# Only changes to what gets measured count (not to bench/ or the baseline example).
-if [[ -n $(git status --porcelain -- crates Cargo.toml Cargo.lock \
-    ':!crates/tome-store/examples' 2>/dev/null) ]]; then
-    REV="$REV with uncommitted changes"
-fi
-CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)
+REV=$(bench_rev)
+CPU_MODEL=$(cpu_model)
 BODY_BYTES=$(raw article body_bytes)
 
 mkdir -p "$RESULTS"
