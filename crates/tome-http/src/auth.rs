@@ -1,15 +1,14 @@
 //! Bearer-key authentication and per-key rate limiting for the management API.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tome_core::keys::{self, KeyKind};
 use tome_core::time;
 
 use crate::AppState;
+use crate::client_ip::{client_bucket, client_ip};
 use crate::error::ApiError;
 use crate::extract::Auth;
 use crate::ratelimit::RateDecision;
@@ -40,7 +39,10 @@ pub async fn require_admin(
         let decision = state
             .limiter
             .hit(
-                &format!("anon:{}", peer(&req)),
+                &format!(
+                    "anon:{}",
+                    client_bucket(client_ip(&req, &state.config.trusted_proxies))
+                ),
                 state.config.admin_rate_limit,
             )
             .await;
@@ -99,20 +101,15 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
-fn peer(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(
-            || "unknown".to_string(),
-            |ConnectInfo(a)| a.ip().to_string(),
-        )
-}
+const RATE_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const RATE_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RATE_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// Adds `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds) to a response.
 pub fn with_rate_headers(mut resp: Response, d: &RateDecision) -> Response {
     let h = resp.headers_mut();
-    h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
-    h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
-    h.insert("x-ratelimit-reset", HeaderValue::from(d.reset_at));
+    h.insert(RATE_LIMIT, HeaderValue::from(d.limit));
+    h.insert(RATE_REMAINING, HeaderValue::from(d.remaining));
+    h.insert(RATE_RESET, HeaderValue::from(d.reset_at));
     resp
 }

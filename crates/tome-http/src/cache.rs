@@ -73,9 +73,14 @@ struct CachedAccess {
 }
 
 /// The public API's caches.
+///
+/// Two generations per KB: *content* (anything a public response renders: the KB's settings,
+/// categories, sections, articles, FAQs) and *access* (what the gate checks: slug, site keys,
+/// the KB's existence). Content writes are frequent and leave cached site-key lookups alone.
 pub struct PublicCache {
     counter: AtomicU64,
     kb_generations: RwLock<HashMap<String, u64>>,
+    access_generations: RwLock<HashMap<String, u64>>,
     project_generations: RwLock<HashMap<String, u64>>,
     bodies: moka::future::Cache<String, Arc<CachedBody>>,
     trees: moka::future::Cache<(String, u64), Arc<PublishedTree>>,
@@ -94,6 +99,7 @@ impl PublicCache {
         PublicCache {
             counter: AtomicU64::new(1),
             kb_generations: RwLock::new(HashMap::new()),
+            access_generations: RwLock::new(HashMap::new()),
             project_generations: RwLock::new(HashMap::new()),
             bodies: moka::future::Cache::builder()
                 .max_capacity(max_bytes)
@@ -124,9 +130,14 @@ impl PublicCache {
         Self::generation(&self.project_generations, project_id)
     }
 
-    /// Everything cached about this KB (content, its site keys, its slug) is stale from now on.
+    /// Everything rendered from this KB's content or settings is stale from now on.
     pub fn invalidate_kb(&self, kb_id: &str) {
         self.bump(&self.kb_generations, kb_id);
+    }
+
+    /// Site-key lookups of this KB (its keys, rate limit, slug, existence) are stale from now on.
+    pub fn invalidate_kb_access(&self, kb_id: &str) {
+        self.bump(&self.access_generations, kb_id);
     }
 
     /// Everything cached about this project (its allowed domains) is stale from now on.
@@ -134,28 +145,32 @@ impl PublicCache {
         self.bump(&self.project_generations, project_id);
     }
 
-    /// The active site key with this hash, from cache when nothing it depends on has changed.
+    /// The active site key `presented` by a client, from cache when nothing it depends on has
+    /// changed. Keyed by the presented key itself, so a cached hit costs no hashing.
     pub async fn site_access(
         &self,
         store: &dyn Store,
-        key_hash: &str,
+        presented: &str,
     ) -> Result<Option<Arc<SiteAccess>>, StoreError> {
-        if let Some(c) = self.access.get(key_hash).await
-            && self.kb_generation(&c.access.kb_id) < c.loaded_at
+        if let Some(c) = self.access.get(presented).await
+            && Self::generation(&self.access_generations, &c.access.kb_id) < c.loaded_at
             && self.project_generation(&c.access.project_id) < c.loaded_at
         {
             return Ok(Some(c.access));
         }
         // Taken before the read: a write that commits during the read bumps at or above it.
         let loaded_at = self.counter.load(Ordering::SeqCst);
-        let Some(found) = store.site_access(key_hash).await? else {
-            self.access.invalidate(key_hash).await;
+        let Some(found) = store
+            .site_access(&tome_core::keys::hash_key(presented))
+            .await?
+        else {
+            self.access.invalidate(presented).await;
             return Ok(None);
         };
         let access = Arc::new(found);
         self.access
             .insert(
-                key_hash.to_string(),
+                presented.to_string(),
                 CachedAccess {
                     access: access.clone(),
                     loaded_at,
@@ -183,13 +198,18 @@ impl PublicCache {
             })
     }
 
-    pub async fn body(&self, key: &str) -> Option<Arc<CachedBody>> {
-        self.bodies.get(key).await
-    }
-
-    pub async fn insert_body(&self, key: String, body: Vec<u8>) -> Arc<CachedBody> {
-        let cached = Arc::new(CachedBody::new(body));
-        self.bodies.insert(key, cached.clone()).await;
-        cached
+    /// The cached body under `key`, or the one `render` produces — rendered once however many
+    /// requests miss at the same time. Errors are not cached.
+    pub async fn body_or_render<E, F>(&self, key: String, render: F) -> Result<Arc<CachedBody>, E>
+    where
+        E: Clone + Send + Sync + 'static,
+        F: std::future::Future<Output = Result<Vec<u8>, E>>,
+    {
+        self.bodies
+            .try_get_with(key, async {
+                render.await.map(|b| Arc::new(CachedBody::new(b)))
+            })
+            .await
+            .map_err(|e| (*e).clone())
     }
 }

@@ -90,6 +90,23 @@ pub fn client_ip<B>(req: &Request<B>, trusted: &[IpRange]) -> Option<IpAddr> {
     Some(client)
 }
 
+/// The rate-limit bucket name of a client address: the address itself for IPv4, its /64
+/// network for IPv6 — one IPv6 subscriber or host usually holds a whole /64, so counting single
+/// addresses would let one client spread its requests over 2^64 buckets.
+pub fn client_bucket(ip: Option<IpAddr>) -> String {
+    match ip {
+        None => "unknown".to_string(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let net = std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1));
+                format!("{net}/64")
+            }
+        },
+        Some(v4) => v4.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +119,18 @@ mod tests {
         assert!("::1".parse::<IpRange>().is_ok());
         assert!("10.0.0.0/33".parse::<IpRange>().is_err());
         assert!("nonsense".parse::<IpRange>().is_err());
+    }
+
+    #[test]
+    fn ipv6_clients_count_per_64() {
+        let a = client_bucket("2001:db8:1:2:aaaa::1".parse().ok());
+        let b = client_bucket("2001:db8:1:2:bbbb::9".parse().ok());
+        let c = client_bucket("2001:db8:1:3::1".parse().ok());
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(client_bucket("::ffff:10.1.2.3".parse().ok()), "10.1.2.3");
+        assert_eq!(client_bucket("10.1.2.3".parse().ok()), "10.1.2.3");
+        assert_eq!(client_bucket(None), "unknown");
     }
 }

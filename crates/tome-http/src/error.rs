@@ -9,7 +9,7 @@ use tome_core::ValidationError;
 use tome_store::StoreError;
 
 /// An error as the client sees it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,

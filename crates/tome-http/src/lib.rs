@@ -143,10 +143,10 @@ async fn invalidate_after_write(
     use axum::http::Method;
     let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let path = req.uri().path();
-    let kb_id = path
-        .strip_prefix("/v1/kb/")
-        .and_then(|rest| rest.split('/').next())
-        .map(str::to_string);
+    let mut kb_path = path.strip_prefix("/v1/kb/").unwrap_or_default().split('/');
+    let kb_id = kb_path.next().map(str::to_string);
+    // The KB itself (slug, deletion) and its site keys are what the public gate checks.
+    let touches_access = matches!(kb_path.next(), None | Some("site-key"));
     let project = (path == "/v1/project")
         .then(|| {
             req.extensions()
@@ -158,6 +158,9 @@ async fn invalidate_after_write(
     if mutating {
         if let Some(kb_id) = kb_id.filter(|k| !k.is_empty()) {
             s.public.invalidate_kb(&kb_id);
+            if touches_access {
+                s.public.invalidate_kb_access(&kb_id);
+            }
         }
         if let Some(project_id) = project {
             s.public.invalidate_project(&project_id);

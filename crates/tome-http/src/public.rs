@@ -14,7 +14,7 @@ use tome_store::SiteAccess;
 
 use crate::AppState;
 use crate::auth::with_rate_headers;
-use crate::client_ip::client_ip;
+use crate::client_ip::{client_bucket, client_ip};
 use crate::error::ApiError;
 
 pub const SITE_KEY_HEADER: &str = "x-minolith-site-key";
@@ -139,8 +139,7 @@ fn decorate(mut resp: Response, cors_origin: Option<&HeaderValue>) -> Response {
 pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let origin = request_origin(req.headers());
     let origin_header = req.headers().get(header::ORIGIN).cloned();
-    let ip = client_ip(&req, &state.config.trusted_proxies)
-        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let ip = client_bucket(client_ip(&req, &state.config.trusted_proxies));
     let slug = slug_of(req.uri().path()).to_string();
 
     if req.method() == Method::OPTIONS {
@@ -153,11 +152,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         .and_then(|v| v.to_str().ok())
         .map(str::trim);
     let access = match presented.filter(|k| keys::is_site_key_shaped(k)) {
-        Some(k) => match state
-            .public
-            .site_access(state.store.as_ref(), &keys::hash_key(k))
-            .await
-        {
+        Some(k) => match state.public.site_access(state.store.as_ref(), k).await {
             Ok(a) => a,
             Err(e) => return decorate(ApiError::from(e).into_response(), None),
         },

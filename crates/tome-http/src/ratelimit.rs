@@ -4,12 +4,21 @@
 //! here serves a single node.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use async_trait::async_trait;
 
 /// Window length in seconds.
 pub const WINDOW_SECS: i64 = 60;
+
+/// Shards of the in-memory counters: requests for different buckets rarely share a lock.
+const SHARDS: usize = 32;
+
+/// Buckets one shard holds in a window before new ones are let through uncounted (see
+/// [`MemoryRateLimiter`]). 32 shards × 32,768 ≈ 1M buckets, about 100 MB at worst.
+const SHARD_CAPACITY: usize = 32_768;
 
 /// The outcome of counting one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +32,19 @@ pub struct RateDecision {
     pub retry_after: u64,
 }
 
+impl RateDecision {
+    fn at(now: i64, limit: u64, count: u64, allowed: bool) -> Self {
+        let reset_at = now - now.rem_euclid(WINDOW_SECS) + WINDOW_SECS;
+        RateDecision {
+            allowed,
+            limit,
+            remaining: limit.saturating_sub(count),
+            reset_at,
+            retry_after: (reset_at - now).max(1) as u64,
+        }
+    }
+}
+
 /// Counts requests per bucket.
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
@@ -30,10 +52,38 @@ pub trait RateLimiter: Send + Sync {
     async fn hit(&self, bucket: &str, limit: u64) -> RateDecision;
 }
 
-/// Per-process counters.
 #[derive(Debug, Default)]
+struct Shard {
+    /// Start of the window the counts belong to.
+    window: i64,
+    counts: HashMap<Box<str>, u64>,
+}
+
+/// Per-process counters.
+///
+/// Windows are aligned to the clock, so every count of the previous window is worthless the
+/// moment a new one starts: each shard simply clears itself on the first request of a new window.
+/// That keeps every request O(1) however many clients there are. A flood of distinct buckets
+/// within one window (e.g. refusals from a botnet) is bounded by [`SHARD_CAPACITY`]: past it,
+/// requests for *new* buckets are allowed without being counted (known buckets are still
+/// limited), and a warning is logged once per window — failing open rather than refusing
+/// legitimate readers or growing without bound.
+#[derive(Debug)]
 pub struct MemoryRateLimiter {
-    windows: Mutex<HashMap<String, (i64, u64)>>,
+    hasher: RandomState,
+    shards: Vec<Mutex<Shard>>,
+    /// The window in which the capacity warning was last logged.
+    warned_window: AtomicI64,
+}
+
+impl Default for MemoryRateLimiter {
+    fn default() -> Self {
+        MemoryRateLimiter {
+            hasher: RandomState::new(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            warned_window: AtomicI64::new(i64::MIN),
+        }
+    }
 }
 
 impl MemoryRateLimiter {
@@ -44,34 +94,48 @@ impl MemoryRateLimiter {
     /// Counts one request at time `now` (Unix seconds).
     pub fn hit_at(&self, bucket: &str, limit: u64, now: i64) -> RateDecision {
         let window = now - now.rem_euclid(WINDOW_SECS);
-        let reset_at = window + WINDOW_SECS;
+        let shard = &self.shards[(self.hasher.hash_one(bucket) as usize) % SHARDS];
         // A poisoned lock only means another request panicked mid-update of a counter; the
         // counters are still usable.
-        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (w, _)| *w == window);
+        let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        if shard.window != window {
+            shard.window = window;
+            shard.counts.clear();
         }
         // Look up before inserting, so the hot path does not allocate the bucket name.
-        if !map.contains_key(bucket) {
-            map.insert(bucket.to_string(), (window, 0));
+        if !shard.counts.contains_key(bucket) {
+            if shard.counts.len() >= SHARD_CAPACITY {
+                drop(shard);
+                if self.warned_window.swap(window, Ordering::Relaxed) != window {
+                    tracing::warn!(
+                        buckets = SHARD_CAPACITY * SHARDS,
+                        "rate limiter full for this window; new clients pass uncounted"
+                    );
+                }
+                return RateDecision::at(now, limit, 1, true);
+            }
+            shard.counts.insert(bucket.into(), 0);
         }
-        let Some(entry) = map.get_mut(bucket) else {
+        let Some(count) = shard.counts.get_mut(bucket) else {
             unreachable!("inserted above")
         };
-        if entry.0 != window {
-            *entry = (window, 0);
-        }
-        let allowed = entry.1 < limit;
+        let allowed = *count < limit;
         if allowed {
-            entry.1 += 1;
+            *count += 1;
         }
-        RateDecision {
-            allowed,
-            limit,
-            remaining: limit.saturating_sub(entry.1),
-            reset_at,
-            retry_after: (reset_at - now).max(1) as u64,
-        }
+        RateDecision::at(now, limit, *count, allowed)
+    }
+
+    /// Buckets counted in the current windows, for tests and metrics.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).counts.len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -98,7 +162,39 @@ mod tests {
         assert!(!d.allowed);
         // 1_000_020 is itself a window start (a multiple of 60).
         assert_eq!(d.reset_at, 1_000_080);
+        assert_eq!(d.retry_after, 58);
         assert!(l.hit_at("other", 2, t + 2).allowed);
         assert!(l.hit_at("k", 2, t + 60).allowed);
+    }
+
+    #[test]
+    fn a_new_window_forgets_every_bucket() {
+        let l = MemoryRateLimiter::new();
+        let t = 1_000_020;
+        for i in 0..1000 {
+            l.hit_at(&format!("client:{i}"), 5, t);
+        }
+        assert_eq!(l.len(), 1000);
+        // Touching every shard in the next window drops the old counts.
+        for i in 0..1000 {
+            l.hit_at(&format!("client:{i}"), 5, t + 60);
+        }
+        assert_eq!(l.len(), 1000);
+        assert_eq!(l.hit_at("client:1", 5, t + 61).remaining, 3);
+    }
+
+    #[test]
+    fn a_flood_of_buckets_stays_bounded_and_known_buckets_stay_limited() {
+        let l = MemoryRateLimiter::new();
+        let t = 1_000_020;
+        assert!(l.hit_at("victim", 1, t).allowed);
+        for i in 0..(SHARDS * SHARD_CAPACITY + 10_000) {
+            l.hit_at(&format!("flood:{i}"), 1, t);
+        }
+        assert!(l.len() <= SHARDS * SHARD_CAPACITY);
+        assert!(!l.hit_at("victim", 1, t).allowed);
+        // Past capacity, an unknown bucket passes uncounted instead of being refused.
+        assert!(l.hit_at("newcomer", 1, t).allowed);
+        assert!(l.hit_at("newcomer", 1, t).allowed);
     }
 }

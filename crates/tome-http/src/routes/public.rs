@@ -53,10 +53,14 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// Serves `render`'s value as `{"data": …}` from the cache, rendering it on a miss.
+///
+/// `key` names the response within the KB: the request path for the navigation endpoints (their
+/// query string is ignored, so random query strings cannot force renders or flood the cache),
+/// the path plus the normalized parameters for search.
 async fn cached<T, F>(
     s: &AppState,
     ctx: &PublicCtx,
-    uri: &Uri,
+    key: &str,
     headers: &HeaderMap,
     render: F,
 ) -> Response
@@ -65,16 +69,20 @@ where
     F: Future<Output = ApiResult<T>>,
 {
     let kb_id = &ctx.access.kb_id;
-    let key = format!("{kb_id}:{}:{uri}", s.public.kb_generation(kb_id));
-    let body = match s.public.body(&key).await {
-        Some(b) => b,
-        None => match render.await {
-            Ok(data) => {
-                let bytes = serde_json::to_vec(&Data { data }).unwrap_or_default();
-                s.public.insert_body(key, bytes).await
-            }
-            Err(e) => return e.into_response(),
-        },
+    let key = format!("{kb_id}:{}:{key}", s.public.kb_generation(kb_id));
+    let rendered = s
+        .public
+        .body_or_render(key, async {
+            let data = render.await?;
+            serde_json::to_vec(&Data { data }).map_err(|e| {
+                tracing::error!(error = %e, "cannot serialize a public response");
+                crate::error::ApiError::internal()
+            })
+        })
+        .await;
+    let body = match rendered {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
     };
     let gzip = body.gzip.as_ref().filter(|_| accepts_gzip(headers));
     let etag = if gzip.is_some() {
@@ -300,7 +308,7 @@ pub async fn structure(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    cached(&s, &ctx, &uri, &headers, async {
+    cached(&s, &ctx, uri.path(), &headers, async {
         let t = tree(&s, &ctx).await?;
         let categories = t
             .categories
@@ -335,7 +343,7 @@ pub async fn categories(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    cached(&s, &ctx, &uri, &headers, async {
+    cached(&s, &ctx, uri.path(), &headers, async {
         let t = tree(&s, &ctx).await?;
         Ok(t.categories
             .iter()
@@ -363,7 +371,7 @@ pub async fn category(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    cached(&s, &ctx, &uri, &headers, async {
+    cached(&s, &ctx, uri.path(), &headers, async {
         let t = tree(&s, &ctx).await?;
         let c = t
             .categories
@@ -399,7 +407,7 @@ pub async fn article(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    cached(&s, &ctx, &uri, &headers, async {
+    cached(&s, &ctx, uri.path(), &headers, async {
         let t = tree(&s, &ctx).await?;
         let a = s
             .store
@@ -455,7 +463,7 @@ pub async fn faqs(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    cached(&s, &ctx, &uri, &headers, async {
+    cached(&s, &ctx, uri.path(), &headers, async {
         let t = tree(&s, &ctx).await?;
         if !t.categories.iter().any(|c| c.id == category_id) {
             return Err(StoreError::NotFound(Entity::Category).into());
@@ -485,7 +493,8 @@ pub async fn search(
         (Ok(t), Ok(l)) => (t, l),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    cached(&s, &ctx, &uri, &headers, async {
+    let key = format!("{}?limit={limit}&q={text}", uri.path());
+    cached(&s, &ctx, &key, &headers, async {
         let query = SearchQuery {
             text,
             statuses: vec![Status::Published],

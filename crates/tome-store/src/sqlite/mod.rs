@@ -74,8 +74,11 @@ impl SqliteStore {
             .connect_with(connect.clone())
             .await
             .map_err(open_err)?;
+        // No ping before handing out a read connection: a local file cannot drop the link, and
+        // the ping is one more hand-off to the connection's thread on every read.
         let reader = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(connect)
             .await
