@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 const TAG_LEN: usize = 12;
@@ -37,7 +37,7 @@ impl CursorCodec {
 
     fn tag(&self, payload: &[u8]) -> Vec<u8> {
         // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(payload);
         mac.finalize().into_bytes()[..TAG_LEN].to_vec()
@@ -59,7 +59,7 @@ impl CursorCodec {
             return None;
         }
         let (payload, tag) = bytes.split_at(bytes.len() - TAG_LEN);
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).ok()?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).ok()?;
         mac.update(payload);
         mac.verify_truncated_left(tag).ok()?;
         let text = std::str::from_utf8(payload).ok()?;

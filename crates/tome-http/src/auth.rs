@@ -47,6 +47,7 @@ pub async fn require_admin(
             )
             .await;
         let err = if !decision.allowed {
+            state.metrics.rate_limited("anonymous");
             ApiError::rate_limited(decision.retry_after)
         } else if presented.is_none() {
             ApiError::unauthorized("Missing API key. Send Authorization: Bearer <key>.")
@@ -62,6 +63,10 @@ pub async fn require_admin(
     };
     let decision = state.limiter.hit(&format!("key:{}", key.id), limit).await;
     if !decision.allowed {
+        state.metrics.rate_limited(match key.kind {
+            KeyKind::Admin => "admin",
+            KeyKind::Assistant => "assistant",
+        });
         return with_rate_headers(
             ApiError::rate_limited(decision.retry_after).into_response(),
             &decision,

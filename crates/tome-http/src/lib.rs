@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod public;
 pub mod ratelimit;
@@ -48,6 +49,8 @@ pub struct HttpConfig {
     pub public_refusal_rate_limit: u64,
     /// Bytes of rendered public responses kept in memory.
     pub cache_bytes: u64,
+    /// When set, `/metrics` requires `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -60,6 +63,7 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             public_refusal_rate_limit: 100,
             cache_bytes: 64 * 1024 * 1024,
+            metrics_token: None,
         }
     }
 }
@@ -72,6 +76,7 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     pub cursors: Arc<CursorCodec>,
     pub public: Arc<cache::PublicCache>,
+    pub metrics: Arc<metrics::Metrics>,
     openapi: Arc<str>,
 }
 
@@ -82,8 +87,19 @@ impl AppState {
         limiter: Arc<dyn RateLimiter>,
         config: HttpConfig,
     ) -> Result<Self, tome_store::StoreError> {
+        Self::with_metrics(store, limiter, config, Arc::default()).await
+    }
+
+    /// Like [`AppState::new`], exporting into `metrics` (which the limiter may share).
+    pub async fn with_metrics(
+        store: Arc<dyn Store>,
+        limiter: Arc<dyn RateLimiter>,
+        config: HttpConfig,
+        metrics: Arc<metrics::Metrics>,
+    ) -> Result<Self, tome_store::StoreError> {
         let secret = store.instance_secret().await?;
         Ok(AppState {
+            metrics,
             public: Arc::new(cache::PublicCache::new(config.cache_bytes)),
             store,
             limiter,
@@ -112,8 +128,13 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/openapi.json", get(openapi_json))
+        .route("/metrics", get(metrics::serve))
         .merge(api)
         .merge(routes::public::router(state.clone()))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::map_response_with_state(
@@ -187,9 +208,22 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers. A configured Redis that does not answer is reported but
+/// does not make the node unready: rate limits fall back to per-node counters meanwhile, and
+/// taking every node out of rotation because Redis is down would turn a degradation into an
+/// outage.
 async fn readyz(State(s): State<AppState>) -> Response {
+    let redis = match s.limiter.probe().await {
+        None => "not configured",
+        Some(true) => "ok",
+        Some(false) => "unreachable",
+    };
     match s.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ready", "database": "ok", "redis": redis})),
+        )
+            .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             ApiError::new(
@@ -197,6 +231,7 @@ async fn readyz(State(s): State<AppState>) -> Response {
                 "service_unavailable",
                 "Database unreachable.",
             )
+            .with_details(serde_json::json!({"database": "unreachable", "redis": redis}))
             .into_response()
         }
     }

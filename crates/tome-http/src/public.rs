@@ -173,6 +173,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         let err = if d.allowed {
             denied()
         } else {
+            state.metrics.rate_limited("public_refused");
             ApiError::rate_limited(d.retry_after)
         };
         return decorate(err.into_response(), None);
@@ -187,6 +188,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         .hit(&format!("site:{}:{ip}", access.site_key_id), limit)
         .await;
     if !d.allowed {
+        state.metrics.rate_limited("site_key");
         let resp = with_rate_headers(ApiError::rate_limited(d.retry_after).into_response(), &d);
         return decorate(resp, cors.as_ref());
     }
@@ -210,6 +212,7 @@ async fn preflight(
         )
         .await;
     if !d.allowed {
+        state.metrics.rate_limited("preflight");
         return decorate(ApiError::rate_limited(d.retry_after).into_response(), None);
     }
     let (Some(Ok(_)), Some(origin_value)) = (origin, origin_header) else {

@@ -89,11 +89,24 @@ pub struct Bootstrapped {
     pub admin_key: ApiKey,
 }
 
+/// Connection counts of one database pool, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub name: &'static str,
+    pub idle: u32,
+    pub in_use: u32,
+    pub max: u32,
+}
+
 /// Instance-wide operations: health, secrets, projects and keys.
 #[async_trait]
 pub trait InstanceStore: Send + Sync {
     /// Cheap round trip to the database, for `/readyz`.
     async fn ping(&self) -> Result<()>;
+    /// Connection counts of the backend's pools (none for a backend without pools).
+    fn pool_stats(&self) -> Vec<PoolStats> {
+        Vec::new()
+    }
     /// The instance's secret for signing cursors; created with the schema.
     async fn instance_secret(&self) -> Result<Vec<u8>>;
     /// On an empty database, creates the `default` project and an admin key; otherwise `None`.

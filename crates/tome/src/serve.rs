@@ -8,7 +8,8 @@ use axum::ServiceExt;
 use axum::extract::Request;
 use clap::{Args, ValueEnum};
 use tome_core::keys::{self, KeyKind};
-use tome_http::ratelimit::MemoryRateLimiter;
+use tome_http::metrics::Metrics;
+use tome_http::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use tome_http::{AppState, HttpConfig};
 
 use crate::cli::DbArgs;
@@ -37,6 +38,12 @@ pub struct ServeArgs {
     /// Memory for cached public responses, in MiB.
     #[arg(long, env = "TOME_CACHE_SIZE_MB", default_value_t = 64)]
     pub cache_size_mb: u64,
+    /// Redis for state shared by several nodes (rate limits), e.g. redis://127.0.0.1:6379.
+    #[arg(long, env = "TOME_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Require `Authorization: Bearer TOKEN` on /metrics.
+    #[arg(long, env = "TOME_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Log format.
     #[arg(long, env = "TOME_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -88,9 +95,21 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         hosted_url: args.hosted_url.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
         cache_bytes: args.cache_size_mb.saturating_mul(1024 * 1024),
+        metrics_token: args.metrics_token.clone(),
         ..HttpConfig::default()
     };
-    let state = AppState::new(store.clone(), Arc::new(MemoryRateLimiter::new()), config).await?;
+    let metrics = Arc::new(Metrics::new());
+    let limiter: Arc<dyn RateLimiter> = match &args.redis_url {
+        Some(url) => {
+            tracing::info!("rate limits are shared through redis");
+            Arc::new(
+                RedisRateLimiter::new(url, metrics.clone())
+                    .context("bad --redis-url (expected redis://HOST:PORT)")?,
+            )
+        }
+        None => Arc::new(MemoryRateLimiter::new()),
+    };
+    let state = AppState::with_metrics(store.clone(), limiter, config, metrics).await?;
     let app = tome_http::service(state);
 
     let listener = tokio::net::TcpListener::bind(args.listen)

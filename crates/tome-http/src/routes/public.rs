@@ -70,9 +70,11 @@ where
 {
     let kb_id = &ctx.access.kb_id;
     let key = format!("{kb_id}:{}:{key}", s.public.kb_generation(kb_id));
+    let missed = std::sync::atomic::AtomicBool::new(false);
     let rendered = s
         .public
         .body_or_render(key, async {
+            missed.store(true, std::sync::atomic::Ordering::Relaxed);
             let data = render.await?;
             serde_json::to_vec(&Data { data }).map_err(|e| {
                 tracing::error!(error = %e, "cannot serialize a public response");
@@ -80,6 +82,8 @@ where
             })
         })
         .await;
+    s.metrics
+        .cache_lookup("public", !missed.load(std::sync::atomic::Ordering::Relaxed));
     let body = match rendered {
         Ok(b) => b,
         Err(e) => return e.into_response(),

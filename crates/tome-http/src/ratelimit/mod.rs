@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use async_trait::async_trait;
 
+mod redis_limiter;
+pub use redis_limiter::RedisRateLimiter;
+
 /// Window length in seconds.
 pub const WINDOW_SECS: i64 = 60;
 
@@ -33,7 +36,7 @@ pub struct RateDecision {
 }
 
 impl RateDecision {
-    fn at(now: i64, limit: u64, count: u64, allowed: bool) -> Self {
+    pub(crate) fn at(now: i64, limit: u64, count: u64, allowed: bool) -> Self {
         let reset_at = now - now.rem_euclid(WINDOW_SECS) + WINDOW_SECS;
         RateDecision {
             allowed,
@@ -50,6 +53,11 @@ impl RateDecision {
 pub trait RateLimiter: Send + Sync {
     /// Counts one request against `bucket`, allowing at most `limit` per window.
     async fn hit(&self, bucket: &str, limit: u64) -> RateDecision;
+
+    /// Whether the shared store behind the limiter answers now; `None` when there is none.
+    async fn probe(&self) -> Option<bool> {
+        None
+    }
 }
 
 #[derive(Debug, Default)]
