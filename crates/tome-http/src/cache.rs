@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
-use axum::http::HeaderValue;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use tome_store::{PublishedTree, SiteAccess, Store, StoreError};
 
@@ -46,10 +47,72 @@ impl CachedBody {
         }
     }
 
+    /// The response to a request with `headers`: gzip when accepted, 304 when `If-None-Match`
+    /// names the current representation, with the validators and caching headers.
+    pub fn respond(&self, headers: &HeaderMap) -> Response {
+        let gzip = self.gzip.as_ref().filter(|_| accepts_gzip(headers));
+        let etag = if gzip.is_some() {
+            &self.etag_gzip
+        } else {
+            &self.etag
+        };
+        let fresh = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                // `*` matches any current representation (RFC 9110 §13.1.2).
+                v.trim() == "*"
+                    || v.split(',')
+                        .any(|t| t.trim().trim_start_matches("W/").as_bytes() == etag.as_bytes())
+            });
+        let mut resp = if fresh {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else if let Some(gz) = gzip {
+            let mut r = gz.clone().into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            r
+        } else {
+            self.body.clone().into_response()
+        };
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        h.insert(header::ETAG, etag.clone());
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if self.gzip.is_some() {
+            h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
+        resp
+    }
+
     fn weight(&self) -> u32 {
         (self.body.len() + self.gzip.as_ref().map_or(0, Bytes::len) + 128).min(u32::MAX as usize)
             as u32
     }
+}
+
+/// Whether `Accept-Encoding` admits gzip (`gzip;q=0` means it does not).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let Some(v) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    v.split(',').any(|e| {
+        let mut parts = e.split(';');
+        parts
+            .next()
+            .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"))
+            && !parts.any(|p| {
+                let p = p.trim();
+                p.get(..2).is_some_and(|k| k.eq_ignore_ascii_case("q="))
+                    && p[2..].trim().parse::<f32>().ok() == Some(0.0)
+            })
+    })
 }
 
 fn gzip(body: &[u8]) -> Option<Bytes> {
@@ -152,11 +215,8 @@ impl PublicCache {
         store: &dyn Store,
         presented: &str,
     ) -> Result<Option<Arc<SiteAccess>>, StoreError> {
-        if let Some(c) = self.access.get(presented).await
-            && Self::generation(&self.access_generations, &c.access.kb_id) < c.loaded_at
-            && self.project_generation(&c.access.project_id) < c.loaded_at
-        {
-            return Ok(Some(c.access));
+        if let Some(access) = self.cached_site_access(presented).await {
+            return Ok(Some(access));
         }
         // Taken before the read: a write that commits during the read bumps at or above it.
         let loaded_at = self.counter.load(Ordering::SeqCst);
@@ -178,6 +238,19 @@ impl PublicCache {
             )
             .await;
         Ok(Some(access))
+    }
+
+    /// The cached, still valid lookup of the site key `presented`; never reads the database.
+    pub async fn cached_site_access(&self, presented: &str) -> Option<Arc<SiteAccess>> {
+        let c = self.access.get(presented).await?;
+        (Self::generation(&self.access_generations, &c.access.kb_id) < c.loaded_at
+            && self.project_generation(&c.access.project_id) < c.loaded_at)
+            .then_some(c.access)
+    }
+
+    /// The body cached under `key`, if any.
+    pub async fn cached_body(&self, key: &str) -> Option<Arc<CachedBody>> {
+        self.bodies.get(key).await
     }
 
     /// The KB's published tree as of `generation`, loaded once however many requests ask.

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use axum::extract::ConnectInfo;
-use axum::http::Request;
+use axum::http::{Extensions, HeaderMap, Request};
 
 /// An IP address or CIDR range, e.g. `10.0.0.0/8`, `127.0.0.1`, `::1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,16 +64,23 @@ fn masked(v: u128, prefix: u8, bits: u8) -> u128 {
 
 /// The address rate limits are counted against.
 pub fn client_ip<B>(req: &Request<B>, trusted: &[IpRange]) -> Option<IpAddr> {
-    let peer = req
-        .extensions()
+    client_ip_of(req.headers(), req.extensions(), trusted)
+}
+
+/// [`client_ip`] from a request's headers and extensions.
+pub fn client_ip_of(
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    trusted: &[IpRange],
+) -> Option<IpAddr> {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| a.ip())?;
     if !trusted.iter().any(|t| t.contains(peer)) {
         return Some(peer);
     }
     // Walk X-Forwarded-For from the right (nearest hop) past our own proxies.
-    let forwarded: Vec<IpAddr> = req
-        .headers()
+    let forwarded: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())

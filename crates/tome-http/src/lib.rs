@@ -149,9 +149,74 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The application as a service that also accepts a trailing slash on every path (`/v1/kb/`).
-pub fn service(state: AppState) -> NormalizePath<Router> {
-    NormalizePath::trim_trailing_slash(app(state))
+/// The whole application as one service: cached public reads answered directly (see
+/// [`public::serve_cached`]), everything else through [`app`], accepting a trailing slash on every
+/// path (`/v1/kb/`).
+pub type Service = FastPublic<NormalizePath<Router>>;
+
+/// Builds the [`Service`].
+pub fn service(state: AppState) -> Service {
+    FastPublic {
+        inner: NormalizePath::trim_trailing_slash(app(state.clone())),
+        state,
+    }
+}
+
+/// Serves cached public reads before the router and its middleware stack, which cost more CPU
+/// than the read itself on this, the hottest path; falls through to `inner` for everything else.
+#[derive(Clone)]
+pub struct FastPublic<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> tower::Service<axum::extract::Request> for FastPublic<S>
+where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response, std::convert::Infallible>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        if req.method() != axum::http::Method::GET
+            || !req.uri().path().starts_with("/v1/kb/public/")
+        {
+            return Box::pin(self.inner.call(req));
+        }
+        // The ready service answers this request; a fresh clone takes its place (tower's rule
+        // for services moved into a future).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let state = self.state.clone();
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            match public::serve_cached(&state, &parts).await {
+                Some(resp) => Ok(resp),
+                None => {
+                    inner
+                        .call(axum::extract::Request::from_parts(parts, body))
+                        .await
+                }
+            }
+        })
+    }
 }
 
 /// After a management write, marks what it touched as stale in the public caches — before the

@@ -147,6 +147,22 @@ impl Metrics {
             .inc();
     }
 
+    /// Records a request answered outside the router.
+    pub fn record_route(
+        &self,
+        route: &'static str,
+        method: &'static str,
+        status: StatusCode,
+        started: Instant,
+    ) {
+        self.record(
+            route.to_string(),
+            method,
+            status,
+            started.elapsed().as_secs_f64(),
+        );
+    }
+
     fn record(&self, route: String, method: &str, status: StatusCode, elapsed: f64) {
         self.http_requests
             .get_or_create(&vec![

@@ -14,8 +14,9 @@ use tome_store::SiteAccess;
 
 use crate::AppState;
 use crate::auth::with_rate_headers;
-use crate::client_ip::{client_bucket, client_ip};
+use crate::client_ip::{client_bucket, client_ip, client_ip_of};
 use crate::error::ApiError;
+use crate::ratelimit::RateDecision;
 
 pub const SITE_KEY_HEADER: &str = "x-minolith-site-key";
 const PUBLIC_PREFIX: &str = "/v1/kb/public/";
@@ -115,12 +116,19 @@ fn slug_of(path: &str) -> &str {
 /// Adds `Vary: Origin` (keeping any other `Vary`), and the CORS headers when `cors_origin` is set.
 fn decorate(mut resp: Response, cors_origin: Option<&HeaderValue>) -> Response {
     let h = resp.headers_mut();
-    let vary = match h.get(header::VARY).and_then(|v| v.to_str().ok()) {
-        Some(v) if v.to_ascii_lowercase().contains("origin") => v.to_string(),
-        Some(v) => format!("Origin, {v}"),
-        None => "Origin".to_string(),
+    let vary = match h.get(header::VARY) {
+        None => Some(HeaderValue::from_static("Origin")),
+        // The one `Vary` the public handlers set (on compressible bodies).
+        Some(v) if v == "Accept-Encoding" => {
+            Some(HeaderValue::from_static("Origin, Accept-Encoding"))
+        }
+        Some(v) => match v.to_str() {
+            Ok(v) if v.to_ascii_lowercase().contains("origin") => None,
+            Ok(v) => HeaderValue::from_str(&format!("Origin, {v}")).ok(),
+            Err(_) => Some(HeaderValue::from_static("Origin")),
+        },
     };
-    if let Ok(v) = HeaderValue::from_str(&vary) {
+    if let Some(v) = vary {
         h.insert(header::VARY, v);
     }
     if let Some(origin) = cors_origin {
@@ -133,6 +141,96 @@ fn decorate(mut resp: Response, cors_origin: Option<&HeaderValue>) -> Response {
         );
     }
     resp
+}
+
+/// The origin to echo in `Access-Control-Allow-Origin` for an admitted request: the exact
+/// `Origin` sent, never `*`.
+fn cors_origin(
+    origin_header: Option<&HeaderValue>,
+    origin: Option<&Result<Origin, ()>>,
+    access: &SiteAccess,
+) -> Option<HeaderValue> {
+    origin_header
+        .filter(|_| matches!(origin, Some(Ok(_))) || access.allowed_domains.is_empty())
+        .cloned()
+}
+
+/// Counts an admitted request against its site key's limit for this client.
+async fn count(state: &AppState, access: &SiteAccess, client: &str) -> RateDecision {
+    let limit = u64::try_from(access.rate_limit).unwrap_or(1);
+    state
+        .limiter
+        .hit(&format!("site:{}:{client}", access.site_key_id), limit)
+        .await
+}
+
+/// The 429 for a site key over its limit.
+fn over_limit(state: &AppState, d: &RateDecision, cors: Option<&HeaderValue>) -> Response {
+    state.metrics.rate_limited("site_key");
+    decorate(
+        with_rate_headers(ApiError::rate_limited(d.retry_after).into_response(), d),
+        cors,
+    )
+}
+
+/// Answers a cached public read without the router: when the site key's lookup, the origin check
+/// and the response body are all in cache, this is the whole request. Anything else — a miss,
+/// a refusal, search, a preflight — returns `None` *before any side effect* (the rate limit is
+/// counted only once the answer is certain), and the request takes the normal route through
+/// [`gate`] and the handlers, which produce exactly the same responses.
+pub async fn serve_cached(state: &AppState, req: &axum::http::request::Parts) -> Option<Response> {
+    let started = std::time::Instant::now();
+    let path = req.uri.path();
+    let (slug, tail) = path.strip_prefix(PUBLIC_PREFIX)?.split_once('/')?;
+    let route = cached_route(tail)?;
+    let headers = &req.headers;
+    let presented = headers.get(SITE_KEY_HEADER)?.to_str().ok()?.trim();
+    let access = state.public.cached_site_access(presented).await?;
+    let origin = request_origin(headers);
+    if access.slug != slug || !origin_allowed(&access.allowed_domains, origin.as_ref()) {
+        return None;
+    }
+    let generation = state.public.kb_generation(&access.kb_id);
+    let body = state
+        .public
+        .cached_body(&format!("{}:{generation}:{path}", access.kb_id))
+        .await?;
+
+    state.metrics.cache_lookup("public", true);
+    let cors = cors_origin(headers.get(header::ORIGIN), origin.as_ref(), &access);
+    let client = client_bucket(client_ip_of(
+        headers,
+        &req.extensions,
+        &state.config.trusted_proxies,
+    ));
+    let d = count(state, &access, &client).await;
+    let resp = if d.allowed {
+        decorate(with_rate_headers(body.respond(headers), &d), cors.as_ref())
+    } else {
+        over_limit(state, &d, cors.as_ref())
+    };
+    state
+        .metrics
+        .record_route(route, "GET", resp.status(), started);
+    Some(resp)
+}
+
+/// The route template of a cacheable public path below `/v1/kb/public/{slug}/`, or `None` for
+/// search (keyed by its parameters, not its path) and anything the router would not match.
+fn cached_route(tail: &str) -> Option<&'static str> {
+    let (first, id) = match tail.split_once('/') {
+        Some((first, id)) if !id.is_empty() && !id.contains('/') => (first, Some(id)),
+        Some(_) => return None,
+        None => (tail, None),
+    };
+    match (first, id) {
+        ("structure", None) => Some("/v1/kb/public/{slug}/structure"),
+        ("categories", None) => Some("/v1/kb/public/{slug}/categories"),
+        ("categories", Some(_)) => Some("/v1/kb/public/{slug}/categories/{id}"),
+        ("articles", Some(_)) => Some("/v1/kb/public/{slug}/articles/{id}"),
+        ("faqs", Some(_)) => Some("/v1/kb/public/{slug}/faqs/{category_id}"),
+        _ => None,
+    }
 }
 
 /// The middleware in front of every public route.
@@ -179,18 +277,10 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         return decorate(err.into_response(), None);
     };
 
-    // Allowed origin (or no Origin at all): echo it exactly, never `*`.
-    let cors = origin_header
-        .filter(|_| matches!(origin, Some(Ok(_))) || access.allowed_domains.is_empty());
-    let limit = u64::try_from(access.rate_limit).unwrap_or(1);
-    let d = state
-        .limiter
-        .hit(&format!("site:{}:{ip}", access.site_key_id), limit)
-        .await;
+    let cors = cors_origin(origin_header.as_ref(), origin.as_ref(), &access);
+    let d = count(&state, &access, &ip).await;
     if !d.allowed {
-        state.metrics.rate_limited("site_key");
-        let resp = with_rate_headers(ApiError::rate_limited(d.retry_after).into_response(), &d);
-        return decorate(resp, cors.as_ref());
+        return over_limit(&state, &d, cors.as_ref());
     }
     req.extensions_mut().insert(PublicCtx { access });
     let resp = next.run(req).await;

@@ -7,7 +7,7 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -88,63 +88,7 @@ where
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let gzip = body.gzip.as_ref().filter(|_| accepts_gzip(headers));
-    let etag = if gzip.is_some() {
-        &body.etag_gzip
-    } else {
-        &body.etag
-    };
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            // `*` matches any current representation (RFC 9110 §13.1.2).
-            v.trim() == "*"
-                || v.split(',')
-                    .any(|t| t.trim().trim_start_matches("W/") == etag.to_str().unwrap_or(""))
-        });
-    let mut resp = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else if let Some(gz) = gzip {
-        let mut r = gz.clone().into_response();
-        r.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r
-    } else {
-        body.body.clone().into_response()
-    };
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(header::ETAG, etag.clone());
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if body.gzip.is_some() {
-        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    }
-    resp
-}
-
-/// Whether `Accept-Encoding` admits gzip (`gzip;q=0` means it does not).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    let Some(v) = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    v.split(',').any(|e| {
-        let mut parts = e.split(';');
-        parts
-            .next()
-            .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"))
-            && !parts.any(|p| {
-                let p = p.trim();
-                p.get(..2).is_some_and(|k| k.eq_ignore_ascii_case("q="))
-                    && p[2..].trim().parse::<f32>().ok() == Some(0.0)
-            })
-    })
+    body.respond(headers)
 }
 
 async fn tree(s: &AppState, ctx: &PublicCtx) -> ApiResult<std::sync::Arc<PublishedTree>> {

@@ -12,6 +12,7 @@ mod openapi;
 mod ops;
 mod pagination;
 mod public;
+mod public_cached;
 mod redis;
 mod search;
 mod smoke;

@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -16,10 +15,9 @@ use tome_http::ratelimit::MemoryRateLimiter;
 use tome_http::{AppState, HttpConfig};
 use tome_store::{Location, OpenOptions, Store};
 use tower::ServiceExt;
-use tower_http::normalize_path::NormalizePath;
 
 pub struct TestApp {
-    svc: NormalizePath<Router>,
+    svc: tome_http::Service,
     pub store: Arc<dyn Store>,
     /// Keeps the database directory alive as long as the app.
     _dir: TempDir,
