@@ -14,7 +14,7 @@
 #   BENCH_ARTICLES=48          small articles to import (plus one large one)
 #   BENCH_LARGE_BYTES=16000    Markdown body size of the large article, at least
 #   BENCH_UNCACHED=200         iterations of write-then-read per uncached case
-#   BENCH_CORPUS=/work/shared/corpora/tldr/pages-en.jsonl   JSON lines: path, category, title, excerpt, body
+#   BENCH_CORPUS=../shared/corpora/tldr/pages-en.jsonl   JSON lines: path, category, title, excerpt, body
 #   BENCH_TMPDIR=$TMPDIR       where the throw-away database and nginx root go
 #   CARGO_TARGET_DIR           as usual for cargo (default: ./target)
 #   BENCH_HOLD=1               set up both servers, print their addresses and keys, and wait (for profiling)
@@ -36,7 +36,7 @@ NGINX_WORKERS=${BENCH_NGINX_WORKERS:-auto}
 N_ARTICLES=${BENCH_ARTICLES:-48}
 LARGE_BYTES=${BENCH_LARGE_BYTES:-16000}
 UNCACHED=${BENCH_UNCACHED:-200}
-CORPUS=${BENCH_CORPUS:-/work/shared/corpora/tldr/pages-en.jsonl}
+CORPUS=${BENCH_CORPUS:-$ROOT/../shared/corpora/tldr/pages-en.jsonl}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 RESULTS=$ROOT/bench/results
 # Goals (from the issue): cached req/s ≥ 1.0× nginx, CPU per request ≤ 1.2× nginx, uncached p99 < 5 ms.

@@ -80,6 +80,8 @@ struct Shard {
 pub struct MemoryRateLimiter {
     hasher: RandomState,
     shards: Vec<Mutex<Shard>>,
+    /// Buckets per shard per window (normally [`SHARD_CAPACITY`]).
+    capacity: usize,
     /// The window in which the capacity warning was last logged.
     warned_window: AtomicI64,
 }
@@ -89,6 +91,7 @@ impl Default for MemoryRateLimiter {
         MemoryRateLimiter {
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            capacity: SHARD_CAPACITY,
             warned_window: AtomicI64::new(i64::MIN),
         }
     }
@@ -97,6 +100,14 @@ impl Default for MemoryRateLimiter {
 impl MemoryRateLimiter {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A limiter holding at most `per_shard` buckets in each of its shards per window.
+    pub fn with_shard_capacity(per_shard: usize) -> Self {
+        MemoryRateLimiter {
+            capacity: per_shard,
+            ..Self::default()
+        }
     }
 
     /// Counts one request at time `now` (Unix seconds).
@@ -112,11 +123,11 @@ impl MemoryRateLimiter {
         }
         // Look up before inserting, so the hot path does not allocate the bucket name.
         if !shard.counts.contains_key(bucket) {
-            if shard.counts.len() >= SHARD_CAPACITY {
+            if shard.counts.len() >= self.capacity {
                 drop(shard);
                 if self.warned_window.swap(window, Ordering::Relaxed) != window {
                     tracing::warn!(
-                        buckets = SHARD_CAPACITY * SHARDS,
+                        buckets = self.capacity * SHARDS,
                         "rate limiter full for this window; new clients pass uncounted"
                     );
                 }
@@ -193,16 +204,20 @@ mod tests {
 
     #[test]
     fn a_flood_of_buckets_stays_bounded_and_known_buckets_stay_limited() {
-        let l = MemoryRateLimiter::new();
+        let l = MemoryRateLimiter::with_shard_capacity(8);
         let t = 1_000_020;
         assert!(l.hit_at("victim", 1, t).allowed);
-        for i in 0..(SHARDS * SHARD_CAPACITY + 10_000) {
+        // Far more than fills every shard, whatever the hash spread.
+        for i in 0..(SHARDS * 8 * 20) {
             l.hit_at(&format!("flood:{i}"), 1, t);
         }
-        assert!(l.len() <= SHARDS * SHARD_CAPACITY);
+        assert_eq!(l.len(), SHARDS * 8, "every shard full, none past capacity");
         assert!(!l.hit_at("victim", 1, t).allowed);
         // Past capacity, an unknown bucket passes uncounted instead of being refused.
         assert!(l.hit_at("newcomer", 1, t).allowed);
         assert!(l.hit_at("newcomer", 1, t).allowed);
+        // The next window starts empty.
+        assert!(l.hit_at("newcomer", 1, t + 60).allowed);
+        assert!(!l.hit_at("newcomer", 1, t + 60).allowed);
     }
 }
