@@ -119,10 +119,10 @@ async fn write(
             icon: c.icon.clone(),
             sort_order: Some(c.sort_order),
             folder,
-            sections: Vec::new(),
         });
     }
     let mut section_folder: HashMap<&str, String> = HashMap::new();
+    let mut section_entries = Vec::with_capacity(sections.len());
     for s in &sections {
         let Some(parent) = category_folder.get(s.category_id.as_str()) else {
             bail!("the knowledge base changed during the export; run it again");
@@ -134,18 +134,13 @@ async fn write(
         let folder = format!("{parent}/{name}");
         sink.dir(&folder)?;
         section_folder.insert(&s.id, folder.clone());
-        if let Some(entry) = entries
-            .iter_mut()
-            .find(|e| e.id.as_deref() == Some(s.category_id.as_str()))
-        {
-            entry.sections.push(SectionEntry {
-                id: Some(s.id.clone()),
-                name: s.name.clone(),
-                description: s.description.clone(),
-                sort_order: Some(s.sort_order),
-                folder,
-            });
-        }
+        section_entries.push(SectionEntry {
+            id: Some(s.id.clone()),
+            name: s.name.clone(),
+            description: s.description.clone(),
+            sort_order: Some(s.sort_order),
+            folder,
+        });
     }
 
     let mut place = |category_id: &str, section_id: Option<&str>, title: &str, fallback: &str| {
@@ -228,6 +223,7 @@ async fn write(
             logo_path: kb.logo_path.clone(),
         }),
         categories: entries,
+        sections: section_entries,
         counts: Some(counts),
         files,
     };

@@ -1,5 +1,5 @@
 //! `manifest.json`: the knowledge base's settings, its categories and sections with the folder
-//! each maps to, and the list of item files in creation order.
+//! each maps to, and the list of item files, each list in creation order.
 
 use serde::{Deserialize, Serialize};
 use tome_core::model::ThemeSettings;
@@ -25,8 +25,12 @@ pub struct Manifest {
     pub generator: Option<String>,
     #[serde(default)]
     pub knowledge_base: Option<KbEntry>,
+    /// In creation order.
     #[serde(default)]
     pub categories: Vec<CategoryEntry>,
+    /// In creation order (across categories, which decides the order of equal `sort_order`s).
+    #[serde(default)]
+    pub sections: Vec<SectionEntry>,
     /// Informational: how many of each kind the export holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counts: Option<Counts>,
@@ -71,8 +75,6 @@ pub struct CategoryEntry {
     pub sort_order: Option<i64>,
     /// The top-level folder holding the category's files.
     pub folder: String,
-    #[serde(default)]
-    pub sections: Vec<SectionEntry>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -85,7 +87,7 @@ pub struct SectionEntry {
     pub description: Option<String>,
     #[serde(default)]
     pub sort_order: Option<i64>,
-    /// `category-folder/section-folder`.
+    /// `category-folder/section-folder`; the first part names the section's category.
     pub folder: String,
 }
 

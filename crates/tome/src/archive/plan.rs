@@ -16,7 +16,7 @@ use tome_core::model::Status;
 use tome_core::{Patch, ValidationError};
 
 use super::items::{self, Item};
-use super::manifest::{self, CategoryEntry, Counts, KbEntry, Manifest};
+use super::manifest::{self, CategoryEntry, Counts, KbEntry, Manifest, SectionEntry};
 use super::names;
 use super::source::{SourceFile, Tree};
 use super::{Problem, Problems};
@@ -107,7 +107,7 @@ pub fn build(tree: &Tree, opts: &Options) -> Result<Plan, Problems> {
     );
     let mut layout = Layout::default();
     if let Some(m) = &manifest {
-        layout.add_from_manifest(&m.categories, &mut problems);
+        layout.add_from_manifest(&m.categories, &m.sections, &mut problems);
     }
     let files = ordered_files(tree, manifest.as_ref());
     layout.derive(&files, &mut problems);
@@ -222,9 +222,14 @@ struct Layout {
 }
 
 impl Layout {
-    fn add_from_manifest(&mut self, entries: &[CategoryEntry], problems: &mut Vec<Problem>) {
+    fn add_from_manifest(
+        &mut self,
+        categories: &[CategoryEntry],
+        sections: &[SectionEntry],
+        problems: &mut Vec<Problem>,
+    ) {
         let mut seen = HashSet::new();
-        for (i, c) in entries.iter().enumerate() {
+        for (i, c) in categories.iter().enumerate() {
             let at = |field: &str| format!("categories[{i}].{field}");
             if !valid_folder(&c.folder) {
                 problems.push(
@@ -246,52 +251,50 @@ impl Layout {
                 icon: c.icon.clone().map_or(Patch::Absent, Patch::Value),
                 sort_order: c.sort_order.map_or(Patch::Absent, Patch::Value),
             };
-            let new = match input.into_new() {
-                Ok(n) => n,
+            match input.into_new() {
+                Ok(new) => {
+                    self.add_category(c.folder.clone(), new);
+                }
                 Err(e) => {
-                    problems.push(Problem::new(manifest::FILE_NAME, e.reason).field(at(&e.field)));
-                    continue;
+                    problems.push(Problem::new(manifest::FILE_NAME, e.reason).field(at(&e.field)))
                 }
+            }
+        }
+        let mut seen = HashSet::new();
+        for (j, s) in sections.iter().enumerate() {
+            let at = |field: &str| format!("sections[{j}].{field}");
+            let place = s.folder.split_once('/').and_then(|(category, below)| {
+                let index = *self.category_folders.get(category)?;
+                valid_folder(below).then_some((index, below))
+            });
+            let Some((category, below)) = place else {
+                problems.push(
+                    Problem::new(
+                        manifest::FILE_NAME,
+                        "must be `CATEGORY/NAME`, where CATEGORY is the folder of a category \
+                         listed in `categories`",
+                    )
+                    .field(at("folder")),
+                );
+                continue;
             };
-            let index = self.add_category(c.folder.clone(), new);
-            let mut seen_sections = HashSet::new();
-            for (j, s) in c.sections.iter().enumerate() {
-                let at = |field: &str| format!("categories[{i}].sections[{j}].{field}");
-                let below = s
-                    .folder
-                    .strip_prefix(&c.folder)
-                    .and_then(|r| r.strip_prefix('/'))
-                    .filter(|r| valid_folder(r));
-                let Some(below) = below else {
-                    problems.push(
-                        Problem::new(
-                            manifest::FILE_NAME,
-                            format!(
-                                "must be `{}/NAME` (one folder inside its category's)",
-                                c.folder
-                            ),
-                        )
+            if !seen.insert(s.folder.to_lowercase()) {
+                problems.push(
+                    Problem::new(manifest::FILE_NAME, "is used by another section")
                         .field(at("folder")),
-                    );
-                    continue;
-                };
-                if !seen_sections.insert(below.to_lowercase()) {
-                    problems.push(
-                        Problem::new(manifest::FILE_NAME, "is used by another section")
-                            .field(at("folder")),
-                    );
-                    continue;
-                }
-                let input = SectionInput {
-                    category_id: Patch::Value(PLACEHOLDER_CATEGORY.into()),
-                    name: Patch::Value(s.name.clone()),
-                    description: s.description.clone().map_or(Patch::Absent, Patch::Value),
-                    sort_order: s.sort_order.map_or(Patch::Absent, Patch::Value),
-                };
-                match input.into_new() {
-                    Ok(new) => self.add_section(index, below.to_string(), new),
-                    Err(e) => problems
-                        .push(Problem::new(manifest::FILE_NAME, e.reason).field(at(&e.field))),
+                );
+                continue;
+            }
+            let input = SectionInput {
+                category_id: Patch::Value(PLACEHOLDER_CATEGORY.into()),
+                name: Patch::Value(s.name.clone()),
+                description: s.description.clone().map_or(Patch::Absent, Patch::Value),
+                sort_order: s.sort_order.map_or(Patch::Absent, Patch::Value),
+            };
+            match input.into_new() {
+                Ok(new) => self.add_section(category, below.to_string(), new),
+                Err(e) => {
+                    problems.push(Problem::new(manifest::FILE_NAME, e.reason).field(at(&e.field)))
                 }
             }
         }

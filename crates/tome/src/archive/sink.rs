@@ -185,10 +185,10 @@ fn remove_previous_export(dir: &Path) -> Result<()> {
             let _ = fs::remove_file(dir.join(&entry.path));
         }
     }
+    for s in &previous.sections {
+        remove_if_empty(dir, &s.folder);
+    }
     for c in &previous.categories {
-        for s in &c.sections {
-            remove_if_empty(dir, &s.folder);
-        }
         remove_if_empty(dir, &c.folder);
     }
     fs::remove_file(&manifest_path).with_context(|| format!("removing {}", manifest_path.display()))
