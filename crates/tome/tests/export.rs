@@ -359,7 +359,32 @@ fn export_then_import_gives_the_same_knowledge_base() {
     assert_eq!(copy["kb"]["title"], "Copy");
     copy["kb"]["title"] = original["kb"]["title"].clone();
     assert_same(&copy, &original);
-    assert_eq!(usage(&srv, &key2), 2 * (3 + 5 * 2 + 4 + 8 * 3 + 4));
+    // A tarball of the export folder itself (`tar czf x.tgz export/`) is unwrapped.
+    let wrapped = tmp.path().join("wrapped.tgz");
+    let tarred = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(&wrapped)
+        .arg("-C")
+        .arg(tmp.path())
+        .arg("export")
+        .status()
+        .unwrap();
+    assert!(tarred.success());
+    let from_wrapped = cli_json(
+        &data,
+        &[
+            "import",
+            "--project",
+            &p2,
+            "--from",
+            p(&wrapped),
+            "--slug",
+            "tricky-3",
+        ],
+    );
+    let kb4 = from_wrapped["knowledge_base"]["id"].as_str().unwrap();
+    assert_same(&snapshot(&srv, &key2, kb4), &original);
+    assert_eq!(usage(&srv, &key2), 3 * (3 + 5 * 2 + 4 + 8 * 3 + 4));
 
     // The new site key is printed once and works on the public API.
     let site_key = from_dir["site_key"].as_str().unwrap();

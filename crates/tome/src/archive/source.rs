@@ -111,31 +111,14 @@ fn hidden(name: &str) -> bool {
     name.starts_with('.')
 }
 
-/// Files a path into the tree (or counts it as skipped).
-fn take(
-    tree: &mut Tree,
-    rel: String,
-    size: u64,
-    total: &mut u64,
-    read: impl FnOnce() -> std::io::Result<Vec<u8>>,
-) -> Result<()> {
-    let wanted = rel == manifest::FILE_NAME || is_markdown(&rel);
-    if !wanted {
-        tree.skipped += 1;
-        return Ok(());
-    }
+/// Counts a file against the limits before it is read.
+fn check_size(rel: &str, size: u64, total: &mut u64) -> Result<()> {
     if size > FILE_MAX_BYTES {
         bail!("{rel}: file is larger than {FILE_MAX_BYTES} bytes");
     }
     *total += size;
     if *total > TOTAL_MAX_BYTES {
         bail!("the archive's Markdown files add up to more than {TOTAL_MAX_BYTES} bytes");
-    }
-    let bytes = read().with_context(|| format!("reading {rel}"))?;
-    if rel == manifest::FILE_NAME {
-        tree.manifest = Some(bytes);
-    } else {
-        tree.files.push(SourceFile { path: rel, bytes });
     }
     Ok(())
 }
@@ -172,8 +155,17 @@ fn walk(
         if kind.is_dir() {
             walk(&path, &format!("{rel}/"), exclude, tree, total)?;
         } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
-            let size = fs::metadata(&path)?.len();
-            take(tree, rel, size, total, || fs::read(&path))?;
+            if rel != manifest::FILE_NAME && !is_markdown(&rel) {
+                tree.skipped += 1;
+                continue;
+            }
+            check_size(&rel, fs::metadata(&path)?.len(), total)?;
+            let bytes = fs::read(&path).with_context(|| format!("reading {rel}"))?;
+            if rel == manifest::FILE_NAME {
+                tree.manifest = Some(bytes);
+            } else {
+                tree.files.push(SourceFile { path: rel, bytes });
+            }
         } else {
             tree.skipped += 1;
         }
@@ -184,6 +176,7 @@ fn walk(
 fn read_tarball(path: &Path, exclude: &[String]) -> Result<Tree> {
     let file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut found: Vec<(String, Vec<u8>)> = Vec::new();
     let mut tree = Tree::default();
     let mut total = 0;
     let mut seen = std::collections::HashSet::new();
@@ -201,7 +194,8 @@ fn read_tarball(path: &Path, exclude: &[String]) -> Result<Tree> {
         if rel.is_empty() || rel.split('/').any(hidden) || kind.is_dir() {
             continue;
         }
-        if !kind.is_file() || excluded(&rel, exclude) {
+        let wanted = is_markdown(&rel) || rel.rsplit('/').next() == Some(manifest::FILE_NAME);
+        if !kind.is_file() || !wanted {
             tree.skipped += 1;
             continue;
         }
@@ -209,14 +203,41 @@ fn read_tarball(path: &Path, exclude: &[String]) -> Result<Tree> {
             bail!("{rel}: appears twice in the tarball");
         }
         let size = entry.header().size()?;
-        take(&mut tree, rel, size, &mut total, || {
-            let mut buf = Vec::with_capacity(size.min(FILE_MAX_BYTES) as usize);
-            entry
-                .by_ref()
-                .take(FILE_MAX_BYTES + 1)
-                .read_to_end(&mut buf)?;
-            Ok(buf)
-        })?;
+        check_size(&rel, size, &mut total)?;
+        let mut buf = Vec::with_capacity(size.min(FILE_MAX_BYTES) as usize);
+        entry
+            .by_ref()
+            .take(FILE_MAX_BYTES + 1)
+            .read_to_end(&mut buf)
+            .with_context(|| format!("reading {rel}"))?;
+        found.push((rel, buf));
+    }
+    // `tar czf help.tgz help/` wraps an export in one folder: unwrap it when that folder holds
+    // the manifest and everything else.
+    if !found.iter().any(|(p, _)| p == manifest::FILE_NAME) {
+        let wrapper = found
+            .iter()
+            .find_map(|(p, _)| p.strip_suffix(&format!("/{}", manifest::FILE_NAME)))
+            .filter(|w| !w.contains('/'))
+            .map(|w| format!("{w}/"));
+        if let Some(wrapper) = wrapper
+            && found.iter().all(|(p, _)| p.starts_with(&wrapper))
+        {
+            for (p, _) in &mut found {
+                p.drain(..wrapper.len());
+            }
+        }
+    }
+    for (rel, bytes) in found {
+        if excluded(&rel, exclude) {
+            tree.skipped += 1;
+        } else if rel == manifest::FILE_NAME {
+            tree.manifest = Some(bytes);
+        } else if is_markdown(&rel) {
+            tree.files.push(SourceFile { path: rel, bytes });
+        } else {
+            tree.skipped += 1;
+        }
     }
     Ok(tree)
 }
