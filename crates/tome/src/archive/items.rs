@@ -108,7 +108,11 @@ pub fn parse(
     let parsed = match front_matter::parse(text) {
         Ok(p) => p,
         Err(e) => {
-            problems.push(Problem::new(path, e.message).at(e.line));
+            problems.push(
+                Problem::new(path, e.message)
+                    .at(e.line)
+                    .field("front matter"),
+            );
             return None;
         }
     };

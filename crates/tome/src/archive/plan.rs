@@ -145,8 +145,20 @@ pub fn build(tree: &Tree, opts: &Options) -> Result<Plan, Problems> {
             faqs,
             report,
         }),
-        _ => Err(Problems(problems)),
+        _ => Err(Problems(in_reading_order(problems))),
     }
+}
+
+/// Problems grouped by file (in the order files were first named) and by line within a file.
+fn in_reading_order(problems: Vec<Problem>) -> Vec<Problem> {
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
+    for p in &problems {
+        let next = first_seen.len();
+        first_seen.entry(p.file.clone()).or_insert(next);
+    }
+    let mut sorted = problems;
+    sorted.sort_by_key(|p| (first_seen.get(&p.file).copied(), p.line.unwrap_or(0)));
+    sorted
 }
 
 fn knowledge_base(
