@@ -1,4 +1,5 @@
-//! Command-line interface: `serve` and the operator commands for projects and keys.
+//! Command-line interface: `serve`, the operator commands for projects and keys, and
+//! `export`/`import` of a knowledge base.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -84,6 +85,10 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Write one knowledge base as Markdown files plus a manifest (directory or .tar.gz).
+    Export(crate::archive::ExportArgs),
+    /// Create a knowledge base from an export or a folder of Markdown files.
+    Import(crate::archive::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +154,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => crate::serve::run(cli.db, args).await,
         Command::Project(cmd) => project(cli.db.open().await?, cmd, cli.json).await,
         Command::Key(cmd) => key(cli.db.open().await?, cmd, cli.json).await,
+        Command::Export(args) => {
+            crate::archive::run_export(cli.db.open().await?, args, cli.json).await
+        }
+        Command::Import(args) => {
+            crate::archive::run_import(cli.db.open().await?, args, cli.json).await
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! `tome`: the server and the operator CLI, one binary.
 
+mod archive;
 mod cli;
 mod serve;
 
