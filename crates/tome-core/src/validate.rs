@@ -73,8 +73,16 @@ pub fn text(field: &str, value: String, max: usize) -> Result<String> {
     Ok(value)
 }
 
-/// An optional text of at most `max` characters (may be empty).
+/// An optional text of at most `max` characters (may be empty). No text may contain U+0000:
+/// it is never content, and PostgreSQL cannot store it, so an instance stays portable between
+/// backends.
 pub fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.contains('\0') {
+        return Err(ValidationError::new(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
     let n = char_len(value);
     if n > max {
         return Err(ValidationError::new(

@@ -1,6 +1,7 @@
 //! `tome`: the server and the operator CLI, one binary.
 
 mod cli;
+mod copy;
 mod serve;
 
 use clap::Parser;
