@@ -237,6 +237,19 @@ mod tests {
     }
 
     #[test]
+    fn no_text_holds_nul() {
+        assert_eq!(
+            max_len("body", "a\0b", 500).map_err(|e| e.field),
+            Err("body".to_string())
+        );
+        assert!(text("title", "\0".into(), 10).is_err());
+        assert!(
+            max_len("t", "\u{1}\t\n", 10).is_ok(),
+            "other control characters stay"
+        );
+    }
+
+    #[test]
     fn colours_and_domains() {
         assert!(hex_color("c", "#4f46e5").is_ok());
         assert!(hex_color("c", "#FFF").is_ok());
