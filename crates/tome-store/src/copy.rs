@@ -451,14 +451,14 @@ async fn run(
         totals.push(src.count(t).await?);
         let n = dst.count(t).await?;
         if n > 0 {
-            existing.push(format!("{n} in {}", t.name));
+            existing.push(format!("{n} rows in {}", t.name));
             replaced_rows += n;
         }
     }
     if !existing.is_empty() {
         if !options.force {
             return Err(refuse(format!(
-                "the target is not empty ({} rows); pass --force to replace its content",
+                "the target is not empty ({}); pass --force to replace its content",
                 existing.join(", ")
             )));
         }
@@ -496,6 +496,9 @@ async fn run(
         dst.finish_table(t).await?;
         checksums.push((table_done as i64, hex(&hash.finalize())));
     }
+    // Everything is read: end the source's snapshot now rather than hold it through the
+    // verification.
+    src.commit().await?;
 
     // Read everything back through the target's own transaction and compare.
     let mut tables = Vec::with_capacity(TABLES.len());
@@ -540,7 +543,6 @@ async fn run(
     }
     // Every row is in and verified: the whole copy becomes visible at once, or not at all.
     dst.commit().await?;
-    src.commit().await?;
     Ok(CopyReport {
         tables,
         replaced_rows,

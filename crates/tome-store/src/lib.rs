@@ -332,7 +332,7 @@ pub enum Location {
 pub struct OpenOptions {
     /// `synchronous=FULL` on SQLite: a committed write survives power loss.
     pub durable: bool,
-    /// Connections per pool: SQLite's readers, or PostgreSQL's connections.
+    /// Read connections: SQLite's reader pool, PostgreSQL's (which adds a write pool of 2).
     pub max_connections: u32,
     /// How long a request waits for a PostgreSQL connection (including reconnecting to a
     /// database that is down) before it fails with `Unavailable`.

@@ -15,25 +15,29 @@ struct PgSession {
 impl PgStore {
     /// A REPEATABLE READ, READ ONLY transaction: one consistent snapshot of the whole instance.
     pub(crate) async fn copy_reader(&self) -> Result<Box<dyn Session>> {
-        Ok(Box::new(PgSession {
-            tx: self.snapshot().await?,
-        }))
+        let mut tx = self.snapshot().await?;
+        unlimited(&mut tx).await?;
+        Ok(Box::new(PgSession { tx }))
     }
 
     /// A write transaction holding the write lock until the copy commits or fails, so no node
     /// writes to the target halfway through.
     pub(crate) async fn copy_writer(&self) -> Result<Box<dyn Session>> {
         let mut tx = self.write().await?;
-        // A large copy is one long transaction; the per-statement limits meant for requests
-        // must not cut it short.
-        sqlx::query("SET LOCAL statement_timeout = 0")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
-            .execute(&mut *tx)
-            .await?;
+        unlimited(&mut tx).await?;
         Ok(Box::new(PgSession { tx }))
     }
+}
+
+/// Lifts the per-statement and idle-in-transaction limits meant for requests: a large copy is
+/// one long transaction on each side, each idle while the other side works.
+async fn unlimited(tx: &mut Transaction<'static, Postgres>) -> Result<()> {
+    sqlx::raw_sql(
+        "SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0",
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn decode(row: &sqlx::postgres::PgRow, i: usize, kind: Kind) -> Result<Value> {

@@ -6,8 +6,12 @@
 //! uniqueness, references) cannot race across connections, nodes or the operator CLI, and writes
 //! commit in the order they took the lock, so anything numbered inside a write transaction (a
 //! `seq` from a sequence) is numbered in commit order. Reads take no lock and use a plain
-//! connection from the pool (READ COMMITTED), or one REPEATABLE READ transaction when several
-//! queries must see one snapshot.
+//! connection (READ COMMITTED), or one REPEATABLE READ transaction when several queries must see
+//! one snapshot.
+//!
+//! Writes have a pool of their own, of [`WRITE_CONNECTIONS`]: they run one at a time anyway, and
+//! writers queued behind the lock must never hold every connection, or reads (including the key
+//! lookup of every request) would starve behind them.
 //!
 //! Connection problems surface as [`StoreError::Unavailable`] (the HTTP layer answers 503) after
 //! at most the pool's acquire timeout; a statement or lock wait that runs too long is cancelled by
@@ -51,14 +55,22 @@ const SESSION_SETTINGS: [(&str, &str); 3] = [
     ("idle_in_transaction_session_timeout", "60s"),
 ];
 
+/// Connections of the write pool: one writing, one already waiting for the lock.
+pub const WRITE_CONNECTIONS: u32 = 2;
+
 /// A pooled connection idle for longer than this is pinged before use, so one that died while
-/// idle (a database restart) is replaced instead of failing a request.
-const PING_IF_IDLE: Duration = Duration::from_secs(1);
+/// idle (a database restart) is replaced instead of failing a request. Busier connections skip
+/// the round trip; one severed between two uses a moment apart fails that one request, is
+/// dropped, and the pool opens a new one. (HikariCP's default is the same idea, at 500 ms.)
+pub const PING_IF_IDLE: Duration = Duration::from_millis(500);
 
 /// The PostgreSQL implementation of [`crate::Store`].
 #[derive(Debug, Clone)]
 pub struct PgStore {
+    /// Reads, and the lock-free `touch_api_key`.
     pool: PgPool,
+    /// Write transactions only.
+    writer: PgPool,
     /// `LOCK_CLASS << 32 | schema OID`, the key every write transaction locks.
     lock_key: i64,
 }
@@ -111,28 +123,41 @@ impl PgStore {
                 )));
             }
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            // One connection stays open through quiet spells, so the first request after one
-            // does not pay for a TCP (and TLS) handshake.
-            .min_connections(1)
-            .acquire_timeout(options.acquire_timeout)
-            // sqlx pings on every acquire by default; a round trip per query is too much, and
-            // connections that break while in use are already dropped when they are returned.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= PING_IF_IDLE {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
+        let pool_options = |size: u32| {
+            PgPoolOptions::new()
+                .max_connections(size)
+                // One connection stays open through quiet spells, so the first request after
+                // one does not pay for a TCP (and TLS) handshake.
+                .min_connections(1)
+                .acquire_timeout(options.acquire_timeout)
+                // sqlx pings on every acquire by default; a round trip per query is too much,
+                // and connections that break in use are already dropped when returned.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_IF_IDLE {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
                 })
-            })
+        };
+        let open_err =
+            |e: sqlx::Error| StoreError::Config(format!("cannot connect to {target}: {e}"));
+        let pool = pool_options(options.max_connections.max(1))
+            .connect_with(connect.clone())
+            .await
+            .map_err(open_err)?;
+        let writer = pool_options(WRITE_CONNECTIONS)
             .connect_with(connect)
             .await
-            .map_err(|e| StoreError::Config(format!("cannot connect to {target}: {e}")))?;
+            .map_err(open_err)?;
         let lock_key = Self::lock_key(&pool).await?;
-        let store = PgStore { pool, lock_key };
+        let store = PgStore {
+            pool,
+            writer,
+            lock_key,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -178,6 +203,10 @@ impl PgStore {
             if done.is_some() {
                 continue;
             }
+            // A migration may rewrite a large table: the per-statement limit is for requests.
+            sqlx::query("SET LOCAL statement_timeout = 0")
+                .execute(&mut *tx)
+                .await?;
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
@@ -201,7 +230,7 @@ impl PgStore {
     /// writes commit one at a time in lock order. Rows a future change feed inserts inside these
     /// transactions are therefore numbered in commit order.
     async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(self.lock_key)
             .execute(&mut *tx)
@@ -221,9 +250,10 @@ impl PgStore {
             .await?)
     }
 
-    /// Closes the pool, waiting for connections in use to be returned.
+    /// Closes both pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
