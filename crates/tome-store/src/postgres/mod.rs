@@ -374,8 +374,34 @@ fn violates(e: &sqlx::Error, name: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "testing")]
+    #[tokio::test]
+    async fn session_settings_default_and_yield_to_the_url() {
+        let Some(db) = crate::testing::TestDb::postgres("session_settings") else {
+            return;
+        };
+        let url = format!("{}&options[statement_timeout]=2min", db.url());
+        let store = PgStore::connect(&url, &OpenOptions::default())
+            .await
+            .unwrap();
+        for (setting, want) in [
+            ("statement_timeout", "2min"),
+            ("lock_timeout", "15s"),
+            ("idle_in_transaction_session_timeout", "1min"),
+            ("application_name", "tome"),
+        ] {
+            let got: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
+                .fetch_one(&store.writer)
+                .await
+                .unwrap();
+            assert_eq!(got, want, "{setting}");
+        }
+        store.close().await;
+    }
 
     #[test]
     fn like_patterns_escape_wildcards_and_fold_ascii_only() {
