@@ -73,8 +73,16 @@ pub fn text(field: &str, value: String, max: usize) -> Result<String> {
     Ok(value)
 }
 
-/// An optional text of at most `max` characters (may be empty).
+/// An optional text of at most `max` characters (may be empty). No text may contain U+0000:
+/// it is never content, and PostgreSQL cannot store it, so an instance stays portable between
+/// backends.
 pub fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.contains('\0') {
+        return Err(ValidationError::new(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
     let n = char_len(value);
     if n > max {
         return Err(ValidationError::new(
@@ -226,6 +234,19 @@ mod tests {
     fn lengths_count_characters() {
         assert!(max_len("t", &"é".repeat(500), 500).is_ok());
         assert!(max_len("t", &"é".repeat(501), 500).is_err());
+    }
+
+    #[test]
+    fn no_text_holds_nul() {
+        assert_eq!(
+            max_len("body", "a\0b", 500).map_err(|e| e.field),
+            Err("body".to_string())
+        );
+        assert!(text("title", "\0".into(), 10).is_err());
+        assert!(
+            max_len("t", "\u{1}\t\n", 10).is_ok(),
+            "other control characters stay"
+        );
     }
 
     #[test]

@@ -1,12 +1,17 @@
-//! Tome's storage: the [`Store`] trait and its backends.
+//! Tome's storage: the [`Store`] trait and its backends (`sqlite`, `postgres`), plus [`copy`],
+//! which moves a whole instance from one backend to another.
 //!
 //! The trait speaks in domain types from `tome-core`. Every method that touches tenant data takes
 //! the caller's project ID and scopes its queries by it, so a handler cannot forget to. Writes
 //! that span several rows run in one transaction; credit checks happen inside the same
 //! transaction as the insert they pay for.
 
+pub mod copy;
 mod error;
+pub mod postgres;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 
@@ -96,6 +101,19 @@ pub struct PoolStats {
     pub idle: u32,
     pub in_use: u32,
     pub max: u32,
+}
+
+impl PoolStats {
+    pub(crate) fn of<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> Self {
+        let size = pool.size();
+        let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
+        PoolStats {
+            name,
+            idle,
+            in_use: size - idle,
+            max: pool.options().get_max_connections(),
+        }
+    }
 }
 
 /// Instance-wide operations: health, secrets, projects and keys.
@@ -330,7 +348,8 @@ impl<T: InstanceStore + KbStore + ContentStore + PublicStore> Store for T {}
 pub enum Location {
     /// `tome.db` inside this directory (created if missing).
     DataDir(std::path::PathBuf),
-    /// `sqlite://path/to/file.db` (PostgreSQL comes in a later release).
+    /// `sqlite://path/to/file.db`, or `postgres://user:password@host:port/database` (also
+    /// `postgresql://`; query parameters as libpq's, e.g. `sslmode=require`).
     Url(String),
 }
 
@@ -339,7 +358,11 @@ pub enum Location {
 pub struct OpenOptions {
     /// `synchronous=FULL` on SQLite: a committed write survives power loss.
     pub durable: bool,
+    /// Read connections: SQLite's reader pool, PostgreSQL's (which adds a write pool of 2).
     pub max_connections: u32,
+    /// How long a request waits for a PostgreSQL connection (including reconnecting to a
+    /// database that is down) before it fails with `Unavailable`.
+    pub acquire_timeout: std::time::Duration,
 }
 
 impl Default for OpenOptions {
@@ -347,28 +370,94 @@ impl Default for OpenOptions {
         OpenOptions {
             durable: true,
             max_connections: 8,
+            acquire_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+/// An opened backend, before it is put behind `dyn Store`.
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+impl Location {
+    /// The location with any password in a URL replaced by `***`, for messages and logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            Location::DataDir(dir) => dir.display().to_string(),
+            Location::Url(url) => redact_url(url),
+        }
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Opens (and migrates) the backend at `location`.
+pub(crate) async fn open_backend(location: &Location, options: &OpenOptions) -> Result<Backend> {
+    match location {
+        Location::DataDir(dir) => Ok(Backend::Sqlite(
+            sqlite::SqliteStore::open_dir(dir, options).await?,
+        )),
+        Location::Url(url) => {
+            if let Some(path) = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
+                Ok(Backend::Sqlite(
+                    sqlite::SqliteStore::open_file(path.as_ref(), options).await?,
+                ))
+            } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                Ok(Backend::Postgres(
+                    postgres::PgStore::connect(url, options).await?,
+                ))
+            } else {
+                Err(StoreError::Config(format!(
+                    "unsupported database URL scheme in {:?}: use sqlite://PATH or \
+                     postgres://USER@HOST/DATABASE",
+                    url.split("://").next().unwrap_or_default()
+                )))
+            }
         }
     }
 }
 
 /// Opens (and migrates) the store at `location`, choosing the backend from it.
 pub async fn open(location: &Location, options: &OpenOptions) -> Result<Arc<dyn Store>> {
-    match location {
-        Location::DataDir(dir) => Ok(Arc::new(sqlite::SqliteStore::open_dir(dir, options).await?)),
-        Location::Url(url) => {
-            if let Some(path) = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-            {
-                Ok(Arc::new(
-                    sqlite::SqliteStore::open_file(path.as_ref(), options).await?,
-                ))
-            } else {
-                Err(StoreError::Config(format!(
-                    "unsupported database URL scheme in {:?}: use sqlite://PATH",
-                    url.split("://").next().unwrap_or_default()
-                )))
-            }
-        }
+    Ok(match open_backend(location, options).await? {
+        Backend::Sqlite(s) => Arc::new(s),
+        Backend::Postgres(p) => Arc::new(p),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://tome:s3cr@t@db.internal:5432/tome?sslmode=require"),
+            "postgres://tome:***@db.internal:5432/tome?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://tome@db/tome"),
+            "postgres://tome@db/tome"
+        );
+        assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
     }
 }

@@ -1,4 +1,4 @@
-//! Command-line interface: `serve`, the operator commands for projects and keys, and
+//! Command-line interface: `serve`, the operator commands for projects and keys, `copy`, and
 //! `export`/`import` of a knowledge base.
 
 use std::path::PathBuf;
@@ -39,9 +39,18 @@ pub struct DbArgs {
         default_value = "./tome-data"
     )]
     pub data_dir: PathBuf,
-    /// Database URL (`sqlite://PATH`); overrides --data-dir.
+    /// Database URL (`sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`);
+    /// overrides --data-dir.
     #[arg(long, global = true, env = "TOME_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Database connections per process (PostgreSQL; SQLite's readers).
+    #[arg(long, global = true, env = "TOME_DB_MAX_CONNECTIONS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: u32,
+    /// Seconds a request waits for a PostgreSQL connection before failing with 503.
+    #[arg(long, global = true, env = "TOME_DB_ACQUIRE_TIMEOUT", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub db_acquire_timeout: u64,
     /// SQLite `synchronous` level: `full` (a 2xx survives power loss) or `normal` (faster; may
     /// lose the last commits on power loss, never on a process crash).
     #[arg(
@@ -60,18 +69,27 @@ pub enum Synchronous {
 }
 
 impl DbArgs {
-    pub async fn open(&self) -> Result<Arc<dyn Store>> {
-        let location = match &self.database_url {
+    /// `--database-url` if given, else the SQLite file in `--data-dir`.
+    pub fn location(&self) -> Location {
+        match &self.database_url {
             Some(url) => Location::Url(url.clone()),
             None => Location::DataDir(self.data_dir.clone()),
-        };
-        let options = OpenOptions {
+        }
+    }
+
+    pub fn open_options(&self) -> OpenOptions {
+        OpenOptions {
             durable: matches!(self.sqlite_synchronous, Synchronous::Full),
-            ..OpenOptions::default()
-        };
-        tome_store::open(&location, &options)
+            max_connections: self.db_max_connections,
+            acquire_timeout: std::time::Duration::from_secs(self.db_acquire_timeout),
+        }
+    }
+
+    pub async fn open(&self) -> Result<Arc<dyn Store>> {
+        let location = self.location();
+        tome_store::open(&location, &self.open_options())
             .await
-            .context("opening the database")
+            .with_context(|| format!("opening the database at {}", location.redacted()))
     }
 }
 
@@ -89,6 +107,8 @@ pub enum Command {
     Export(crate::archive::ExportArgs),
     /// Create a knowledge base from an export or a folder of Markdown files.
     Import(crate::archive::ImportArgs),
+    /// Copy a whole instance to another database (SQLite ⇄ PostgreSQL), verified.
+    Copy(crate::copy::CopyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +180,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => {
             crate::archive::run_import(cli.db.open().await?, args, cli.json).await
         }
+        Command::Copy(args) => crate::copy::run(cli.db, args, cli.json).await,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod archive;
 mod cli;
+mod copy;
 mod serve;
 
 use clap::Parser;

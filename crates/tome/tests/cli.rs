@@ -1,14 +1,19 @@
 //! End-to-end tests of the `tome` binary: `serve` as a real process on a real socket, and the
-//! operator CLI against the same database while the server runs.
+//! operator CLI against the same database while the server runs. Each test gets a fresh
+//! database from `tome_store::testing`: temp SQLite, or a PostgreSQL schema when
+//! `TOME_TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used)]
+
+#[path = "cli/copy.rs"]
+mod copy;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tome_store::testing::TestDb;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tome");
 
@@ -29,12 +34,11 @@ fn free_port() -> u16 {
 }
 
 impl Server {
-    fn start(data_dir: &Path) -> Server {
+    fn start(db: &TestDb) -> Server {
         let port = free_port();
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data_dir)
+            .args(db.cli_args())
             .env("TOME_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -119,12 +123,25 @@ fn http(
     key: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
+    let auth = key.map(|k| format!("Bearer {k}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    http_with(port, method, path, &headers, body)
+}
+
+/// A blocking HTTP/1.1 request with extra headers; returns (status, JSON body or Null).
+fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-    if let Some(k) = key {
-        req.push_str(&format!("Authorization: Bearer {k}\r\n"));
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
     }
     if !body.is_empty() {
         req.push_str("Content-Type: application/json\r\n");
@@ -146,13 +163,12 @@ fn http(
     (status, serde_json::from_str(payload).unwrap_or(Value::Null))
 }
 
-/// Runs a CLI command against `data_dir` and parses its `--json` output.
-fn cli_json(data_dir: &Path, args: &[&str]) -> Value {
+/// Runs a CLI command against `db` and parses its `--json` output.
+fn cli_json(db: &TestDb, args: &[&str]) -> Value {
     let out = Command::new(BIN)
         .args(args)
         .arg("--json")
-        .arg("--data-dir")
-        .arg(data_dir)
+        .args(db.cli_args())
         .output()
         .unwrap();
     assert!(
@@ -199,8 +215,8 @@ fn create_kb_with_articles(srv: &Server, key: &str, n: usize) -> (String, Vec<St
 
 #[test]
 fn first_start_prints_one_working_admin_key_and_restart_keeps_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut srv = Server::start(dir.path());
+    let db = TestDb::new();
+    let mut srv = Server::start(&db);
     let key = srv
         .printed_key
         .clone()
@@ -214,7 +230,7 @@ fn first_start_prints_one_working_admin_key_and_restart_keeps_data() {
         "SIGTERM should shut down cleanly"
     );
 
-    let srv = Server::start(dir.path());
+    let srv = Server::start(&db);
     assert_eq!(srv.printed_key, None, "the admin key is printed only once");
     let (st, list) = srv.request("GET", &format!("/v1/kb/{kb_id}/articles"), Some(&key), None);
     assert_eq!(st, 200);
@@ -227,16 +243,18 @@ fn first_start_prints_one_working_admin_key_and_restart_keeps_data() {
     assert_eq!(got, ids.iter().map(String::as_str).collect::<Vec<_>>());
 }
 
+/// On SQLite this is about the file (WAL, `synchronous=FULL`); on PostgreSQL, that a response
+/// is only sent after `COMMIT` returned.
 #[test]
 fn acknowledged_writes_survive_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut srv = Server::start(dir.path());
+    let db = TestDb::new();
+    let mut srv = Server::start(&db);
     let key = srv.printed_key.clone().unwrap();
     let (kb_id, ids) = create_kb_with_articles(&srv, &key, 25);
     srv.signal("-KILL");
     srv.wait_exit();
 
-    let srv = Server::start(dir.path());
+    let srv = Server::start(&db);
     for id in &ids {
         let (st, _) = srv.request(
             "GET",
@@ -253,21 +271,18 @@ fn acknowledged_writes_survive_kill_9() {
 
 #[test]
 fn operator_cli_works_against_a_running_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = Server::start(dir.path());
+    let db = TestDb::new();
+    let srv = Server::start(&db);
 
     let project = cli_json(
-        dir.path(),
+        &db,
         &["project", "create", "--name", "Acme", "--credit-cap", "5"],
     );
     let pid = project["id"].as_str().unwrap();
     assert!(pid.starts_with("prj_"));
     assert_eq!(project["credit_cap"], 5);
 
-    let key = cli_json(
-        dir.path(),
-        &["key", "create", "--project", pid, "--kind", "admin"],
-    );
+    let key = cli_json(&db, &["key", "create", "--project", pid, "--kind", "admin"]);
     for field in ["id", "key", "kind", "project_id", "key_prefix"] {
         assert!(key.get(field).is_some(), "missing {field} in {key}");
     }
@@ -292,7 +307,7 @@ fn operator_cli_works_against_a_running_server() {
     assert_eq!(st, 402);
     assert_eq!(err["error"]["code"], "spending_cap_exceeded");
     let updated = cli_json(
-        dir.path(),
+        &db,
         &[
             "project",
             "update",
@@ -310,7 +325,7 @@ fn operator_cli_works_against_a_running_server() {
     );
 
     let assistant = cli_json(
-        dir.path(),
+        &db,
         &["key", "create", "--project", pid, "--kind", "assistant"],
     );
     assert!(assistant["key"].as_str().unwrap().starts_with("tome_dsc_"));
@@ -320,14 +335,14 @@ fn operator_cli_works_against_a_running_server() {
         403
     );
 
-    let keys = cli_json(dir.path(), &["key", "list", "--project", pid]);
+    let keys = cli_json(&db, &["key", "list", "--project", pid]);
     assert_eq!(keys.as_array().unwrap().len(), 2);
     assert!(
         keys.to_string().find(plaintext).is_none(),
         "key list must not show plaintext"
     );
 
-    let projects = cli_json(dir.path(), &["project", "list"]);
+    let projects = cli_json(&db, &["project", "list"]);
     let names: Vec<&str> = projects
         .as_array()
         .unwrap()
@@ -337,7 +352,7 @@ fn operator_cli_works_against_a_running_server() {
     assert_eq!(names, ["default", "Acme Inc"]);
 
     // Revocation applies on the very next request.
-    let revoked = cli_json(dir.path(), &["key", "revoke", key["id"].as_str().unwrap()]);
+    let revoked = cli_json(&db, &["key", "revoke", key["id"].as_str().unwrap()]);
     assert!(revoked["revoked_at"].is_string());
     let (st, err) = srv.request("GET", "/v1/project", Some(plaintext), None);
     assert_eq!(st, 401);
@@ -346,12 +361,11 @@ fn operator_cli_works_against_a_running_server() {
 
 #[test]
 fn cli_reports_mistakes_without_a_backtrace() {
-    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
     let run = |args: &[&str]| {
         Command::new(BIN)
             .args(args)
-            .arg("--data-dir")
-            .arg(dir.path())
+            .args(db.cli_args())
             .output()
             .unwrap()
     };
@@ -379,12 +393,16 @@ fn cli_reports_mistakes_without_a_backtrace() {
 
 #[test]
 fn settings_come_from_environment_variables() {
-    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
     let port = free_port();
-    let mut child = Command::new(BIN)
+    let mut cmd = Command::new(BIN);
+    match db.data_dir() {
+        Some(dir) => cmd.env("TOME_DATA_DIR", dir),
+        None => cmd.env("TOME_DATABASE_URL", db.url()),
+    };
+    let mut child = cmd
         .arg("serve")
         .env("TOME_LISTEN", format!("127.0.0.1:{port}"))
-        .env("TOME_DATA_DIR", dir.path())
         .env("TOME_ADMIN_RATE_LIMIT", "2")
         .env("TOME_LOG", "warn")
         .stdout(Stdio::piped())
@@ -404,7 +422,9 @@ fn settings_come_from_environment_variables() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(25));
     }
-    assert!(dir.path().join("tome.db").exists());
+    if let Some(dir) = db.data_dir() {
+        assert!(dir.join("tome.db").exists());
+    }
     // With a limit of 2 per clock minute, five quick requests see a 429 even if they straddle a
     // window boundary.
     let codes: Vec<u16> = (0..5)
@@ -415,4 +435,33 @@ fn settings_come_from_environment_variables() {
     assert!(codes.iter().all(|c| *c == 200 || *c == 429), "{codes:?}");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_without_the_password() {
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db-acquire-timeout",
+            "2",
+        ])
+        .args(["--database-url", "postgres://tome:hunter2@127.0.0.1:1/tome"])
+        .env("TOME_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect to postgres://tome@127.0.0.1:1/tome"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    let out = Command::new(BIN)
+        .args(["project", "list", "--database-url", "mysql://x@y/z"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("postgres://"));
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod articles;
 mod auth;
+mod backends;
 mod content;
 mod credits;
 mod kb;

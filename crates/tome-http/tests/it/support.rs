@@ -1,5 +1,6 @@
-//! `TestApp`: the real router on a real SQLite database in a temp dir, driven through HTTP
-//! requests (`tower::ServiceExt::oneshot`), exactly as a client would.
+//! `TestApp`: the real router on a real database, driven through HTTP requests
+//! (`tower::ServiceExt::oneshot`), exactly as a client would. The database is temp SQLite, or a
+//! fresh PostgreSQL schema when `TOME_TEST_DATABASE_URL` is set (`tome_store::testing`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,18 +10,19 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tempfile::TempDir;
 use tome_core::keys::{self, KeyKind};
 use tome_http::ratelimit::MemoryRateLimiter;
 use tome_http::{AppState, HttpConfig};
+use tome_store::testing::TestDb;
 use tome_store::{Location, OpenOptions, Store};
 use tower::ServiceExt;
 
 pub struct TestApp {
     svc: tome_http::Service,
     pub store: Arc<dyn Store>,
-    /// Keeps the database directory alive as long as the app.
-    _dir: TempDir,
+    /// The database; dropped (deleted) with the app.
+    db: TestDb,
+    config: HttpConfig,
     /// Admin key of the default project.
     pub key: String,
     pub project_id: String,
@@ -108,18 +110,25 @@ impl TestApp {
     }
 
     pub async fn with_config(config: HttpConfig) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        Self::open(dir, config).await
+        Self::open(TestDb::new(), config).await
     }
 
-    /// Opens (or re-opens) the database in `dir`, bootstrapping on first use.
-    pub async fn open(dir: TempDir, config: HttpConfig) -> Self {
-        let store = tome_store::open(
-            &Location::DataDir(dir.path().to_path_buf()),
-            &OpenOptions::default(),
-        )
-        .await
-        .expect("open store");
+    /// Opens (or re-opens) `db`, bootstrapping on first use.
+    pub async fn open(db: TestDb, config: HttpConfig) -> Self {
+        let location = db.location();
+        Self::open_at(db, &location, &OpenOptions::default(), config).await
+    }
+
+    /// Opens `db` through `location` (e.g. a proxy in front of it) with `options`.
+    pub async fn open_at(
+        db: TestDb,
+        location: &Location,
+        options: &OpenOptions,
+        config: HttpConfig,
+    ) -> Self {
+        let store = tome_store::open(location, options)
+            .await
+            .expect("open store");
         let key = keys::generate_api_key(KeyKind::Admin);
         let (project_id, key) = match store.bootstrap(&key).await.expect("bootstrap") {
             Some(b) => (b.project.id, key.plaintext),
@@ -133,16 +142,41 @@ impl TestApp {
                 (p.id, k.plaintext)
             }
         };
-        let state = AppState::new(store.clone(), Arc::new(MemoryRateLimiter::new()), config)
-            .await
-            .expect("state");
+        let state = AppState::new(
+            store.clone(),
+            Arc::new(MemoryRateLimiter::new()),
+            config.clone(),
+        )
+        .await
+        .expect("state");
         TestApp {
             svc: tome_http::service(state),
             store,
-            _dir: dir,
+            db,
+            config,
             key,
             project_id,
         }
+    }
+
+    /// Which backend this app runs on: `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        self.db.backend()
+    }
+
+    /// Stops this app and starts a new one on the same database, as a server restart would
+    /// (the new app's `key` is a fresh admin key of the default project).
+    pub async fn restart(self) -> Self {
+        let TestApp {
+            svc,
+            store,
+            db,
+            config,
+            ..
+        } = self;
+        drop(svc);
+        drop(store);
+        Self::open(db, config).await
     }
 
     /// A second tenant with its own admin key: `(project_id, key)`.

@@ -85,19 +85,10 @@ impl InstanceStore for SqliteStore {
     }
 
     fn pool_stats(&self) -> Vec<crate::PoolStats> {
-        [("read", &self.reader), ("write", &self.writer)]
-            .into_iter()
-            .map(|(name, pool)| {
-                let size = pool.size();
-                let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
-                crate::PoolStats {
-                    name,
-                    idle,
-                    in_use: size - idle,
-                    max: pool.options().get_max_connections(),
-                }
-            })
-            .collect()
+        vec![
+            crate::PoolStats::of("read", &self.reader),
+            crate::PoolStats::of("write", &self.writer),
+        ]
     }
 
     async fn instance_secret(&self) -> Result<Vec<u8>> {

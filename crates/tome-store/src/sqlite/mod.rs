@@ -10,6 +10,7 @@
 //! a separate pool and, thanks to WAL, never wait for writers.
 
 mod content;
+mod copy;
 mod instance;
 mod kb;
 mod public;

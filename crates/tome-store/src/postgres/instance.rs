@@ -1,0 +1,297 @@
+//! Projects, API keys, the instance secret and credit usage.
+
+use async_trait::async_trait;
+use sqlx::PgConnection;
+use tome_core::credits::Action;
+use tome_core::id;
+use tome_core::input::ProjectPatch;
+use tome_core::keys::GeneratedKey;
+use tome_core::model::{ApiKey, Entity, KeyKind, Project, Usage};
+use tome_core::time;
+
+use super::{PgStore, rows};
+use crate::{Bootstrapped, InstanceStore, Result, StoreError};
+
+async fn insert_project(
+    conn: &mut PgConnection,
+    name: &str,
+    credit_cap: Option<i64>,
+) -> Result<Project> {
+    let now = time::now();
+    let project = Project {
+        id: id::new_id(id::PROJECT),
+        name: name.to_string(),
+        allowed_domains: Vec::new(),
+        credit_cap,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    sqlx::query(
+        "INSERT INTO projects (id, name, allowed_domains, credit_cap, created_at, updated_at)
+         VALUES ($1, $2, '{}', $3, $4, $5)",
+    )
+    .bind(&project.id)
+    .bind(&project.name)
+    .bind(project.credit_cap)
+    .bind(&project.created_at)
+    .bind(&project.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(project)
+}
+
+async fn project_exists(conn: &mut PgConnection, project_id: &str) -> Result<bool> {
+    let found: Option<bool> = sqlx::query_scalar("SELECT TRUE FROM projects WHERE id = $1")
+        .bind(project_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+async fn insert_api_key(
+    conn: &mut PgConnection,
+    project_id: &str,
+    kind: KeyKind,
+    key: &GeneratedKey,
+) -> Result<ApiKey> {
+    if !project_exists(conn, project_id).await? {
+        return Err(StoreError::NotFound(Entity::Project));
+    }
+    let row = ApiKey {
+        id: id::new_id(id::API_KEY),
+        project_id: project_id.to_string(),
+        kind,
+        key_prefix: key.display_prefix.clone(),
+        created_at: time::now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    sqlx::query(
+        "INSERT INTO api_keys (id, project_id, kind, key_hash, key_prefix, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&row.id)
+    .bind(project_id)
+    .bind(kind.as_str())
+    .bind(&key.hash)
+    .bind(&row.key_prefix)
+    .bind(&row.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(row)
+}
+
+#[async_trait]
+impl InstanceStore for PgStore {
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.read().await?;
+        sqlx::query("SELECT 1").execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> Vec<crate::PoolStats> {
+        vec![
+            crate::PoolStats::of("read", &self.pool),
+            crate::PoolStats::of("write", &self.writer),
+        ]
+    }
+
+    async fn instance_secret(&self) -> Result<Vec<u8>> {
+        // Nearly always already there: look without taking the write lock first.
+        let existing: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT secret FROM instance WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(s) = existing {
+            return Ok(s);
+        }
+        let mut tx = self.write().await?;
+        // Another node may have created it while this one waited for the lock.
+        let secret: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT secret FROM instance WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(s) = secret {
+            return Ok(s);
+        }
+        let mut s = vec![0u8; 32];
+        id::fill_random(&mut s);
+        sqlx::query("INSERT INTO instance (id, secret, created_at) VALUES (1, $1, $2)")
+            .bind(&s)
+            .bind(time::now())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    async fn bootstrap(&self, admin_key: &GeneratedKey) -> Result<Option<Bootstrapped>> {
+        let mut tx = self.write().await?;
+        let any: Option<bool> = sqlx::query_scalar("SELECT TRUE FROM projects LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        if any.is_some() {
+            return Ok(None);
+        }
+        let project = insert_project(&mut tx, "default", None).await?;
+        let key = insert_api_key(&mut tx, &project.id, KeyKind::Admin, admin_key).await?;
+        // Project and key appear together or not at all; with the write lock held, two nodes
+        // starting at once cannot both bootstrap.
+        tx.commit().await?;
+        Ok(Some(Bootstrapped {
+            project,
+            admin_key: key,
+        }))
+    }
+
+    async fn create_project(&self, name: &str, credit_cap: Option<i64>) -> Result<Project> {
+        let mut tx = self.write().await?;
+        let p = insert_project(&mut tx, name, credit_cap).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    async fn list_projects(&self) -> Result<Vec<Project>> {
+        let mut conn = self.read().await?;
+        let rows = sqlx::query("SELECT * FROM projects ORDER BY seq")
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter().map(rows::project).collect()
+    }
+
+    async fn get_project(&self, project_id: &str) -> Result<Project> {
+        let mut conn = self.read().await?;
+        let row = sqlx::query("SELECT * FROM projects WHERE id = $1")
+            .bind(project_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound(Entity::Project))?;
+        rows::project(&row)
+    }
+
+    async fn update_project(&self, project_id: &str, patch: ProjectPatch) -> Result<Project> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query("SELECT * FROM projects WHERE id = $1")
+            .bind(project_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound(Entity::Project))?;
+        let mut p = rows::project(&row)?;
+        if let Some(n) = patch.name {
+            p.name = n;
+        }
+        if let Some(d) = patch.allowed_domains {
+            p.allowed_domains = d;
+        }
+        if let Some(c) = patch.credit_cap {
+            p.credit_cap = c;
+        }
+        p.updated_at = time::now();
+        sqlx::query(
+            "UPDATE projects SET name = $1, allowed_domains = $2, credit_cap = $3, updated_at = $4
+             WHERE id = $5",
+        )
+        .bind(&p.name)
+        .bind(&p.allowed_domains)
+        .bind(p.credit_cap)
+        .bind(&p.updated_at)
+        .bind(project_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    async fn create_api_key(
+        &self,
+        project_id: &str,
+        kind: KeyKind,
+        key: &GeneratedKey,
+    ) -> Result<ApiKey> {
+        let mut tx = self.write().await?;
+        let k = insert_api_key(&mut tx, project_id, kind, key).await?;
+        tx.commit().await?;
+        Ok(k)
+    }
+
+    async fn list_api_keys(&self, project_id: &str) -> Result<Vec<ApiKey>> {
+        let mut conn = self.read().await?;
+        if !project_exists(&mut conn, project_id).await? {
+            return Err(StoreError::NotFound(Entity::Project));
+        }
+        let rows = sqlx::query("SELECT * FROM api_keys WHERE project_id = $1 ORDER BY seq")
+            .bind(project_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter().map(rows::api_key).collect()
+    }
+
+    async fn revoke_api_key(&self, key_id: &str) -> Result<ApiKey> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(time::now())
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query("SELECT * FROM api_keys WHERE id = $1")
+            .bind(key_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound(Entity::ApiKey))?;
+        tx.commit().await?;
+        rows::api_key(&row)
+    }
+
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        let mut conn = self.read().await?;
+        let row = sqlx::query("SELECT * FROM api_keys WHERE key_hash = $1")
+            .bind(key_hash)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.as_ref().map(rows::api_key).transpose()
+    }
+
+    async fn touch_api_key(&self, key_id: &str, now: &str) -> Result<()> {
+        // A single-row bookkeeping update that no invariant reads, done at most once a minute
+        // per key: it skips the write lock so busy readers never queue behind writers.
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(key_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn usage(&self, project_id: &str, month: &str) -> Result<Usage> {
+        let mut conn = self.read().await?;
+        let cap: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT credit_cap FROM projects WHERE id = $1")
+                .bind(project_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let cap = cap.ok_or(StoreError::NotFound(Entity::Project))?;
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT action, SUM(items)::BIGINT, SUM(credits)::BIGINT FROM credit_ledger
+             WHERE project_id = $1 AND month = $2 GROUP BY action",
+        )
+        .bind(project_id)
+        .bind(month)
+        .fetch_all(&mut *conn)
+        .await?;
+        let by_action = Action::ALL
+            .into_iter()
+            .map(|a| {
+                let (items, credits) = rows
+                    .iter()
+                    .find(|(name, _, _)| name == a.as_str())
+                    .map_or((0, 0), |(_, i, c)| (*i, *c));
+                (a, items, credits)
+            })
+            .collect();
+        Ok(Usage {
+            month: month.to_string(),
+            credit_cap: cap,
+            by_action,
+        })
+    }
+}
