@@ -1,0 +1,168 @@
+//! Running a search: scope statistics, the query tiers, and hits with highlights.
+
+use std::collections::HashSet;
+
+use tantivy::collector::TopDocs;
+use tantivy::schema::{Field, Value};
+use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
+use tome_core::model::Status;
+use tome_store::DocKind;
+
+use crate::engine::Engine;
+use crate::highlight::{passage, plain_start, preview};
+use crate::query::{plan, weighted_fields};
+use crate::schema::{NO_SECTION, scope_key};
+use crate::stats::ScopedStats;
+use crate::{ArticleHit, FaqHit, Result, SearchRequest, SearchResults};
+
+/// A ranked document with the stems its passage highlights.
+type Hit = (Score, DocAddress, std::sync::Arc<HashSet<String>>);
+
+/// Characters of a highlighted passage.
+const HIGHLIGHT_CHARS: usize = 160;
+/// Characters of an article's body or an FAQ's answer shown as its excerpt.
+const PREVIEW_CHARS: usize = 200;
+
+fn text(doc: &TantivyDocument, field: Field) -> String {
+    doc.get_first(field)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The best highlighted passage among `texts` (in order of preference on ties), or the start of
+/// the first non-empty one.
+fn highlight(texts: &[&str], marks: &HashSet<String>) -> String {
+    let mut best: Option<(String, usize)> = None;
+    for t in texts {
+        if let Some((p, n)) = passage(t, marks, HIGHLIGHT_CHARS)
+            && best.as_ref().is_none_or(|(_, b)| n > *b)
+        {
+            best = Some((p, n));
+        }
+    }
+    match best {
+        Some((p, _)) => p,
+        None => texts
+            .iter()
+            .find(|t| !t.trim().is_empty())
+            .map(|t| plain_start(t, HIGHLIGHT_CHARS))
+            .unwrap_or_default(),
+    }
+}
+
+impl Engine {
+    /// Searches one KB. Pure index work: the caller has checked that the KB exists and may be
+    /// searched by whoever asks.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults> {
+        let searcher = self.searcher();
+        let mut out = SearchResults::default();
+        for kind in [DocKind::Article, DocKind::Faq] {
+            if req.filters.kind.is_some_and(|k| k != kind)
+                || (kind == DocKind::Faq && req.filters.tag.is_some())
+                || req.limit == 0
+            {
+                continue;
+            }
+            let hits = self.search_kind(&searcher, req, kind)?;
+            for (score, addr, marks) in hits {
+                let doc: TantivyDocument = searcher.doc(addr)?;
+                self.push_hit(&mut out, kind, &doc, score, &marks);
+            }
+        }
+        Ok(out)
+    }
+
+    fn search_kind(
+        &self,
+        searcher: &Searcher,
+        req: &SearchRequest,
+        kind: DocKind,
+    ) -> Result<Vec<Hit>> {
+        let f = &self.fields;
+        let key = scope_key(&req.project_id, &req.kb_id, kind);
+        let text_fields: Vec<Field> = weighted_fields(f, kind).iter().map(|(f, _)| *f).collect();
+        let scope = self.stats.scope(searcher, f.scope, &key, &text_fields)?;
+        if scope.num_docs == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(plan) = plan(searcher, f, &scope, &key, kind, &req.text, &req.filters)? else {
+            return Ok(Vec::new());
+        };
+        let stats = ScopedStats {
+            scope: &scope,
+            searcher,
+        };
+        let mut hits = searcher.search_with_statistics_provider(
+            &plan.all,
+            &TopDocs::with_limit(req.limit).order_by_score(),
+            &stats,
+        )?;
+        if hits.len() < req.limit
+            && let Some(any) = &plan.any
+        {
+            let seen: HashSet<DocAddress> = hits.iter().map(|(_, a)| *a).collect();
+            let more = searcher.search_with_statistics_provider(
+                any,
+                &TopDocs::with_limit(req.limit + hits.len()).order_by_score(),
+                &stats,
+            )?;
+            let room = req.limit - hits.len();
+            hits.extend(
+                more.into_iter()
+                    .filter(|(_, a)| !seen.contains(a))
+                    .take(room),
+            );
+        }
+        let marks = std::sync::Arc::new(plan.marks);
+        Ok(hits
+            .into_iter()
+            .map(|(s, a)| (s, a, marks.clone()))
+            .collect())
+    }
+
+    fn push_hit(
+        &self,
+        out: &mut SearchResults,
+        kind: DocKind,
+        doc: &TantivyDocument,
+        score: Score,
+        marks: &HashSet<String>,
+    ) {
+        let f = &self.fields;
+        let section = text(doc, f.section);
+        let section_id = (section != NO_SECTION && !section.is_empty()).then_some(section);
+        let status = Status::parse(&text(doc, f.status)).unwrap_or(Status::Draft);
+        match kind {
+            DocKind::Article => {
+                let excerpt = doc.get_first(f.excerpt).and_then(|v| v.as_str());
+                let body = text(doc, f.body);
+                out.articles.push(ArticleHit {
+                    id: text(doc, f.id),
+                    title: text(doc, f.title),
+                    highlight: highlight(&[excerpt.unwrap_or_default(), &body], marks),
+                    excerpt: excerpt
+                        .map(str::to_string)
+                        .or_else(|| (!body.is_empty()).then(|| preview(&body, PREVIEW_CHARS))),
+                    category_id: text(doc, f.category),
+                    section_id,
+                    status,
+                    score,
+                });
+            }
+            DocKind::Faq => {
+                let answer = text(doc, f.answer);
+                out.faqs.push(FaqHit {
+                    id: text(doc, f.id),
+                    question: text(doc, f.question),
+                    highlight: highlight(&[&answer], marks),
+                    excerpt: preview(&answer, PREVIEW_CHARS),
+                    category_id: text(doc, f.category),
+                    section_id,
+                    status,
+                    score,
+                });
+            }
+        }
+    }
+}
