@@ -227,15 +227,16 @@ impl Engine {
                 q.status,
             ),
         };
-        let kb_id = match &doc.content {
-            IndexContent::Article(a) => &a.kb_id,
-            IndexContent::Faq(q) => &q.kb_id,
+        let (kb_id, created) = match &doc.content {
+            IndexContent::Article(a) => (&a.kb_id, &a.created_at),
+            IndexContent::Faq(q) => (&q.kb_id, &q.created_at),
         };
         d.add_text(f.id, id);
         d.add_text(f.scope, scope_key(&doc.project_id, kb_id, kind));
         d.add_text(f.category, category);
         d.add_text(f.section, section.as_deref().unwrap_or(NO_SECTION));
         d.add_text(f.status, status.as_str());
+        d.add_text(f.created, created);
         let mut text = |field, value: &str| {
             d.add_text(field, value);
             d.add_text(f.words, value);

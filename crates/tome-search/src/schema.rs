@@ -56,6 +56,8 @@ pub struct Fields {
     /// The section ID, or [`NO_SECTION`].
     pub section: Field,
     pub status: Field,
+    /// `created_at`, stored only: equal scores rank older content first.
+    pub created: Field,
     /// Each tag, verbatim, for the `tag` filter.
     pub tag: Field,
     pub title: Field,
@@ -94,6 +96,7 @@ impl Fields {
             category: b.add_text_field("category", STRING | STORED),
             section: b.add_text_field("section", STRING | STORED),
             status: b.add_text_field("status", STRING | STORED),
+            created: b.add_text_field("created", STORED),
             tag: b.add_text_field("tag", STRING),
             title: b.add_text_field("title", text(true)),
             excerpt: b.add_text_field("excerpt", text(true)),
@@ -114,6 +117,7 @@ impl Fields {
             category: schema.get_field("category")?,
             section: schema.get_field("section")?,
             status: schema.get_field("status")?,
+            created: schema.get_field("created")?,
             tag: schema.get_field("tag")?,
             title: schema.get_field("title")?,
             excerpt: schema.get_field("excerpt")?,

@@ -15,9 +15,6 @@ use crate::schema::{NO_SECTION, scope_key};
 use crate::stats::ScopedStats;
 use crate::{ArticleHit, FaqHit, Result, SearchRequest, SearchResults};
 
-/// A ranked document with the stems its passage highlights.
-type Hit = (Score, DocAddress, std::sync::Arc<HashSet<String>>);
-
 /// Characters of a highlighted passage.
 const HIGHLIGHT_CHARS: usize = 160;
 /// Characters of an article's body or an FAQ's answer shown as its excerpt.
@@ -51,6 +48,14 @@ fn highlight(texts: &[&str], marks: &HashSet<String>) -> String {
     }
 }
 
+/// A ranked document: its tier (0: every word matched), score and address.
+type Hit = (u8, Score, DocAddress);
+
+/// Scores as clients see them: three decimals. Hits equal at that precision are ties.
+fn rounded(score: Score) -> i64 {
+    (f64::from(score) * 1000.0).round() as i64
+}
+
 impl Engine {
     /// Searches one KB. Pure index work: the caller has checked that the KB exists and may be
     /// searched by whoever asks.
@@ -64,9 +69,25 @@ impl Engine {
             {
                 continue;
             }
-            let hits = self.search_kind(&searcher, req, kind)?;
-            for (score, addr, marks) in hits {
+            let Some((hits, marks)) = self.search_kind(&searcher, req, kind)? else {
+                continue;
+            };
+            let mut docs = Vec::with_capacity(hits.len());
+            for (tier, score, addr) in hits {
                 let doc: TantivyDocument = searcher.doc(addr)?;
+                docs.push((tier, score, doc));
+            }
+            // Ties rank older content first, then by ID, so equal requests get equal answers.
+            let f = &self.fields;
+            docs.sort_by_cached_key(|(tier, score, doc)| {
+                (
+                    *tier,
+                    -rounded(*score),
+                    text(doc, f.created),
+                    text(doc, f.id),
+                )
+            });
+            for (_, score, doc) in docs {
                 self.push_hit(&mut out, kind, &doc, score, &marks);
             }
         }
@@ -78,30 +99,34 @@ impl Engine {
         searcher: &Searcher,
         req: &SearchRequest,
         kind: DocKind,
-    ) -> Result<Vec<Hit>> {
+    ) -> Result<Option<(Vec<Hit>, HashSet<String>)>> {
         let f = &self.fields;
         let key = scope_key(&req.project_id, &req.kb_id, kind);
         let text_fields: Vec<Field> = weighted_fields(f, kind).iter().map(|(f, _)| *f).collect();
         let scope = self.stats.scope(searcher, f.scope, &key, &text_fields)?;
         if scope.num_docs == 0 {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let Some(plan) = plan(searcher, f, &scope, &key, kind, &req.text, &req.filters)? else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         let stats = ScopedStats {
             scope: &scope,
             searcher,
         };
-        let mut hits = searcher.search_with_statistics_provider(
-            &plan.all,
-            &TopDocs::with_limit(req.limit).order_by_score(),
-            &stats,
-        )?;
+        let mut hits: Vec<Hit> = searcher
+            .search_with_statistics_provider(
+                &plan.all,
+                &TopDocs::with_limit(req.limit).order_by_score(),
+                &stats,
+            )?
+            .into_iter()
+            .map(|(s, a)| (0, s, a))
+            .collect();
         if hits.len() < req.limit
             && let Some(any) = &plan.any
         {
-            let seen: HashSet<DocAddress> = hits.iter().map(|(_, a)| *a).collect();
+            let seen: HashSet<DocAddress> = hits.iter().map(|(_, _, a)| *a).collect();
             let more = searcher.search_with_statistics_provider(
                 any,
                 &TopDocs::with_limit(req.limit + hits.len()).order_by_score(),
@@ -111,14 +136,11 @@ impl Engine {
             hits.extend(
                 more.into_iter()
                     .filter(|(_, a)| !seen.contains(a))
-                    .take(room),
+                    .take(room)
+                    .map(|(s, a)| (1, s, a)),
             );
         }
-        let marks = std::sync::Arc::new(plan.marks);
-        Ok(hits
-            .into_iter()
-            .map(|(s, a)| (s, a, marks.clone()))
-            .collect())
+        Ok(Some((hits, plan.marks)))
     }
 
     fn push_hit(

@@ -54,14 +54,9 @@ impl Scope {
                 }
             }
             num_docs += u64::from(count);
-            if count > 0 && count == seg.num_docs() {
-                // The whole segment is in scope: the segment's own totals are the scope's.
-                for f in text_fields {
-                    *tokens.entry(*f).or_default() += seg.inverted_index(*f)?.total_num_tokens();
-                }
-                segments.push(SegmentScope { docs: None });
-                continue;
-            }
+            // Totals come from the (quantized) field norms of live documents, never from the
+            // segment's raw counters, so scores do not depend on how documents are spread over
+            // segments or on deleted documents awaiting a merge.
             if count > 0 {
                 for f in text_fields {
                     let norms = seg.get_fieldnorms_reader(*f)?;
@@ -73,6 +68,11 @@ impl Scope {
                     }
                     *tokens.entry(*f).or_default() += sum;
                 }
+            }
+            if count > 0 && count == seg.max_doc() {
+                // Every document of the segment is live and in scope: term counts are exact.
+                segments.push(SegmentScope { docs: None });
+                continue;
             }
             segments.push(SegmentScope { docs: Some(bits) });
         }

@@ -36,6 +36,8 @@ pub struct SearchOptions {
     pub dir: Option<PathBuf>,
     /// Changes older than this are pruned from the feed by the follower.
     pub change_retention: Duration,
+    /// Rebuild from the database even if the index is valid and current (`tome reindex`).
+    pub force_rebuild: bool,
 }
 
 impl Default for SearchOptions {
@@ -43,6 +45,7 @@ impl Default for SearchOptions {
         SearchOptions {
             dir: None,
             change_retention: Duration::from_secs(7 * 24 * 3600),
+            force_rebuild: false,
         }
     }
 }
@@ -121,6 +124,7 @@ impl Search {
         });
         let dir = search.options.dir.as_ref().map(|d| d.display().to_string());
         let rebuild_because = match opened {
+            _ if search.options.force_rebuild => Some("requested".to_string()),
             Opened::Created if search.options.dir.is_none() => Some("in-memory index".to_string()),
             Opened::Created => Some("no index yet".to_string()),
             Opened::Replaced { reason } => {

@@ -1,6 +1,6 @@
 //! Command-line interface: `serve` and the operator commands for projects and keys.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -41,6 +41,10 @@ pub struct DbArgs {
     /// Database URL (`sqlite://PATH`); overrides --data-dir.
     #[arg(long, global = true, env = "TOME_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Directory of the search index (default: `search` inside the data directory, or beside a
+    /// `sqlite://` database file). Derived data: deleting it makes the next start rebuild it.
+    #[arg(long, global = true, env = "TOME_SEARCH_DIR")]
+    pub search_dir: Option<PathBuf>,
     /// SQLite `synchronous` level: `full` (a 2xx survives power loss) or `normal` (faster; may
     /// lose the last commits on power loss, never on a process crash).
     #[arg(
@@ -59,6 +63,26 @@ pub enum Synchronous {
 }
 
 impl DbArgs {
+    /// Where the search index lives.
+    pub fn search_dir(&self) -> Result<PathBuf> {
+        if let Some(dir) = &self.search_dir {
+            return Ok(dir.clone());
+        }
+        match &self.database_url {
+            None => Ok(self.data_dir.join("search")),
+            Some(url) => match url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
+                Some(path) => Ok(Path::new(path)
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join("search")),
+                None => bail!("--search-dir (TOME_SEARCH_DIR) is required with this database URL"),
+            },
+        }
+    }
+
     pub async fn open(&self) -> Result<Arc<dyn Store>> {
         let location = match &self.database_url {
             Some(url) => Location::Url(url.clone()),
@@ -84,6 +108,9 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Rebuild the search index from the database. Stop `tome serve` first: it holds the index
+    /// (and already repairs a missing, damaged or outdated index when it starts).
+    Reindex,
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,7 +176,34 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => crate::serve::run(cli.db, args).await,
         Command::Project(cmd) => project(cli.db.open().await?, cmd, cli.json).await,
         Command::Key(cmd) => key(cli.db.open().await?, cmd, cli.json).await,
+        Command::Reindex => reindex(&cli.db, cli.json).await,
     }
+}
+
+async fn reindex(db: &DbArgs, as_json: bool) -> Result<()> {
+    let store = db.open().await?;
+    let dir = db.search_dir()?;
+    let started = std::time::Instant::now();
+    let options = tome_search::SearchOptions {
+        dir: Some(dir.clone()),
+        force_rebuild: true,
+        ..Default::default()
+    };
+    let search = tome_search::Search::open(store, options)
+        .await
+        .with_context(|| format!("rebuilding the search index in {}", dir.display()))?;
+    let docs = search.engine().num_docs();
+    let secs = started.elapsed().as_secs_f64();
+    if as_json {
+        let v = json!({ "search_dir": dir, "documents": docs, "seconds": secs, "change_seq": search.applied_seq() });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "Rebuilt the search index in {}: {docs} articles and FAQs in {secs:.1}s.",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 fn project_json(p: &Project) -> serde_json::Value {

@@ -40,6 +40,9 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "TOME_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// Days the change feed keeps its rows; a search index (or node) away for longer rebuilds.
+    #[arg(long, env = "TOME_CHANGE_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
+    pub change_retention_days: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -90,7 +93,24 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         cache_bytes: args.cache_size_mb.saturating_mul(1024 * 1024),
         ..HttpConfig::default()
     };
-    let state = AppState::new(store.clone(), Arc::new(MemoryRateLimiter::new()), config).await?;
+    let search_dir = db.search_dir()?;
+    let search = tome_search::Search::open(
+        store.clone(),
+        tome_search::SearchOptions {
+            dir: Some(search_dir.clone()),
+            change_retention: std::time::Duration::from_secs(args.change_retention_days * 86_400),
+            force_rebuild: false,
+        },
+    )
+    .await
+    .with_context(|| format!("opening the search index in {}", search_dir.display()))?;
+    let state = AppState::with_search(
+        store.clone(),
+        Arc::new(MemoryRateLimiter::new()),
+        config,
+        search.clone(),
+    )
+    .await?;
     let app = tome_http::service(state);
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -104,6 +124,10 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving HTTP")?;
+    // Saves replaying the feed on the next start; nothing is lost without it.
+    if let Err(e) = search.flush().await {
+        tracing::warn!(error = %e, "cannot commit the search index position");
+    }
     // In-flight requests have finished; every acknowledged write is already committed.
     tracing::info!("shut down cleanly");
     Ok(())

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use tome_core::model::{Article, Category, Entity, Faq, Section, Status};
-use tome_store::{PublishedTree, SearchQuery, StoreError};
+use tome_search::{Filters, SearchRequest};
+use tome_store::{PublishedTree, StoreError};
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -64,8 +65,23 @@ where
     T: Serialize,
     F: Future<Output = ApiResult<T>>,
 {
+    cached_as(s, ctx, &uri.to_string(), headers, render).await
+}
+
+/// [`cached`] under an explicit key (unique within the KB) instead of the request URI.
+async fn cached_as<T, F>(
+    s: &AppState,
+    ctx: &PublicCtx,
+    what: &str,
+    headers: &HeaderMap,
+    render: F,
+) -> Response
+where
+    T: Serialize,
+    F: Future<Output = ApiResult<T>>,
+{
     let kb_id = &ctx.access.kb_id;
-    let key = format!("{kb_id}:{}:{uri}", s.public.kb_generation(kb_id));
+    let key = format!("{kb_id}:{}:{what}", s.public.kb_generation(kb_id));
     let body = match s.public.body(&key).await {
         Some(b) => b,
         None => match render.await {
@@ -469,33 +485,42 @@ pub async fn faqs(
     .await
 }
 
-/// Search of published content only.
+/// Search of published content only, ranked like the management search.
 #[utoipa::path(get, path = "/v1/kb/public/{slug}/search", tag = "Public API", operation_id = "public_search",
-    params(("slug" = String, Path), ("q" = String, Query), ("limit" = Option<i64>, Query, description = "Hits per type, 1–100 (default 20)")),
+    params(("slug" = String, Path), ("q" = String, Query, description = "Words and `\"quoted phrases\"`, 1–500 characters"),
+        ("limit" = Option<i64>, Query, description = "Hits per type, 1–100 (default 20)")),
     security(("site_key" = [])),
     responses((status = 200, body = Data<SearchResponse>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn search(
     State(s): State<AppState>,
     ctx: PublicCtx,
     params: Params,
-    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     let (text, limit) = match (params.search_text(), params.limit()) {
         (Ok(t), Ok(l)) => (t, l),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    cached(&s, &ctx, &uri, &headers, async {
-        let query = SearchQuery {
+    // Case and spacing change nothing in the results, so they share a cache entry; the raw URI
+    // (parameter order, unknown parameters) would not.
+    let normalized = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    let key = format!("search?limit={limit}&q={normalized}");
+    cached_as(&s, &ctx, &key, &headers, async {
+        let request = SearchRequest {
+            project_id: ctx.access.project_id.clone(),
+            kb_id: ctx.access.kb_id.clone(),
             text,
-            statuses: vec![Status::Published],
-            limit,
+            filters: Filters {
+                statuses: vec![Status::Published],
+                ..Filters::default()
+            },
+            limit: limit as usize,
         };
-        let hits = s
-            .store
-            .search(&ctx.access.project_id, &ctx.access.kb_id, &query)
-            .await?;
-        Ok(SearchResponse::from(hits))
+        Ok(SearchResponse::from(s.search.query(&request)?))
     })
     .await
 }

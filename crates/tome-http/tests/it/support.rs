@@ -21,6 +21,7 @@ use tower_http::normalize_path::NormalizePath;
 pub struct TestApp {
     svc: NormalizePath<Router>,
     pub store: Arc<dyn Store>,
+    pub search: Arc<tome_search::Search>,
     /// Keeps the database directory alive as long as the app.
     _dir: TempDir,
     /// Admin key of the default project.
@@ -135,16 +136,43 @@ impl TestApp {
                 (p.id, k.plaintext)
             }
         };
-        let state = AppState::new(store.clone(), Arc::new(MemoryRateLimiter::new()), config)
-            .await
-            .expect("state");
+        let search = open_search(&store, &search_dir(dir.path())).await;
+        let state = AppState::with_search(
+            store.clone(),
+            Arc::new(MemoryRateLimiter::new()),
+            config,
+            search.clone(),
+        )
+        .await
+        .expect("state");
         TestApp {
             svc: tome_http::service(state),
             store,
+            search,
             _dir: dir,
             key,
             project_id,
         }
+    }
+
+    /// The data directory (database and search index).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// Stops this app (releasing its database and index) and returns its data directory.
+    pub async fn stop(self) -> TempDir {
+        let TestApp {
+            svc,
+            store,
+            search,
+            _dir,
+            ..
+        } = self;
+        drop(svc);
+        drop(search);
+        drop(store);
+        _dir
     }
 
     /// A second tenant with its own admin key: `(project_id, key)`.
@@ -290,6 +318,31 @@ impl TestApp {
         r.assert_status(201);
         r.data().clone()
     }
+}
+
+/// The search index directory inside a data directory.
+pub fn search_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("search")
+}
+
+/// Opens the search index, waiting out a previous app's follower that still holds it.
+pub async fn open_search(
+    store: &Arc<dyn Store>,
+    dir: &std::path::Path,
+) -> Arc<tome_search::Search> {
+    let options = tome_search::SearchOptions {
+        dir: Some(dir.to_path_buf()),
+        ..Default::default()
+    };
+    for _ in 0..100 {
+        match tome_search::Search::open(store.clone(), options.clone()).await {
+            Err(tome_search::SearchError::Locked(_)) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => return other.expect("open search index"),
+        }
+    }
+    panic!("search index still locked");
 }
 
 pub fn id_of(r: &TestResponse) -> String {
