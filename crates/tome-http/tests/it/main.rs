@@ -11,6 +11,8 @@ mod kb;
 mod openapi;
 mod pagination;
 mod public;
+mod ranking;
 mod search;
+mod search_sync;
 mod smoke;
 mod validation;
