@@ -3,9 +3,10 @@
 //! The text becomes *units*: words, and `"quoted phrases"`. Each word is a group of clauses, one
 //! per searched field, each weighted by its field: the word's stem, plus — for words long enough
 //! to be mistyped, and for the last word as a prefix — the stems of the KB's words within one or
-//! two edits or starting with it, weighted lower so exact matches stay on top. Every content word
-//! must match (stop words only add to the score); when that finds too little, a second tier
-//! returns hits matching some of the words.
+//! two edits or starting with it, weighted lower so exact matches stay on top. In queries of up
+//! to four content words every one must match (stop words only add to the score); when that
+//! finds too little, a second tier returns hits matching some of the words. Longer queries rank
+//! every hit matching any content word by relevance.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,6 +24,10 @@ use crate::stats::Scope;
 
 /// Words of a query that are looked at; the rest of a very long query is ignored.
 const MAX_UNITS: usize = 32;
+/// Queries with up to this many content words are keywords: hits must have them all (first
+/// tier). Longer queries read as sentences, where requiring every word finds nothing useful;
+/// their hits are ranked by relevance alone.
+const MAX_STRICT_WORDS: usize = 4;
 /// Words that get typo and prefix expansion (the first ones).
 const MAX_EXPANDED_WORDS: usize = 12;
 /// Dictionary entries considered per expanded word, and how many become clauses.
@@ -30,19 +35,25 @@ const MAX_CANDIDATES: usize = 512;
 const MAX_SCOPE_CHECKS: usize = 64;
 const MAX_EXPANSIONS: usize = 12;
 
-/// Weight of an expansion relative to the exact word. When the typed word occurs in the KB it
-/// is most likely meant as typed, so its neighbours count for little; when it does not, it is a
-/// typo or an unfinished word and its neighbours are what the reader wants.
-fn expansion_weight(kind: Expansion, typed_word_exists: bool) -> f32 {
-    match (kind, typed_word_exists) {
-        (Expansion::Prefix, true) => 0.35,
-        (Expansion::Prefix, false) => 0.8,
-        (Expansion::Typo(1), true) => 0.15,
-        (Expansion::Typo(1), false) => 0.6,
-        (Expansion::Typo(_), true) => 0.1,
-        (Expansion::Typo(_), false) => 0.4,
-    }
+/// Weight of an expansion relative to the exact word: its kind's ceiling, scaled by how likely
+/// the reader meant it — its share of the document frequencies in the KB of the typed word and
+/// all its candidates. A typed word the KB lacks is surely a typo (or unfinished) and its likely
+/// corrections share nearly full weight; a common word typed correctly keeps its rare neighbours
+/// near zero; the exact word always weighs more than any neighbour.
+fn expansion_weight(kind: Expansion, candidate_df: u64, total_df: u64) -> f32 {
+    let ceiling = match kind {
+        Expansion::Prefix => 0.8,
+        Expansion::Typo(1) => 0.9,
+        Expansion::Typo(_) => 0.7,
+    };
+    ceiling * candidate_df as f32 / total_df.max(1) as f32
 }
+
+/// Extra factor on the neighbours of a typed word that occurs in the KB.
+const EXISTING_WORD_DAMPING: f32 = 0.4;
+
+/// Ceiling of the summed weight of one stem reached by several expansions.
+const MAX_EXPANSION_WEIGHT: f32 = 0.9;
 
 /// Common English words that do not have to match (they still count when they do).
 const STOP_WORDS: &[&str] = &[
@@ -57,12 +68,12 @@ const STOP_WORDS: &[&str] = &[
 pub(crate) fn weighted_fields(f: &Fields, kind: DocKind) -> Vec<(Field, f32)> {
     match kind {
         DocKind::Article => vec![
-            (f.title, 3.0),
-            (f.excerpt, 1.5),
-            (f.tags, 1.5),
+            (f.title, 1.5),
+            (f.excerpt, 1.25),
+            (f.tags, 1.25),
             (f.body, 1.0),
         ],
-        DocKind::Faq => vec![(f.question, 2.5), (f.answer, 1.0)],
+        DocKind::Faq => vec![(f.question, 1.5), (f.answer, 1.0)],
     }
 }
 
@@ -164,27 +175,30 @@ fn edit_distance(a: &str, b: &str, prefix: bool) -> usize {
     }
 }
 
-/// Typo tolerance by word length: one edit from 5 characters, two from 9.
-fn max_typos(word: &str) -> u8 {
+/// Typo tolerance by word length: one edit from 5 characters, two from 9 — and one for a
+/// 4-letter word the KB does not have (a 5-letter word with a letter dropped).
+fn max_typos(word: &str, unknown: bool) -> u8 {
     if word.chars().any(|c| c.is_ascii_digit()) {
         return 0;
     }
     match word.chars().count() {
-        0..=4 => 0,
+        0..=3 => 0,
+        4 => u8::from(unknown),
         5..=8 => 1,
         _ => 2,
     }
 }
 
-/// Dictionary words of the scope near `plain`: `(word, kind)`, most common first.
+/// Dictionary words of the scope near `plain`: `(word, kind, documents)`, most common first.
 fn expansions(
     searcher: &Searcher,
     words_field: Field,
     scope: &Scope,
     plain: &str,
     prefix: bool,
-) -> tantivy::Result<Vec<(String, Expansion)>> {
-    let typos = max_typos(plain);
+    unknown: bool,
+) -> tantivy::Result<Vec<(String, Expansion, u64)>> {
+    let typos = max_typos(plain, unknown);
     if typos == 0 && !prefix {
         return Ok(Vec::new());
     }
@@ -230,7 +244,8 @@ fn expansions(
     let mut out = Vec::new();
     for (word, _) in candidates.into_iter().take(MAX_SCOPE_CHECKS) {
         // The dictionary is shared by every KB: keep only words this scope actually has.
-        if !scope.contains(searcher, &Term::from_field_text(words_field, &word))? {
+        let df = scope.count(searcher, &Term::from_field_text(words_field, &word), None)?;
+        if df == 0 {
             continue;
         }
         let kind = if word.starts_with(plain) {
@@ -242,7 +257,7 @@ fn expansions(
             }
             Expansion::Typo(d as u8)
         };
-        out.push((word, kind));
+        out.push((word, kind, df));
         if out.len() >= MAX_EXPANSIONS {
             break;
         }
@@ -340,15 +355,34 @@ pub(crate) fn plan(
                 let mut variants: Vec<(String, f32)> = vec![(exact.clone(), 1.0)];
                 if expanded_words < MAX_EXPANDED_WORDS {
                     expanded_words += 1;
-                    let exists =
-                        scope.contains(searcher, &Term::from_field_text(fields.words, &plain))?;
-                    for (word, kind) in expansions(searcher, fields.words, scope, &plain, last)? {
+                    // How common the typed word is here, as typed or by its stem.
+                    let mut typed_df = scope.count(
+                        searcher,
+                        &Term::from_field_text(fields.words, &plain),
+                        None,
+                    )?;
+                    for (field, _) in weighted.iter().take(1).chain(weighted.last()) {
+                        let t = Term::from_field_text(*field, &exact);
+                        typed_df = typed_df.max(scope.count(searcher, &t, None)?);
+                    }
+                    let found =
+                        expansions(searcher, fields.words, scope, &plain, last, typed_df == 0)?;
+                    let total = typed_df + found.iter().map(|(_, _, df)| df).sum::<u64>();
+                    for (word, kind, df) in found {
                         let Some(s) = stem(&mut en, &word) else {
                             continue;
                         };
-                        let weight = expansion_weight(kind, exists);
+                        if s == exact {
+                            continue;
+                        }
+                        let mut weight = expansion_weight(kind, df, total);
+                        if typed_df > 0 {
+                            // The typed word exists: a document with it must outrank one with
+                            // a neighbour, even one with the neighbour in several fields.
+                            weight *= EXISTING_WORD_DAMPING;
+                        }
                         match variants.iter_mut().find(|(v, _)| *v == s) {
-                            Some((_, w)) => *w = w.max(weight),
+                            Some((_, w)) => *w = (*w + weight).min(MAX_EXPANSION_WEIGHT),
                             None => variants.push((s, weight)),
                         }
                     }
@@ -377,11 +411,7 @@ pub(crate) fn plan(
         content = std::mem::take(&mut stop);
     }
     let filters = filter_clauses(fields, scope_key, kind, filters);
-    let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    all.extend(content.iter().map(|q| (Occur::Must, q.box_clone())));
-    all.extend(stop.iter().map(|q| (Occur::Should, q.box_clone())));
-    all.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
-    let any = (content.len() > 1).then(|| {
+    let any_query = |content: &[Box<dyn Query>]| {
         let mut any: Vec<(Occur, Box<dyn Query>)> = vec![(
             Occur::Must,
             Box::new(BooleanQuery::union(
@@ -391,10 +421,22 @@ pub(crate) fn plan(
         any.extend(stop.iter().map(|q| (Occur::Should, q.box_clone())));
         any.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
         Box::new(BooleanQuery::new(any)) as Box<dyn Query>
-    });
+    };
+    if content.len() > MAX_STRICT_WORDS {
+        // A question in sentences, not keywords: rank everything that matches by relevance.
+        return Ok(Some(Plan {
+            all: any_query(&content),
+            any: None,
+            marks,
+        }));
+    }
+    let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    all.extend(content.iter().map(|q| (Occur::Must, q.box_clone())));
+    all.extend(stop.iter().map(|q| (Occur::Should, q.box_clone())));
+    all.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
     Ok(Some(Plan {
         all: Box::new(BooleanQuery::new(all)),
-        any,
+        any: (content.len() > 1).then(|| any_query(&content)),
         marks,
     }))
 }
@@ -452,9 +494,11 @@ mod tests {
         assert_eq!(edit_distance("pasword", "passwords", false), 2);
         assert_eq!(edit_distance("chnage", "change", false), 1);
         assert_eq!(edit_distance("pasw", "password", true), 1);
-        assert_eq!(max_typos("pass"), 0);
-        assert_eq!(max_typos("passw"), 1);
-        assert_eq!(max_typos("passwords"), 2);
-        assert_eq!(max_typos("12345"), 0);
+        assert_eq!(max_typos("pass", false), 0);
+        assert_eq!(max_typos("pass", true), 1);
+        assert_eq!(max_typos("abc", true), 0);
+        assert_eq!(max_typos("passw", false), 1);
+        assert_eq!(max_typos("passwords", false), 2);
+        assert_eq!(max_typos("12345", true), 0);
     }
 }

@@ -84,7 +84,7 @@ impl Scope {
     }
 
     /// Documents of the scope containing `term`; with `stop_at`, counting stops there.
-    fn count(
+    pub fn count(
         &self,
         searcher: &Searcher,
         term: &Term,
@@ -116,11 +116,6 @@ impl Scope {
             }
         }
         Ok(total)
-    }
-
-    /// Whether any document of the scope contains `term`.
-    pub fn contains(&self, searcher: &Searcher, term: &Term) -> tantivy::Result<bool> {
-        Ok(self.count(searcher, term, Some(1))? > 0)
     }
 }
 
