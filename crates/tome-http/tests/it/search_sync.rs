@@ -67,14 +67,14 @@ async fn every_write_is_searchable_when_it_returns() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(hits(&app, &kb, "gecko", "").await.0, [a.clone()]);
+    assert_eq!(hits(&app, &kb, "gecko", "").await.0, vec![a.clone()]);
     app.put(
         &path(&format!("articles/{a}")),
         json!({ "body": "Feeding crickets." }),
     )
     .await
     .assert_status(200);
-    assert_eq!(hits(&app, &kb, "crickets", "").await.0, [a.clone()]);
+    assert_eq!(hits(&app, &kb, "crickets", "").await.0, vec![a.clone()]);
     assert_eq!(
         hits(&app, &kb, "gecko", "&status=published").await.0,
         Vec::<String>::new()
@@ -84,14 +84,14 @@ async fn every_write_is_searchable_when_it_returns() {
         .assert_status(200);
     assert_eq!(
         hits(&app, &kb, "gecko", "&status=published").await.0,
-        [a.clone()]
+        vec![a.clone()]
     );
     app.post_empty(&path(&format!("articles/{a}/archive")))
         .await
         .assert_status(200);
     assert_eq!(
         hits(&app, &kb, "gecko", "&status=archived").await.0,
-        [a.clone()]
+        vec![a.clone()]
     );
 
     // FAQs: create, update, publish, delete.
@@ -101,20 +101,20 @@ async fn every_write_is_searchable_when_it_returns() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(hits(&app, &kb, "iguana", "").await.1, [f.clone()]);
+    assert_eq!(hits(&app, &kb, "iguana", "").await.1, vec![f.clone()]);
     app.put(
         &path(&format!("faqs/{f}")),
         json!({ "answer": "Basking lamps." }),
     )
     .await
     .assert_status(200);
-    assert_eq!(hits(&app, &kb, "basking", "").await.1, [f.clone()]);
+    assert_eq!(hits(&app, &kb, "basking", "").await.1, vec![f.clone()]);
     app.post_empty(&path(&format!("faqs/{f}/publish")))
         .await
         .assert_status(200);
     assert_eq!(
         hits(&app, &kb, "iguana", "&status=published").await.1,
-        [f.clone()]
+        vec![f.clone()]
     );
     app.delete(&path(&format!("faqs/{f}")))
         .await
@@ -146,8 +146,11 @@ async fn every_write_is_searchable_when_it_returns() {
     )
     .await
     .assert_status(200);
-    assert_eq!(hits(&app, &kb, "skink", "").await.0, [bulk[1].clone()]);
-    assert_eq!(hits(&app, &kb, "monitor", "").await.0, [bulk[0].clone()]);
+    assert_eq!(hits(&app, &kb, "skink", "").await.0, vec![bulk[1].clone()]);
+    assert_eq!(
+        hits(&app, &kb, "monitor", "").await.0,
+        vec![bulk[0].clone()]
+    );
 
     // A failed bulk write changes nothing (the second item names no article).
     app.put(
@@ -348,9 +351,9 @@ async fn public_search_is_never_stale_after_a_write() {
     app.post_empty(&format!("/v1/kb/{kb}/articles/{a}/publish"))
         .await
         .assert_status(200);
-    assert_eq!(public("tuatara").await, [a.clone()]);
+    assert_eq!(public("tuatara").await, vec![a.clone()]);
     // Same query in another case and spacing: the same (fresh) answer.
-    assert_eq!(public("%20TUATARA%20").await, [a.clone()]);
+    assert_eq!(public("%20TUATARA%20").await, vec![a.clone()]);
     app.post_empty(&format!("/v1/kb/{kb}/articles/{a}/archive"))
         .await
         .assert_status(200);

@@ -155,11 +155,6 @@ impl TestApp {
         }
     }
 
-    /// The data directory (database and search index).
-    pub fn dir(&self) -> &std::path::Path {
-        self._dir.path()
-    }
-
     /// Stops this app (releasing its database and index) and returns its data directory.
     pub async fn stop(self) -> TempDir {
         let TestApp {
