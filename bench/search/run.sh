@@ -80,7 +80,7 @@ OUT=$RESULTS/search-latest.md
     echo
     echo "| queries | Tome nDCG@10 | FTS5 nDCG@10 | Tome ÷ FTS5 | Tome recall@10 | FTS5 recall@10 |"
     echo "|---|---|---|---|---|---|"
-    grep -o '{"fts5_ndcg10"[^}]*}' "$WORK/quality.json" | while read -r row; do
+    grep -o '{"queries"[^}]*}' "$WORK/quality.json" | while read -r row; do
         get() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" <<<"$row" | tr -d '"'; }
         awk -v q="$(get queries)" -v tn="$(get tome_ndcg10)" -v fn="$(get fts5_ndcg10)" \
             -v tr="$(get tome_recall10)" -v fr="$(get fts5_recall10)" \
@@ -94,14 +94,14 @@ OUT=$RESULTS/search-latest.md
     echo "| articles | index in process (articles/s) | query p50 / p99 in process (ms) | bulk create over HTTP (articles/s) | query p50 / p99 over HTTP (ms) | write → searchable p50 / max (ms) |"
     echo "|---|---|---|---|---|---|"
     while read -r row; do
-        num() { grep -o "\"$1\":[0-9.e+-]*" <<<"$row" | head -n1 | cut -d: -f2; }
+        num() { grep -o "\"$1\":[0-9.e+-]*" <<<"${2-$row}" | head -n1 | cut -d: -f2 || true; }
         n=$(num articles)
         ip=$(grep -o '"in_process":{[^}]*}' <<<"$row")
         hp=$(grep -o '"http":{[^}]*}' <<<"$row" || true)
-        awk -v n="$n" -v ir="$(num index_articles_per_s <<<"$ip")" -v i50="$(num query_p50_ms <<<"$ip")" \
-            -v i99="$(num query_p99_ms <<<"$ip")" -v br="$(num bulk_create_articles_per_s <<<"$hp")" \
-            -v h50="$(num query_p50_ms <<<"$hp")" -v h99="$(num query_p99_ms <<<"$hp")" \
-            -v w50="$(num write_to_searchable_p50_ms <<<"$hp")" -v wmax="$(num write_to_searchable_max_ms <<<"$hp")" \
+        awk -v n="$n" -v ir="$(num index_articles_per_s "$ip")" -v i50="$(num query_p50_ms "$ip")" \
+            -v i99="$(num query_p99_ms "$ip")" -v br="$(num bulk_create_articles_per_s "$hp")" \
+            -v h50="$(num query_p50_ms "$hp")" -v h99="$(num query_p99_ms "$hp")" \
+            -v w50="$(num write_to_searchable_p50_ms "$hp")" -v wmax="$(num write_to_searchable_max_ms "$hp")" \
             'BEGIN { printf "| %d | %.0f | %.2f / %.2f | %s | %s | %s |\n", n, ir, i50, i99,
                 (br == "" ? "–" : sprintf("%.0f", br)),
                 (h50 == "" ? "–" : sprintf("%.2f / %.2f", h50, h99)),
