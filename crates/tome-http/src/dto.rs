@@ -358,6 +358,7 @@ pub fn api_key_json(k: &ApiKey) -> serde_json::Value {
     })
 }
 
+/// Search hits of both kinds, best first.
 #[derive(Serialize, ToSchema)]
 pub struct SearchResponse {
     pub articles: Vec<ArticleHit>,
@@ -371,10 +372,16 @@ pub struct ArticleHit {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub title: String,
+    /// The article's excerpt, or the start of its body.
     pub excerpt: Option<String>,
     pub category_id: String,
     pub section_id: Option<String>,
     pub status: String,
+    /// A passage of the excerpt or body around the best match: HTML-escaped, matched words in
+    /// `<mark>`. When only the title matched, the start of the excerpt or body, unmarked.
+    pub highlight: String,
+    /// Relevance (BM25 within this knowledge base); higher is better.
+    pub score: f32,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -389,37 +396,48 @@ pub struct FaqHit {
     pub category_id: String,
     pub section_id: Option<String>,
     pub status: String,
+    /// A passage of the answer around the best match: HTML-escaped, matched words in `<mark>`.
+    pub highlight: String,
+    /// Relevance (BM25 within this knowledge base); higher is better.
+    pub score: f32,
 }
 
-impl From<tome_store::SearchHits> for SearchResponse {
-    fn from(hits: tome_store::SearchHits) -> Self {
+/// Scores with three significant decimals: enough to order by, stable across platforms.
+fn round_score(s: f32) -> f32 {
+    (s * 1000.0).round() / 1000.0
+}
+
+impl From<tome_search::SearchResults> for SearchResponse {
+    fn from(r: tome_search::SearchResults) -> Self {
         SearchResponse {
-            articles: hits
+            articles: r
                 .articles
                 .into_iter()
                 .map(|a| ArticleHit {
                     kind: "article",
-                    excerpt: a
-                        .excerpt
-                        .or_else(|| (!a.body.is_empty()).then(|| snippet(&a.body, 200))),
                     id: a.id,
                     title: a.title,
+                    excerpt: a.excerpt,
                     category_id: a.category_id,
                     section_id: a.section_id,
                     status: a.status.as_str().to_string(),
+                    highlight: a.highlight,
+                    score: round_score(a.score),
                 })
                 .collect(),
-            faqs: hits
+            faqs: r
                 .faqs
                 .into_iter()
                 .map(|f| FaqHit {
                     kind: "faq",
-                    excerpt: snippet(&f.answer, 200),
                     id: f.id,
                     question: f.question,
+                    excerpt: f.excerpt,
                     category_id: f.category_id,
                     section_id: f.section_id,
                     status: f.status.as_str().to_string(),
+                    highlight: f.highlight,
+                    score: round_score(f.score),
                 })
                 .collect(),
         }

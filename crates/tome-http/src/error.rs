@@ -141,6 +141,22 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<tome_search::SearchError> for ApiError {
+    fn from(e: tome_search::SearchError) -> Self {
+        match e {
+            tome_search::SearchError::Store(e) => e.into(),
+            other => {
+                tracing::error!(error = %other, "search engine error");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "Search is temporarily unavailable. Retry shortly.",
+                )
+            }
+        }
+    }
+}
+
 /// The error envelope, for OpenAPI.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {

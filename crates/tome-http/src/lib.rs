@@ -68,10 +68,15 @@ impl Default for HttpConfig {
     }
 }
 
+/// How often the search index looks for writes made by other processes (the CLI, other nodes).
+pub const SEARCH_FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The search engine, kept level with the store (see `tome_search::Search`).
+    pub search: Arc<tome_search::Search>,
     pub limiter: Arc<dyn RateLimiter>,
     pub config: Arc<HttpConfig>,
     pub cursors: Arc<CursorCodec>,
@@ -81,32 +86,62 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state, reading the instance secret that signs pagination cursors.
+    /// Builds the state with an in-memory search index rebuilt from the store (tests, tools).
     pub async fn new(
         store: Arc<dyn Store>,
         limiter: Arc<dyn RateLimiter>,
         config: HttpConfig,
-    ) -> Result<Self, tome_store::StoreError> {
-        Self::with_metrics(store, limiter, config, Arc::default()).await
+    ) -> Result<Self, tome_search::SearchError> {
+        let search = tome_search::Search::open(store.clone(), Default::default()).await?;
+        Self::with_search(store, limiter, config, search).await
     }
 
-    /// Like [`AppState::new`], exporting into `metrics` (which the limiter may share).
-    pub async fn with_metrics(
+    /// Builds the state around an opened search index (see [`AppState::assemble`]).
+    pub async fn with_search(
         store: Arc<dyn Store>,
         limiter: Arc<dyn RateLimiter>,
         config: HttpConfig,
+        search: Arc<tome_search::Search>,
+    ) -> Result<Self, tome_search::SearchError> {
+        Self::assemble(store, limiter, config, search, Arc::default()).await
+    }
+
+    /// Builds the state around an opened search index and a metrics registry (which the limiter
+    /// may share), reading the instance secret that signs pagination cursors, and starts
+    /// following the change feed for writes made elsewhere.
+    pub async fn assemble(
+        store: Arc<dyn Store>,
+        limiter: Arc<dyn RateLimiter>,
+        config: HttpConfig,
+        search: Arc<tome_search::Search>,
         metrics: Arc<metrics::Metrics>,
-    ) -> Result<Self, tome_store::StoreError> {
+    ) -> Result<Self, tome_search::SearchError> {
         let secret = store.instance_secret().await?;
+        let public = Arc::new(cache::PublicCache::new(config.cache_bytes));
+        let caches = public.clone();
+        search.spawn_follower(SEARCH_FOLLOW_INTERVAL, move |applied| {
+            invalidate_applied(&caches, applied);
+        });
         Ok(AppState {
             metrics,
-            public: Arc::new(cache::PublicCache::new(config.cache_bytes)),
+            public,
             store,
+            search,
             limiter,
             config: Arc::new(config),
             cursors: Arc::new(CursorCodec::new(secret)),
             openapi: openapi::document().into(),
         })
+    }
+}
+
+/// Marks everything a batch of changes touched as stale in the public caches.
+fn invalidate_applied(public: &cache::PublicCache, applied: &tome_search::Applied) {
+    for kb in &applied.kbs {
+        public.invalidate_kb(kb);
+    }
+    for project in &applied.projects {
+        public.invalidate_project(project);
     }
 }
 
@@ -219,8 +254,9 @@ where
     }
 }
 
-/// After a management write, marks what it touched as stale in the public caches — before the
-/// response leaves, so no later read sees the old content.
+/// After a management write, brings the search index level with the database and marks what
+/// the write touched as stale in the public caches — before the response leaves, so no later
+/// search or read sees the old content. Concurrent writers share one index commit.
 async fn invalidate_after_write(
     State(s): State<AppState>,
     req: axum::extract::Request,
@@ -241,6 +277,15 @@ async fn invalidate_after_write(
         })
         .flatten();
     let resp = next.run(req).await;
+    if mutating && resp.status().is_success() {
+        // The write has committed; the index follows it before anyone is told it succeeded. If
+        // the index cannot be written the write still stands: the follower retries, and search
+        // reports stale results until it succeeds (logged, and visible on /readyz).
+        match s.search.catch_up().await {
+            Ok(applied) => invalidate_applied(&s.public, &applied),
+            Err(e) => tracing::error!(error = %e, "search index did not take a committed write"),
+        }
+    }
     if mutating {
         if let Some(kb_id) = kb_id.filter(|k| !k.is_empty()) {
             s.public.invalidate_kb(&kb_id);
@@ -284,9 +329,18 @@ async fn readyz(State(s): State<AppState>) -> Response {
         Some(false) => "unreachable",
     };
     match s.store.ping().await {
+        Ok(()) if !s.search.is_healthy() => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Search index is not following the database.",
+        )
+        .with_details(serde_json::json!({"database": "ok", "search": "behind", "redis": redis}))
+        .into_response(),
         Ok(()) => (
             StatusCode::OK,
-            axum::Json(serde_json::json!({"status": "ready", "database": "ok", "redis": redis})),
+            axum::Json(serde_json::json!({
+                "status": "ready", "database": "ok", "search": "ok", "redis": redis
+            })),
         )
             .into_response(),
         Err(e) => {

@@ -23,8 +23,8 @@ use tome_core::input::{
 };
 use tome_core::keys::GeneratedKey;
 use tome_core::model::{
-    ApiKey, Article, Category, Faq, KbCounts, KeyKind, KnowledgeBase, Project, Section, SiteKey,
-    Status, Usage,
+    ApiKey, Article, Category, Entity, Faq, KbCounts, KeyKind, KnowledgeBase, Project, Section,
+    SiteKey, Status, Usage,
 };
 
 pub use error::{Result, StoreError};
@@ -290,6 +290,9 @@ pub trait ContentStore: Send + Sync {
     async fn delete_faq(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()>;
 
     /// Simple substring search over titles, excerpts, bodies, questions and answers.
+    ///
+    /// The fallback implementation: the ranked engine in `tome-search` serves the API's search
+    /// endpoints. This stays for callers without an index.
     async fn search(
         &self,
         project_id: &str,
@@ -338,10 +341,117 @@ pub trait PublicStore: Send + Sync {
     async fn published_article(&self, kb_id: &str, article_id: &str) -> Result<Option<Article>>;
 }
 
-/// Everything Tome stores. One implementation per database.
-pub trait Store: InstanceStore + KbStore + ContentStore + PublicStore {}
+/// One row of the change feed: an entity that a committed write created, changed or removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Position in the feed; commit order.
+    pub seq: i64,
+    pub project_id: String,
+    /// The KB the entity belongs to; `None` for projects and API keys.
+    pub kb_id: Option<String>,
+    pub entity: Entity,
+    pub entity_id: String,
+    pub created_at: String,
+}
 
-impl<T: InstanceStore + KbStore + ContentStore + PublicStore> Store for T {}
+/// The stable name of an entity in the `changes.entity` column.
+pub(crate) fn entity_name(e: Entity) -> &'static str {
+    match e {
+        Entity::Project => "project",
+        Entity::ApiKey => "api_key",
+        Entity::KnowledgeBase => "kb",
+        Entity::SiteKey => "site_key",
+        Entity::Category => "category",
+        Entity::Section => "section",
+        Entity::Article => "article",
+        Entity::Faq => "faq",
+    }
+}
+
+pub(crate) fn parse_entity(name: &str) -> Option<Entity> {
+    Some(match name {
+        "project" => Entity::Project,
+        "api_key" => Entity::ApiKey,
+        "kb" => Entity::KnowledgeBase,
+        "site_key" => Entity::SiteKey,
+        "category" => Entity::Category,
+        "section" => Entity::Section,
+        "article" => Entity::Article,
+        "faq" => Entity::Faq,
+        _ => return None,
+    })
+}
+
+/// Where the feed stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedState {
+    /// Random identity of this database's feed, fixed when the feed was created.
+    pub feed_id: String,
+    /// The highest `seq` ever written (0 for none), even if pruned since.
+    pub last_seq: i64,
+    /// Rows up to this `seq` may have been pruned: a follower behind it must rebuild.
+    pub pruned_through: i64,
+}
+
+/// The two kinds of searchable content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    Article,
+    Faq,
+}
+
+/// The current row of an article or FAQ, as the search index needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDoc {
+    pub project_id: String,
+    pub content: IndexContent,
+}
+
+/// An article (with its body) or an FAQ.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexContent {
+    Article(Article),
+    Faq(Faq),
+}
+
+impl IndexDoc {
+    pub fn id(&self) -> &str {
+        match &self.content {
+            IndexContent::Article(a) => &a.id,
+            IndexContent::Faq(f) => &f.id,
+        }
+    }
+}
+
+/// The change feed: every write appends rows naming what it touched, in its own transaction.
+///
+/// Followers (the search index; later, the caches of other nodes) remember the last `seq` they
+/// applied and read on from there. The order of `seq` is the order of commits.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    async fn feed_state(&self) -> Result<FeedState>;
+    /// The highest `seq` written so far (0 for none): cheap enough to poll.
+    async fn last_change_seq(&self) -> Result<i64>;
+    /// Up to `limit` changes with `seq > after_seq`, in order.
+    async fn changes_since(&self, after_seq: i64, limit: i64) -> Result<Vec<Change>>;
+    /// The current rows of these articles and FAQs; IDs with no row (deleted) are left out.
+    async fn index_docs(&self, articles: &[String], faqs: &[String]) -> Result<Vec<IndexDoc>>;
+    /// Up to `limit` articles or FAQs of every project after row position `after`, in row order,
+    /// with the position to continue from: a keyset scan for rebuilds.
+    async fn scan_docs(
+        &self,
+        kind: DocKind,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, IndexDoc)>>;
+    /// Deletes changes created before `before` (a wire timestamp); returns how many.
+    async fn prune_changes(&self, before: &str) -> Result<u64>;
+}
+
+/// Everything Tome stores. One implementation per database.
+pub trait Store: InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed {}
+
+impl<T: InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed> Store for T {}
 
 /// Where to keep data: a SQLite directory or a database URL.
 #[derive(Debug, Clone)]

@@ -36,7 +36,12 @@ pub struct TestDb {
 
 enum Inner {
     Sqlite(TempDir),
-    Postgres { base_url: String, schema: String },
+    Postgres {
+        base_url: String,
+        schema: String,
+        /// A node's own files (the search index), which PostgreSQL does not hold.
+        files: TempDir,
+    },
 }
 
 /// The PostgreSQL URL from the environment, if tests should use PostgreSQL.
@@ -114,6 +119,7 @@ impl TestDb {
             inner: Inner::Postgres {
                 base_url: base_url.to_string(),
                 schema,
+                files: tempfile::tempdir().expect("temp dir"),
             },
         }
     }
@@ -144,7 +150,9 @@ impl TestDb {
     pub fn url(&self) -> String {
         match &self.inner {
             Inner::Sqlite(dir) => format!("sqlite://{}", dir.path().join("tome.db").display()),
-            Inner::Postgres { base_url, schema } => {
+            Inner::Postgres {
+                base_url, schema, ..
+            } => {
                 let sep = if base_url.contains('?') { '&' } else { '?' };
                 // Commits need not wait for the disk: tests check behaviour, not PostgreSQL's
                 // durability, and a suite of thousands of commits would mostly wait on fsync.
@@ -181,7 +189,21 @@ impl TestDb {
     pub fn cli_args(&self) -> Vec<OsString> {
         match &self.inner {
             Inner::Sqlite(dir) => vec!["--data-dir".into(), dir.path().into()],
-            Inner::Postgres { .. } => vec!["--database-url".into(), self.url().into()],
+            Inner::Postgres { files, .. } => vec![
+                "--database-url".into(),
+                self.url().into(),
+                "--data-dir".into(),
+                files.path().into(),
+            ],
+        }
+    }
+
+    /// The directory a node keeps its own files in (`--data-dir`): the SQLite database and the
+    /// search index, or only the index with PostgreSQL.
+    pub fn node_dir(&self) -> &std::path::Path {
+        match &self.inner {
+            Inner::Sqlite(dir) => dir.path(),
+            Inner::Postgres { files, .. } => files.path(),
         }
     }
 
@@ -202,7 +224,10 @@ impl Default for TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Inner::Postgres { base_url, schema } = &self.inner {
+        if let Inner::Postgres {
+            base_url, schema, ..
+        } = &self.inner
+        {
             admin(base_url, format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }

@@ -136,5 +136,8 @@ async fn copy_knows_every_table_of_the_schema() {
     .unwrap();
     assert_eq!(report.tables.len(), TABLES.len());
     let copied: i64 = report.tables.iter().map(|t| t.target_rows).sum();
-    assert_eq!(copied, 3, "instance, project, admin key");
+    assert_eq!(
+        copied, 6,
+        "instance, project, admin key, the feed's settings row and the two changes logged"
+    );
 }

@@ -1,7 +1,7 @@
 //! Command-line interface: `serve`, the operator commands for projects and keys, `copy`, and
 //! `export`/`import` of a knowledge base.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -51,6 +51,11 @@ pub struct DbArgs {
     #[arg(long, global = true, env = "TOME_DB_ACQUIRE_TIMEOUT", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub db_acquire_timeout: u64,
+    /// Directory of the search index (default: `search` inside the data directory, or beside a
+    /// `sqlite://` database file). Derived data: deleting it makes the next start rebuild it.
+    /// Each node needs its own.
+    #[arg(long, global = true, env = "TOME_SEARCH_DIR")]
+    pub search_dir: Option<PathBuf>,
     /// SQLite `synchronous` level: `full` (a 2xx survives power loss) or `normal` (faster; may
     /// lose the last commits on power loss, never on a process crash).
     #[arg(
@@ -69,6 +74,26 @@ pub enum Synchronous {
 }
 
 impl DbArgs {
+    /// Where the search index lives: `--search-dir`, else beside a `sqlite://` database file,
+    /// else `search` inside `--data-dir` (with PostgreSQL, the data directory holds only this
+    /// node's index).
+    pub fn search_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.search_dir {
+            return dir.clone();
+        }
+        let sqlite_file = self.database_url.as_deref().and_then(|url| {
+            url.strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+        });
+        match sqlite_file {
+            Some(path) => Path::new(path)
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("search"),
+            None => self.data_dir.join("search"),
+        }
+    }
+
     /// `--database-url` if given, else the SQLite file in `--data-dir`.
     pub fn location(&self) -> Location {
         match &self.database_url {
@@ -109,6 +134,9 @@ pub enum Command {
     Import(crate::archive::ImportArgs),
     /// Copy a whole instance to another database (SQLite ⇄ PostgreSQL), verified.
     Copy(crate::copy::CopyArgs),
+    /// Rebuild the search index from the database. Stop `tome serve` first: it holds the index
+    /// (and already repairs a missing, damaged or outdated index when it starts).
+    Reindex,
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,7 +209,34 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::archive::run_import(cli.db.open().await?, args, cli.json).await
         }
         Command::Copy(args) => crate::copy::run(cli.db, args, cli.json).await,
+        Command::Reindex => reindex(&cli.db, cli.json).await,
     }
+}
+
+async fn reindex(db: &DbArgs, as_json: bool) -> Result<()> {
+    let store = db.open().await?;
+    let dir = db.search_dir();
+    let started = std::time::Instant::now();
+    let options = tome_search::SearchOptions {
+        dir: Some(dir.clone()),
+        force_rebuild: true,
+        ..Default::default()
+    };
+    let search = tome_search::Search::open(store, options)
+        .await
+        .with_context(|| format!("rebuilding the search index in {}", dir.display()))?;
+    let docs = search.engine().num_docs();
+    let secs = started.elapsed().as_secs_f64();
+    if as_json {
+        let v = json!({ "search_dir": dir, "documents": docs, "seconds": secs, "change_seq": search.applied_seq() });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "Rebuilt the search index in {}: {docs} articles and FAQs in {secs:.1}s.",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 fn project_json(p: &Project) -> serde_json::Value {

@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "TOME_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// Days the change feed keeps its rows; a search index (or node) away for longer rebuilds.
+    #[arg(long, env = "TOME_CHANGE_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
+    pub change_retention_days: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -98,6 +101,17 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         metrics_token: args.metrics_token.clone(),
         ..HttpConfig::default()
     };
+    let search_dir = db.search_dir();
+    let search = tome_search::Search::open(
+        store.clone(),
+        tome_search::SearchOptions {
+            dir: Some(search_dir.clone()),
+            change_retention: std::time::Duration::from_secs(args.change_retention_days * 86_400),
+            force_rebuild: false,
+        },
+    )
+    .await
+    .with_context(|| format!("opening the search index in {}", search_dir.display()))?;
     let metrics = Arc::new(Metrics::new());
     let limiter: Arc<dyn RateLimiter> = match &args.redis_url {
         Some(url) => {
@@ -109,7 +123,7 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         }
         None => Arc::new(MemoryRateLimiter::new()),
     };
-    let state = AppState::with_metrics(store.clone(), limiter, config, metrics).await?;
+    let state = AppState::assemble(store.clone(), limiter, config, search.clone(), metrics).await?;
     let app = tome_http::service(state);
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -123,6 +137,10 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving HTTP")?;
+    // Saves replaying the feed on the next start; nothing is lost without it.
+    if let Err(e) = search.flush().await {
+        tracing::warn!(error = %e, "cannot commit the search index position");
+    }
     // In-flight requests have finished; every acknowledged write is already committed.
     tracing::info!("shut down cleanly");
     Ok(())

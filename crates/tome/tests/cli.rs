@@ -465,3 +465,90 @@ fn an_unreachable_database_is_a_clear_error_without_the_password() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("postgres://"));
 }
+
+/// IDs of the article hits of a management search.
+fn search_ids(srv: &Server, key: &str, kb_id: &str, q: &str) -> Vec<String> {
+    let (st, body) = srv.request(
+        "GET",
+        &format!("/v1/kb/{kb_id}/search?q={q}&limit=100"),
+        Some(key),
+        None,
+    );
+    assert_eq!(st, 200, "{body}");
+    let mut ids: Vec<String> = body["data"]["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn search_survives_kill_9_and_a_lost_index() {
+    let db = TestDb::new();
+    let mut srv = Server::start(&db);
+    let key = srv.printed_key.clone().unwrap();
+    let (kb_id, mut ids) = create_kb_with_articles(&srv, &key, 12);
+    ids.sort();
+    assert_eq!(search_ids(&srv, &key, &kb_id, "article"), ids);
+    srv.signal("-KILL");
+    srv.wait_exit();
+
+    // Every acknowledged write is searchable after a crash.
+    let mut srv = Server::start(&db);
+    assert_eq!(search_ids(&srv, &key, &kb_id, "article"), ids);
+    srv.signal("-TERM");
+    assert!(srv.wait_exit().success());
+
+    // The index is derived data: without it, the next start rebuilds it.
+    std::fs::remove_dir_all(db.node_dir().join("search")).unwrap();
+    let srv = Server::start(&db);
+    assert_eq!(search_ids(&srv, &key, &kb_id, "article"), ids);
+    assert_eq!(srv.request("GET", "/readyz", None, None).0, 200);
+}
+
+#[test]
+fn reindex_rebuilds_and_refuses_while_a_server_holds_the_index() {
+    let db = TestDb::new();
+    let mut srv = Server::start(&db);
+    let key = srv.printed_key.clone().unwrap();
+    let (kb_id, mut ids) = create_kb_with_articles(&srv, &key, 5);
+    ids.sort();
+
+    let out = Command::new(BIN)
+        .arg("reindex")
+        .args(db.cli_args())
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "reindex must not run beside a server"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another Tome process"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // The server's index is untouched.
+    assert_eq!(search_ids(&srv, &key, &kb_id, "article"), ids);
+
+    srv.signal("-TERM");
+    assert!(srv.wait_exit().success());
+    let report = cli_json(&db, &["reindex"]);
+    assert_eq!(report["documents"], 5, "{report}");
+    // `--search-dir` puts the index anywhere (PostgreSQL has no data directory).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let report = cli_json(
+        &db,
+        &[
+            "reindex",
+            "--search-dir",
+            elsewhere.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(report["documents"], 5, "{report}");
+    assert!(elsewhere.path().join("meta.json").exists());
+
+    let srv = Server::start(&db);
+    assert_eq!(search_ids(&srv, &key, &kb_id, "article"), ids);
+}

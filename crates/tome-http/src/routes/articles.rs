@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tome_core::input::{ArticleInput, ArticlePatch, BulkArticlesInput, FaqInput, FaqPatch};
 use tome_core::model::Status;
-use tome_store::{ContentFilter, SearchQuery, SectionFilter};
+use tome_search::{Filters, SearchRequest};
+use tome_store::{ContentFilter, DocKind, SectionFilter};
 
 use crate::AppState;
 use crate::dto::{ArticleResponse, Data, FaqResponse, List, SearchResponse, data};
@@ -366,10 +367,15 @@ pub async fn delete_faq(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Search titles, excerpts and bodies of articles and questions and answers of FAQs. Drafts are
-/// included unless `status` says otherwise.
+/// Ranked search of articles (title, excerpt, tags, body) and FAQs (question, answer) with typo
+/// tolerance, prefix matching on the last word and `"quoted phrases"`. Drafts are included
+/// unless `status` says otherwise.
 #[utoipa::path(get, path = "/v1/kb/{kb_id}/search", tag = "Search",
-    params(("kb_id" = String, Path), ("q" = String, Query), ("status" = Option<String>, Query, description = "Comma-separated statuses, e.g. `published`"),
+    params(("kb_id" = String, Path), ("q" = String, Query, description = "Words and `\"quoted phrases\"`, 1–500 characters"),
+        ("status" = Option<String>, Query, description = "Comma-separated statuses, e.g. `published`"),
+        ("category_id" = Option<String>, Query), ("section_id" = Option<String>, Query, description = "A section ID, or `null`/`ungrouped` for category-level content"),
+        ("tag" = Option<String>, Query, description = "Articles with this tag (FAQs have no tags, so none are returned)"),
+        ("type" = Option<String>, Query, description = "`article` or `faq`: search only one kind"),
         ("limit" = Option<i64>, Query, description = "Hits per type, 1–100 (default 20)")),
     responses((status = 200, body = Data<SearchResponse>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn search(
@@ -380,11 +386,27 @@ pub async fn search(
 ) -> ApiResult<Json<SearchResponse>> {
     let text = params.search_text()?;
     let limit = params.limit()?;
-    let query = SearchQuery {
-        text,
-        statuses: params.statuses()?,
-        limit,
+    let filter = content_filter(&params, true)?;
+    let kind = match params.get("type") {
+        None => None,
+        Some("article") => Some(DocKind::Article),
+        Some("faq") => Some(DocKind::Faq),
+        Some(_) => return Err(ApiError::validation("type", "must be article or faq")),
     };
-    let hits = s.store.search(&auth.project_id, &kb_id, &query).await?;
-    Ok(data(SearchResponse::from(hits)))
+    // The index holds every KB; the KB must be the caller's before it is searched.
+    s.store.get_kb(&auth.project_id, &kb_id).await?;
+    let request = SearchRequest {
+        project_id: auth.project_id,
+        kb_id,
+        text,
+        filters: Filters {
+            statuses: filter.statuses,
+            category_id: filter.category_id,
+            section: filter.section,
+            tag: filter.tag,
+            kind,
+        },
+        limit: limit as usize,
+    };
+    Ok(data(SearchResponse::from(s.search.query(&request)?)))
 }

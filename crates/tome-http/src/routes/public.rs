@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use tome_core::model::{Article, Category, Entity, Faq, Section, Status};
-use tome_store::{PublishedTree, SearchQuery, StoreError};
+use tome_search::{Filters, SearchRequest};
+use tome_store::{PublishedTree, StoreError};
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -56,7 +57,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 ///
 /// `key` names the response within the KB: the request path for the navigation endpoints (their
 /// query string is ignored, so random query strings cannot force renders or flood the cache),
-/// the path plus the normalized parameters for search.
+/// `search?` plus the normalized parameters for search.
 async fn cached<T, F>(
     s: &AppState,
     ctx: &PublicCtx,
@@ -425,34 +426,42 @@ pub async fn faqs(
     .await
 }
 
-/// Search of published content only.
+/// Search of published content only, ranked like the management search.
 #[utoipa::path(get, path = "/v1/kb/public/{slug}/search", tag = "Public API", operation_id = "public_search",
-    params(("slug" = String, Path), ("q" = String, Query), ("limit" = Option<i64>, Query, description = "Hits per type, 1–100 (default 20)")),
+    params(("slug" = String, Path), ("q" = String, Query, description = "Words and `\"quoted phrases\"`, 1–500 characters"),
+        ("limit" = Option<i64>, Query, description = "Hits per type, 1–100 (default 20)")),
     security(("site_key" = [])),
     responses((status = 200, body = Data<SearchResponse>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn search(
     State(s): State<AppState>,
     ctx: PublicCtx,
     params: Params,
-    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     let (text, limit) = match (params.search_text(), params.limit()) {
         (Ok(t), Ok(l)) => (t, l),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    let key = format!("{}?limit={limit}&q={text}", uri.path());
+    // Case and spacing change nothing in the results, so they share a cache entry; the raw URI
+    // (parameter order, unknown parameters) would not.
+    let normalized = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    let key = format!("search?limit={limit}&q={normalized}");
     cached(&s, &ctx, &key, &headers, async {
-        let query = SearchQuery {
+        let request = SearchRequest {
+            project_id: ctx.access.project_id.clone(),
+            kb_id: ctx.access.kb_id.clone(),
             text,
-            statuses: vec![Status::Published],
-            limit,
+            filters: Filters {
+                statuses: vec![Status::Published],
+                ..Filters::default()
+            },
+            limit: limit as usize,
         };
-        let hits = s
-            .store
-            .search(&ctx.access.project_id, &ctx.access.kb_id, &query)
-            .await?;
-        Ok(SearchResponse::from(hits))
+        Ok(SearchResponse::from(s.search.query(&request)?))
     })
     .await
 }

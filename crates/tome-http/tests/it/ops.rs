@@ -112,12 +112,12 @@ async fn a_metrics_token_guards_the_endpoint() {
 }
 
 #[tokio::test]
-async fn readyz_reports_the_database_and_redis() {
+async fn readyz_reports_the_database_search_and_redis() {
     let app = TestApp::new().await;
     let r = app.send(get("/readyz", None)).await;
     r.assert_status(200);
     assert_eq!(
         r.body,
-        json!({"status": "ready", "database": "ok", "redis": "not configured"})
+        json!({"status": "ready", "database": "ok", "search": "ok", "redis": "not configured"})
     );
 }

@@ -158,7 +158,13 @@ async fn response_shape() {
     assert_eq!(d["faqs"][0]["type"], "faq");
     assert_eq!(d["faqs"][0]["category_id"], f.cat.as_str());
     assert_eq!(d["faqs"][0]["section_id"], Value::Null);
+    assert!(d["articles"][0]["score"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        d["articles"][0]["highlight"],
+        "Reset a forgotten <mark>password</mark>."
+    );
     insta::assert_json_snapshot!("search_response", body, {
+        ".data.*[].score" => "[score]",
         ".data.articles[].id" => "[id]",
         ".data.articles[].category_id" => "[id]",
         ".data.articles[].section_id" => "[id]",
@@ -196,34 +202,37 @@ async fn drafts_are_included_by_default_and_status_filters() {
         .await;
 
     let (a, q) = f.hits("llama", "").await;
-    assert_eq!(a, vec![draft.clone(), published.clone(), archived.clone()]);
     assert_eq!(
-        q,
-        vec![
+        sorted(a),
+        sorted(vec![draft.clone(), published.clone(), archived.clone()])
+    );
+    assert_eq!(
+        sorted(q),
+        sorted(vec![
             faq_draft.clone(),
             faq_published.clone(),
             faq_archived.clone()
-        ]
+        ])
     );
     let b = f.search("llama", "").await;
-    let statuses: Vec<&str> = b["data"]["articles"]
+    let mut statuses: Vec<&str> = b["data"]["articles"]
         .as_array()
         .unwrap()
         .iter()
         .map(|h| h["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["draft", "published", "archived"]);
+    statuses.sort();
+    assert_eq!(statuses, ["archived", "draft", "published"]);
 
     assert_eq!(
         f.hits("llama", "&status=published").await,
         (vec![published.clone()], vec![faq_published.clone()])
     );
+    let (a, q) = f.hits("llama", "&status=draft,archived").await;
+    assert_eq!(sorted(a), sorted(vec![draft.clone(), archived.clone()]));
     assert_eq!(
-        f.hits("llama", "&status=draft,archived").await,
-        (
-            vec![draft.clone(), archived.clone()],
-            vec![faq_draft.clone(), faq_archived.clone()]
-        )
+        sorted(q),
+        sorted(vec![faq_draft.clone(), faq_archived.clone()])
     );
 
     // Publishing a draft makes it show up under status=published.
@@ -232,8 +241,8 @@ async fn drafts_are_included_by_default_and_status_filters() {
         .await
         .assert_status(200);
     assert_eq!(
-        f.hits("llama", "&status=published").await.0,
-        vec![draft, published]
+        sorted(f.hits("llama", "&status=published").await.0),
+        sorted(vec![draft, published])
     );
 
     let r = f
@@ -246,8 +255,13 @@ async fn drafts_are_included_by_default_and_status_filters() {
 
 // ------------------------------------------------------------------------------- matching
 
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
 #[tokio::test]
-async fn every_word_must_match() {
+async fn hits_with_every_word_come_first() {
     let f = Fixture::new().await;
     let both = f
         .article(json!({ "title": "Import horses", "body": "From a spreadsheet." }))
@@ -268,21 +282,20 @@ async fn every_word_must_match() {
     f.faq(json!({ "question": "Import?", "answer": "Yes." }))
         .await;
 
+    // Hits with both words first; hits with one of them after.
     let (a, q) = f.hits("import horses", "").await;
-    let mut a_sorted = a.clone();
-    a_sorted.sort();
-    let mut expected = vec![both.clone(), split.clone()];
-    expected.sort();
-    assert_eq!(a_sorted, expected);
-    let mut q_sorted = q.clone();
-    q_sorted.sort();
-    let mut expected = vec![faq_both, faq_split];
-    expected.sort();
-    assert_eq!(q_sorted, expected);
+    assert_eq!(a.len(), 4, "{a:?}");
+    assert_eq!(
+        sorted(a[..2].to_vec()),
+        sorted(vec![both.clone(), split.clone()])
+    );
+    assert_eq!(q.len(), 3, "{q:?}");
+    assert_eq!(sorted(q[..2].to_vec()), sorted(vec![faq_both, faq_split]));
     // Extra whitespace between words changes nothing.
     assert_eq!(f.hits("  import   horses  ", "").await.0, a);
-    // A third word that occurs nowhere rules everything out.
-    assert_eq!(f.hits("import horses zebras", "").await, (vec![], vec![]));
+    // A word that occurs nowhere does not hide what matches the other words.
+    let (a2, _) = f.hits("import horses zebras", "").await;
+    assert_eq!(sorted(a2), sorted(a));
 }
 
 #[tokio::test]
@@ -319,7 +332,7 @@ async fn title_matches_rank_first() {
         .article(json!({ "title": "Billing refund", "body": "Details." }))
         .await;
     let (a, _) = f.hits("billing refund", "").await;
-    assert_eq!(a, vec![two, one]);
+    assert_eq!(a[..2], [two, one], "{a:?}");
 }
 
 #[tokio::test]
@@ -349,41 +362,26 @@ async fn partial_words_match() {
 }
 
 #[tokio::test]
-async fn like_wildcards_are_literal() {
+async fn punctuation_separates_words_and_matches_nothing_alone() {
     let f = Fixture::new().await;
     let percent = f
         .article(json!({ "title": "100% uptime", "body": "Always on." }))
         .await;
-    let plain = f
-        .article(json!({ "title": "1000 users", "body": "Scale." }))
-        .await;
     let underscore = f
         .article(json!({ "title": "The a_c setting", "body": "Config." }))
-        .await;
-    let abc = f
-        .article(json!({ "title": "The abc setting", "body": "Config." }))
         .await;
     let backslash = f
         .article(json!({ "title": "Path C:\\temp", "body": "Windows." }))
         .await;
-    let faq_percent = f
-        .faq(json!({ "question": "Discounts?", "answer": "We give 50% off." }))
-        .await;
-
-    assert_eq!(
-        f.hits("%", "").await,
-        (vec![percent.clone()], vec![faq_percent.clone()])
-    );
-    assert_eq!(f.hits("100%", "").await.0, vec![percent.clone()]);
-    assert_eq!(f.hits("10%0", "").await.0, Vec::<String>::new());
-    assert_eq!(f.hits("a_c", "").await.0, vec![underscore.clone()]);
-    assert_eq!(f.hits("_", "").await.0, vec![underscore.clone()]);
-    assert_eq!(f.hits("a%c", "").await.0, Vec::<String>::new());
-    assert_eq!(f.hits("C:\\temp", "").await.0, vec![backslash.clone()]);
-    assert_eq!(f.hits("\\", "").await.0, vec![backslash.clone()]);
-    // The plain words still match normally.
-    assert_eq!(f.hits("abc", "").await.0, vec![abc]);
-    assert_eq!(f.hits("1000", "").await.0, vec![plain]);
+    // LIKE wildcards and other punctuation are not words: alone they find nothing, and no
+    // query can match everything.
+    for q in ["%", "_", "\\", "%%", "*", "\"\""] {
+        assert_eq!(f.hits(q, "").await, (vec![], vec![]), "for {q:?}");
+    }
+    // Around punctuation, the words still match.
+    assert_eq!(f.hits("100%", "").await.0, vec![percent]);
+    assert_eq!(f.hits("a_c", "").await.0[0], underscore);
+    assert_eq!(f.hits("C:\\temp", "").await.0[0], backslash);
 }
 
 // ---------------------------------------------------------------------------- validation
@@ -423,12 +421,13 @@ async fn limit_caps_each_list() {
         articles.push(f.article(json!({ "title": format!("Walrus {i}") })).await);
         faqs.push(f.faq(json!({ "question": format!("Walrus {i}?") })).await);
     }
+    // Every hit scores the same: older content first.
     let (a, q) = f.hits("walrus", "").await;
-    assert_eq!(a, articles[..20], "default 20 per type");
-    assert_eq!(q, faqs[..20]);
+    assert_eq!((a.len(), q.len()), (20, 20), "default 20 per type");
+    assert!(a.iter().all(|id| articles.contains(id)));
+    assert!(q.iter().all(|id| faqs.contains(id)));
     let (a, q) = f.hits("walrus", "&limit=3").await;
-    assert_eq!(a, articles[..3]);
-    assert_eq!(q, faqs[..3]);
+    assert_eq!((a.len(), q.len()), (3, 3));
     let (a, q) = f.hits("walrus", "&limit=100").await;
     assert_eq!((a.len(), q.len()), (25, 25));
     for bad in ["0", "101", "x"] {
@@ -601,7 +600,7 @@ async fn results_follow_updates_deletes_cascades_and_bulk() {
         )
         .await;
     r.assert_status(201);
-    assert_eq!(f.hits("serval", "").await.0, ids(r.data()));
+    assert_eq!(sorted(f.hits("serval", "").await.0), sorted(ids(r.data())));
 
     // Deleting the category removes its content from results.
     let doomed_cat = f.app.create_category(&f.kb, "Doomed").await;
@@ -628,10 +627,10 @@ async fn every_word_counts_even_in_long_queries() {
         .await;
     let words = "a b c d e f g h i j k l m n o p q r s t";
     assert_eq!(f.hits(words, "").await.0, vec![a.clone()]);
-    // A 21st word that occurs nowhere rules the article out.
+    // A 21st word that occurs nowhere leaves it as a partial match.
     assert_eq!(
         f.hits(&format!("{words} zzzzzz"), "").await.0,
-        Vec::<String>::new()
+        vec![a.clone()]
     );
     // The longest allowed query (250 one-letter words) still works.
     let longest = vec!["a"; 250].join(" ");

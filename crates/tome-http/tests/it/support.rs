@@ -10,6 +10,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tempfile::TempDir;
 use tome_core::keys::{self, KeyKind};
 use tome_http::ratelimit::MemoryRateLimiter;
 use tome_http::{AppState, HttpConfig};
@@ -20,8 +21,11 @@ use tower::ServiceExt;
 pub struct TestApp {
     svc: tome_http::Service,
     pub store: Arc<dyn Store>,
+    pub search: Arc<tome_search::Search>,
     /// The database; dropped (deleted) with the app.
     db: TestDb,
+    /// The search index's directory, on every backend.
+    index: TempDir,
     config: HttpConfig,
     /// Admin key of the default project.
     pub key: String,
@@ -113,19 +117,26 @@ impl TestApp {
         Self::open(TestDb::new(), config).await
     }
 
-    /// Opens (or re-opens) `db`, bootstrapping on first use.
+    /// Opens `db` with a new, empty search index, bootstrapping on first use.
     pub async fn open(db: TestDb, config: HttpConfig) -> Self {
-        let location = db.location();
-        Self::open_at(db, &location, &OpenOptions::default(), config).await
+        Self::reopen(Stopped::fresh(db), config).await
     }
 
-    /// Opens `db` through `location` (e.g. a proxy in front of it) with `options`.
+    /// Opens what a stopped app left behind: its database and its index directory.
+    pub async fn reopen(stopped: Stopped, config: HttpConfig) -> Self {
+        let location = stopped.db.location();
+        Self::open_at(stopped, &location, &OpenOptions::default(), config).await
+    }
+
+    /// Opens a database and index through `location` (e.g. a proxy in front of the database)
+    /// with `options`.
     pub async fn open_at(
-        db: TestDb,
+        stopped: Stopped,
         location: &Location,
         options: &OpenOptions,
         config: HttpConfig,
     ) -> Self {
+        let Stopped { db, index } = stopped;
         let store = tome_store::open(location, options)
             .await
             .expect("open store");
@@ -142,17 +153,21 @@ impl TestApp {
                 (p.id, k.plaintext)
             }
         };
-        let state = AppState::new(
+        let search = open_search(&store, &search_dir(index.path())).await;
+        let state = AppState::with_search(
             store.clone(),
             Arc::new(MemoryRateLimiter::new()),
             config.clone(),
+            search.clone(),
         )
         .await
         .expect("state");
         TestApp {
             svc: tome_http::service(state),
             store,
+            search,
             db,
+            index,
             config,
             key,
             project_id,
@@ -164,19 +179,29 @@ impl TestApp {
         self.db.backend()
     }
 
-    /// Stops this app and starts a new one on the same database, as a server restart would
-    /// (the new app's `key` is a fresh admin key of the default project).
+    /// Stops this app and starts a new one on the same database and index, as a server restart
+    /// would (the new app's `key` is a fresh admin key of the default project).
     pub async fn restart(self) -> Self {
+        let config = self.config.clone();
+        let stopped = self.stop().await;
+        Self::reopen(stopped, config).await
+    }
+
+    /// Stops this app, releasing its database connections and index; what it leaves behind can
+    /// be inspected, changed and reopened with [`TestApp::reopen`].
+    pub async fn stop(self) -> Stopped {
         let TestApp {
             svc,
             store,
+            search,
             db,
-            config,
+            index,
             ..
         } = self;
         drop(svc);
+        drop(search);
         drop(store);
-        Self::open(db, config).await
+        Stopped { db, index }
     }
 
     /// A second tenant with its own admin key: `(project_id, key)`.
@@ -322,6 +347,59 @@ impl TestApp {
         r.assert_status(201);
         r.data().clone()
     }
+}
+
+/// The search index directory inside a data directory.
+pub fn search_dir(index_root: &std::path::Path) -> std::path::PathBuf {
+    index_root.join("search")
+}
+
+/// What a stopped [`TestApp`] leaves behind.
+pub struct Stopped {
+    pub db: TestDb,
+    index: TempDir,
+}
+
+impl Stopped {
+    /// `db` with a new, empty index directory.
+    pub fn fresh(db: TestDb) -> Self {
+        Stopped {
+            db,
+            index: tempfile::tempdir().expect("index dir"),
+        }
+    }
+
+    /// The search index's directory.
+    pub fn index_dir(&self) -> std::path::PathBuf {
+        search_dir(self.index.path())
+    }
+
+    /// The store on its own, without HTTP or an index following it.
+    pub async fn store(&self) -> Arc<dyn Store> {
+        tome_store::open(&self.db.location(), &OpenOptions::default())
+            .await
+            .expect("open store")
+    }
+}
+
+/// Opens the search index, waiting out a previous app's follower that still holds it.
+pub async fn open_search(
+    store: &Arc<dyn Store>,
+    dir: &std::path::Path,
+) -> Arc<tome_search::Search> {
+    let options = tome_search::SearchOptions {
+        dir: Some(dir.to_path_buf()),
+        ..Default::default()
+    };
+    for _ in 0..100 {
+        match tome_search::Search::open(store.clone(), options.clone()).await {
+            Err(tome_search::SearchError::Locked(_)) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => return other.expect("open search index"),
+        }
+    }
+    panic!("search index still locked");
 }
 
 pub fn id_of(r: &TestResponse) -> String {

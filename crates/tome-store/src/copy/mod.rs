@@ -239,7 +239,7 @@ async fn run(
     for t in TABLES {
         totals.push(src.count(t).await?);
         let n = dst.count(t).await?;
-        if n > 0 {
+        if n > 0 && !t.seeded {
             existing.push(format!("{n} rows in {}", t.name));
             replaced_rows += n;
         }
@@ -252,6 +252,10 @@ async fn run(
             )));
         }
         for t in TABLES.iter().rev() {
+            dst.clear(t).await?;
+        }
+    } else {
+        for t in TABLES.iter().filter(|t| t.seeded) {
             dst.clear(t).await?;
         }
     }

@@ -10,7 +10,9 @@ use tome_core::input::{
 use tome_core::model::{Article, Category, Entity, Faq, Section};
 use tome_core::{ValidationError, id, time};
 
-use super::{PgStore, charge, findable, finish_page, like_pattern, push_keyset, require_kb, rows};
+use super::{
+    PgStore, changes, charge, findable, finish_page, like_pattern, push_keyset, require_kb, rows,
+};
 use crate::{
     ContentFilter, ContentStore, Page, PageRequest, Result, SearchHits, SearchQuery, SectionFilter,
     StoreError,
@@ -151,7 +153,20 @@ async fn check_related(
 
 /// Drops IDs of deleted articles from every related list in the KB, keeping the order of the
 /// rest.
+/// Articles of the KB (`$2`) whose related list names an article that no longer exists.
+const HAS_DANGLING_RELATED: &str = "kb_id = $2 AND related_articles <> '{}' AND EXISTS (
+    SELECT 1 FROM unnest(articles.related_articles) AS r(id)
+    WHERE r.id NOT IN (SELECT a2.id FROM articles a2 WHERE a2.kb_id = articles.kb_id))";
+
 async fn prune_related(conn: &mut PgConnection, kb_id: &str) -> Result<()> {
+    changes::log_where(
+        conn,
+        Entity::Article,
+        "articles",
+        HAS_DANGLING_RELATED,
+        &[kb_id],
+    )
+    .await?;
     sqlx::query(
         "UPDATE articles SET related_articles = ARRAY(
              SELECT r.id FROM unnest(articles.related_articles) WITH ORDINALITY AS r(id, n)
@@ -247,7 +262,7 @@ async fn write_article(
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    changes::log(conn, project_id, Some(&a.kb_id), Entity::Article, &a.id).await
 }
 
 async fn write_faq(conn: &mut PgConnection, f: &Faq, project_id: &str, insert: bool) -> Result<()> {
@@ -275,7 +290,7 @@ async fn write_faq(conn: &mut PgConnection, f: &Faq, project_id: &str, insert: b
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    changes::log(conn, project_id, Some(&f.kb_id), Entity::Faq, &f.id).await
 }
 
 async fn delete_row(
@@ -342,6 +357,7 @@ impl ContentStore for PgStore {
         .bind(&c.updated_at)
         .execute(&mut *tx)
         .await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Category, &c.id).await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -414,12 +430,37 @@ impl ContentStore for PgStore {
         .bind(project_id)
         .execute(&mut *tx)
         .await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Category, id).await?;
         tx.commit().await?;
         Ok(c)
     }
 
     async fn delete_category(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
+        // Everything the cascade removes is logged first, while its rows still exist (a
+        // missing category rolls the log back with the rest).
+        for (entity, table) in [
+            (Entity::Section, "sections"),
+            (Entity::Article, "articles"),
+            (Entity::Faq, "faqs"),
+        ] {
+            changes::log_where(
+                &mut tx,
+                entity,
+                table,
+                "category_id = $2 AND kb_id = $3 AND project_id = $4",
+                &[findable(id), findable(kb_id), project_id],
+            )
+            .await?;
+        }
+        changes::log(
+            &mut tx,
+            project_id,
+            Some(findable(kb_id)),
+            Entity::Category,
+            findable(id),
+        )
+        .await?;
         // Foreign keys cascade to the category's sections, articles and FAQs.
         delete_row(
             &mut tx,
@@ -477,6 +518,7 @@ impl ContentStore for PgStore {
         .bind(&s.updated_at)
         .execute(&mut *tx)
         .await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Section, &s.id).await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -545,6 +587,16 @@ impl ContentStore for PgStore {
         if s.category_id != old_category {
             check_placement(&mut tx, project_id, kb_id, &s.category_id, None).await?;
             // The section's articles and FAQs move with it.
+            for (entity, table) in [(Entity::Article, "articles"), (Entity::Faq, "faqs")] {
+                changes::log_where(
+                    &mut tx,
+                    entity,
+                    table,
+                    "section_id = $2 AND kb_id = $3 AND project_id = $4",
+                    &[id, kb_id, project_id],
+                )
+                .await?;
+            }
             for table in [
                 "UPDATE articles SET category_id = $1 WHERE section_id = $2 AND project_id = $3",
                 "UPDATE faqs SET category_id = $1 WHERE section_id = $2 AND project_id = $3",
@@ -570,12 +622,31 @@ impl ContentStore for PgStore {
         .bind(project_id)
         .execute(&mut *tx)
         .await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Section, id).await?;
         tx.commit().await?;
         Ok(s)
     }
 
     async fn delete_section(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
+        for (entity, table) in [(Entity::Article, "articles"), (Entity::Faq, "faqs")] {
+            changes::log_where(
+                &mut tx,
+                entity,
+                table,
+                "section_id = $2 AND kb_id = $3 AND project_id = $4",
+                &[findable(id), findable(kb_id), project_id],
+            )
+            .await?;
+        }
+        changes::log(
+            &mut tx,
+            project_id,
+            Some(findable(kb_id)),
+            Entity::Section,
+            findable(id),
+        )
+        .await?;
         // Foreign keys set `section_id` to NULL on the section's articles and FAQs.
         delete_row(
             &mut tx,
@@ -749,6 +820,14 @@ impl ContentStore for PgStore {
 
     async fn delete_article(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
+        changes::log(
+            &mut tx,
+            project_id,
+            Some(findable(kb_id)),
+            Entity::Article,
+            findable(id),
+        )
+        .await?;
         delete_row(
             &mut tx,
             "DELETE FROM articles WHERE id = $1 AND kb_id = $2 AND project_id = $3",
@@ -866,6 +945,14 @@ impl ContentStore for PgStore {
 
     async fn delete_faq(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
+        changes::log(
+            &mut tx,
+            project_id,
+            Some(findable(kb_id)),
+            Entity::Faq,
+            findable(id),
+        )
+        .await?;
         delete_row(
             &mut tx,
             "DELETE FROM faqs WHERE id = $1 AND kb_id = $2 AND project_id = $3",

@@ -9,7 +9,7 @@ use tome_core::keys::GeneratedKey;
 use tome_core::model::{ApiKey, Entity, KeyKind, Project, Usage};
 use tome_core::time;
 
-use super::{PgStore, rows};
+use super::{PgStore, changes, rows};
 use crate::{Bootstrapped, InstanceStore, Result, StoreError};
 
 async fn insert_project(
@@ -37,6 +37,7 @@ async fn insert_project(
     .bind(&project.updated_at)
     .execute(&mut *conn)
     .await?;
+    changes::log(conn, &project.id, None, Entity::Project, &project.id).await?;
     Ok(project)
 }
 
@@ -78,6 +79,7 @@ async fn insert_api_key(
     .bind(&row.created_at)
     .execute(&mut *conn)
     .await?;
+    changes::log(conn, project_id, None, Entity::ApiKey, &row.id).await?;
     Ok(row)
 }
 
@@ -198,6 +200,7 @@ impl InstanceStore for PgStore {
         .bind(project_id)
         .execute(&mut *tx)
         .await?;
+        changes::log(&mut tx, project_id, None, Entity::Project, project_id).await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -238,8 +241,10 @@ impl InstanceStore for PgStore {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound(Entity::ApiKey))?;
+        let key = rows::api_key(&row)?;
+        changes::log(&mut tx, &key.project_id, None, Entity::ApiKey, &key.id).await?;
         tx.commit().await?;
-        rows::api_key(&row)
+        Ok(key)
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {

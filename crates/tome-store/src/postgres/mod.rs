@@ -17,6 +17,7 @@
 //! at most the pool's acquire timeout; a statement or lock wait that runs too long is cancelled by
 //! the server and reported the same way.
 
+mod changes;
 mod content;
 mod copy;
 mod instance;
@@ -35,11 +36,18 @@ use crate::{OpenOptions, Page, PageRequest, Result, StoreError};
 
 /// Migrations embedded in the binary, applied in order at start. Never edit one that has shipped.
 /// Version numbers match the SQLite backend's, so both speak of the same schema.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "changes",
+        include_str!("../../migrations/postgres/0002_changes.sql"),
+    ),
+];
 
 /// The upper 32 bits of the advisory-lock key: "tome" in ASCII. The lower 32 bits are the OID of
 /// the schema the tables live in, so two instances in different schemas of one database (the

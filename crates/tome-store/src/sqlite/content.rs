@@ -10,7 +10,9 @@ use tome_core::input::{
 use tome_core::model::{Article, Category, Entity, Faq, Section};
 use tome_core::{ValidationError, id, time};
 
-use super::{SqliteStore, charge, finish_page, like_pattern, push_keyset, require_kb, rows};
+use super::{
+    SqliteStore, changes, charge, finish_page, like_pattern, push_keyset, require_kb, rows,
+};
 use crate::{
     ContentFilter, ContentStore, Page, PageRequest, Result, SearchHits, SearchQuery, SectionFilter,
     StoreError,
@@ -147,15 +149,30 @@ async fn check_related(
     Ok(())
 }
 
-/// Drops IDs of deleted articles from every related list in the KB.
+/// Articles of the KB whose related list names an article that no longer exists.
+const HAS_DANGLING_RELATED: &str = "kb_id = ? AND related_articles != '[]' AND EXISTS (
+    SELECT 1 FROM json_each(articles.related_articles) j
+    WHERE j.value NOT IN (SELECT a2.id FROM articles a2 WHERE a2.kb_id = articles.kb_id))";
+
+/// Drops IDs of deleted articles from every related list in the KB, logging the articles it
+/// changes. Runs after the delete, in its transaction.
 async fn prune_related(conn: &mut SqliteConnection, kb_id: &str) -> Result<()> {
-    sqlx::query(
+    changes::log_where(
+        conn,
+        Entity::Article,
+        "articles",
+        HAS_DANGLING_RELATED,
+        &[kb_id],
+    )
+    .await?;
+    // Only constant SQL is spliced in.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE articles SET related_articles = (
              SELECT COALESCE(json_group_array(j.value), '[]')
              FROM json_each(articles.related_articles) j
              WHERE j.value IN (SELECT a2.id FROM articles a2 WHERE a2.kb_id = articles.kb_id))
-         WHERE kb_id = ? AND related_articles != '[]'",
-    )
+         WHERE {HAS_DANGLING_RELATED}"
+    )))
     .bind(kb_id)
     .execute(&mut *conn)
     .await?;
@@ -239,7 +256,7 @@ async fn write_article(
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    changes::log(conn, project_id, Some(&a.kb_id), Entity::Article, &a.id).await
 }
 
 async fn write_faq(
@@ -272,7 +289,7 @@ async fn write_faq(
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    changes::log(conn, project_id, Some(&f.kb_id), Entity::Faq, &f.id).await
 }
 
 async fn delete_row(
@@ -339,6 +356,7 @@ impl ContentStore for SqliteStore {
         .bind(&c.updated_at)
         .execute(&mut *tx)
         .await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Category, &c.id).await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -411,12 +429,30 @@ impl ContentStore for SqliteStore {
         .bind(project_id)
         .execute(&mut *tx)
         .await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Category, id).await?;
         tx.commit().await?;
         Ok(c)
     }
 
     async fn delete_category(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
+        // Everything the cascade removes is logged first, while its rows still exist (a
+        // missing category rolls the log back with the rest).
+        for (entity, table) in [
+            (Entity::Section, "sections"),
+            (Entity::Article, "articles"),
+            (Entity::Faq, "faqs"),
+        ] {
+            changes::log_where(
+                &mut tx,
+                entity,
+                table,
+                "category_id = ? AND kb_id = ? AND project_id = ?",
+                &[id, kb_id, project_id],
+            )
+            .await?;
+        }
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Category, id).await?;
         // Foreign keys cascade to the category's sections, articles and FAQs.
         delete_row(
             &mut tx,
@@ -474,6 +510,7 @@ impl ContentStore for SqliteStore {
         .bind(&s.updated_at)
         .execute(&mut *tx)
         .await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Section, &s.id).await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -541,6 +578,16 @@ impl ContentStore for SqliteStore {
         if s.category_id != old_category {
             check_placement(&mut tx, project_id, kb_id, &s.category_id, None).await?;
             // The section's articles and FAQs move with it.
+            for (entity, table) in [(Entity::Article, "articles"), (Entity::Faq, "faqs")] {
+                changes::log_where(
+                    &mut tx,
+                    entity,
+                    table,
+                    "section_id = ? AND kb_id = ? AND project_id = ?",
+                    &[id, kb_id, project_id],
+                )
+                .await?;
+            }
             for table in [
                 "UPDATE articles SET category_id = ? WHERE section_id = ? AND project_id = ?",
                 "UPDATE faqs SET category_id = ? WHERE section_id = ? AND project_id = ?",
@@ -566,12 +613,24 @@ impl ContentStore for SqliteStore {
         .bind(project_id)
         .execute(&mut *tx)
         .await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Section, id).await?;
         tx.commit().await?;
         Ok(s)
     }
 
     async fn delete_section(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
+        for (entity, table) in [(Entity::Article, "articles"), (Entity::Faq, "faqs")] {
+            changes::log_where(
+                &mut tx,
+                entity,
+                table,
+                "section_id = ? AND kb_id = ? AND project_id = ?",
+                &[id, kb_id, project_id],
+            )
+            .await?;
+        }
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Section, id).await?;
         // Foreign keys set `section_id` to NULL on the section's articles and FAQs.
         delete_row(
             &mut tx,
@@ -745,6 +804,7 @@ impl ContentStore for SqliteStore {
 
     async fn delete_article(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Article, id).await?;
         delete_row(
             &mut tx,
             "DELETE FROM articles WHERE id = ? AND kb_id = ? AND project_id = ?",
@@ -862,6 +922,7 @@ impl ContentStore for SqliteStore {
 
     async fn delete_faq(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()> {
         let mut tx = self.write().await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::Faq, id).await?;
         delete_row(
             &mut tx,
             "DELETE FROM faqs WHERE id = ? AND kb_id = ? AND project_id = ?",

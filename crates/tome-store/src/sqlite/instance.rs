@@ -8,7 +8,7 @@ use tome_core::keys::GeneratedKey;
 use tome_core::model::{ApiKey, Entity, KeyKind, Project, Usage};
 use tome_core::time;
 
-use super::{SqliteStore, rows};
+use super::{SqliteStore, changes, rows};
 use crate::{Bootstrapped, InstanceStore, Result, StoreError};
 
 async fn insert_project(
@@ -36,6 +36,7 @@ async fn insert_project(
     .bind(&project.updated_at)
     .execute(&mut *conn)
     .await?;
+    changes::log(conn, &project.id, None, Entity::Project, &project.id).await?;
     Ok(project)
 }
 
@@ -73,6 +74,7 @@ async fn insert_api_key(
     .bind(&row.created_at)
     .execute(&mut *conn)
     .await?;
+    changes::log(conn, project_id, None, Entity::ApiKey, &row.id).await?;
     Ok(row)
 }
 
@@ -184,6 +186,7 @@ impl InstanceStore for SqliteStore {
         .bind(project_id)
         .execute(&mut *tx)
         .await?;
+        changes::log(&mut tx, project_id, None, Entity::Project, project_id).await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -228,8 +231,10 @@ impl InstanceStore for SqliteStore {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound(Entity::ApiKey))?;
+        let key = rows::api_key(&row)?;
+        changes::log(&mut tx, &key.project_id, None, Entity::ApiKey, &key.id).await?;
         tx.commit().await?;
-        rows::api_key(&row)
+        Ok(key)
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {

@@ -8,7 +8,7 @@ use tome_core::keys::GeneratedKey;
 use tome_core::model::{Entity, KbCounts, KnowledgeBase, SiteKey};
 use tome_core::{ValidationError, id, time};
 
-use super::{SqliteStore, charge, finish_page, require_kb, rows};
+use super::{SqliteStore, changes, charge, finish_page, require_kb, rows};
 use crate::{CreatedKb, KbStore, Page, PageRequest, Result, StoreError};
 
 fn slug_taken() -> StoreError {
@@ -88,6 +88,7 @@ async fn insert_site_key(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    changes::log(conn, project_id, Some(kb_id), Entity::SiteKey, &sk.id).await?;
     Ok(sk)
 }
 
@@ -157,6 +158,14 @@ impl KbStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(on_slug_conflict)?;
+        changes::log(
+            &mut tx,
+            project_id,
+            Some(&kb.id),
+            Entity::KnowledgeBase,
+            &kb.id,
+        )
+        .await?;
         let sk = insert_site_key(
             &mut tx,
             project_id,
@@ -243,12 +252,46 @@ impl KbStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(on_slug_conflict)?;
+        changes::log(
+            &mut tx,
+            project_id,
+            Some(kb_id),
+            Entity::KnowledgeBase,
+            kb_id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(kb)
     }
 
     async fn delete_kb(&self, project_id: &str, kb_id: &str) -> Result<()> {
         let mut tx = self.write().await?;
+        require_kb(&mut tx, project_id, kb_id).await?;
+        // Everything the cascade removes is logged first, while its rows still exist.
+        for (entity, table) in [
+            (Entity::SiteKey, "site_keys"),
+            (Entity::Category, "categories"),
+            (Entity::Section, "sections"),
+            (Entity::Article, "articles"),
+            (Entity::Faq, "faqs"),
+        ] {
+            changes::log_where(
+                &mut tx,
+                entity,
+                table,
+                "kb_id = ? AND project_id = ?",
+                &[kb_id, project_id],
+            )
+            .await?;
+        }
+        changes::log(
+            &mut tx,
+            project_id,
+            Some(kb_id),
+            Entity::KnowledgeBase,
+            kb_id,
+        )
+        .await?;
         // Foreign keys cascade to site keys, categories, sections, articles and FAQs.
         let done = sqlx::query("DELETE FROM knowledge_bases WHERE id = ? AND project_id = ?")
             .bind(kb_id)
@@ -280,9 +323,8 @@ impl KbStore for SqliteStore {
         let now = time::now();
         let mut tx = self.write().await?;
         require_kb(&mut tx, project_id, kb_id).await?;
-        let rate_limit = load_active_site_key(&mut tx, project_id, kb_id)
-            .await?
-            .map_or(default_rate_limit, |k| k.rate_limit);
+        let old = load_active_site_key(&mut tx, project_id, kb_id).await?;
+        let rate_limit = old.as_ref().map_or(default_rate_limit, |k| k.rate_limit);
         sqlx::query(
             "UPDATE site_keys SET revoked_at = ? WHERE kb_id = ? AND project_id = ? AND revoked_at IS NULL",
         )
@@ -291,6 +333,9 @@ impl KbStore for SqliteStore {
         .bind(project_id)
         .execute(&mut *tx)
         .await?;
+        if let Some(old) = &old {
+            changes::log(&mut tx, project_id, Some(kb_id), Entity::SiteKey, &old.id).await?;
+        }
         let sk = insert_site_key(&mut tx, project_id, kb_id, new, rate_limit, &now).await?;
         // Revoking the old key and issuing the new one is one step: there is never a moment
         // with two active keys, nor one with none.
@@ -314,6 +359,7 @@ impl KbStore for SqliteStore {
             .bind(&sk.id)
             .execute(&mut *tx)
             .await?;
+        changes::log(&mut tx, project_id, Some(kb_id), Entity::SiteKey, &sk.id).await?;
         tx.commit().await?;
         sk.rate_limit = rate_limit;
         Ok(sk)

@@ -9,6 +9,7 @@
 //! fairly on an async semaphore instead of spinning in SQLite's sleep-based busy handler; reads use
 //! a separate pool and, thanks to WAL, never wait for writers.
 
+mod changes;
 mod content;
 mod copy;
 mod instance;
@@ -27,11 +28,18 @@ use tome_core::cursor::Position;
 use crate::{OpenOptions, Page, PageRequest, Result, StoreError};
 
 /// Migrations embedded in the binary, applied in order at start. Never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "changes",
+        include_str!("../../migrations/sqlite/0002_changes.sql"),
+    ),
+];
 
 /// The SQLite implementation of [`crate::Store`].
 #[derive(Debug, Clone)]

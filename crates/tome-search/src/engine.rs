@@ -1,0 +1,315 @@
+//! The index itself: open or create it, verify it, write documents, commit a feed position.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tantivy::directory::{DirectoryLock, Lock, MmapDirectory};
+use tantivy::indexer::IndexWriterOptions;
+use tantivy::schema::Schema;
+use tantivy::{Directory, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tome_store::{IndexContent, IndexDoc};
+
+use crate::schema::{Fields, NO_SECTION, SCHEMA_VERSION, register_analyzers, scope_key};
+use crate::stats::StatsCache;
+use crate::{Result, SearchError};
+
+/// Memory the single indexing thread buffers before it flushes a segment.
+const WRITER_HEAP_BYTES: usize = 32 * 1024 * 1024;
+
+/// Held by the process that owns an index directory, for as long as it runs.
+const OWNER_LOCK: &str = ".tome-search.lock";
+
+/// How far into the change feed the index reflects the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The feed (database) the index was built from.
+    pub feed_id: String,
+    /// Every change up to this `seq` is applied.
+    pub seq: i64,
+}
+
+/// What [`Engine::open`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Opened {
+    /// No index existed: a new, empty one was created.
+    Created,
+    /// A valid index, at this position (`None`: it never recorded one).
+    Existing(Option<Position>),
+    /// The index could not be used and was replaced by an empty one.
+    Replaced { reason: String },
+}
+
+/// A tantivy index of every article and FAQ, with one writer.
+pub struct Engine {
+    index: Index,
+    pub(crate) fields: Fields,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    pub(crate) stats: StatsCache,
+    /// Keeps other Tome processes off the directory.
+    _lock: Option<DirectoryLock>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+fn is_our_file(name: &str) -> bool {
+    // tantivy's own files: its metadata and locks, and segment files named `<uuid>.<ext>`.
+    matches!(
+        name,
+        "meta.json" | ".managed.json" | ".tantivy-writer.lock" | ".tantivy-meta.lock"
+    ) || name
+        .split_once('.')
+        .is_some_and(|(stem, _)| stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Removes the index files in `dir`, and nothing else the operator may have put there.
+fn wipe(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if entry.file_type()?.is_file() && name.to_str().is_some_and(is_our_file) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_payload(payload: Option<&str>) -> Option<(u64, Position)> {
+    let v: serde_json::Value = serde_json::from_str(payload?).ok()?;
+    Some((
+        v.get("version")?.as_u64()?,
+        Position {
+            feed_id: v.get("feed_id")?.as_str()?.to_string(),
+            seq: v.get("seq")?.as_i64()?,
+        },
+    ))
+}
+
+impl Engine {
+    /// Opens the index in `dir` (created if missing), or an in-memory index when `dir` is
+    /// `None`. An index that cannot be read, fails its checksums, or was written with another
+    /// schema is replaced by an empty one; the caller then rebuilds it.
+    pub fn open(dir: Option<&Path>) -> Result<(Engine, Opened)> {
+        let (schema, _) = Fields::schema();
+        let Some(dir) = dir else {
+            let index = Index::create_in_ram(schema);
+            return Ok((Self::with_index(index, None)?, Opened::Created));
+        };
+        std::fs::create_dir_all(dir)?;
+        let mmap = MmapDirectory::open(dir).map_err(|e| SearchError::Task(e.to_string()))?;
+        let lock = mmap
+            .acquire_lock(&Lock {
+                filepath: PathBuf::from(OWNER_LOCK),
+                is_blocking: false,
+            })
+            .map_err(|_| SearchError::Locked(dir.to_path_buf()))?;
+        if !dir.join("meta.json").exists() {
+            wipe(dir)?;
+            let index = Index::create(mmap, schema, Default::default())?;
+            return Ok((Self::with_index(index, Some(lock))?, Opened::Created));
+        }
+        match Self::open_existing(mmap.clone(), &schema) {
+            Ok((index, position)) => Ok((
+                Self::with_index(index, Some(lock))?,
+                Opened::Existing(position),
+            )),
+            Err(reason) => {
+                wipe(dir)?;
+                let index = Index::create(mmap, schema, Default::default())?;
+                Ok((
+                    Self::with_index(index, Some(lock))?,
+                    Opened::Replaced { reason },
+                ))
+            }
+        }
+    }
+
+    /// Opens and verifies an existing index; `Err` says why it cannot be used.
+    fn open_existing(
+        dir: MmapDirectory,
+        schema: &Schema,
+    ) -> std::result::Result<(Index, Option<Position>), String> {
+        let index = Index::open(dir).map_err(|e| format!("unreadable: {e}"))?;
+        if index.schema() != *schema {
+            return Err("written with a different schema".into());
+        }
+        let metas = index.load_metas().map_err(|e| format!("unreadable: {e}"))?;
+        let position = match parse_payload(metas.payload.as_deref()) {
+            Some((version, _)) if version != SCHEMA_VERSION => {
+                return Err(format!(
+                    "written by analyzer version {version}, this is {SCHEMA_VERSION}"
+                ));
+            }
+            Some((_, p)) => Some(p),
+            None => None,
+        };
+        let damaged = index
+            .validate_checksum()
+            .map_err(|e| format!("cannot verify: {e}"))?;
+        if !damaged.is_empty() {
+            let files: Vec<String> = damaged.iter().map(|p| p.display().to_string()).collect();
+            return Err(format!("damaged files: {}", files.join(", ")));
+        }
+        Ok((index, position))
+    }
+
+    fn with_index(index: Index, lock: Option<DirectoryLock>) -> Result<Engine> {
+        register_analyzers(&index);
+        let fields = Fields::of(&index.schema())?;
+        let writer = index
+            .writer_with_options(
+                IndexWriterOptions::builder()
+                    .num_worker_threads(1)
+                    .num_merge_threads(1)
+                    .memory_budget_per_thread(WRITER_HEAP_BYTES)
+                    .build(),
+            )
+            .map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(..) => {
+                    SearchError::Task("the index writer lock is held".into())
+                }
+                other => other.into(),
+            })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Engine {
+            index,
+            fields,
+            reader,
+            writer: Mutex::new(writer),
+            stats: StatsCache::default(),
+            _lock: lock,
+        })
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        // A panic while holding the writer leaves tantivy's own state consistent; carry on.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The feed position of the last commit, if it recorded one.
+    pub fn position(&self) -> Result<Option<Position>> {
+        let metas = self.index.load_metas()?;
+        Ok(parse_payload(metas.payload.as_deref()).map(|(_, p)| p))
+    }
+
+    /// Number of documents a search can see.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub(crate) fn searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
+    }
+
+    fn document(&self, doc: &IndexDoc) -> TantivyDocument {
+        let f = &self.fields;
+        let mut d = TantivyDocument::default();
+        let (kind, id, category, section, status) = match &doc.content {
+            IndexContent::Article(a) => (
+                tome_store::DocKind::Article,
+                &a.id,
+                &a.category_id,
+                &a.section_id,
+                a.status,
+            ),
+            IndexContent::Faq(q) => (
+                tome_store::DocKind::Faq,
+                &q.id,
+                &q.category_id,
+                &q.section_id,
+                q.status,
+            ),
+        };
+        let (kb_id, created) = match &doc.content {
+            IndexContent::Article(a) => (&a.kb_id, &a.created_at),
+            IndexContent::Faq(q) => (&q.kb_id, &q.created_at),
+        };
+        d.add_text(f.id, id);
+        d.add_text(f.scope, scope_key(&doc.project_id, kb_id, kind));
+        d.add_text(f.category, category);
+        d.add_text(f.section, section.as_deref().unwrap_or(NO_SECTION));
+        d.add_text(f.status, status.as_str());
+        d.add_text(f.created, created);
+        let mut text = |field, value: &str| {
+            d.add_text(field, value);
+            d.add_text(f.words, value);
+        };
+        match &doc.content {
+            IndexContent::Article(a) => {
+                text(f.title, &a.title);
+                if let Some(e) = &a.excerpt {
+                    text(f.excerpt, e);
+                }
+                for t in &a.tags {
+                    text(f.tags, t);
+                }
+                text(f.body, &a.body);
+            }
+            IndexContent::Faq(q) => {
+                text(f.question, &q.question);
+                text(f.answer, &q.answer);
+            }
+        }
+        if let IndexContent::Article(a) = &doc.content {
+            for t in &a.tags {
+                d.add_text(f.tag, t);
+            }
+        }
+        d
+    }
+
+    /// Replaces (or adds) these documents. Visible after the next [`Engine::commit`].
+    pub fn upsert(&self, docs: &[IndexDoc]) -> Result<()> {
+        let w = self.writer();
+        for doc in docs {
+            w.delete_term(Term::from_field_text(self.fields.id, doc.id()));
+            w.add_document(self.document(doc))?;
+        }
+        Ok(())
+    }
+
+    /// Removes these documents, if present. Visible after the next [`Engine::commit`].
+    pub fn delete(&self, ids: &[String]) {
+        let w = self.writer();
+        for id in ids {
+            w.delete_term(Term::from_field_text(self.fields.id, id));
+        }
+    }
+
+    /// Removes every document. Visible after the next [`Engine::commit`].
+    pub fn clear(&self) -> Result<()> {
+        self.writer().delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Makes every pending change durable and visible, recording `position` with them: after a
+    /// crash the index reopens at exactly this position.
+    pub fn commit(&self, position: &Position) -> Result<()> {
+        let payload = serde_json::json!({
+            "version": SCHEMA_VERSION,
+            "feed_id": position.feed_id,
+            "seq": position.seq,
+        })
+        .to_string();
+        let mut w = self.writer();
+        let mut prepared = w.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        drop(w);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Drops uncommitted changes (after a failed batch).
+    pub fn rollback(&self) -> Result<()> {
+        self.writer().rollback()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,146 @@
+//! The index schema and its analyzers.
+//!
+//! Searchable text is indexed twice: once per field through the English analyzer (lower case,
+//! accents folded, Snowball-stemmed; with positions for phrases), which scores every match, and
+//! once as plain folded words in one `words` field, which is only a dictionary for finding the
+//! words a typo or a prefix stands for. Identity, scope and filter values are untokenized.
+
+use tantivy::Index;
+use tantivy::schema::{
+    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer,
+};
+
+/// Bumped whenever the schema or the analyzers change meaning: an index written by another
+/// version is rebuilt.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Name of the stemming analyzer.
+pub const EN: &str = "tome_en";
+/// Name of the folding-only analyzer.
+pub const PLAIN: &str = "tome_plain";
+
+/// Words longer than this (in bytes) are dropped: they are hashes and base64, not language.
+const MAX_TOKEN_BYTES: usize = 40;
+
+/// Folded words: split on anything not alphanumeric, lower-cased, accents folded.
+pub fn plain_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// Folded words reduced to their English stem.
+pub fn en_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// Every field of the index.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// The article or FAQ ID: the document's identity, for upserts and deletes.
+    pub id: Field,
+    /// `project_id/kb_id/kind`: every query is restricted to one such scope.
+    pub scope: Field,
+    pub category: Field,
+    /// The section ID, or [`NO_SECTION`].
+    pub section: Field,
+    pub status: Field,
+    /// `created_at`, stored only: equal scores rank older content first.
+    pub created: Field,
+    /// Each tag, verbatim, for the `tag` filter.
+    pub tag: Field,
+    pub title: Field,
+    pub excerpt: Field,
+    pub tags: Field,
+    pub body: Field,
+    pub question: Field,
+    pub answer: Field,
+    /// All searchable text as folded words: the dictionary for typo and prefix expansion.
+    pub words: Field,
+}
+
+/// The `section` value of content that sits directly in its category.
+pub const NO_SECTION: &str = "-";
+
+impl Fields {
+    pub fn schema() -> (Schema, Fields) {
+        let mut b = Schema::builder();
+        let text = |stored: bool| {
+            let o = TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(EN)
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            );
+            if stored { o.set_stored() } else { o }
+        };
+        let words = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(PLAIN)
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        );
+        let fields = Fields {
+            id: b.add_text_field("id", STRING | STORED),
+            scope: b.add_text_field("scope", STRING),
+            category: b.add_text_field("category", STRING | STORED),
+            section: b.add_text_field("section", STRING | STORED),
+            status: b.add_text_field("status", STRING | STORED),
+            created: b.add_text_field("created", STORED),
+            tag: b.add_text_field("tag", STRING),
+            title: b.add_text_field("title", text(true)),
+            excerpt: b.add_text_field("excerpt", text(true)),
+            tags: b.add_text_field("tags", text(false)),
+            body: b.add_text_field("body", text(true)),
+            question: b.add_text_field("question", text(true)),
+            answer: b.add_text_field("answer", text(true)),
+            words: b.add_text_field("words", words),
+        };
+        (b.build(), fields)
+    }
+
+    /// Looks the fields up by name in an existing index's schema.
+    pub fn of(schema: &Schema) -> tantivy::Result<Fields> {
+        Ok(Fields {
+            id: schema.get_field("id")?,
+            scope: schema.get_field("scope")?,
+            category: schema.get_field("category")?,
+            section: schema.get_field("section")?,
+            status: schema.get_field("status")?,
+            created: schema.get_field("created")?,
+            tag: schema.get_field("tag")?,
+            title: schema.get_field("title")?,
+            excerpt: schema.get_field("excerpt")?,
+            tags: schema.get_field("tags")?,
+            body: schema.get_field("body")?,
+            question: schema.get_field("question")?,
+            answer: schema.get_field("answer")?,
+            words: schema.get_field("words")?,
+        })
+    }
+}
+
+/// Registers Tome's analyzers on an index (they are not persisted with it).
+pub fn register_analyzers(index: &Index) {
+    index.tokenizers().register(EN, en_analyzer());
+    index.tokenizers().register(PLAIN, plain_analyzer());
+}
+
+/// The scope term of a project's KB and one kind of content.
+pub fn scope_key(project_id: &str, kb_id: &str, kind: tome_store::DocKind) -> String {
+    let kind = match kind {
+        tome_store::DocKind::Article => "article",
+        tome_store::DocKind::Faq => "faq",
+    };
+    format!("{project_id}/{kb_id}/{kind}")
+}
