@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod hosted;
 pub mod openapi;
 pub mod public;
 pub mod ratelimit;
@@ -46,8 +47,10 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<client_ip::IpRange>,
     /// Refused public requests (bad key, origin) allowed per client address per minute.
     pub public_refusal_rate_limit: u64,
-    /// Bytes of rendered public responses kept in memory.
+    /// Bytes of rendered public responses kept in memory (and as much again for hosted pages).
     pub cache_bytes: u64,
+    /// Hosted help-centre requests allowed per client address per minute.
+    pub hosted_rate_limit: u64,
 }
 
 impl Default for HttpConfig {
@@ -60,6 +63,7 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             public_refusal_rate_limit: 100,
             cache_bytes: 64 * 1024 * 1024,
+            hosted_rate_limit: 600,
         }
     }
 }
@@ -72,6 +76,7 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     pub cursors: Arc<CursorCodec>,
     pub public: Arc<cache::PublicCache>,
+    pub hosted: Arc<hosted::HostedCache>,
     openapi: Arc<str>,
 }
 
@@ -85,6 +90,7 @@ impl AppState {
         let secret = store.instance_secret().await?;
         Ok(AppState {
             public: Arc::new(cache::PublicCache::new(config.cache_bytes)),
+            hosted: Arc::new(hosted::HostedCache::new(config.cache_bytes)),
             store,
             limiter,
             config: Arc::new(config),
@@ -108,12 +114,14 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             auth::require_admin,
         ));
-    Router::new()
+    let hosted_host = hosted::hosted_authority(state.config.hosted_url.as_deref());
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/openapi.json", get(openapi_json))
         .merge(api)
         .merge(routes::public::router(state.clone()))
+        .merge(hosted::router())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::map_response_with_state(
@@ -125,7 +133,14 @@ pub fn app(state: AppState) -> Router {
             ApiError::internal().into_response()
         }))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    // The hosted host's paths are rewritten before routing, so this wraps the routed app.
+    Router::new()
+        .fallback_service(app)
+        .layer(axum::middleware::from_fn_with_state(
+            hosted_host,
+            hosted::rewrite_hosted_host,
+        ))
 }
 
 /// The application as a service that also accepts a trailing slash on every path (`/v1/kb/`).

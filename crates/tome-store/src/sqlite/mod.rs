@@ -26,11 +26,18 @@ use tome_core::cursor::Position;
 use crate::{OpenOptions, Page, PageRequest, Result, StoreError};
 
 /// Migrations embedded in the binary, applied in order at start. Never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        3,
+        "public_slug",
+        include_str!("../../migrations/sqlite/0003_public_slug.sql"),
+    ),
+];
 
 /// The SQLite implementation of [`crate::Store`].
 #[derive(Debug, Clone)]
