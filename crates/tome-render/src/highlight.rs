@@ -72,8 +72,9 @@ pub fn highlight(code: &str, lang: &str) -> String {
     generator.finalize()
 }
 
-/// The stylesheet for highlighted code: light colours, plus dark ones under `dark_selector`.
-pub fn css(dark_selector: &str) -> String {
+/// The stylesheet for highlighted code: light colours, plus dark ones under each of
+/// `dark_scopes` (selectors of the elements inside which code is shown dark).
+pub fn css(dark_scopes: &[&str]) -> String {
     let themes = syntect::highlighting::ThemeSet::load_defaults();
     let mut out = String::new();
     if let Some(light) = themes.themes.get("InspiredGitHub")
@@ -94,9 +95,13 @@ pub fn css(dark_selector: &str) -> String {
                 continue;
             };
             let selectors = strip_comments(selectors);
-            let scoped: Vec<String> = selectors
-                .split(',')
-                .map(|s| format!("{dark_selector} {}", s.trim()))
+            let scoped: Vec<String> = dark_scopes
+                .iter()
+                .flat_map(|scope| {
+                    selectors
+                        .split(',')
+                        .map(move |s| format!("{scope} {}", s.trim()))
+                })
                 .collect();
             out.push_str(&scoped.join(", "));
             out.push_str(" {");
@@ -164,7 +169,7 @@ mod tests {
 
     #[test]
     fn stylesheet_has_light_and_scoped_dark_rules() {
-        let css = css("[data-mode=dark]");
+        let css = css(&["[data-mode=dark]"]);
         assert!(css.contains(".hl-"));
         assert!(css.contains("[data-mode=dark] .hl-"));
     }

@@ -23,8 +23,14 @@ pub struct Assets {
 
 const SOURCES: &[(&str, &str)] = &[
     ("base.css", include_str!("../../assets/hosted/base.css")),
-    ("minimal.css", include_str!("../../assets/hosted/minimal.css")),
-    ("developer.css", include_str!("../../assets/hosted/developer.css")),
+    (
+        "minimal.css",
+        include_str!("../../assets/hosted/minimal.css"),
+    ),
+    (
+        "developer.css",
+        include_str!("../../assets/hosted/developer.css"),
+    ),
     ("brand.css", include_str!("../../assets/hosted/brand.css")),
     ("docs.css", include_str!("../../assets/hosted/docs.css")),
     ("bare.css", include_str!("../../assets/hosted/bare.css")),
@@ -51,7 +57,7 @@ static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
         "highlight.css",
         asset(
             "highlight.css",
-            tome_render::highlight::css("[data-mode=\"dark\"]"),
+            tome_render::highlight::css(&["[data-mode=\"dark\"]", "[data-theme=\"developer\"]"]),
         ),
     );
     let by_file = by_name

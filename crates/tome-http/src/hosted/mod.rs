@@ -149,7 +149,10 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
     }
 
     let path = req.uri().path();
-    let rest = path.strip_prefix("/hc").unwrap_or(path).trim_start_matches('/');
+    let rest = path
+        .strip_prefix("/hc")
+        .unwrap_or(path)
+        .trim_start_matches('/');
     let (slug, rest) = rest.split_once('/').unwrap_or((rest, ""));
     let headers = req.headers();
     let tree = match resolve(&s, slug).await {
@@ -172,7 +175,11 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
     // Search results depend on the query, which anyone can vary at will: they are rendered
     // each time rather than let to crowd pages out of the cache.
     let cacheable = rest != "search";
-    let key = format!("{}:{generation}:{}:{rest}", site.tree.kb.id, u8::from(on_host));
+    let key = format!(
+        "{}:{generation}:{}:{rest}",
+        site.tree.kb.id,
+        u8::from(on_host)
+    );
     if cacheable && let Some(p) = s.hosted.page(&key).await {
         return respond(&p, headers);
     }
@@ -329,9 +336,15 @@ mod tests {
     #[test]
     fn gzip_negotiation() {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip"),
+        );
         assert!(accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0"),
+        );
         assert!(!accepts_gzip(&h));
     }
 }

@@ -34,7 +34,11 @@ fn inline_style(kb: &KnowledgeBase) -> Option<String> {
             css.push_str(&format!(":root{{--primary:{color}}}"));
         }
     }
-    if let Some(custom) = settings.custom_css.as_deref().filter(|c| !c.trim().is_empty()) {
+    if let Some(custom) = settings
+        .custom_css
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+    {
         css.push('\n');
         css.push_str(&tome_render::inert_css(custom));
     }
@@ -86,10 +90,14 @@ struct PageMeta {
 
 fn css_urls(assets_root: &str, theme: Theme) -> Vec<String> {
     let a = assets();
-    ["base.css", &format!("{}.css", theme.as_str()), "highlight.css"]
-        .iter()
-        .map(|name| format!("{assets_root}/{}", a.file(name)))
-        .collect()
+    [
+        "base.css",
+        &format!("{}.css", theme.as_str()),
+        "highlight.css",
+    ]
+    .iter()
+    .map(|name| format!("{assets_root}/{}", a.file(name)))
+    .collect()
 }
 
 fn site_view<'a>(site: &'a Site) -> SiteView<'a> {
@@ -249,7 +257,11 @@ fn category(site: &Site, id: &str) -> Option<Page> {
 
 fn section(site: &Site, id: &str) -> Option<Page> {
     let sec = site.tree.sections.iter().find(|s| s.id == id)?;
-    let cat = site.tree.categories.iter().find(|c| c.id == sec.category_id)?;
+    let cat = site
+        .tree
+        .categories
+        .iter()
+        .find(|c| c.id == sec.category_id)?;
     let view = nav(&site.tree, &site.root)
         .into_iter()
         .find(|c| c.id == cat.id)?

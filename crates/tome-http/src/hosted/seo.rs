@@ -73,7 +73,12 @@ pub(crate) fn llms(site: &Site) -> Page {
     let tree = &site.tree;
     let root = &site.canonical_root;
     let mut out = format!("# {}\n\n", one_line(&tree.kb.title));
-    if let Some(d) = tree.kb.description.as_deref().filter(|d| !d.trim().is_empty()) {
+    if let Some(d) = tree
+        .kb
+        .description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
         let _ = writeln!(out, "> {}\n", one_line(d));
     }
     let _ = writeln!(
@@ -92,7 +97,12 @@ pub(crate) fn llms(site: &Site) -> Page {
         }
         let _ = writeln!(out, "## {}\n", one_line(&c.name));
         for a in articles {
-            let _ = write!(out, "- [{}]({}.md)", one_line(&a.title), article_url(root, a));
+            let _ = write!(
+                out,
+                "- [{}]({}.md)",
+                one_line(&a.title),
+                article_url(root, a)
+            );
             match a.excerpt.as_deref().filter(|e| !e.trim().is_empty()) {
                 Some(e) => {
                     let _ = writeln!(out, ": {}", one_line(e));
@@ -118,7 +128,12 @@ fn article_markdown(a: &Article) -> String {
 pub(crate) async fn llms_full(s: &AppState, site: &Site) -> Result<Page, StoreError> {
     let tree = &site.tree;
     let mut out = format!("# {}\n\n", one_line(&tree.kb.title));
-    if let Some(d) = tree.kb.description.as_deref().filter(|d| !d.trim().is_empty()) {
+    if let Some(d) = tree
+        .kb
+        .description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
         let _ = writeln!(out, "> {}\n", one_line(d));
     }
     for listed in &tree.articles {

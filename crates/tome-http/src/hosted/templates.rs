@@ -5,24 +5,66 @@ use std::sync::LazyLock;
 use minijinja::Environment;
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/hosted/base.html")),
-    ("macros.html", include_str!("../../templates/hosted/macros.html")),
-    ("layout_minimal.html", include_str!("../../templates/hosted/layout_minimal.html")),
-    ("layout_developer.html", include_str!("../../templates/hosted/layout_developer.html")),
-    ("layout_brand.html", include_str!("../../templates/hosted/layout_brand.html")),
-    ("layout_docs.html", include_str!("../../templates/hosted/layout_docs.html")),
-    ("layout_bare.html", include_str!("../../templates/hosted/layout_bare.html")),
-    ("home.html", include_str!("../../templates/hosted/home.html")),
-    ("category.html", include_str!("../../templates/hosted/category.html")),
-    ("section.html", include_str!("../../templates/hosted/section.html")),
-    ("article.html", include_str!("../../templates/hosted/article.html")),
-    ("search.html", include_str!("../../templates/hosted/search.html")),
+    (
+        "base.html",
+        include_str!("../../templates/hosted/base.html"),
+    ),
+    (
+        "macros.html",
+        include_str!("../../templates/hosted/macros.html"),
+    ),
+    (
+        "layout_minimal.html",
+        include_str!("../../templates/hosted/layout_minimal.html"),
+    ),
+    (
+        "layout_developer.html",
+        include_str!("../../templates/hosted/layout_developer.html"),
+    ),
+    (
+        "layout_brand.html",
+        include_str!("../../templates/hosted/layout_brand.html"),
+    ),
+    (
+        "layout_docs.html",
+        include_str!("../../templates/hosted/layout_docs.html"),
+    ),
+    (
+        "layout_bare.html",
+        include_str!("../../templates/hosted/layout_bare.html"),
+    ),
+    (
+        "home.html",
+        include_str!("../../templates/hosted/home.html"),
+    ),
+    (
+        "category.html",
+        include_str!("../../templates/hosted/category.html"),
+    ),
+    (
+        "section.html",
+        include_str!("../../templates/hosted/section.html"),
+    ),
+    (
+        "article.html",
+        include_str!("../../templates/hosted/article.html"),
+    ),
+    (
+        "search.html",
+        include_str!("../../templates/hosted/search.html"),
+    ),
     ("faq.html", include_str!("../../templates/hosted/faq.html")),
-    ("error.html", include_str!("../../templates/hosted/error.html")),
+    (
+        "error.html",
+        include_str!("../../templates/hosted/error.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
+    // Pages share layouts that look at optional context (`category.id` on a home page): missing
+    // values read as empty rather than failing the page.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     // `.html` templates escape every value unless a template marks it `|safe` (only sanitised
     // article HTML is).
     for &(name, source) in TEMPLATES {

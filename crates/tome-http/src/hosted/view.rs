@@ -59,7 +59,9 @@ pub fn id_slug(id: &str, name: &str) -> String {
 pub fn id_of(segment: &str) -> &str {
     match segment.split_once('_') {
         Some((prefix, rest)) => {
-            let end = rest.find('-').map_or(segment.len(), |i| prefix.len() + 1 + i);
+            let end = rest
+                .find('-')
+                .map_or(segment.len(), |i| prefix.len() + 1 + i);
             &segment[..end]
         }
         None => segment,
@@ -188,7 +190,10 @@ mod tests {
             id_slug("kba_abc123def456", "How to: Export CSV?"),
             "kba_abc123def456-how-to-export-csv"
         );
-        assert_eq!(id_of("kba_abc123def456-how-to-export-csv"), "kba_abc123def456");
+        assert_eq!(
+            id_of("kba_abc123def456-how-to-export-csv"),
+            "kba_abc123def456"
+        );
         assert_eq!(id_of("kba_abc123def456"), "kba_abc123def456");
         assert_eq!(id_of("nonsense"), "nonsense");
         assert_eq!(id_slug("kbc_x", "!!!"), "kbc_x");

@@ -103,7 +103,10 @@ impl PublicStore for SqliteStore {
         })
     }
 
-    async fn public_kb_by_slug(&self, slug: &str) -> Result<Option<tome_core::model::KnowledgeBase>> {
+    async fn public_kb_by_slug(
+        &self,
+        slug: &str,
+    ) -> Result<Option<tome_core::model::KnowledgeBase>> {
         let mut conn = self.read().await?;
         let row = sqlx::query("SELECT * FROM knowledge_bases WHERE slug = ? AND is_public = 1")
             .bind(slug)
