@@ -203,9 +203,9 @@ async fn resolve(
         let generation = s.public.kb_generation(&kb_id);
         match s.public.tree(s.store.as_ref(), &kb_id, generation).await {
             Ok(tree) if confirmed(&tree) => return Ok(Some((tree, generation))),
-            // Renamed, made private or deleted since: look the slug up afresh.
-            Ok(_) | Err(StoreError::NotFound(_)) => s.hosted.forget_slug(slug),
-            Err(e) => return Err(e),
+            // Renamed, made private or deleted since (a deleted KB's tree is an error): look the
+            // slug up afresh, which also surfaces a real database failure.
+            Ok(_) | Err(_) => s.hosted.forget_slug(slug),
         }
     }
     let Some(kb) = s.store.public_kb_by_slug(slug).await? else {
@@ -214,8 +214,11 @@ async fn resolve(
     let generation = s.public.kb_generation(&kb.id);
     let tree = match s.public.tree(s.store.as_ref(), &kb.id, generation).await {
         Ok(t) => t,
-        Err(StoreError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e),
+        // Deleted or unpublished between the two reads: the slug names nothing now.
+        Err(e) => match s.store.public_kb_by_slug(slug).await? {
+            None => return Ok(None),
+            Some(_) => return Err(e),
+        },
     };
     if !confirmed(&tree) {
         return Ok(None);

@@ -65,6 +65,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     // Pages share layouts that look at optional context (`category.id` on a home page): missing
     // values read as empty rather than failing the page.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.set_formatter(format_value);
     // `.html` templates escape every value unless a template marks it `|safe` (only sanitised
     // article HTML is).
     for &(name, source) in TEMPLATES {
@@ -74,6 +75,33 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env
 });
+
+/// minijinja's HTML escaping also escapes `/`, which is not needed inside quoted attributes or
+/// text and makes every URL unreadable; this escapes exactly `& < > " '`.
+fn format_value(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    let html = matches!(state.auto_escape(), minijinja::AutoEscape::Html);
+    if !html || value.is_safe() || value.is_undefined() || value.is_none() {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = value.to_string();
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    out.write_str(&escaped)
+        .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed"))
+}
 
 /// Renders the named template with `ctx`.
 pub fn render(name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {

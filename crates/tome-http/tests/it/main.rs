@@ -7,6 +7,7 @@ mod articles;
 mod auth;
 mod content;
 mod credits;
+mod hosted;
 mod kb;
 mod openapi;
 mod pagination;
