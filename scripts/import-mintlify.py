@@ -90,6 +90,8 @@ INLINE = [
 
 def convert(body):
     """MDX → Markdown. Returns (markdown, faqs[(question, answer)])."""
+    # Media tags span lines; the corpus ships no media files, so they go before line handling.
+    body = re.sub(r"<(img|video|iframe)\b[^>]*?/?>(\s*</\1>)?", "", body, flags=re.S | re.I)
     lines = body.splitlines()
     out, faqs = [], []
     stack = []  # (tag, indent_removed, prefix)

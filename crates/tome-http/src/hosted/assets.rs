@@ -22,6 +22,10 @@ pub struct Assets {
 }
 
 const SOURCES: &[(&str, &str)] = &[
+    (
+        "favicon.svg",
+        include_str!("../../assets/hosted/favicon.svg"),
+    ),
     ("base.css", include_str!("../../assets/hosted/base.css")),
     (
         "minimal.css",
@@ -43,7 +47,11 @@ fn asset(name: &'static str, text: String) -> Asset {
     Asset {
         file: format!("{stem}.{hash}.{ext}"),
         body: Arc::new(CachedBody::new(text.into_bytes())),
-        content_type: "text/css; charset=utf-8",
+        content_type: if ext == "svg" {
+            "image/svg+xml"
+        } else {
+            "text/css; charset=utf-8"
+        },
     }
 }
 

@@ -75,6 +75,7 @@ struct SiteView<'a> {
     search_url: String,
     faq_url: Option<String>,
     css: Vec<String>,
+    favicon: String,
     inline_style: Option<String>,
 }
 
@@ -118,6 +119,7 @@ fn site_view<'a>(site: &'a Site) -> SiteView<'a> {
         search_url: format!("{}/search", site.root),
         faq_url: (!site.tree.faqs.is_empty()).then(|| format!("{}/faq", site.root)),
         css: css_urls(site.assets_root, kb.theme),
+        favicon: format!("{}/{}", site.assets_root, assets().file("favicon.svg")),
         inline_style: inline_style(kb),
     }
 }
@@ -527,6 +529,7 @@ fn standalone(assets_root: &str, status: StatusCode, heading: &str, message: &st
             theme => "minimal",
             mode => "light",
             css => css_urls(assets_root, Theme::Minimal),
+            favicon => format!("{assets_root}/{}", assets().file("favicon.svg")),
         },
         page => context! { kind => "error", title => heading, description => message },
         nav => Vec::<()>::new(),
