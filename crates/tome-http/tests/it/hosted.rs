@@ -182,21 +182,25 @@ fn normalize(html: &str) -> String {
         out.push(c);
         i += c.len_utf8();
     }
-    // Asset names: `base.0123456789ab.css` → `base.HASH.css`.
-    let mut result = String::new();
-    for (n, part) in out.split(".css").enumerate() {
-        if n > 0 {
-            result.push_str(".css");
-        }
-        match part.rsplit_once('.') {
-            Some((stem, hash))
-                if hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
-            {
-                result.push_str(stem);
-                result.push_str(".HASH");
+    // Asset names: `base.0123456789ab.css` → `base.HASH.css` (and `.svg`).
+    let mut result = out;
+    for ext in [".css", ".svg"] {
+        let mut next = String::new();
+        for (n, part) in result.split(ext).enumerate() {
+            if n > 0 {
+                next.push_str(ext);
             }
-            _ => result.push_str(part),
+            match part.rsplit_once('.') {
+                Some((stem, hash))
+                    if hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+                {
+                    next.push_str(stem);
+                    next.push_str(".HASH");
+                }
+                _ => next.push_str(part),
+            }
         }
+        result = next;
     }
     let now = tome_core::time::now();
     let iso = format!("{}Z", now.replace(' ', "T"));
