@@ -135,12 +135,17 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .with_state(state);
     // The hosted host's paths are rewritten before routing, so this wraps the routed app.
-    Router::new()
-        .fallback_service(app)
-        .layer(axum::middleware::from_fn_with_state(
-            hosted_host,
-            hosted::rewrite_hosted_host,
-        ))
+    match hosted_host {
+        Some(host) => {
+            Router::new()
+                .fallback_service(app)
+                .layer(axum::middleware::from_fn_with_state(
+                    host,
+                    hosted::rewrite_hosted_host,
+                ))
+        }
+        None => app,
+    }
 }
 
 /// The application as a service that also accepts a trailing slash on every path (`/v1/kb/`).

@@ -76,13 +76,10 @@ fn is_hosted_host(configured: &str, got: &str) -> bool {
 /// On the hosted host every path is a help-centre path: `/{slug}/…` is served as
 /// `/hc/{slug}/…` (health checks excepted, so load balancers can probe any host).
 pub async fn rewrite_hosted_host(
-    State(authority): State<Option<Arc<str>>>,
+    State(configured): State<Arc<str>>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let Some(configured) = authority else {
-        return next.run(req).await;
-    };
     let on_host = request_authority(&req).is_some_and(|got| is_hosted_host(&configured, &got));
     let path = req.uri().path();
     if on_host && path != "/healthz" && path != "/readyz" {
@@ -155,12 +152,29 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
         .trim_start_matches('/');
     let (slug, rest) = rest.split_once('/').unwrap_or((rest, ""));
     let headers = req.headers();
-    let tree = match resolve(&s, slug).await {
+    // Search results depend on the query, which anyone can vary at will: they are rendered
+    // each time rather than let to crowd pages out of the cache.
+    let cacheable = rest != "search";
+    // Pages are keyed by the slug too: a page exists under the KB's current generation only if
+    // the slug was confirmed at that generation, and any change to the KB bumps it.
+    let page_key = |kb_id: &str, generation: u64| {
+        format!("{kb_id}:{generation}:{}:{slug}/{rest}", u8::from(on_host))
+    };
+    if cacheable && let Some(kb_id) = s.hosted.slug_hint(slug) {
+        let generation = s.public.kb_generation(&kb_id);
+        if let Some(p) = s.hosted.page(&page_key(&kb_id, generation)).await {
+            return respond(&p, headers);
+        }
+    }
+    let (tree, generation) = match resolve(&s, slug).await {
         Ok(Some(found)) => found,
         Ok(None) => return respond(&pages::unknown_site(assets_root), headers),
         Err(e) => return respond(&pages::failure(&e, assets_root), headers),
     };
-    let (tree, generation) = tree;
+    let key = page_key(&tree.kb.id, generation);
+    if cacheable && let Some(p) = s.hosted.page(&key).await {
+        return respond(&p, headers);
+    }
     let root = if on_host {
         format!("/{slug}")
     } else {
@@ -172,17 +186,6 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
         root,
         assets_root,
     };
-    // Search results depend on the query, which anyone can vary at will: they are rendered
-    // each time rather than let to crowd pages out of the cache.
-    let cacheable = rest != "search";
-    let key = format!(
-        "{}:{generation}:{}:{rest}",
-        site.tree.kb.id,
-        u8::from(on_host)
-    );
-    if cacheable && let Some(p) = s.hosted.page(&key).await {
-        return respond(&p, headers);
-    }
     let page = pages::render(&s, &site, rest, req.uri()).await;
     if cacheable && page.status == StatusCode::OK {
         s.hosted.insert_page(key, page.clone()).await;
