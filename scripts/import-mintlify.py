@@ -280,6 +280,23 @@ def main():
         title = (meta.get("title") or titleize(os.path.splitext(parts[-1])[0]))[:500]
         items.append((rel, cats[cat_name], sec_id, title, meta.get("description", "")[:500], truncate(md), faqs))
 
+    # A folder's index or overview page describes its category.
+    for cat_name, cat_id in cats.items():
+        folder = next((rel.split(os.sep)[0] for rel in pages
+                       if os.sep in rel and titleize(rel.split(os.sep)[0]) == cat_name), None)
+        desc = None
+        for candidate in ("index.mdx", "overview.mdx"):
+            path = os.path.join(args.dir, folder, candidate) if folder else None
+            if path and os.path.exists(path):
+                with open(path, encoding="utf-8") as fh:
+                    desc = front_matter(fh.read())[0].get("description")
+                if desc:
+                    break
+        if folder is None:
+            desc = "Start here: what Mintlify is, a quickstart, pricing and how to get support."
+        if desc:
+            api(args.api, args.key, "PUT", f"/v1/kb/{kb_id}/categories/{cat_id}", {"description": desc[:10_000]})
+
     path_to_id = {}
     created = []
     for start in range(0, len(items), 20):
