@@ -86,6 +86,8 @@ struct Renderer<'a> {
     toc: Vec<TocEntry>,
     heading: Option<(HeadingLevel, Vec<Event<'a>>)>,
     code: Option<(String, String)>,
+    /// The title of the code block being collected (after its language in the info string).
+    code_title: String,
 }
 
 impl<'a> Renderer<'a> {
@@ -118,15 +120,21 @@ impl<'a> Renderer<'a> {
         match event {
             Event::Start(Tag::Heading { level, .. }) => self.heading = Some((level, Vec::new())),
             Event::Start(Tag::CodeBlock(kind)) => {
-                let lang = match kind {
-                    CodeBlockKind::Fenced(info) => info
-                        .split(|c: char| c.is_whitespace() || c == ',' || c == '{')
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                    CodeBlockKind::Indented => String::new(),
+                // Info strings are `lang [title] [{attributes}]`, e.g. ```bash npm```.
+                let (lang, title) = match kind {
+                    CodeBlockKind::Fenced(info) => {
+                        let info = info.split('{').next().unwrap_or_default().trim();
+                        let (lang, title) =
+                            info.split_once(char::is_whitespace).unwrap_or((info, ""));
+                        (
+                            lang.trim_end_matches(',').to_string(),
+                            title.trim().to_string(),
+                        )
+                    }
+                    CodeBlockKind::Indented => (String::new(), String::new()),
                 };
                 self.code = Some((lang, String::new()));
+                self.code_title = title.chars().take(80).collect();
             }
             Event::FootnoteReference(label) => {
                 let next = self.numbers.len() + 1;
@@ -189,12 +197,18 @@ impl<'a> Renderer<'a> {
             .take(32)
             .collect();
         let body = highlight(&code, &lang);
+        let title = std::mem::take(&mut self.code_title);
+        let title = if title.is_empty() {
+            String::new()
+        } else {
+            format!(" data-title=\"{}\"", escape(&title))
+        };
         let html = if lang.is_empty() {
-            format!("<pre class=\"code\"><code>{body}</code></pre>\n")
+            format!("<pre class=\"code\"{title}><code>{body}</code></pre>\n")
         } else {
             let l = escape(&lang.to_ascii_lowercase());
             format!(
-                "<pre class=\"code\" data-lang=\"{l}\"><code class=\"language-{l}\">{body}</code></pre>\n"
+                "<pre class=\"code\" data-lang=\"{l}\"{title}><code class=\"language-{l}\">{body}</code></pre>\n"
             )
         };
         self.emit(Event::Html(html.into()));

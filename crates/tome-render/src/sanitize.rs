@@ -44,7 +44,7 @@ static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
     b.url_schemes(HashSet::from(["http", "https", "mailto", "tel"]));
     b.add_generic_attributes(["id", "class"]);
     b.add_tag_attributes("input", ["type", "checked", "disabled"]);
-    b.add_tag_attributes("pre", ["data-lang"]);
+    b.add_tag_attributes("pre", ["data-lang", "data-title"]);
     b.add_tag_attributes("img", ["width", "height", "loading"]);
     b.add_tag_attributes("a", ["aria-label"]);
     b.add_tag_attributes("section", ["aria-label"]);

@@ -74,6 +74,16 @@ fn code_blocks_are_highlighted() {
 }
 
 #[test]
+fn code_block_titles_are_kept_as_data() {
+    let out = html("```bash npm \"x\" <b>\nnpm i -g mint\n```\n");
+    assert!(out.contains("data-lang=\"bash\""), "{out}");
+    assert!(
+        out.contains("data-title=\"npm &quot;x&quot; &lt;b&gt;\""),
+        "{out}"
+    );
+}
+
+#[test]
 fn alerts_keep_their_class() {
     let out = html("> [!TIP]\n> Use the CLI.\n");
     assert!(out.contains("markdown-alert-tip"), "{out}");
