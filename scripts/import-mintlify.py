@@ -62,8 +62,13 @@ def front_matter(text):
                 m = re.match(r'^(\w+):\s*(.*)$', line)
                 if m:
                     v = m.group(2).strip()
-                    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-                        v = v[1:-1]
+                    if len(v) >= 2 and v[0] == v[-1] == '"':
+                        try:
+                            v = json.loads(v)  # YAML double quotes escape like JSON strings
+                        except ValueError:
+                            v = v[1:-1]
+                    elif len(v) >= 2 and v[0] == v[-1] == "'":
+                        v = v[1:-1].replace("''", "'")
                     meta[m.group(1)] = v
             text = text[end + 4:]
     return meta, text
