@@ -9,6 +9,7 @@
 
 pub mod assets;
 mod cache;
+mod layout;
 mod pages;
 mod seo;
 mod templates;
@@ -137,7 +138,7 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
         .await;
     let assets_root = if on_host { "/_assets" } else { "/hc/_assets" };
     if !decision.allowed {
-        let page = pages::too_many_requests(assets_root);
+        let page = layout::too_many_requests(assets_root);
         let mut resp = respond(&page, req.headers());
         if let Ok(v) = HeaderValue::from_str(&decision.retry_after.to_string()) {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -168,8 +169,8 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
     }
     let (tree, generation) = match resolve(&s, slug).await {
         Ok(Some(found)) => found,
-        Ok(None) => return respond(&pages::unknown_site(assets_root), headers),
-        Err(e) => return respond(&pages::failure(&e, assets_root), headers),
+        Ok(None) => return respond(&layout::unknown_site(assets_root), headers),
+        Err(e) => return respond(&layout::failure(&e, assets_root), headers),
     };
     let key = page_key(&tree.kb.id, generation);
     if cacheable && let Some(p) = s.hosted.page(&key).await {

@@ -8,7 +8,7 @@ use tome_store::StoreError;
 
 use super::Site;
 use super::cache::Page;
-use super::pages::text_page;
+use super::layout::text_page;
 use super::view::{article_url, category_url, section_url};
 use crate::AppState;
 
