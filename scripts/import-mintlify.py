@@ -6,7 +6,7 @@ excerpts; MDX components become plain Markdown: callouts (<Tip>, <Note>, <Warnin
 GitHub alerts, <Steps>/<Tabs> become headings, <Accordion> becomes <details>, <Card> a bold link,
 parameter fields a definition line; imports, images and agent-only blocks are dropped. Internal
 links (/path) are rewritten to the imported articles. Accordions on troubleshooting-style pages
-are also imported as FAQs, so the FAQ accordion shows real questions.
+that ask a question are also imported as FAQs, so the FAQ accordion shows real questions.
 
 Usage: import-mintlify.py --api http://127.0.0.1:8080 --key tome_... --slug mintlify-docs \
          [--theme docs] [--dir ../shared/corpora/mintlify-docs]
@@ -338,10 +338,11 @@ def main():
     nfaq = 0
     for rel, c, s, t, e, b, faqs in items:
         for q, a in faqs:
-            if nfaq >= args.max_faqs or len(q) > 500 or len(a) > 10_000:
+            # Only accordions that ask something are FAQs; others are just folded sections.
+            if nfaq >= args.max_faqs or not q.rstrip().endswith("?") or len(q) > 500 or len(a) > 10_000:
                 continue
             api(args.api, args.key, "POST", f"/v1/kb/{kb_id}/faqs", {
-                "category_id": c, **({"section_id": s} if s else {}), "question": q if q.endswith("?") else q,
+                "category_id": c, **({"section_id": s} if s else {}), "question": q,
                 "answer": fix(a), "status": "published",
             })
             nfaq += 1
