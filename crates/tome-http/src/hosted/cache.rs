@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::http::{HeaderValue, StatusCode};
+use sha2::{Digest, Sha256};
 
 use crate::cache::CachedBody;
 
@@ -27,9 +28,12 @@ pub struct Page {
     pub embeddable: bool,
 }
 
-/// Rendered pages and the slug → KB hint.
+/// Rendered pages, rendered Markdown and the slug → KB hint.
 pub struct HostedCache {
     pages: moka::future::Cache<String, Page>,
+    /// Article HTML by the SHA-256 of its Markdown: rendering is a pure function of the body, so
+    /// a write that leaves a body alone (a title, a theme, another article) costs no re-render.
+    markdown: moka::future::Cache<[u8; 32], Arc<tome_render::Rendered>>,
     slugs: RwLock<HashMap<String, String>>,
 }
 
@@ -50,8 +54,23 @@ impl HostedCache {
                     u32::try_from(body + k.len() + 256).unwrap_or(u32::MAX)
                 })
                 .build(),
+            markdown: moka::future::Cache::builder()
+                .max_capacity(max_bytes / 2)
+                .weigher(|_, r: &Arc<tome_render::Rendered>| {
+                    u32::try_from(r.html.len() + 256).unwrap_or(u32::MAX)
+                })
+                .build(),
             slugs: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The rendered form of an article body, from cache when the same Markdown was rendered
+    /// before.
+    pub async fn render(&self, markdown: &str) -> Arc<tome_render::Rendered> {
+        let key: [u8; 32] = Sha256::digest(markdown.as_bytes()).into();
+        self.markdown
+            .get_with(key, async { Arc::new(tome_render::render(markdown)) })
+            .await
     }
 
     pub async fn page(&self, key: &str) -> Option<Page> {

@@ -159,7 +159,7 @@ async fn article(s: &AppState, site: &Site, id: &str) -> Result<Option<Page>, St
     let Some(a) = s.store.published_article(&tree.kb.id, &listed.id).await? else {
         return Ok(None);
     };
-    let rendered = tome_render::render(&a.body);
+    let rendered = s.hosted.render(&a.body).await;
     let url = view::article_url("", &a);
     let description = match a.excerpt.as_deref().filter(|e| !e.trim().is_empty()) {
         Some(e) => e.to_string(),
@@ -197,14 +197,14 @@ async fn article(s: &AppState, site: &Site, id: &str) -> Result<Option<Page>, St
         markdown_url: format!("{}{url}.md", site.root),
         id: a.id.clone(),
         title: a.title.clone(),
-        body_html: rendered.html,
+        body_html: rendered.html.clone(),
         toc: rendered
             .toc
-            .into_iter()
+            .iter()
             .map(|t| TocItem {
                 level: t.level,
-                id: t.id,
-                text: t.text,
+                id: t.id.clone(),
+                text: t.text.clone(),
             })
             .collect(),
         tags: a.tags.clone(),

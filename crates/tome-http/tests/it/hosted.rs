@@ -448,6 +448,16 @@ async fn every_kind_of_write_is_visible_on_the_next_request() {
     .assert_status(200);
     let t = text(&app, &art).await;
     assert!(t.contains("Open an account") && t.contains("Brand new body."));
+    // A title-only edit re-renders the page though the body's HTML comes from the render cache.
+    app.put(
+        &s.mgmt(&format!("/articles/{}", s.article)),
+        json!({ "title": "Open your account" }),
+    )
+    .await
+    .assert_status(200);
+    let t = text(&app, &art).await;
+    assert!(t.contains("<h1 id=\"article-title\">Open your account</h1>"));
+    assert!(t.contains("Brand new body."));
 
     // Publish.
     app.post_empty(&s.mgmt(&format!("/articles/{}/publish", s.draft)))
