@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod hosted;
 pub mod metrics;
 pub mod openapi;
 pub mod public;
@@ -47,10 +48,12 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<client_ip::IpRange>,
     /// Refused public requests (bad key, origin) allowed per client address per minute.
     pub public_refusal_rate_limit: u64,
-    /// Bytes of rendered public responses kept in memory.
+    /// Bytes of rendered public responses kept in memory (and as much again for hosted pages).
     pub cache_bytes: u64,
     /// When set, `/metrics` requires `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// Hosted help-centre requests allowed per client address per minute.
+    pub hosted_rate_limit: u64,
 }
 
 impl Default for HttpConfig {
@@ -64,6 +67,7 @@ impl Default for HttpConfig {
             public_refusal_rate_limit: 100,
             cache_bytes: 64 * 1024 * 1024,
             metrics_token: None,
+            hosted_rate_limit: 600,
         }
     }
 }
@@ -82,6 +86,7 @@ pub struct AppState {
     pub cursors: Arc<CursorCodec>,
     pub public: Arc<cache::PublicCache>,
     pub metrics: Arc<metrics::Metrics>,
+    pub hosted: Arc<hosted::HostedCache>,
     openapi: Arc<str>,
 }
 
@@ -125,6 +130,7 @@ impl AppState {
         Ok(AppState {
             metrics,
             public,
+            hosted: Arc::new(hosted::HostedCache::new(config.cache_bytes)),
             store,
             search,
             limiter,
@@ -145,6 +151,21 @@ fn invalidate_applied(public: &cache::PublicCache, applied: &tome_search::Applie
     }
 }
 
+impl AppState {
+    /// Runs a search on the engine, timing it for the metrics.
+    pub fn run_search(
+        &self,
+        request: &tome_search::SearchRequest,
+    ) -> Result<tome_search::SearchResults, tome_search::SearchError> {
+        let started = std::time::Instant::now();
+        let results = self.search.query(request);
+        self.metrics
+            .search_duration
+            .observe(started.elapsed().as_secs_f64());
+        results
+    }
+}
+
 /// The whole application as a router.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
@@ -159,13 +180,15 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             auth::require_admin,
         ));
-    Router::new()
+    let hosted_host = hosted::hosted_authority(state.config.hosted_url.as_deref());
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/openapi.json", get(openapi_json))
         .route("/metrics", get(metrics::serve))
         .merge(api)
         .merge(routes::public::router(state.clone()))
+        .merge(hosted::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
@@ -181,7 +204,19 @@ pub fn app(state: AppState) -> Router {
             ApiError::internal().into_response()
         }))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    // The hosted host's paths are rewritten before routing, so this wraps the routed app.
+    match hosted_host {
+        Some(host) => {
+            Router::new()
+                .fallback_service(app)
+                .layer(axum::middleware::from_fn_with_state(
+                    host,
+                    hosted::rewrite_hosted_host,
+                ))
+        }
+        None => app,
+    }
 }
 
 /// The whole application as one service: cached public reads answered directly (see

@@ -337,6 +337,8 @@ pub trait PublicStore: Send + Sync {
     async fn allowed_domains_for_slug(&self, slug: &str) -> Result<Vec<Vec<String>>>;
     /// The KB's categories, sections, published articles (no bodies) and published FAQs.
     async fn published_tree(&self, kb_id: &str) -> Result<PublishedTree>;
+    /// The public KB (`is_public`) with this slug; at most one exists instance-wide.
+    async fn public_kb_by_slug(&self, slug: &str) -> Result<Option<KnowledgeBase>>;
     /// A published article of the KB, with its body.
     async fn published_article(&self, kb_id: &str, article_id: &str) -> Result<Option<Article>>;
 }

@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// client address that public rate limits count.
     #[arg(long, env = "TOME_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<tome_http::client_ip::IpRange>,
+    /// Hosted help-centre page requests per minute per client address.
+    #[arg(long, env = "TOME_HOSTED_RATE_LIMIT", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub hosted_rate_limit: u64,
     /// Memory for cached public responses, in MiB.
     #[arg(long, env = "TOME_CACHE_SIZE_MB", default_value_t = 64)]
     pub cache_size_mb: u64,
@@ -99,6 +102,7 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         trusted_proxies: args.trusted_proxies.clone(),
         cache_bytes: args.cache_size_mb.saturating_mul(1024 * 1024),
         metrics_token: args.metrics_token.clone(),
+        hosted_rate_limit: args.hosted_rate_limit,
         ..HttpConfig::default()
     };
     let search_dir = db.search_dir();

@@ -332,8 +332,26 @@ fn export_then_import_gives_the_same_knowledge_base() {
 
     // Into another project, from each form.
     let (p2, key2) = project_with_key(&data, "Other", None);
-    let from_dir = cli_json(&data, &["import", "--project", &p2, "--from", p(&out)]);
-    assert_eq!(from_dir["knowledge_base"]["slug"], "tricky");
+    // The source KB is public and public slugs are unique instance-wide (hosted URLs carry no
+    // project), so the same slug is refused even in another project, before anything is written.
+    let taken = cli_err(&data, &["import", "--project", &p2, "--from", p(&out)]);
+    assert!(
+        taken.contains("already used by another public knowledge base"),
+        "{taken}"
+    );
+    let from_dir = cli_json(
+        &data,
+        &[
+            "import",
+            "--project",
+            &p2,
+            "--from",
+            p(&out),
+            "--slug",
+            "tricky-1",
+        ],
+    );
+    assert_eq!(from_dir["knowledge_base"]["slug"], "tricky-1");
     assert_eq!(from_dir["credits"], 3 + 5 * 2 + 4 + 8 * 3 + 4);
     assert_eq!(from_dir["modified_files"], json!([]));
     let kb2 = from_dir["knowledge_base"]["id"].as_str().unwrap();
@@ -391,7 +409,7 @@ fn export_then_import_gives_the_same_knowledge_base() {
     let (st, cats) = http(
         srv.port,
         "GET",
-        "/v1/kb/public/tricky/categories",
+        "/v1/kb/public/tricky-1/categories",
         &[("X-Minolith-Site-Key", site_key.to_string())],
         None,
     );
@@ -467,7 +485,18 @@ fn edited_exports_import_with_the_edits() {
         "{verify}"
     );
 
-    let done = cli_json(&data, &["import", "--project", &p2, "--from", p(&out)]);
+    let done = cli_json(
+        &data,
+        &[
+            "import",
+            "--project",
+            &p2,
+            "--from",
+            p(&out),
+            "--slug",
+            "edited",
+        ],
+    );
     assert_eq!(
         done["modified_files"],
         json!(["getting-started/account-2/reset-your-password.md"])

@@ -8,6 +8,7 @@ mod auth;
 mod backends;
 mod content;
 mod credits;
+mod hosted;
 mod kb;
 mod openapi;
 mod ops;

@@ -39,6 +39,8 @@ pub struct TestResponse {
     pub text: String,
     /// The body parsed as JSON, or `Null`.
     pub body: Value,
+    /// The body's bytes as sent (e.g. still gzip-compressed).
+    pub raw: axum::body::Bytes,
 }
 
 impl TestResponse {
@@ -246,6 +248,7 @@ impl TestApp {
             headers,
             text,
             body,
+            raw: bytes,
         }
     }
 

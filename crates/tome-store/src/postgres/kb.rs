@@ -19,12 +19,42 @@ fn slug_taken() -> StoreError {
     .into()
 }
 
-/// Maps the slug uniqueness constraint (by name) to a 422; every other error passes through.
+fn public_slug_taken() -> StoreError {
+    ValidationError::new(
+        "slug",
+        "is already used by another public knowledge base on this instance; hosted help centres \
+         are addressed by slug alone, so a public slug must be unique instance-wide",
+    )
+    .into()
+}
+
+/// Maps the slug uniqueness constraints (by name) to a 422; every other error passes through.
 fn on_slug_conflict(e: sqlx::Error) -> StoreError {
     if violates(&e, "knowledge_bases_slug_key") {
         slug_taken()
+    } else if violates(&e, "knowledge_bases_public_slug") {
+        public_slug_taken()
     } else {
         e.into()
+    }
+}
+
+/// A public KB's slug must not belong to any other public KB, in any project.
+async fn check_public_slug_free(
+    conn: &mut PgConnection,
+    slug: &str,
+    except_kb: Option<&str>,
+) -> Result<()> {
+    let taken: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM knowledge_bases WHERE slug = $1 AND is_public AND id <> $2",
+    )
+    .bind(slug)
+    .bind(except_kb.unwrap_or_default())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match taken {
+        Some(_) => Err(public_slug_taken()),
+        None => Ok(()),
     }
 }
 
@@ -125,6 +155,9 @@ impl KbStore for PgStore {
         let now = time::now();
         let mut tx = self.write().await?;
         check_slug_free(&mut tx, project_id, &new.slug, None).await?;
+        if new.is_public {
+            check_public_slug_free(&mut tx, &new.slug, None).await?;
+        }
         charge(&mut tx, project_id, Charge::one(Action::KbCreated), &now).await?;
         let kb = KnowledgeBase {
             id: id::new_id(id::KB),
@@ -229,6 +262,9 @@ impl KbStore for PgStore {
             check_slug_free(&mut tx, project_id, slug, Some(kb_id)).await?;
         }
         patch.apply(&mut kb, &now);
+        if kb.is_public {
+            check_public_slug_free(&mut tx, &kb.slug, Some(kb_id)).await?;
+        }
         sqlx::query(
             "UPDATE knowledge_bases SET title = $1, slug = $2, description = $3, is_public = $4,
                  theme = $5, theme_settings = $6, logo_path = $7, updated_at = $8

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "changes",
         include_str!("../../migrations/postgres/0002_changes.sql"),
     ),
+    (
+        3,
+        "public_slug",
+        include_str!("../../migrations/postgres/0003_public_slug.sql"),
+    ),
 ];
 
 /// The upper 32 bits of the advisory-lock key: "tome" in ASCII. The lower 32 bits are the OID of

@@ -115,4 +115,16 @@ impl PublicStore for PgStore {
         .await?;
         row.as_ref().map(rows::article).transpose()
     }
+
+    async fn public_kb_by_slug(
+        &self,
+        slug: &str,
+    ) -> Result<Option<tome_core::model::KnowledgeBase>> {
+        let mut conn = self.read().await?;
+        let row = sqlx::query("SELECT * FROM knowledge_bases WHERE slug = $1 AND is_public")
+            .bind(findable(slug))
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.as_ref().map(rows::kb).transpose()
+    }
 }

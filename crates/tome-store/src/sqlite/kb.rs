@@ -19,11 +19,47 @@ fn slug_taken() -> StoreError {
     .into()
 }
 
-/// Maps the slug uniqueness constraint to a 422; every other error passes through.
+fn public_slug_taken() -> StoreError {
+    ValidationError::new(
+        "slug",
+        "is already used by another public knowledge base on this instance; hosted help centres \
+         are addressed by slug alone, so a public slug must be unique instance-wide",
+    )
+    .into()
+}
+
+/// Maps the slug uniqueness constraints to a 422; every other error passes through.
 fn on_slug_conflict(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => slug_taken(),
+        // The per-project constraint names both columns; the instance-wide index on public
+        // slugs names only `slug`.
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            if db.message().contains("project_id") {
+                slug_taken()
+            } else {
+                public_slug_taken()
+            }
+        }
         _ => e.into(),
+    }
+}
+
+/// A public KB's slug must not belong to any other public KB, in any project.
+async fn check_public_slug_free(
+    conn: &mut SqliteConnection,
+    slug: &str,
+    except_kb: Option<&str>,
+) -> Result<()> {
+    let taken: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM knowledge_bases WHERE slug = ? AND is_public = 1 AND id != ?",
+    )
+    .bind(slug)
+    .bind(except_kb.unwrap_or_default())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match taken {
+        Some(_) => Err(public_slug_taken()),
+        None => Ok(()),
     }
 }
 
@@ -120,6 +156,9 @@ impl KbStore for SqliteStore {
         let now = time::now();
         let mut tx = self.write().await?;
         check_slug_free(&mut tx, project_id, &new.slug, None).await?;
+        if new.is_public {
+            check_public_slug_free(&mut tx, &new.slug, None).await?;
+        }
         charge(&mut tx, project_id, Charge::one(Action::KbCreated), &now).await?;
         let kb = KnowledgeBase {
             id: id::new_id(id::KB),
@@ -229,6 +268,9 @@ impl KbStore for SqliteStore {
             check_slug_free(&mut tx, project_id, slug, Some(kb_id)).await?;
         }
         patch.apply(&mut kb, &now);
+        if kb.is_public {
+            check_public_slug_free(&mut tx, &kb.slug, Some(kb_id)).await?;
+        }
         sqlx::query(
             "UPDATE knowledge_bases SET title = ?, slug = ?, description = ?, is_public = ?,
                  theme = ?, theme_settings = ?, logo_path = ?, updated_at = ?

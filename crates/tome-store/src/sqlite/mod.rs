@@ -39,6 +39,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "changes",
         include_str!("../../migrations/sqlite/0002_changes.sql"),
     ),
+    (
+        3,
+        "public_slug",
+        include_str!("../../migrations/sqlite/0003_public_slug.sql"),
+    ),
 ];
 
 /// The SQLite implementation of [`crate::Store`].

@@ -103,6 +103,18 @@ impl PublicStore for SqliteStore {
         })
     }
 
+    async fn public_kb_by_slug(
+        &self,
+        slug: &str,
+    ) -> Result<Option<tome_core::model::KnowledgeBase>> {
+        let mut conn = self.read().await?;
+        let row = sqlx::query("SELECT * FROM knowledge_bases WHERE slug = ? AND is_public = 1")
+            .bind(slug)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.as_ref().map(rows::kb).transpose()
+    }
+
     async fn published_article(
         &self,
         kb_id: &str,

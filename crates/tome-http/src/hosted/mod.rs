@@ -1,0 +1,365 @@
+//! The hosted help centre: `/hc/{slug}/…` on any host, and `/{slug}/…` on the host of
+//! `--hosted-url`.
+//!
+//! A request is counted against its client's hosted rate limit, its slug resolved to a public
+//! KB (see `cache.rs` for why that is never stale), and its page served from the per-KB page
+//! cache or rendered from the KB's published tree with the KB's theme (`pages.rs`,
+//! `templates.rs`). Every response carries a strict Content-Security-Policy; HTML has no script
+//! at all and works with JavaScript off.
+
+pub mod assets;
+mod cache;
+mod layout;
+mod pages;
+mod seo;
+mod templates;
+mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tome_core::model::{KnowledgeBase, Status};
+use tome_store::{PublishedTree, StoreError};
+
+pub use cache::{HostedCache, Page};
+
+use crate::AppState;
+use crate::client_ip::client_ip;
+
+/// Marks a request that arrived on the `--hosted-url` host (and was rewritten under `/hc`).
+#[derive(Debug, Clone, Copy)]
+pub struct OnHostedHost;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/hc/_assets/{file}", get(asset))
+        .route("/hc", get(page))
+        .route("/hc/{slug}", get(page))
+        .route("/hc/{slug}/{*rest}", get(page))
+}
+
+/// The authority (`host[:port]`, lowercase) that `--hosted-url` names, if set.
+pub fn hosted_authority(hosted_url: Option<&str>) -> Option<Arc<str>> {
+    let url = hosted_url?;
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    (!authority.is_empty()).then(|| authority.into())
+}
+
+fn request_authority(req: &Request) -> Option<String> {
+    req.uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        })
+        .map(|a| a.to_ascii_lowercase())
+}
+
+/// Whether a request's authority is the hosted one: exact when `--hosted-url` has a port, by
+/// host name otherwise (a proxy may or may not pass the default port on).
+fn is_hosted_host(configured: &str, got: &str) -> bool {
+    if configured == got {
+        return true;
+    }
+    let has_port = |a: &str| !a.ends_with(']') && a.rsplit_once(':').is_some();
+    !has_port(configured) && got.rsplit_once(':').map(|(h, _)| h) == Some(configured)
+}
+
+/// On the hosted host every path is a help-centre path: `/{slug}/…` is served as
+/// `/hc/{slug}/…` (health checks excepted, so load balancers can probe any host).
+pub async fn rewrite_hosted_host(
+    State(configured): State<Arc<str>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let on_host = request_authority(&req).is_some_and(|got| is_hosted_host(&configured, &got));
+    let path = req.uri().path();
+    if on_host && path != "/healthz" && path != "/readyz" {
+        let rewritten = match req.uri().query() {
+            Some(q) => format!("/hc{}?{q}", path.trim_end_matches('/')),
+            None => format!("/hc{}", path.trim_end_matches('/')),
+        };
+        if let Ok(uri) = rewritten.parse::<Uri>() {
+            *req.uri_mut() = uri;
+            req.extensions_mut().insert(OnHostedHost);
+        }
+    }
+    next.run(req).await
+}
+
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some(a) = assets::assets().by_file(&file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let page = Page {
+        status: StatusCode::OK,
+        body: a.body.clone(),
+        content_type: a.content_type,
+        csp: HeaderValue::from_static("default-src 'none'"),
+        embeddable: true,
+    };
+    let mut resp = respond(&page, &headers);
+    // The name changes whenever the content does, so a copy never needs checking again.
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    resp
+}
+
+/// Where a KB's pages live for this request.
+#[derive(Debug, Clone)]
+pub(crate) struct Site {
+    pub tree: Arc<PublishedTree>,
+    /// Link prefix of the KB's pages on this host: `/hc/{slug}` or `/{slug}`.
+    pub root: String,
+    /// Link prefix of the assets on this host.
+    pub assets_root: &'static str,
+    /// Absolute URL of the KB's home page, for canonical links, sitemaps and llms.txt.
+    pub canonical_root: String,
+}
+
+async fn page(State(s): State<AppState>, req: Request) -> Response {
+    let on_host = req.extensions().get::<OnHostedHost>().is_some();
+    let ip = client_ip(&req, &s.config.trusted_proxies)
+        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let decision = s
+        .limiter
+        .hit(&format!("hosted:{ip}"), s.config.hosted_rate_limit)
+        .await;
+    let assets_root = if on_host { "/_assets" } else { "/hc/_assets" };
+    if !decision.allowed {
+        let page = layout::too_many_requests(assets_root);
+        let mut resp = respond(&page, req.headers());
+        if let Ok(v) = HeaderValue::from_str(&decision.retry_after.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
+
+    let path = req.uri().path();
+    let rest = path
+        .strip_prefix("/hc")
+        .unwrap_or(path)
+        .trim_start_matches('/');
+    let (slug, rest) = rest.split_once('/').unwrap_or((rest, ""));
+    let headers = req.headers();
+    // Search results depend on the query, which anyone can vary at will: they are rendered
+    // each time rather than let to crowd pages out of the cache.
+    let cacheable = rest != "search";
+    // Pages are keyed by the slug too: a page exists under the KB's current generation only if
+    // the slug was confirmed at that generation, and any change to the KB bumps it.
+    let page_key = |kb_id: &str, generation: u64| {
+        format!("{kb_id}:{generation}:{}:{slug}/{rest}", u8::from(on_host))
+    };
+    if cacheable && let Some(kb_id) = s.hosted.slug_hint(slug) {
+        let generation = s.public.kb_generation(&kb_id);
+        if let Some(p) = s.hosted.page(&page_key(&kb_id, generation)).await {
+            return respond(&p, headers);
+        }
+    }
+    let (tree, generation) = match resolve(&s, slug).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return respond(&layout::unknown_site(assets_root), headers),
+        Err(e) => return respond(&layout::failure(&e, assets_root), headers),
+    };
+    let key = page_key(&tree.kb.id, generation);
+    if cacheable && let Some(p) = s.hosted.page(&key).await {
+        return respond(&p, headers);
+    }
+    let root = if on_host {
+        format!("/{slug}")
+    } else {
+        format!("/hc/{slug}")
+    };
+    let site = Site {
+        canonical_root: s.public_url(&tree.kb).unwrap_or_else(|| root.clone()),
+        tree,
+        root,
+        assets_root,
+    };
+    let page = pages::render(&s, &site, rest, req.uri()).await;
+    if cacheable && page.status == StatusCode::OK {
+        s.hosted.insert_page(key, page.clone()).await;
+    }
+    respond(&page, headers)
+}
+
+/// The public KB a slug names, with its published tree at the current generation.
+async fn resolve(
+    s: &AppState,
+    slug: &str,
+) -> Result<Option<(Arc<PublishedTree>, u64)>, StoreError> {
+    if tome_core::validate::slug(slug.to_string()).is_err() {
+        return Ok(None);
+    }
+    let confirmed = |tree: &PublishedTree| tree.kb.is_public && tree.kb.slug == slug;
+    if let Some(kb_id) = s.hosted.slug_hint(slug) {
+        let generation = s.public.kb_generation(&kb_id);
+        match s.public.tree(s.store.as_ref(), &kb_id, generation).await {
+            Ok(tree) if confirmed(&tree) => return Ok(Some((tree, generation))),
+            // Renamed, made private or deleted since (a deleted KB's tree is an error): look the
+            // slug up afresh, which also surfaces a real database failure.
+            Ok(_) | Err(_) => s.hosted.forget_slug(slug),
+        }
+    }
+    let Some(kb) = s.store.public_kb_by_slug(slug).await? else {
+        return Ok(None);
+    };
+    let generation = s.public.kb_generation(&kb.id);
+    let tree = match s.public.tree(s.store.as_ref(), &kb.id, generation).await {
+        Ok(t) => t,
+        // Deleted or unpublished between the two reads: the slug names nothing now.
+        Err(e) => match s.store.public_kb_by_slug(slug).await? {
+            None => return Ok(None),
+            Some(_) => return Err(e),
+        },
+    };
+    if !confirmed(&tree) {
+        return Ok(None);
+    }
+    s.hosted.remember_slug(slug, &kb.id);
+    Ok(Some((tree, generation)))
+}
+
+/// The one place the hosted search page asks for results: the search engine, published content
+/// only, best first.
+pub(crate) fn search_published(
+    s: &AppState,
+    kb: &KnowledgeBase,
+    text: &str,
+) -> Result<tome_search::SearchResults, StoreError> {
+    let request = tome_search::SearchRequest {
+        project_id: kb.project_id.clone(),
+        kb_id: kb.id.clone(),
+        text: text.to_string(),
+        filters: tome_search::Filters {
+            statuses: vec![Status::Published],
+            ..tome_search::Filters::default()
+        },
+        limit: 20,
+    };
+    s.run_search(&request).map_err(|e| {
+        tracing::error!(error = %e, kb.id = %kb.id, "hosted search failed");
+        StoreError::Internal(e.to_string().into())
+    })
+}
+
+/// Whether `Accept-Encoding` admits gzip (`gzip;q=0` means it does not).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let q_zero = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0))
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
+        })
+}
+
+/// Sends a page: gzip when accepted, 304 when the client's copy is current, security headers
+/// always.
+pub(crate) fn respond(page: &Page, headers: &HeaderMap) -> Response {
+    let body = &page.body;
+    let gzip = body.gzip.as_ref().filter(|_| accepts_gzip(headers));
+    let etag = if gzip.is_some() {
+        &body.etag_gzip
+    } else {
+        &body.etag
+    };
+    let fresh = page.status == StatusCode::OK
+        && headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim() == "*"
+                    || v.split(',').any(|t| {
+                        t.trim().trim_start_matches("W/") == etag.to_str().unwrap_or_default()
+                    })
+            });
+    let mut resp = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if let Some(gz) = gzip {
+        let mut r = (page.status, gz.clone()).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        (page.status, body.body.clone()).into_response()
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(page.content_type),
+    );
+    if page.status == StatusCode::OK {
+        h.insert(header::ETAG, etag.clone());
+    }
+    // Pages change on every write; browsers revalidate with the ETag, which costs a 304.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if body.gzip.is_some() {
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    h.insert(header::CONTENT_SECURITY_POLICY, page.csp.clone());
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    if !page.embeddable {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosted_host_matching() {
+        assert_eq!(
+            hosted_authority(Some("https://Help.Example.com/")).as_deref(),
+            Some("help.example.com")
+        );
+        assert!(is_hosted_host("help.example.com", "help.example.com"));
+        assert!(is_hosted_host("help.example.com", "help.example.com:443"));
+        assert!(!is_hosted_host("help.example.com", "api.example.com"));
+        assert!(is_hosted_host("localhost:8081", "localhost:8081"));
+        assert!(!is_hosted_host("localhost:8081", "localhost:8080"));
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip"),
+        );
+        assert!(accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0"),
+        );
+        assert!(!accepts_gzip(&h));
+    }
+}

@@ -1,0 +1,124 @@
+// Shared helpers of the hosted help-centre browser tests: a real `tome serve`, the management API,
+// the Mintlify corpus import (scripts/import-mintlify.py) and Debian's headless Chromium.
+
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(HERE, '..');
+export const SCREENSHOTS = path.join(HERE, 'screenshots', 'hosted');
+const TOME_BIN = path.resolve(HERE, process.env.TOME_BIN || '../target/debug/tome');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CORPUS = path.resolve(ROOT, process.env.MINTLIFY_DIR || '../shared/corpora/mintlify-docs');
+const HOST = '127.0.0.1';
+
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) {
+    try { c.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+});
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `tome serve` with a temp data dir; resolves to { url, key, stop }. */
+export async function startTome(extraArgs = []) {
+  if (!fs.existsSync(TOME_BIN)) throw new Error(`tome binary not found at ${TOME_BIN}`);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOME_')));
+  env.TOME_LOG = 'warn';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tome-hosted-e2e-'));
+    const port = await freePort();
+    const child = spawn(TOME_BIN, [
+      'serve', '--listen', `${HOST}:${port}`, '--data-dir', dataDir,
+      '--admin-rate-limit', '100000', '--hosted-rate-limit', '100000', ...extraArgs,
+    ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
+    const url = `http://${HOST}:${port}`;
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => { const t = setTimeout(r, 5000); child.once('exit', () => { clearTimeout(t); r(); }); });
+      }
+      children.delete(child);
+      await fsp.rm(dataDir, { recursive: true, force: true });
+    };
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && child.exitCode === null) {
+      const key = /\btome_[0-9A-Za-z]{38}\b/.exec(out);
+      if (key) {
+        try {
+          if ((await fetch(`${url}/healthz`)).ok) return { url, key: key[0], stop, logs: () => err };
+        } catch { /* not listening yet */ }
+      }
+      await sleep(50);
+    }
+    await stop();
+    if (attempt === 2) throw new Error(`tome serve did not start:\n${out}\n${err}`);
+  }
+  throw new Error('unreachable');
+}
+
+/** A management-API client: call(method, route, body) → data. */
+export function adminClient(base, key) {
+  return async function call(method, route, body) {
+    const r = await fetch(`${base}${route}`, {
+      method,
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    assert.ok(r.ok, `${method} ${route} → ${r.status}: ${text}`);
+    return text ? JSON.parse(text).data : null;
+  };
+}
+
+/** Imports the Mintlify corpus as a public KB; resolves to its id. */
+export async function importCorpus(api, key, slug, theme) {
+  const script = path.join(ROOT, 'scripts', 'import-mintlify.py');
+  return new Promise((resolve, reject) => {
+    execFile('python3', [script, '--api', api, '--key', key, '--slug', slug, '--theme', theme, '--dir', CORPUS],
+      { maxBuffer: 16 << 20 }, (e, stdout, stderr) => {
+        if (e) reject(new Error(`import failed: ${e.message}\n${stderr}`));
+        else resolve(stdout.trim().split('\n')[0]);
+      });
+  });
+}
+
+/** Whether the corpus is there (it lives beside the repository, in ../shared). */
+export function corpusAvailable() {
+  return fs.existsSync(path.join(CORPUS, 'docs.json'));
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export { sleep };
