@@ -87,7 +87,9 @@ const MARKDOWN_ONLY = [
   '<a href="https://ok.example" onclick="alert(1)">ok</a>',
   '<a href="https://ok.example" target="_blank" onmouseover="alert(1)">ok</a>',
   '<img src="https://ok.example/a.png" srcset="javascript:alert(1) 1x">',
-  '<a href="javas\u0000cript:alert(1)">x</a>',
+  // (A NUL inside a URL is refused by the API itself: text fields may not contain U+0000.)
+  '<a href="java\tscript:alert(1)">x</a>',
+  '<a href="jav&#x0A;ascript:alert(1)">x</a>',
   '<h2 id="x" onmouseover=alert(1)>T</h2>',
   '<details><summary onclick=alert(1)>s</summary>b</details>',
 ];
