@@ -87,6 +87,8 @@ pub struct AppState {
     pub public: Arc<cache::PublicCache>,
     pub metrics: Arc<metrics::Metrics>,
     pub hosted: Arc<hosted::HostedCache>,
+    /// The authority of `--hosted-url`, whose paths are all hosted pages.
+    pub hosted_host: Option<Arc<str>>,
     openapi: Arc<str>,
 }
 
@@ -131,6 +133,7 @@ impl AppState {
             metrics,
             public,
             hosted: Arc::new(hosted::HostedCache::new(config.cache_bytes)),
+            hosted_host: hosted::hosted_authority(config.hosted_url.as_deref()),
             store,
             search,
             limiter,
@@ -265,9 +268,12 @@ where
     }
 
     fn call(&mut self, req: axum::extract::Request) -> Self::Future {
-        if req.method() != axum::http::Method::GET
-            || !req.uri().path().starts_with("/v1/kb/public/")
-        {
+        let path = req.uri().path();
+        let public = path.starts_with("/v1/kb/public/");
+        // With `--hosted-url`, any path may be a hosted page (`/{slug}/…` on that host).
+        let hosted = path.starts_with("/hc/")
+            || (self.state.hosted_host.is_some() && !path.starts_with("/v1/"));
+        if req.method() != axum::http::Method::GET || !(public || hosted) {
             return Box::pin(self.inner.call(req));
         }
         // The ready service answers this request; a fresh clone takes its place (tower's rule
@@ -277,7 +283,12 @@ where
         let state = self.state.clone();
         Box::pin(async move {
             let (parts, body) = req.into_parts();
-            match public::serve_cached(&state, &parts).await {
+            let cached = if public {
+                public::serve_cached(&state, &parts).await
+            } else {
+                hosted::serve_cached(&state, &parts).await
+            };
+            match cached {
                 Some(resp) => Ok(resp),
                 None => {
                     inner

@@ -29,7 +29,7 @@ use tome_store::{PublishedTree, StoreError};
 pub use cache::{HostedCache, Page};
 
 use crate::AppState;
-use crate::client_ip::client_ip;
+use crate::client_ip::{client_bucket, client_ip, client_ip_of};
 
 /// Marks a request that arrived on the `--hosted-url` host (and was rewritten under `/hc`).
 #[derive(Debug, Clone, Copy)]
@@ -52,11 +52,18 @@ pub fn hosted_authority(hosted_url: Option<&str>) -> Option<Arc<str>> {
 }
 
 fn request_authority(req: &Request) -> Option<String> {
-    req.uri()
-        .authority()
+    authority(req.uri(), req.headers())
+}
+
+fn authority_of(req: &axum::http::request::Parts) -> Option<String> {
+    authority(&req.uri, &req.headers)
+}
+
+fn authority(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    uri.authority()
         .map(|a| a.as_str().to_string())
         .or_else(|| {
-            req.headers()
+            headers
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
                 .map(str::to_string)
@@ -128,22 +135,94 @@ pub(crate) struct Site {
     pub canonical_root: String,
 }
 
-async fn page(State(s): State<AppState>, req: Request) -> Response {
-    let on_host = req.extensions().get::<OnHostedHost>().is_some();
-    let ip = client_ip(&req, &s.config.trusted_proxies)
-        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+/// The page cache key: the KB, its generation, the host kind, the slug and the rest of the path.
+/// Pages are keyed by the slug too: a page exists under the KB's current generation only if the
+/// slug was confirmed at that generation, and any change to the KB bumps it.
+fn page_key(kb_id: &str, generation: u64, on_host: bool, slug: &str, rest: &str) -> String {
+    format!("{kb_id}:{generation}:{}:{slug}/{rest}", u8::from(on_host))
+}
+
+/// Counts a hosted request against its client's limit; the themed 429 when over it.
+async fn over_limit(
+    s: &AppState,
+    headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
+    assets_root: &'static str,
+) -> Option<Response> {
     let decision = s
         .limiter
-        .hit(&format!("hosted:{ip}"), s.config.hosted_rate_limit)
+        .hit(
+            &format!("hosted:{}", client_bucket(client)),
+            s.config.hosted_rate_limit,
+        )
         .await;
+    if decision.allowed {
+        return None;
+    }
+    s.metrics.rate_limited("hosted");
+    let page = layout::too_many_requests(assets_root);
+    let mut resp = respond(&page, headers);
+    if let Ok(v) = HeaderValue::from_str(&decision.retry_after.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Some(resp)
+}
+
+/// Answers a hosted page from the page cache without the router, when the slug's KB is known
+/// and its page at the current generation is cached; `None` (before any side effect — the rate
+/// limit is counted only once the answer is certain) sends the request through the router, whose
+/// [`page`] handler produces the same response.
+pub async fn serve_cached(s: &AppState, req: &axum::http::request::Parts) -> Option<Response> {
+    let started = std::time::Instant::now();
+    let on_host = s.hosted_host.as_deref().is_some_and(|configured| {
+        authority_of(req).is_some_and(|got| is_hosted_host(configured, &got))
+    });
+    let path = req.uri.path();
+    let rest = if on_host {
+        path.strip_prefix('/')?
+    } else {
+        path.strip_prefix("/hc/")?
+    };
+    if rest.ends_with('/') {
+        return None;
+    }
+    let (slug, rest) = rest.split_once('/').unwrap_or((rest, ""));
+    let reserved = if on_host {
+        matches!(slug, "_assets" | "healthz" | "readyz" | "hc")
+    } else {
+        slug == "_assets"
+    };
+    if reserved || slug.is_empty() || rest == "search" {
+        return None;
+    }
+    let kb_id = s.hosted.slug_hint(slug)?;
+    let generation = s.public.kb_generation(&kb_id);
+    let page = s
+        .hosted
+        .page(&page_key(&kb_id, generation, on_host, slug, rest))
+        .await?;
+    s.metrics.cache_lookup("hosted", true);
+    let client = client_ip_of(&req.headers, &req.extensions, &s.config.trusted_proxies);
     let assets_root = if on_host { "/_assets" } else { "/hc/_assets" };
-    if !decision.allowed {
-        let page = layout::too_many_requests(assets_root);
-        let mut resp = respond(&page, req.headers());
-        if let Ok(v) = HeaderValue::from_str(&decision.retry_after.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return resp;
+    let resp = match over_limit(s, &req.headers, client, assets_root).await {
+        Some(refused) => refused,
+        None => respond(&page, &req.headers),
+    };
+    let route = if rest.is_empty() {
+        "/hc/{slug}"
+    } else {
+        "/hc/{slug}/{*rest}"
+    };
+    s.metrics.record_route(route, "GET", resp.status(), started);
+    Some(resp)
+}
+
+async fn page(State(s): State<AppState>, req: Request) -> Response {
+    let on_host = req.extensions().get::<OnHostedHost>().is_some();
+    let assets_root = if on_host { "/_assets" } else { "/hc/_assets" };
+    let client = client_ip(&req, &s.config.trusted_proxies);
+    if let Some(refused) = over_limit(&s, req.headers(), client, assets_root).await {
+        return refused;
     }
 
     let path = req.uri().path();
@@ -156,14 +235,11 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
     // Search results depend on the query, which anyone can vary at will: they are rendered
     // each time rather than let to crowd pages out of the cache.
     let cacheable = rest != "search";
-    // Pages are keyed by the slug too: a page exists under the KB's current generation only if
-    // the slug was confirmed at that generation, and any change to the KB bumps it.
-    let page_key = |kb_id: &str, generation: u64| {
-        format!("{kb_id}:{generation}:{}:{slug}/{rest}", u8::from(on_host))
-    };
+    let page_key = |kb_id: &str, generation: u64| page_key(kb_id, generation, on_host, slug, rest);
     if cacheable && let Some(kb_id) = s.hosted.slug_hint(slug) {
         let generation = s.public.kb_generation(&kb_id);
         if let Some(p) = s.hosted.page(&page_key(&kb_id, generation)).await {
+            s.metrics.cache_lookup("hosted", true);
             return respond(&p, headers);
         }
     }
@@ -174,7 +250,11 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
     };
     let key = page_key(&tree.kb.id, generation);
     if cacheable && let Some(p) = s.hosted.page(&key).await {
+        s.metrics.cache_lookup("hosted", true);
         return respond(&p, headers);
+    }
+    if cacheable {
+        s.metrics.cache_lookup("hosted", false);
     }
     let root = if on_host {
         format!("/{slug}")

@@ -1017,3 +1017,70 @@ async fn hosted_pages_are_rate_limited_per_client() {
         ))));
     app.send(req).await.assert_status(200);
 }
+
+/// Cached pages are answered before the router (`hosted::serve_cached`); those answers must be
+/// the router's, header for header, on both hosts.
+#[tokio::test]
+async fn cached_pages_match_the_routers_answers() {
+    let app = TestApp::with_config(HttpConfig {
+        hosted_url: Some("https://help.example.test".to_string()),
+        ..test_config()
+    })
+    .await;
+    let s = Site::new(&app, "acme").await;
+    let article = format!("/articles/{}", s.article);
+    let cases = [
+        (s.url(&article), None),
+        (s.url(""), None),
+        (format!("/acme{article}"), Some("help.example.test")),
+        ("/acme".to_string(), Some("help.example.test")),
+    ];
+    for (uri, host) in &cases {
+        for encoding in [None, Some("gzip")] {
+            let mut headers: Vec<(&str, &str)> = Vec::new();
+            if let Some(h) = host {
+                headers.push(("host", h));
+            }
+            if let Some(e) = encoding {
+                headers.push(("accept-encoding", e));
+            }
+            let first = page_with(&app, uri, &headers).await;
+            assert_html(&first, 200);
+            let second = page_with(&app, uri, &headers).await;
+            assert_eq!(first.status, second.status, "{uri}");
+            assert_eq!(first.raw, second.raw, "{uri}: same bytes");
+            let mut a: Vec<_> = first
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let mut b: Vec<_> = second
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            // Content-Length is written by hyper from the body on the wire either way.
+            a.retain(|(k, _)| k != "date" && k != "content-length");
+            b.retain(|(k, _)| k != "date" && k != "content-length");
+            a.sort_by(|x, y| x.0.as_str().cmp(y.0.as_str()));
+            b.sort_by(|x, y| x.0.as_str().cmp(y.0.as_str()));
+            assert_eq!(a, b, "{uri} {encoding:?}: same headers");
+        }
+    }
+    let metrics = app.get("/metrics").await.text;
+    assert!(
+        metrics.contains(r#"tome_cache_lookups_total{cache="hosted",result="hit"} 12"#)
+            && metrics.contains(r#"tome_cache_lookups_total{cache="hosted",result="miss"} 4"#),
+        "one render per page, whatever the encoding: {metrics}"
+    );
+    // An edit is visible on the very next request, cached page or not.
+    app.put(&s.mgmt(&article), json!({ "title": "Renamed article" }))
+        .await
+        .assert_status(200);
+    assert!(
+        page(&app, &s.url(&article))
+            .await
+            .text
+            .contains("Renamed article")
+    );
+}
