@@ -80,15 +80,15 @@ pub fn client_ip_of(
         return Some(peer);
     }
     // Walk X-Forwarded-For from the right (nearest hop) past our own proxies.
-    let forwarded: Vec<IpAddr> = headers
+    let forwarded = headers
         .get_all("x-forwarded-for")
         .iter()
+        .rev()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
-        .collect();
+        .flat_map(|v| v.rsplit(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok());
     let mut client = peer;
-    for hop in forwarded.into_iter().rev() {
+    for hop in forwarded {
         client = hop;
         if !trusted.iter().any(|t| t.contains(hop)) {
             break;
@@ -139,5 +139,32 @@ mod tests {
         assert_eq!(client_bucket("::ffff:10.1.2.3".parse().ok()), "10.1.2.3");
         assert_eq!(client_bucket("10.1.2.3".parse().ok()), "10.1.2.3");
         assert_eq!(client_bucket(None), "unknown");
+    }
+
+    #[test]
+    fn forwarded_hops_are_walked_from_the_nearest_past_trusted_proxies() {
+        let trusted: Vec<IpRange> = vec!["10.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"))];
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            "6.6.6.6, 1.1.1.1, 10.0.0.5"
+                .parse()
+                .unwrap_or_else(|_| panic!()),
+        );
+        headers.append(
+            "x-forwarded-for",
+            "10.0.0.6".parse().unwrap_or_else(|_| panic!()),
+        );
+        let mut ext = Extensions::new();
+        ext.insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 80))));
+        let ip = client_ip_of(&headers, &ext, &trusted);
+        assert_eq!(ip, "1.1.1.1".parse().ok());
+        // An untrusted peer's X-Forwarded-For is ignored.
+        let mut ext = Extensions::new();
+        ext.insert(ConnectInfo(SocketAddr::from(([8, 8, 8, 8], 80))));
+        assert_eq!(
+            client_ip_of(&headers, &ext, &trusted),
+            "8.8.8.8".parse().ok()
+        );
     }
 }

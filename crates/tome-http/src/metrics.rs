@@ -3,6 +3,7 @@
 //! Route labels are the router's matched path templates (`/v1/kb/{kb_id}/articles/{id}`), never
 //! raw paths, so the number of series stays fixed however many IDs clients send.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,6 +21,9 @@ use prometheus_client::registry::Registry;
 use crate::AppState;
 
 type Labels = Vec<(&'static str, String)>;
+
+/// Route template, method and status of a pre-router answer.
+type HotKey = (&'static str, &'static str, u16);
 
 /// Latency buckets from 100 µs to about 13 s.
 fn latency_histogram() -> Histogram {
@@ -42,6 +46,10 @@ pub struct Metrics {
     /// Rate-limit decisions taken by the per-node fallback because Redis was down.
     pub rate_limit_fallbacks: Counter,
     db_pool: Family<Labels, Gauge>,
+    /// Handles of the series the pre-router paths update on every request, so the hot path
+    /// neither builds label sets nor hashes them.
+    hot: std::sync::RwLock<HashMap<HotKey, (Counter, Histogram)>>,
+    cache_handles: [(&'static str, Counter, Counter); 2],
 }
 
 impl std::fmt::Debug for Metrics {
@@ -115,7 +123,18 @@ impl Metrics {
             "Database connections by pool and state (idle, in_use, max)",
             db_pool.clone(),
         );
+        let cache_handles = ["public", "hosted"].map(|name| {
+            let series = |result: &str| {
+                cache.get_or_create_owned(&vec![
+                    ("cache", name.to_string()),
+                    ("result", result.to_string()),
+                ])
+            };
+            (name, series("hit"), series("miss"))
+        });
         Metrics {
+            hot: std::sync::RwLock::new(HashMap::new()),
+            cache_handles,
             registry,
             http_requests,
             http_duration,
@@ -131,6 +150,14 @@ impl Metrics {
 
     /// Counts a response cache lookup.
     pub fn cache_lookup(&self, cache: &'static str, hit: bool) {
+        if let Some((_, hits, misses)) = self.cache_handles.iter().find(|(n, ..)| *n == cache) {
+            if hit {
+                hits.inc();
+            } else {
+                misses.inc();
+            }
+            return;
+        }
         let result = if hit { "hit" } else { "miss" };
         self.cache
             .get_or_create(&vec![
@@ -147,7 +174,7 @@ impl Metrics {
             .inc();
     }
 
-    /// Records a request answered outside the router.
+    /// Records a request answered outside the router, through cached series handles.
     pub fn record_route(
         &self,
         route: &'static str,
@@ -155,12 +182,29 @@ impl Metrics {
         status: StatusCode,
         started: Instant,
     ) {
-        self.record(
-            route.to_string(),
-            method,
-            status,
-            started.elapsed().as_secs_f64(),
-        );
+        let elapsed = started.elapsed().as_secs_f64();
+        let key = (route, method, status.as_u16());
+        // A poisoned lock only means a panic elsewhere mid-insert; the map is still usable.
+        if let Some((count, latency)) = self.hot.read().unwrap_or_else(|p| p.into_inner()).get(&key)
+        {
+            count.inc();
+            latency.observe(elapsed);
+            return;
+        }
+        let count = self.http_requests.get_or_create_owned(&vec![
+            ("route", route.to_string()),
+            ("method", method.to_string()),
+            ("status", status.as_u16().to_string()),
+        ]);
+        let latency = self
+            .http_duration
+            .get_or_create_owned(&vec![("route", route.to_string())]);
+        count.inc();
+        latency.observe(elapsed);
+        self.hot
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (count, latency));
     }
 
     fn record(&self, route: String, method: &str, status: StatusCode, elapsed: f64) {
