@@ -49,6 +49,11 @@ fn expansion_weight(kind: Expansion, candidate_df: u64, total_df: u64) -> f32 {
     ceiling * candidate_df as f32 / total_df.max(1) as f32
 }
 
+/// Weight of the bonus a document earns when its title (or question) holds every content word of
+/// a short query: a title that says exactly what was asked beats one word in the title and one
+/// in the body, however the field lengths fall.
+const TITLE_COVER_BOOST: f32 = 0.5;
+
 /// Extra factor on the neighbours of a typed word that occurs in the KB.
 const EXISTING_WORD_DAMPING: f32 = 0.4;
 
@@ -68,7 +73,7 @@ const STOP_WORDS: &[&str] = &[
 pub(crate) fn weighted_fields(f: &Fields, kind: DocKind) -> Vec<(Field, f32)> {
     match kind {
         DocKind::Article => vec![
-            (f.title, 1.5),
+            (f.title, 1.3),
             (f.excerpt, 1.25),
             (f.tags, 1.25),
             (f.body, 1.0),
@@ -320,6 +325,8 @@ pub(crate) fn plan(
     let mut marks = HashSet::new();
     let mut content: Vec<Box<dyn Query>> = Vec::new();
     let mut stop: Vec<Box<dyn Query>> = Vec::new();
+    // The exact stems of the content words, for the title-cover bonus.
+    let mut cover: Vec<String> = Vec::new();
     let mut expanded_words = 0;
     for unit in units {
         match unit {
@@ -329,6 +336,7 @@ pub(crate) fn plan(
                     continue;
                 }
                 marks.extend(stems.iter().cloned());
+                cover.extend(stems.iter().cloned());
                 let clauses = weighted
                     .iter()
                     .map(|(field, w)| {
@@ -398,6 +406,7 @@ pub(crate) fn plan(
                 if STOP_WORDS.contains(&plain.as_str()) {
                     stop.push(group);
                 } else {
+                    cover.push(exact);
                     content.push(group);
                 }
             }
@@ -433,6 +442,18 @@ pub(crate) fn plan(
     let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     all.extend(content.iter().map(|q| (Occur::Must, q.box_clone())));
     all.extend(stop.iter().map(|q| (Occur::Should, q.box_clone())));
+    if cover.len() > 1
+        && let Some((title, _)) = weighted.first()
+    {
+        let every: Vec<(Occur, Box<dyn Query>)> = cover
+            .iter()
+            .map(|s| (Occur::Must, term_query(*title, s)))
+            .collect();
+        all.push((
+            Occur::Should,
+            boosted(Box::new(BooleanQuery::new(every)), TITLE_COVER_BOOST),
+        ));
+    }
     all.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
     Ok(Some(Plan {
         all: Box::new(BooleanQuery::new(all)),
