@@ -13,8 +13,11 @@ use crate::schema::{Fields, NO_SECTION, SCHEMA_VERSION, register_analyzers, scop
 use crate::stats::StatsCache;
 use crate::{Result, SearchError};
 
-/// Memory the single indexing thread buffers before it flushes a segment.
-const WRITER_HEAP_BYTES: usize = 32 * 1024 * 1024;
+/// Memory the single indexing thread buffers before it flushes a segment: tantivy's minimum.
+/// Every commit starts a new segment writer whose term table is sized from this budget (and
+/// zeroed, and scanned when the segment is written), so with a commit per management write a
+/// small budget is cheaper; bulk rebuilds still flush in large segments.
+const WRITER_HEAP_BYTES: usize = 15_000_000;
 
 /// Held by the process that owns an index directory, for as long as it runs.
 const OWNER_LOCK: &str = ".tome-search.lock";
