@@ -155,12 +155,16 @@ fn invalidate_applied(public: &cache::PublicCache, applied: &tome_search::Applie
 }
 
 impl AppState {
-    /// Runs a search on the engine, timing it for the metrics.
-    pub fn run_search(
+    /// Runs a search on the engine, timing it for the metrics. First brings the index level
+    /// with every write this node has acknowledged, so a search never misses one.
+    pub async fn run_search(
         &self,
         request: &tome_search::SearchRequest,
     ) -> Result<tome_search::SearchResults, tome_search::SearchError> {
         let started = std::time::Instant::now();
+        if let Some(applied) = self.search.ensure_current().await? {
+            invalidate_applied(&self.public, &applied);
+        }
         let results = self.search.query(request);
         self.metrics
             .search_duration
@@ -300,9 +304,9 @@ where
     }
 }
 
-/// After a management write, brings the search index level with the database and marks what
-/// the write touched as stale in the public caches — before the response leaves, so no later
-/// search or read sees the old content. Concurrent writers share one index commit.
+/// After a management write, marks what the write touched as stale in the public caches and
+/// tells the search index there is something to take — before the response leaves, so no later
+/// read or search sees the old content.
 async fn invalidate_after_write(
     State(s): State<AppState>,
     req: axum::extract::Request,
@@ -323,14 +327,10 @@ async fn invalidate_after_write(
         })
         .flatten();
     let resp = next.run(req).await;
-    if mutating && resp.status().is_success() {
-        // The write has committed; the index follows it before anyone is told it succeeded. If
-        // the index cannot be written the write still stands: the follower retries, and search
-        // reports stale results until it succeeds (logged, and visible on /readyz).
-        match s.search.catch_up().await {
-            Ok(applied) => invalidate_applied(&s.public, &applied),
-            Err(e) => tracing::error!(error = %e, "search index did not take a committed write"),
-        }
+    if mutating {
+        // The index follows in the background, and any search that starts before it has
+        // catches up first (`AppState::run_search`): no search after this response misses it.
+        s.search.note_write();
     }
     if mutating {
         if let Some(kb_id) = kb_id.filter(|k| !k.is_empty()) {

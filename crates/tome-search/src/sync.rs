@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,10 @@ const SCAN_BATCH: i64 = 500;
 const POSITION_FLUSH: Duration = Duration::from_secs(30);
 /// How often a follower prunes the change feed.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How long the follower lets this process's writes gather before it indexes them together: one
+/// index commit per this interval at most, however fast writes arrive (a search that needs them
+/// sooner indexes them itself, see [`Search::ensure_current`]).
+const LOCAL_WRITE_GATHER: Duration = Duration::from_millis(100);
 
 /// How to open the index.
 #[derive(Debug, Clone)]
@@ -80,6 +84,12 @@ pub struct Search {
     committed: AtomicI64,
     /// Serialises catch-ups, rebuilds and commits.
     sync: tokio::sync::Mutex<()>,
+    /// Counts this process's writes ([`Search::note_write`]).
+    writes: AtomicU64,
+    /// Every write counted up to here is applied to the index.
+    writes_indexed: AtomicU64,
+    /// Wakes the follower after a write.
+    wake: Arc<tokio::sync::Notify>,
     healthy: AtomicBool,
     options: SearchOptions,
 }
@@ -119,6 +129,9 @@ impl Search {
             applied: AtomicI64::new(0),
             committed: AtomicI64::new(0),
             sync: tokio::sync::Mutex::new(()),
+            writes: AtomicU64::new(0),
+            writes_indexed: AtomicU64::new(0),
+            wake: Arc::new(tokio::sync::Notify::new()),
             healthy: AtomicBool::new(true),
             options,
         });
@@ -243,11 +256,39 @@ impl Search {
         Ok(n)
     }
 
+    /// Records that this process has just committed a write to the database. The write is not
+    /// indexed here: the follower indexes it within [`LOCAL_WRITE_GATHER`], together with
+    /// whatever else was written meanwhile, and any search that starts before then indexes it
+    /// first ([`Search::ensure_current`]). Writers so never wait for an index commit, and a
+    /// burst of writes costs one commit, not one each. Call it after the database commit and
+    /// before the write is acknowledged.
+    pub fn note_write(&self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// Brings the index level with every write this process has acknowledged (see
+    /// [`Search::note_write`]); costs two atomic loads when there is none outstanding. Writes
+    /// made by other processes are the follower's: they appear within its interval. Returns
+    /// what was applied, if anything was.
+    pub async fn ensure_current(&self) -> Result<Option<Applied>> {
+        if self.writes_indexed.load(Ordering::SeqCst) >= self.writes.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        self.catch_up().await.map(Some)
+    }
+
     /// Applies every change committed to the database so far. Concurrent callers share one
     /// catch-up: whoever gets the lock applies what everyone before it wrote.
     pub async fn catch_up(&self) -> Result<Applied> {
+        // Every write counted before this load committed before it, so before the feed position
+        // that the catch-up reads next: once it succeeds, they are all applied.
+        let writes = self.writes.load(Ordering::SeqCst);
         let result = self.catch_up_inner().await;
         self.healthy.store(result.is_ok(), Ordering::SeqCst);
+        if result.is_ok() {
+            self.writes_indexed.fetch_max(writes, Ordering::SeqCst);
+        }
         result
     }
 
@@ -351,20 +392,26 @@ impl Search {
     }
 
     /// Follows the feed in the background: every `every`, applies what other processes (the
-    /// CLI, other nodes) committed and reports it to `on_applied`; also flushes the position and
-    /// prunes old changes. Stops when the last other reference to `self` is dropped.
+    /// CLI, other nodes) committed and reports it to `on_applied`; [`LOCAL_WRITE_GATHER`] after
+    /// a write of this process, indexes it (and everything written meanwhile); also flushes the
+    /// position and prunes old changes. Stops when the last other reference to `self` is
+    /// dropped.
     pub fn spawn_follower(
         self: &Arc<Self>,
         every: Duration,
         on_applied: impl Fn(&Applied) + Send + Sync + 'static,
     ) -> tokio::task::JoinHandle<()> {
         let weak: Weak<Search> = Arc::downgrade(self);
+        let wake = self.wake.clone();
         tokio::spawn(async move {
             let mut last_flush = Instant::now();
             let mut last_prune: Option<Instant> = None;
             let mut failing = false;
             loop {
-                tokio::time::sleep(every).await;
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    () = wake.notified() => tokio::time::sleep(LOCAL_WRITE_GATHER).await,
+                }
                 let Some(search) = weak.upgrade() else { return };
                 match search.catch_up().await {
                     Ok(a) => {

@@ -141,7 +141,11 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving HTTP")?;
-    // Saves replaying the feed on the next start; nothing is lost without it.
+    // Indexes the last writes and saves replaying the feed on the next start; nothing is lost
+    // without it.
+    if let Err(e) = search.catch_up().await {
+        tracing::warn!(error = %e, "cannot bring the search index up to date");
+    }
     if let Err(e) = search.flush().await {
         tracing::warn!(error = %e, "cannot commit the search index position");
     }

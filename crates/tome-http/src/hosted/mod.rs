@@ -313,7 +313,7 @@ async fn resolve(
 
 /// The one place the hosted search page asks for results: the search engine, published content
 /// only, best first.
-pub(crate) fn search_published(
+pub(crate) async fn search_published(
     s: &AppState,
     kb: &KnowledgeBase,
     text: &str,
@@ -328,7 +328,7 @@ pub(crate) fn search_published(
         },
         limit: 20,
     };
-    s.run_search(&request).map_err(|e| {
+    s.run_search(&request).await.map_err(|e| {
         tracing::error!(error = %e, kb.id = %kb.id, "hosted search failed");
         StoreError::Internal(e.to_string().into())
     })

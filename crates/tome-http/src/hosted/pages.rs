@@ -281,7 +281,7 @@ async fn search(s: &AppState, site: &Site, uri: &Uri) -> Result<Page, StoreError
     let (articles, faqs) = if q.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        let hits = search_published(s, &site.tree.kb, &q)?;
+        let hits = search_published(s, &site.tree.kb, &q).await?;
         // Only what the hosted tree shows (published, in an existing category) is linked, in the
         // engine's order.
         let articles: Vec<ArticleLink> = hits

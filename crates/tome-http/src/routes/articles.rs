@@ -408,5 +408,5 @@ pub async fn search(
         },
         limit: limit as usize,
     };
-    Ok(data(SearchResponse::from(s.run_search(&request)?)))
+    Ok(data(SearchResponse::from(s.run_search(&request).await?)))
 }

@@ -461,7 +461,7 @@ pub async fn search(
             },
             limit: limit as usize,
         };
-        Ok(SearchResponse::from(s.run_search(&request)?))
+        Ok(SearchResponse::from(s.run_search(&request).await?))
     })
     .await
 }

@@ -235,8 +235,10 @@ async fn cascades_reach_the_index() {
     // Deleting the KB removes everything it held from the index.
     app.create_article(&kb, &cat, json!({ "title": "Axolotl" }))
         .await;
+    app.search.ensure_current().await.unwrap();
     let before = app.search.engine().num_docs();
     app.delete(&format!("/v1/kb/{kb}")).await.assert_status(204);
+    app.search.ensure_current().await.unwrap();
     assert_eq!(app.search.engine().num_docs(), before - 1);
     app.get(&format!("/v1/kb/{kb}/search?q=axolotl"))
         .await
@@ -489,6 +491,7 @@ async fn an_index_from_another_database_is_rebuilt() {
     std::fs::rename(other_dir.index_dir(), dir.index_dir()).unwrap();
     let app = TestApp::reopen(dir, test_config()).await;
     assert_otters(&app, &kb, &expected).await;
+    app.search.ensure_current().await.unwrap();
     assert_eq!(app.search.engine().num_docs(), 2);
 }
 

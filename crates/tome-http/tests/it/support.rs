@@ -189,8 +189,9 @@ impl TestApp {
         Self::reopen(stopped, config).await
     }
 
-    /// Stops this app, releasing its database connections and index; what it leaves behind can
-    /// be inspected, changed and reopened with [`TestApp::reopen`].
+    /// Stops this app as a graceful shutdown would, releasing its database connections and
+    /// index; what it leaves behind can be inspected, changed and reopened with
+    /// [`TestApp::reopen`].
     pub async fn stop(self) -> Stopped {
         let TestApp {
             svc,
@@ -201,6 +202,9 @@ impl TestApp {
             ..
         } = self;
         drop(svc);
+        // What `tome serve` does on a graceful shutdown: index the last writes, save the position.
+        search.catch_up().await.expect("search catch-up");
+        search.flush().await.expect("search flush");
         drop(search);
         drop(store);
         Stopped { db, index }

@@ -13,9 +13,10 @@
 //! writers queued behind the lock must never hold every connection, or reads (including the key
 //! lookup of every request) would starve behind them.
 //!
-//! Connection problems surface as [`StoreError::Unavailable`] (the HTTP layer answers 503) after
-//! at most the pool's acquire timeout; a statement or lock wait that runs too long is cancelled by
-//! the server and reported the same way.
+//! Connection problems surface as [`StoreError::Unavailable`] (the HTTP layer answers 503): at
+//! once when the database refuses connections (see [`reach`]), after at most the pool's acquire
+//! timeout when it does not answer at all; a statement or lock wait that runs too long is
+//! cancelled by the server and reported the same way.
 
 mod changes;
 mod content;
@@ -23,6 +24,7 @@ mod copy;
 mod instance;
 mod kb;
 mod public;
+mod reach;
 mod rows;
 
 use std::str::FromStr;
@@ -86,6 +88,8 @@ pub struct PgStore {
     writer: PgPool,
     /// `LOCK_CLASS << 32 | schema OID`, the key every write transaction locks.
     lock_key: i64,
+    /// Fails acquires at once while the database does not answer.
+    reach: std::sync::Arc<reach::Reach>,
 }
 
 /// `postgres://user@host:port/db`, without the password or parameters, for messages.
@@ -162,7 +166,7 @@ impl PgStore {
             .await
             .map_err(open_err)?;
         let writer = pool_options(WRITE_CONNECTIONS)
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(open_err)?;
         let lock_key = Self::lock_key(&pool).await?;
@@ -170,6 +174,7 @@ impl PgStore {
             pool,
             writer,
             lock_key,
+            reach: std::sync::Arc::new(reach::Reach::new(connect, options.acquire_timeout)),
         };
         store.migrate().await?;
         Ok(store)
@@ -243,7 +248,7 @@ impl PgStore {
     /// writes commit one at a time in lock order. Rows a future change feed inserts inside these
     /// transactions are therefore numbered in commit order.
     async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.reach.guard(self.writer.begin()).await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(self.lock_key)
             .execute(&mut *tx)
@@ -252,15 +257,17 @@ impl PgStore {
     }
 
     async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
-        Ok(self.pool.acquire().await?)
+        self.reach.guard(self.pool.acquire()).await
     }
 
     /// A read-only transaction whose queries all see one snapshot.
     async fn snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-        Ok(self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .await?)
+        self.reach
+            .guard(
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+            )
+            .await
     }
 
     /// Closes both pools, waiting for connections in use to be returned.
