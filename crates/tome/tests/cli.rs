@@ -396,10 +396,10 @@ fn settings_come_from_environment_variables() {
     let db = TestDb::new();
     let port = free_port();
     let mut cmd = Command::new(BIN);
-    match db.data_dir() {
-        Some(dir) => cmd.env("TOME_DATA_DIR", dir),
-        None => cmd.env("TOME_DATABASE_URL", db.url()),
-    };
+    cmd.env("TOME_DATA_DIR", db.node_dir());
+    if db.data_dir().is_none() {
+        cmd.env("TOME_DATABASE_URL", db.url());
+    }
     let mut child = cmd
         .arg("serve")
         .env("TOME_LISTEN", format!("127.0.0.1:{port}"))
