@@ -499,8 +499,9 @@ fn speed(path: &Path, scale: usize, server: Option<(String, String)>) {
             &queries,
             3,
         );
-        // Write to searchable: a create's response arrives after the index has it; measure the
-        // create and check the very next search finds it.
+        // Write to searchable: the very next search after a create's response finds it (the
+        // search brings the index level with acknowledged writes first); measured from the
+        // create's request to that search's response.
         let mut write_ms = Vec::new();
         for i in 0..30 {
             let word = format!("zqxmarker{i}");
