@@ -97,14 +97,12 @@ impl Reach {
             }
             Err(_) => false,
         };
-        if up != !self.known_down() {
-            if up {
-                tracing::info!("PostgreSQL answers again");
-            } else {
-                tracing::warn!(
-                    "PostgreSQL does not answer; failing requests at once until it does"
-                );
+        match (self.known_down(), up) {
+            (true, true) => tracing::info!("PostgreSQL answers again"),
+            (false, false) => {
+                tracing::warn!("PostgreSQL does not answer; failing requests at once until it does")
             }
+            _ => {}
         }
         self.record(up);
         up
