@@ -235,7 +235,7 @@ pub type Service = FastPublic<NormalizePath<Router>>;
 pub fn service(state: AppState) -> Service {
     FastPublic {
         inner: NormalizePath::trim_trailing_slash(app(state.clone())),
-        state,
+        state: Arc::new(state),
     }
 }
 
@@ -244,7 +244,9 @@ pub fn service(state: AppState) -> Service {
 #[derive(Clone)]
 pub struct FastPublic<S> {
     inner: S,
-    state: AppState,
+    /// One reference count, not one per field: hyper clones the service for every request,
+    /// and each clone of a shared counter is a cache line passed between cores.
+    state: Arc<AppState>,
 }
 
 impl<S> tower::Service<axum::extract::Request> for FastPublic<S>

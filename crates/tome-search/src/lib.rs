@@ -14,6 +14,7 @@ mod schema;
 mod search;
 mod stats;
 mod sync;
+mod worker;
 
 use std::path::PathBuf;
 

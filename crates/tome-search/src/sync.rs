@@ -18,7 +18,8 @@ use tome_core::model::Entity;
 use tome_store::{DocKind, Store};
 
 use crate::engine::{Engine, Opened, Position};
-use crate::{Result, SearchError, SearchRequest, SearchResults};
+use crate::worker::IndexThread;
+use crate::{Result, SearchRequest, SearchResults};
 
 /// Changes read per query while catching up.
 const FEED_BATCH: i64 = 1000;
@@ -76,6 +77,8 @@ impl Applied {
 /// The search engine kept in step with a store.
 pub struct Search {
     engine: Arc<Engine>,
+    /// Where every write to the engine runs (see `worker.rs`).
+    index: IndexThread,
     store: Arc<dyn Store>,
     feed_id: String,
     /// Every change up to here is applied (some perhaps not yet committed).
@@ -102,28 +105,17 @@ impl std::fmt::Debug for Search {
     }
 }
 
-/// Runs index work that blocks (tokenizing, fsync) off the async workers.
-async fn blocking<T: Send + 'static>(
-    engine: &Arc<Engine>,
-    f: impl FnOnce(&Engine) -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let engine = engine.clone();
-    tokio::task::spawn_blocking(move || f(&engine))
-        .await
-        .map_err(|e| SearchError::Task(e.to_string()))?
-}
-
 impl Search {
     /// Opens the index, then brings it level with the database: a missing, damaged, foreign or
     /// too-old index is rebuilt; an index that is merely behind replays the feed.
     pub async fn open(store: Arc<dyn Store>, options: SearchOptions) -> Result<Arc<Search>> {
         let feed = store.feed_state().await?;
         let dir = options.dir.clone();
-        let (engine, opened) = tokio::task::spawn_blocking(move || Engine::open(dir.as_deref()))
-            .await
-            .map_err(|e| SearchError::Task(e.to_string()))??;
+        let index = IndexThread::start()?;
+        let (engine, opened) = index.run(move || Engine::open(dir.as_deref())).await?;
         let search = Arc::new(Search {
             engine: Arc::new(engine),
+            index,
             store,
             feed_id: feed.feed_id.clone(),
             applied: AtomicI64::new(0),
@@ -190,6 +182,15 @@ impl Search {
         Ok(search)
     }
 
+    /// Runs index work on the index thread.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Engine) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let engine = self.engine.clone();
+        self.index.run(move || f(&engine)).await
+    }
+
     /// The engine, for callers that search directly.
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -226,7 +227,7 @@ impl Search {
         let start = self.store.last_change_seq().await?;
         let result = self.rebuild_from(start).await;
         if result.is_err() {
-            let _ = blocking(&self.engine, |e| e.rollback()).await;
+            let _ = self.blocking(|e| e.rollback()).await;
         }
         let n = result?;
         self.applied.store(start, Ordering::SeqCst);
@@ -235,7 +236,7 @@ impl Search {
     }
 
     async fn rebuild_from(&self, start: i64) -> Result<u64> {
-        blocking(&self.engine, |e| e.clear()).await?;
+        self.blocking(|e| e.clear()).await?;
         let mut n = 0u64;
         for kind in [DocKind::Article, DocKind::Faq] {
             let mut after = 0;
@@ -245,14 +246,14 @@ impl Search {
                 after = *last;
                 n += page.len() as u64;
                 let docs: Vec<_> = page.into_iter().map(|(_, d)| d).collect();
-                blocking(&self.engine, move |e| e.upsert(&docs)).await?;
+                self.blocking(move |e| e.upsert(&docs)).await?;
             }
         }
         let position = Position {
             feed_id: self.feed_id.clone(),
             seq: start,
         };
-        blocking(&self.engine, move |e| e.commit(&position)).await?;
+        self.blocking(move |e| e.commit(&position)).await?;
         Ok(n)
     }
 
@@ -358,14 +359,15 @@ impl Search {
                 feed_id: self.feed_id.clone(),
                 seq: at,
             };
-            let result = blocking(&self.engine, move |e| {
-                e.delete(&gone);
-                e.upsert(&docs)?;
-                e.commit(&position)
-            })
-            .await;
+            let result = self
+                .blocking(move |e| {
+                    e.delete(&gone);
+                    e.upsert(&docs)?;
+                    e.commit(&position)
+                })
+                .await;
             if let Err(e) = result {
-                let _ = blocking(&self.engine, |e| e.rollback()).await;
+                let _ = self.blocking(|e| e.rollback()).await;
                 return Err(e);
             }
             self.committed.store(at, Ordering::SeqCst);
@@ -386,7 +388,7 @@ impl Search {
             feed_id: self.feed_id.clone(),
             seq: at,
         };
-        blocking(&self.engine, move |e| e.commit(&position)).await?;
+        self.blocking(move |e| e.commit(&position)).await?;
         self.committed.store(at, Ordering::SeqCst);
         Ok(())
     }
