@@ -421,7 +421,7 @@ fn latencies(mut f: impl FnMut(&str), queries: &[String], rounds: usize) -> (f64
     (percentile(&ms, 0.5), percentile(&ms, 0.99))
 }
 
-fn speed(path: &Path, scale: usize, server: Option<(String, String)>) {
+fn speed(path: &Path, scale: usize, server: Option<(String, String, Option<String>)>) {
     let docs = tldr_docs(path, scale);
     let queries = tldr_queries(&docs, 200);
     let tmp = tempfile::tempdir().unwrap();
@@ -444,7 +444,7 @@ fn speed(path: &Path, scale: usize, server: Option<(String, String)>) {
         "queries": queries.len(),
         "in_process": { "index_articles_per_s": docs.len() as f64 / secs, "query_p50_ms": p50, "query_p99_ms": p99 },
     });
-    if let Some((base, key)) = server {
+    if let Some((base, key, server_index)) = server {
         let mut http = Http::connect(&base, &key);
         let (st, kb) = http.call(
             "POST",
@@ -523,8 +523,70 @@ fn speed(path: &Path, scale: usize, server: Option<(String, String)>) {
             "write_to_searchable_p50_ms": percentile(&write_ms, 0.5),
             "write_to_searchable_max_ms": write_ms.last().copied().unwrap_or(0.0),
         });
+        if let Some(dir) = server_index {
+            report["same_index"] = same_index(&mut http, &kb_id, Path::new(&dir), &queries);
+        }
     }
     println!("{report}");
+}
+
+/// What HTTP adds to a search, on the same index: a copy of the server's own index (segment
+/// layout and all) opened in process, and each query timed in process and over HTTP one right
+/// after the other, so both see the same machine at the same moment.
+fn same_index(http: &mut Http, kb_id: &str, server_index: &Path, queries: &[String]) -> Value {
+    // Let the server's follower commit what the last writes left pending, then copy the
+    // committed files (segments never change once written; meta.json is replaced atomically).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(server_index).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if path.is_file() && !name.ends_with(".lock") {
+            std::fs::copy(&path, copy.path().join(&name)).unwrap();
+        }
+    }
+    let (engine, _) = Engine::open(Some(copy.path())).unwrap();
+    let (st, project) = http.call("GET", "/v1/project", None);
+    assert_eq!(st, 200, "{project}");
+    let project_id = project["data"]["id"].as_str().unwrap().to_string();
+    let local = |q: &str| {
+        let mut req = request(q, 20);
+        req.project_id = project_id.clone();
+        req.kb_id = kb_id.to_string();
+        engine.search(&req).unwrap()
+    };
+    let remote = |http: &mut Http, q: &str| {
+        let (st, _) = http.call(
+            "GET",
+            &format!("/v1/kb/{kb_id}/search?q={}", encode(q)),
+            None,
+        );
+        assert_eq!(st, 200);
+    };
+    for q in queries.iter().take(50) {
+        local(q);
+        remote(http, q);
+    }
+    let (mut ms_local, mut ms_http) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        for q in queries {
+            let t = Instant::now();
+            local(q);
+            ms_local.push(t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            remote(http, q);
+            ms_http.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    ms_local.sort_by(f64::total_cmp);
+    ms_http.sort_by(f64::total_cmp);
+    json!({
+        "segments": engine.segment_count(),
+        "in_process_p50_ms": percentile(&ms_local, 0.5),
+        "in_process_p99_ms": percentile(&ms_local, 0.99),
+        "http_p50_ms": percentile(&ms_http, 0.5),
+        "http_p99_ms": percentile(&ms_http, 0.99),
+    })
 }
 
 #[tokio::main]
@@ -534,14 +596,14 @@ async fn main() {
         Some("quality") => quality(Path::new(&args[2])).await,
         Some("speed") => {
             let server = match (args.get(4), args.get(5)) {
-                (Some(b), Some(k)) => Some((b.clone(), k.clone())),
+                (Some(b), Some(k)) => Some((b.clone(), k.clone(), args.get(6).cloned())),
                 _ => None,
             };
             speed(Path::new(&args[2]), args[3].parse().unwrap(), server);
         }
         _ => {
             eprintln!(
-                "usage: search_bench quality CRANFIELD_DIR | speed TLDR_JSONL SCALE [BASE_URL KEY]"
+                "usage: search_bench quality CRANFIELD_DIR | speed TLDR_JSONL SCALE [BASE_URL KEY [SERVER_INDEX_DIR]]"
             );
             std::process::exit(2);
         }

@@ -207,6 +207,12 @@ impl Engine {
         self.reader.searcher().num_docs()
     }
 
+    /// Number of segments a search scans (each one's dictionary is walked by typo and prefix
+    /// expansion, so fewer is faster).
+    pub fn segment_count(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     pub(crate) fn searcher(&self) -> tantivy::Searcher {
         self.reader.searcher()
     }
