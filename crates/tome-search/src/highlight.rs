@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use crate::schema::en_analyzer;
+use tantivy::tokenizer::{Language, RawTokenizer, Stemmer, TextAnalyzer};
+
+use crate::schema::plain_analyzer;
 
 /// Characters of context before the first match of a passage.
 const LEAD: usize = 40;
@@ -16,20 +18,45 @@ struct Match {
 }
 
 fn matches(text: &str, stems: &HashSet<String>) -> Vec<Match> {
-    let mut en = en_analyzer();
-    let mut stream = en.token_stream(text);
+    // Stemming never changes a word's first letter (Porter2 rewrites endings; even its
+    // exceptional forms, dying → die, keep the first letter), so a word can reach one of `stems`
+    // only if it starts like one. Words that do not are skipped before the stemmer runs: most
+    // words of a passage, where stemming every word was a fifth of a search's time.
+    let heads: HashSet<&str> = stems.iter().map(|s| head(s)).collect();
+    let mut plain = plain_analyzer();
+    let mut stemmer = stemmer();
+    let mut stream = plain.token_stream(text);
     let mut out = Vec::new();
     while stream.advance() {
         let t = stream.token();
-        if stems.contains(&t.text) {
+        if !heads.contains(head(&t.text)) {
+            continue;
+        }
+        let mut stemmed = stemmer.token_stream(&t.text);
+        let Some(stem) = stemmed.next().map(|s| s.text.clone()) else {
+            continue;
+        };
+        if stems.contains(&stem) {
             out.push(Match {
                 from: t.offset_from,
                 to: t.offset_to,
-                stem: t.text.clone(),
+                stem,
             });
         }
     }
     out
+}
+
+/// The first character of a word.
+fn head(word: &str) -> &str {
+    word.char_indices().nth(1).map_or(word, |(i, _)| &word[..i])
+}
+
+/// The last step of the English analyzer alone: one folded word in, its stem out.
+fn stemmer() -> TextAnalyzer {
+    TextAnalyzer::builder(RawTokenizer::default())
+        .filter(Stemmer::new(Language::English))
+        .build()
 }
 
 /// How good a passage is: distinct matched words first, then matches.
@@ -188,6 +215,27 @@ mod tests {
 
     fn stems(words: &[&str]) -> HashSet<String> {
         words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn skipping_unlike_words_finds_what_stemming_every_word_finds() {
+        // Irregular stems (skies, dying, lying, early, news), a leading y, short words, accents,
+        // digits and a word that stems to fewer letters than it has.
+        let text = "The skies were dying, lying early; yelling yields news of ies, Ied and IDLY \
+                    generously agreed: a cafe, Café, 2 GB, x86 ok? Singly, gently, ugly, only.";
+        let mut en = crate::schema::en_analyzer();
+        let mut stream = en.token_stream(text);
+        let (mut all, mut tokens) = (HashSet::new(), 0);
+        while stream.advance() {
+            all.insert(stream.token().text.clone());
+            tokens += 1;
+        }
+        // Every word's own stem is in the set, so every word must be found.
+        assert_eq!(matches(text, &all).len(), tokens);
+        for stem in &all {
+            let one: HashSet<String> = [stem.clone()].into();
+            assert!(!matches(text, &one).is_empty(), "{stem}");
+        }
     }
 
     #[test]
