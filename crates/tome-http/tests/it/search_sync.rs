@@ -55,6 +55,27 @@ async fn setup() -> Setup {
     }
 }
 
+/// Writes do not wait for the index; without any search to force it, the background follower
+/// still indexes them (about 100 ms after the write on an idle machine; the test allows more,
+/// as the index thread runs at low priority and the suite keeps the cores busy).
+#[tokio::test]
+async fn the_index_takes_writes_in_the_background_without_a_search() {
+    let Setup { app, kb, cat, .. } = setup().await;
+    let before = app.search.engine().num_docs();
+    for i in 0..3 {
+        app.create_article(&kb, &cat, json!({ "title": format!("Background {i}") }))
+            .await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.search.engine().num_docs() < before + 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the follower did not index the writes"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn every_write_is_searchable_when_it_returns() {
     let Setup { app, kb, cat, .. } = setup().await;
