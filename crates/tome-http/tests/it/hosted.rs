@@ -1028,6 +1028,7 @@ async fn cached_pages_match_the_routers_answers() {
     })
     .await;
     let s = Site::new(&app, "acme").await;
+    app.settle().await;
     let article = format!("/articles/{}", s.article);
     let cases = [
         (s.url(&article), None),

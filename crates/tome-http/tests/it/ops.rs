@@ -76,6 +76,7 @@ async fn metrics_count_public_cache_hits_and_misses() {
     let app = TestApp::new().await;
     let kb = app.create_kb("cache-kb").await;
     let site_key = kb["site_key"].as_str().expect("site key");
+    app.settle().await;
     for _ in 0..3 {
         let req = Request::builder()
             .uri("/v1/kb/public/cache-kb/structure")

@@ -189,6 +189,14 @@ impl TestApp {
         Self::reopen(stopped, config).await
     }
 
+    /// Lets the search index take every write made so far. Writes do not wait for the index;
+    /// the follower takes them a moment later and then marks what they touched as stale in the
+    /// caches once more (it cannot tell this node's writes from other nodes'), which costs one
+    /// extra render in production but would upset a test that counts cache hits exactly.
+    pub async fn settle(&self) {
+        self.search.catch_up().await.expect("search catch-up");
+    }
+
     /// Stops this app as a graceful shutdown would, releasing its database connections and
     /// index; what it leaves behind can be inspected, changed and reopened with
     /// [`TestApp::reopen`].
