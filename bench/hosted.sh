@@ -6,6 +6,7 @@
 #
 # Usage (from the repository root):  bench/hosted.sh
 # Settings (environment):
+#   BENCH_TOME                 a tome binary to measure instead of this checkout's (A/B comparisons; still built)
 #   BENCH_DURATION=10          seconds per measured wrk run
 #   BENCH_WARMUP=3             seconds of wrk warm-up before each measured run (not counted)
 #   BENCH_THREADS=1            wrk threads
@@ -47,7 +48,7 @@ NGINX=$(command -v nginx)
 
 echo "==> building release tome and the render timer (minutes on a first build)"
 cargo build --release --quiet -p tome --bin tome -p tome-render --example render_time
-TOME=$TARGET_DIR/release/tome
+TOME=${BENCH_TOME:-$TARGET_DIR/release/tome} # BENCH_TOME: measure another build (A/B)
 RENDER_TIME=$TARGET_DIR/release/examples/render_time
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/tome-hosted-bench.XXXXXX")

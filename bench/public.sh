@@ -17,6 +17,7 @@
 #   BENCH_CORPUS=../shared/corpora/tldr/pages-en.jsonl   JSON lines: path, category, title, excerpt, body
 #   BENCH_TMPDIR=$TMPDIR       where the throw-away database and nginx root go
 #   CARGO_TARGET_DIR           as usual for cargo (default: ./target)
+#   BENCH_TOME                 a tome binary to measure instead of this checkout's (A/B comparisons; still built)
 #   BENCH_HOLD=1               set up both servers, print their addresses and keys, and wait (for profiling)
 #   TOME_LOG                   tome's log filter, as usual (e.g. info,tower_http=debug for per-request latency)
 # Writes bench/results/public-latest.md (git-ignored) and the raw outputs in bench/results/public/.
@@ -56,7 +57,7 @@ fi
 
 echo "==> building release tome (minutes on a first build)"
 cargo build --release --quiet -p tome --bin tome
-TOME=$TARGET_DIR/release/tome
+TOME=${BENCH_TOME:-$TARGET_DIR/release/tome} # BENCH_TOME: measure another build (A/B)
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/tome-public-bench.XXXXXX")
 if [[ -n ${BENCH_HOLD:-} ]]; then

@@ -10,6 +10,7 @@
 #   BENCH_SYNCHRONOUS=full   SQLite synchronous for both sides (full | normal)
 #   BENCH_TMPDIR=$TMPDIR     where the temporary databases go (use a real disk, not tmpfs)
 #   CARGO_TARGET_DIR         as usual for cargo (default: ./target)
+#   BENCH_TOME               a tome binary to measure instead of this checkout's (A/B comparisons; still built)
 # Writes bench/results/latest.md (git-ignored) and the raw wrk outputs next to it.
 set -euo pipefail
 
@@ -30,7 +31,7 @@ case $SYNC in full | normal) ;; *) echo "error: BENCH_SYNCHRONOUS must be full o
 
 echo "==> building release binaries (tome, raw_sqlite example; minutes on a first build)"
 cargo build --release --quiet -p tome -p tome-store --bin tome --example raw_sqlite
-TOME=$TARGET_DIR/release/tome
+TOME=${BENCH_TOME:-$TARGET_DIR/release/tome} # BENCH_TOME: measure another build (A/B)
 RAW=$TARGET_DIR/release/examples/raw_sqlite
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/tome-bench.XXXXXX")

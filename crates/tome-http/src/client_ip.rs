@@ -104,19 +104,39 @@ pub fn client_bucket(ip: Option<IpAddr>) -> String {
     match ip {
         None => "unknown".to_string(),
         Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
+            Some(v4) => dotted(v4),
             None => {
                 let net = std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1));
                 format!("{net}/64")
             }
         },
-        Some(v4) => v4.to_string(),
+        Some(IpAddr::V4(v4)) => dotted(v4),
     }
+}
+
+/// `v4` in dotted decimal, without the formatting machinery (this runs on every public request).
+fn dotted(v4: std::net::Ipv4Addr) -> String {
+    let mut s = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        s.push_str(itoa::Buffer::new().format(octet));
+    }
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dotted_matches_display() {
+        for ip in ["0.0.0.0", "10.254.3.77", "255.255.255.255", "192.168.0.1"] {
+            let v4: std::net::Ipv4Addr = ip.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+            assert_eq!(dotted(v4), ip);
+        }
+    }
 
     #[test]
     fn ranges() {

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod public;
 pub mod ratelimit;
 pub mod routes;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -274,12 +275,7 @@ where
     }
 
     fn call(&mut self, req: axum::extract::Request) -> Self::Future {
-        let path = req.uri().path();
-        let public = path.starts_with("/v1/kb/public/");
-        // With `--hosted-url`, any path may be a hosted page (`/{slug}/…` on that host).
-        let hosted = path.starts_with("/hc/")
-            || (self.state.hosted_host.is_some() && !path.starts_with("/v1/"));
-        if req.method() != axum::http::Method::GET || !(public || hosted) {
+        if !self.may_be_cached(req.method(), req.uri().path()) {
             return Box::pin(self.inner.call(req));
         }
         // The ready service answers this request; a fresh clone takes its place (tower's rule
@@ -289,12 +285,7 @@ where
         let state = self.state.clone();
         Box::pin(async move {
             let (parts, body) = req.into_parts();
-            let cached = if public {
-                public::serve_cached(&state, &parts).await
-            } else {
-                hosted::serve_cached(&state, &parts).await
-            };
-            match cached {
+            match cached_answer(&state, &parts).await {
                 Some(resp) => Ok(resp),
                 None => {
                     inner
@@ -303,6 +294,39 @@ where
                 }
             }
         })
+    }
+}
+
+impl<S> FastPublic<S> {
+    /// Whether a request may have a cached answer (a `GET` of a public or hosted path).
+    fn may_be_cached(&self, method: &axum::http::Method, path: &str) -> bool {
+        // With `--hosted-url`, any path may be a hosted page (`/{slug}/…` on that host).
+        method == axum::http::Method::GET
+            && (path.starts_with("/v1/kb/public/")
+                || path.starts_with("/hc/")
+                || (self.state.hosted_host.is_some() && !path.starts_with("/v1/")))
+    }
+
+    /// The cached answer to a request, if there is one — the whole of [`Service::call`] for such
+    /// requests; `None` before any side effect otherwise.
+    pub async fn cached(&self, req: &axum::http::request::Parts) -> Option<Response> {
+        if !self.may_be_cached(&req.method, req.uri.path()) {
+            return None;
+        }
+        cached_answer(&self.state, req).await
+    }
+
+    /// The router behind the cached answers.
+    pub fn router(&self) -> &S {
+        &self.inner
+    }
+}
+
+async fn cached_answer(state: &AppState, req: &axum::http::request::Parts) -> Option<Response> {
+    if req.uri.path().starts_with("/v1/kb/public/") {
+        public::serve_cached(state, req).await
+    } else {
+        hosted::serve_cached(state, req).await
     }
 }
 

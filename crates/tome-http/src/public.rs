@@ -158,10 +158,12 @@ fn cors_origin(
 /// Counts an admitted request against its site key's limit for this client.
 async fn count(state: &AppState, access: &SiteAccess, client: &str) -> RateDecision {
     let limit = u64::try_from(access.rate_limit).unwrap_or(1);
-    state
-        .limiter
-        .hit(&format!("site:{}:{client}", access.site_key_id), limit)
-        .await
+    let mut key = String::with_capacity(6 + access.site_key_id.len() + client.len());
+    key.push_str("site:");
+    key.push_str(&access.site_key_id);
+    key.push(':');
+    key.push_str(client);
+    state.limiter.hit(&key, limit).await
 }
 
 /// The 429 for a site key over its limit.
@@ -191,10 +193,13 @@ pub async fn serve_cached(state: &AppState, req: &axum::http::request::Parts) ->
         return None;
     }
     let generation = state.public.kb_generation(&access.kb_id);
-    let body = state
-        .public
-        .cached_body(&format!("{}:{generation}:{path}", access.kb_id))
-        .await?;
+    let mut key = String::with_capacity(access.kb_id.len() + path.len() + 22);
+    key.push_str(&access.kb_id);
+    key.push(':');
+    key.push_str(itoa::Buffer::new().format(generation));
+    key.push(':');
+    key.push_str(path);
+    let body = state.public.cached_body(&key).await?;
 
     state.metrics.cache_lookup("public", true);
     let cors = cors_origin(headers.get(header::ORIGIN), origin.as_ref(), &access);

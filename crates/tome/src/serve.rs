@@ -4,8 +4,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use axum::ServiceExt;
-use axum::extract::Request;
 use clap::{Args, ValueEnum};
 use tome_core::keys::{self, KeyKind};
 use tome_http::metrics::Metrics;
@@ -47,6 +45,9 @@ pub struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN` on /metrics.
     #[arg(long, env = "TOME_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Threads serving HTTP, each with its own event loop (default: one per CPU).
+    #[arg(long, env = "TOME_HTTP_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub http_threads: Option<u16>,
     /// Log format.
     #[arg(long, env = "TOME_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -133,14 +134,24 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
-    tracing::info!(addr = %listener.local_addr()?, "Tome is listening");
-    axum::serve(
-        listener,
-        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
+    let addr = listener.local_addr()?;
+    let threads = args.http_threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        usize::from,
+    );
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut http = tome_http::server::spawn_threads(
+        listener.into_std()?,
+        app,
+        tome_http::server::ServeOptions::default(),
+        threads,
+        stopping,
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving HTTP")?;
+    .context("starting the HTTP threads")?;
+    tracing::info!(addr = %addr, threads, "Tome is listening");
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    http.stopped().await;
     // Indexes the last writes and saves replaying the feed on the next start; nothing is lost
     // without it.
     if let Err(e) = search.catch_up().await {
@@ -149,6 +160,7 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     if let Err(e) = search.flush().await {
         tracing::warn!(error = %e, "cannot commit the search index position");
     }
+    http.join().await;
     // In-flight requests have finished; every acknowledged write is already committed.
     tracing::info!("shut down cleanly");
     Ok(())

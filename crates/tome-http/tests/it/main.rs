@@ -19,5 +19,6 @@ mod ranking;
 mod redis;
 mod search;
 mod search_sync;
+mod server;
 mod smoke;
 mod validation;

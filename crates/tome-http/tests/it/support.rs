@@ -176,6 +176,11 @@ impl TestApp {
         }
     }
 
+    /// The application as a service, for serving it on a socket.
+    pub fn service(&self) -> tome_http::Service {
+        self.svc.clone()
+    }
+
     /// Which backend this app runs on: `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         self.db.backend()

@@ -1,0 +1,730 @@
+//! The HTTP/1.1 server in front of [`Service`](crate::Service).
+//!
+//! Most requests a help centre gets are small and simple: `GET`s, or writes with a short JSON
+//! body of known length, on keep-alive connections. This module answers those itself — reads the
+//! request head, parses it with `httparse`, calls the service, writes the response in one
+//! vectored write — which costs a fraction of a general HTTP stack's per-request work (measured in
+//! `bench/README.md`). Anything else on a connection (chunked or very large bodies, `Expect`,
+//! upgrades, HTTP/1.0, `HEAD`, malformed or oversized heads) hands the connection, with whatever
+//! was already read, to hyper for the rest of its life, so every corner of HTTP/1.1 still gets
+//! hyper's full treatment.
+//!
+//! Connections are served on the runtime that accepted them; idle keep-alive connections close
+//! after [`ServeOptions::idle_timeout`], a request head must arrive within
+//! [`ServeOptions::header_timeout`], and graceful shutdown closes idle connections at once, lets
+//! a request in progress finish (its response says `Connection: close`) and waits for every
+//! connection, hyper's included.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{self, HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
+use axum::response::{IntoResponse, Response};
+use bytes::{Buf, Bytes, BytesMut};
+use http_body_util::BodyExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+use tower::ServiceExt as _;
+
+use crate::Service;
+
+/// Largest request head read here; a longer one goes to hyper (which answers 431 past its own,
+/// larger limit).
+const MAX_HEAD: usize = 16 * 1024;
+/// Most headers in a request read here; more go to hyper.
+const MAX_HEADERS: usize = 64;
+/// Largest request body read here in one piece; larger bodies stream through hyper (and
+/// [`crate::BODY_LIMIT`] applies there).
+const MAX_BODY: usize = 1024 * 1024;
+/// Response bodies up to this size are copied behind the head for one plain `write`; larger ones
+/// go out with the head in one vectored write, uncopied (the copy was ~3% of a cached public
+/// read's CPU at 16 KiB).
+const COPY_BODY: usize = 2 * 1024;
+
+/// Timeouts of [`serve`].
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    /// How long a keep-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// How long a request head may take to arrive once it has started.
+    pub header_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        // nginx's keepalive_timeout and hyper's header_read_timeout defaults.
+        ServeOptions {
+            idle_timeout: Duration::from_secs(75),
+            header_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serves `service` on `listener` until `shutdown` completes, then stops accepting, closes idle
+/// connections, lets requests in progress finish and returns when every connection has closed.
+/// Everything runs on the calling runtime.
+pub async fn serve(
+    listener: TcpListener,
+    service: Service,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    serve_on(listener, service, options, None, shutdown).await;
+}
+
+/// [`serve`], running requests without a cached answer on `app` when given.
+async fn serve_on(
+    listener: TcpListener,
+    service: Service,
+    options: ServeOptions,
+    app: Option<Handle>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    // Every connection task holds a receiver; `closed()` resolves when the last one is dropped.
+    let (done_tx, done_rx) = watch::channel(());
+    let mut stopping = stop_rx.clone();
+    let single_threaded = tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::CurrentThread;
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopping.wait_for(|stop| *stop) => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(conn) => conn,
+            Err(e) if is_connection_error(&e) => continue,
+            Err(e) => {
+                // Out of file descriptors or similar: wait instead of spinning (as hyper and
+                // axum do).
+                tracing::error!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let conn = Connection {
+            service: service.clone(),
+            peer,
+            options,
+            stop: stop_rx.clone(),
+            _done: done_rx.clone(),
+            single_threaded,
+            app: app.clone(),
+        };
+        tokio::spawn(conn.run(stream));
+    }
+    drop(listener);
+    drop(done_rx);
+    done_tx.closed().await;
+}
+
+/// HTTP threads started by [`spawn_threads`].
+pub struct Threads {
+    stopped: Vec<tokio::sync::oneshot::Receiver<()>>,
+    release: watch::Sender<bool>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Serves `service` on `threads` dedicated threads, each with its own single-threaded runtime,
+/// all accepting from `listener` (whichever thread is free takes the next connection, as nginx's
+/// workers do). A connection stays on the thread that accepted it, and so does a request with a
+/// cached answer: no work-stealing scheduler, no waking another thread. Every other request —
+/// database work, rendering, search, anything that may take milliseconds — runs on the runtime
+/// that calls this, where idle workers share the load, so a slow request never holds up the
+/// cached reads of the connections that share its thread. Serving stops when `stop` turns true.
+pub fn spawn_threads(
+    listener: std::net::TcpListener,
+    service: Service,
+    options: ServeOptions,
+    threads: usize,
+    stop: watch::Receiver<bool>,
+) -> io::Result<Threads> {
+    listener.set_nonblocking(true)?;
+    let app = Handle::current();
+    let (release, released) = watch::channel(false);
+    let mut out = Threads {
+        stopped: Vec::new(),
+        release,
+        handles: Vec::new(),
+    };
+    for i in 0..threads.max(1) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let listener = listener.try_clone()?;
+        let (service, mut stop, mut released) = (service.clone(), stop.clone(), released.clone());
+        let app = app.clone();
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel();
+        let handle = std::thread::Builder::new()
+            .name(format!("tome-http-{i}"))
+            // Room for deep Markdown and template rendering (a tokio worker gets 2 MiB).
+            .stack_size(8 * 1024 * 1024)
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            let until = async move {
+                                let _ = stop.wait_for(|stop| *stop).await;
+                            };
+                            serve_on(listener, service, options, Some(app), until).await;
+                        }
+                        Err(e) => tracing::error!(error = %e, "cannot listen on an HTTP thread"),
+                    }
+                    let _ = stopped_tx.send(());
+                    // Whatever a request may have opened here stays registered with this
+                    // runtime's I/O driver: keep driving it until nothing can use it.
+                    let _ = released.wait_for(|r| *r).await;
+                });
+            })?;
+        out.stopped.push(stopped_rx);
+        out.handles.push(handle);
+    }
+    Ok(out)
+}
+
+impl Threads {
+    /// Waits until every thread has stopped serving: no connection is open any more.
+    pub async fn stopped(&mut self) {
+        for rx in self.stopped.drain(..) {
+            let _ = rx.await;
+        }
+    }
+
+    /// Ends the threads and their runtimes; call after the last use of the store.
+    pub async fn join(self) {
+        let _ = self.release.send(true);
+        let handles = self.handles;
+        let _ = tokio::task::spawn_blocking(move || {
+            for h in handles {
+                let _ = h.join();
+            }
+        })
+        .await;
+    }
+}
+
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+struct Connection {
+    service: Service,
+    peer: SocketAddr,
+    options: ServeOptions,
+    stop: watch::Receiver<bool>,
+    _done: watch::Receiver<()>,
+    /// Whether this connection's runtime is single-threaded (see [`Connection::fill`]).
+    single_threaded: bool,
+    /// Where requests without a cached answer run (see [`dispatch`]); `None`: right here.
+    app: Option<Handle>,
+}
+
+/// What the buffered bytes hold.
+// Built once per request and consumed at once; boxing `Head` would only add an allocation.
+#[expect(clippy::large_enum_variant)]
+enum Next {
+    /// A complete request this loop answers; the head is `head_len` bytes, then `body_len`.
+    Request(Head),
+    /// Not a whole head yet.
+    Partial,
+    /// Something for hyper.
+    HandOff,
+}
+
+struct Head {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    head_len: usize,
+    body_len: usize,
+    close: bool,
+}
+
+impl Connection {
+    async fn run(mut self, mut stream: TcpStream) {
+        // Responses are written whole; Nagle would only delay the last packet of a large one.
+        let _ = stream.set_nodelay(true);
+        let mut buf = BytesMut::with_capacity(4096);
+        let mut out = Vec::with_capacity(1024);
+        let mut idle = std::pin::pin!(tokio::time::sleep(self.options.idle_timeout));
+        loop {
+            let head = match parse(&buf) {
+                Next::Request(head) => head,
+                Next::HandOff => return self.hand_off(stream, buf).await,
+                Next::Partial if buf.len() >= MAX_HEAD => return self.hand_off(stream, buf).await,
+                Next::Partial => match self.fill(&mut stream, &mut buf, idle.as_mut()).await {
+                    Ok(true) => continue,
+                    _ => return,
+                },
+            };
+            let whole = head.head_len + head.body_len;
+            while buf.len() < whole {
+                buf.reserve(whole - buf.len());
+                match tokio::time::timeout(self.options.header_timeout, stream.read_buf(&mut buf))
+                    .await
+                {
+                    Ok(Ok(n)) if n > 0 => {}
+                    _ => return,
+                }
+            }
+            let mut request = buf.split_to(whole);
+            let body = request.split_off(head.head_len).freeze();
+            drop(request);
+            let close = head.close || *self.stop.borrow();
+            if self
+                .respond(&mut stream, &mut out, head, body, close)
+                .await
+                .is_err()
+                || close
+            {
+                return;
+            }
+        }
+    }
+
+    /// Reads more of the next request; `Ok(false)` when the connection should close (peer gone,
+    /// idle or header timeout, shutdown while idle).
+    async fn fill(
+        &mut self,
+        stream: &mut TcpStream,
+        buf: &mut BytesMut,
+        mut idle: Pin<&mut tokio::time::Sleep>,
+    ) -> io::Result<bool> {
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(4096);
+        }
+        if !buf.is_empty() {
+            // Part of a head is here: the rest must come soon, shutdown or not.
+            return match tokio::time::timeout(self.options.header_timeout, stream.read_buf(buf))
+                .await
+            {
+                Ok(Ok(n)) => Ok(n > 0),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Ok(false),
+            };
+        }
+        if *self.stop.borrow() {
+            return Ok(false);
+        }
+        // Re-arming a timer on every request costs more than the request's parsing; move the
+        // deadline at most once a second instead.
+        let deadline = tokio::time::Instant::now() + self.options.idle_timeout;
+        if deadline > idle.deadline() + Duration::from_secs(1) {
+            idle.as_mut().reset(deadline);
+        }
+        let room = buf.capacity() - buf.len();
+        let n = tokio::select! {
+            read = stream.read_buf(buf) => read?,
+            () = &mut idle => return Ok(false),
+            _ = self.stop.wait_for(|stop| *stop) => return Ok(false),
+        };
+        if n > 0 && n < room && self.single_threaded {
+            // A short read emptied the socket; more data will be a new edge on the (edge-
+            // triggered) poller. Saying so now spares the next read's `EAGAIN` system call on
+            // every request (nginx does the same). Only on a single-threaded runtime: no other
+            // thread can have taken a new event for this socket since the read, so this clears
+            // nothing that arrived after it.
+            let _ = stream.try_io(tokio::io::Interest::READABLE, || {
+                Err::<(), _>(io::ErrorKind::WouldBlock.into())
+            });
+        }
+        Ok(n > 0)
+    }
+
+    async fn respond(
+        &mut self,
+        stream: &mut TcpStream,
+        out: &mut Vec<u8>,
+        head: Head,
+        body: Bytes,
+        close: bool,
+    ) -> io::Result<()> {
+        let mut req = Request::new(Body::from(body));
+        *req.method_mut() = head.method;
+        *req.uri_mut() = head.uri;
+        *req.headers_mut() = head.headers;
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        let resp = dispatch(&self.service, self.app.as_ref(), req).await;
+        let (parts, body) = resp.into_parts();
+        // Every route answers with a body already in memory; collecting it is one poll.
+        let body = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                tracing::error!(error = %e, "a response body failed");
+                return Err(io::Error::other(e));
+            }
+        };
+        out.clear();
+        write_head(out, parts.status, &parts.headers, body.len(), close);
+        if body_allowed(parts.status) {
+            if body.len() <= COPY_BODY {
+                out.extend_from_slice(&body);
+                stream.write_all(out).await
+            } else {
+                write_both(stream, out, &body).await
+            }
+        } else {
+            stream.write_all(out).await
+        }
+    }
+
+    /// Gives the connection, and the bytes already read from it, to hyper.
+    async fn hand_off(self, stream: TcpStream, read: BytesMut) {
+        use hyper_util::rt::{TokioIo, TokioTimer};
+
+        let (peer, app, service) = (self.peer, self.app.clone(), self.service.clone());
+        let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+            let mut req = req.map(Body::new);
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let (service, app) = (service.clone(), app.clone());
+            async move { Ok::<_, std::convert::Infallible>(dispatch(&service, app.as_ref(), req).await) }
+        });
+        let io = TokioIo::new(Rewind {
+            read: read.freeze(),
+            stream,
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.options.header_timeout);
+        let conn = builder.serve_connection(io, service).with_upgrades();
+        let mut conn = std::pin::pin!(conn);
+        let mut stop = self.stop.clone();
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                _ = stop.wait_for(|stop| *stop), if !stopping => {
+                    stopping = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+/// Answers a request: from cache, right here, when it has a cached answer; otherwise through the
+/// router, on `app` when given.
+async fn dispatch(service: &Service, app: Option<&Handle>, req: Request<Body>) -> Response {
+    let (parts, body) = req.into_parts();
+    if let Some(resp) = service.cached(&parts).await {
+        return resp;
+    }
+    let routed = service
+        .router()
+        .clone()
+        .oneshot(Request::from_parts(parts, body));
+    let Some(app) = app else {
+        let Ok(resp) = routed.await;
+        return resp;
+    };
+    match app.spawn(routed).await {
+        Ok(Ok(resp)) => resp,
+        Err(e) => {
+            // The router catches panics; this is the application's runtime shutting down.
+            tracing::error!(error = %e, "a request's task ended without an answer");
+            crate::error::ApiError::internal().into_response()
+        }
+    }
+}
+
+/// Parses the request at the start of `buf`, deciding whether this loop can answer it.
+fn parse(buf: &[u8]) -> Next {
+    if buf.is_empty() {
+        return Next::Partial;
+    }
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut slots);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Next::Partial,
+        // Malformed or too many headers: hyper answers (400, 431) and closes.
+        Err(_) => return Next::HandOff,
+    };
+    if req.version != Some(1) {
+        return Next::HandOff;
+    }
+    let method = match req.method {
+        Some("GET") => Method::GET,
+        Some("POST") => Method::POST,
+        Some("PUT") => Method::PUT,
+        Some("PATCH") => Method::PATCH,
+        Some("DELETE") => Method::DELETE,
+        Some("OPTIONS") => Method::OPTIONS,
+        // HEAD (no body in the response), CONNECT, anything unusual.
+        _ => return Next::HandOff,
+    };
+    let Some(target) = req.path.filter(|p| p.starts_with('/')) else {
+        return Next::HandOff;
+    };
+    let Ok(uri) = Uri::try_from(target) else {
+        return Next::HandOff;
+    };
+    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    let mut body_len = 0;
+    let mut close = false;
+    for h in req.headers.iter() {
+        let Some(name) = header_name(h.name) else {
+            return Next::HandOff;
+        };
+        let Ok(value) = HeaderValue::from_bytes(h.value) else {
+            return Next::HandOff;
+        };
+        if name == http::header::CONTENT_LENGTH {
+            let Some(n) = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+            else {
+                return Next::HandOff;
+            };
+            // Two different lengths is a smuggling attempt; hyper refuses it.
+            if headers.contains_key(&name) && n != body_len {
+                return Next::HandOff;
+            }
+            body_len = n;
+        } else if name == http::header::TRANSFER_ENCODING
+            || name == http::header::EXPECT
+            || name == http::header::UPGRADE
+        {
+            return Next::HandOff;
+        } else if name == http::header::CONNECTION {
+            close |= has_token(h.value, "close");
+        }
+        headers.append(name, value);
+    }
+    if body_len > MAX_BODY {
+        return Next::HandOff;
+    }
+    Next::Request(Head {
+        method,
+        uri,
+        headers,
+        head_len,
+        body_len,
+        close,
+    })
+}
+
+/// The header's name; the non-standard names Tome reads on every request without allocating.
+fn header_name(name: &str) -> Option<HeaderName> {
+    const KNOWN: [&str; 3] = ["x-minolith-site-key", "x-forwarded-for", "x-request-id"];
+    for known in KNOWN {
+        if name.eq_ignore_ascii_case(known) {
+            return Some(HeaderName::from_static(known));
+        }
+    }
+    HeaderName::from_bytes(name.as_bytes()).ok()
+}
+
+/// Whether a comma-separated header value lists `token` (case-insensitively).
+fn has_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|b| *b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+fn body_allowed(status: http::StatusCode) -> bool {
+    !(status.is_informational()
+        || status == http::StatusCode::NO_CONTENT
+        || status == http::StatusCode::NOT_MODIFIED)
+}
+
+/// Serializes a response head as hyper does: status line, the response's headers, then
+/// `content-length` (unless the status has no body) and `date` where the response has none.
+fn write_head(
+    out: &mut Vec<u8>,
+    status: http::StatusCode,
+    headers: &HeaderMap,
+    body_len: usize,
+    close: bool,
+) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        if name == http::header::CONTENT_LENGTH || name == http::header::CONNECTION {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if body_allowed(status) {
+        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(itoa::Buffer::new().format(body_len).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    if !headers.contains_key(http::header::DATE) {
+        out.extend_from_slice(b"date: ");
+        date::with(|d| out.extend_from_slice(d));
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes `head` then `body` with as few system calls as the socket allows.
+async fn write_both(stream: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
+    let (mut head, mut body) = (head, body);
+    while !head.is_empty() {
+        let n = stream
+            .write_vectored(&[IoSlice::new(head), IoSlice::new(body)])
+            .await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        if n < head.len() {
+            head = &head[n..];
+        } else {
+            body = &body[n - head.len()..];
+            head = &[];
+        }
+    }
+    stream.write_all(body).await
+}
+
+/// The `Date` header's value, formatted once a second per thread (as hyper does).
+mod date {
+    use std::cell::RefCell;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    thread_local! {
+        static CACHED: RefCell<(u64, Vec<u8>)> = const { RefCell::new((u64::MAX, Vec::new())) };
+    }
+
+    pub fn with(f: impl FnOnce(&[u8])) {
+        let now = SystemTime::now();
+        let second = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        CACHED.with_borrow_mut(|(at, text)| {
+            if *at != second {
+                *at = second;
+                *text = httpdate::fmt_http_date(now).into_bytes();
+            }
+            f(text);
+        });
+    }
+}
+
+/// A stream that first yields bytes already read from it.
+struct Rewind {
+    read: Bytes,
+    stream: TcpStream,
+}
+
+impl AsyncRead for Rewind {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.read.is_empty() {
+            let n = self.read.len().min(buf.remaining());
+            buf.put_slice(&self.read[..n]);
+            self.read.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Rewind {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_simple_requests_and_hands_off_the_rest() {
+        let simple = b"GET /v1/kb HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+        assert!(
+            matches!(parse(simple), Next::Request(h) if h.head_len == simple.len() && h.body_len == 0)
+        );
+        let post = b"POST /v1/kb HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+        assert!(matches!(parse(post), Next::Request(h) if h.body_len == 2));
+        assert!(matches!(
+            parse(b"GET /v1/kb HTTP/1.1\r\nHost"),
+            Next::Partial
+        ));
+        for other in [
+            &b"GET / HTTP/1.0\r\n\r\n"[..],
+            b"HEAD / HTTP/1.1\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+            b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
+            b"GET http://x/ HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse(other), Next::HandOff),
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
+    #[test]
+    fn connection_close_is_a_token_in_a_list() {
+        assert!(has_token(b"keep-alive, Close", "close"));
+        assert!(!has_token(b"closed", "close"));
+    }
+}
