@@ -28,6 +28,99 @@ pub struct CachedBody {
     pub etag: HeaderValue,
     /// Strong validator of the gzip representation (a different representation, another tag).
     pub etag_gzip: HeaderValue,
+    /// `body` in an in-memory file, for large bodies: the server sends it with `sendfile`
+    /// instead of copying it into the socket (see [`BodyFile`]).
+    pub file: Option<BodyFile>,
+}
+
+/// A large response body as an in-memory file (Linux `memfd`), which [`crate::server`] hands to
+/// the kernel with `sendfile` — the socket takes the file's pages without the copy a `write`
+/// makes, as nginx serves static files. Attached to a response as an extension; anything that
+/// ignores it (hyper, tests) sends the body bytes, which are the same.
+#[derive(Clone, Debug)]
+pub struct BodyFile(Arc<body_file::Inner>);
+
+impl BodyFile {
+    /// Bodies at least this large get a file.
+    pub const MIN_BYTES: usize = 64 * 1024;
+    /// At most this many files at once (each holds a descriptor: never crowd out sockets).
+    pub const MAX_OPEN: usize = 256;
+
+    /// A file holding `body`, when the platform has one and the limit on open files allows.
+    fn for_body(body: &[u8]) -> Option<BodyFile> {
+        if body.len() < Self::MIN_BYTES {
+            return None;
+        }
+        body_file::Inner::create(body).map(|inner| BodyFile(Arc::new(inner)))
+    }
+
+    /// The file's length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len
+    }
+
+    /// Whether the file is empty (never: small bodies get no file).
+    pub fn is_empty(&self) -> bool {
+        self.0.len == 0
+    }
+
+    #[cfg(target_os = "linux")]
+    pub(crate) fn file(&self) -> &std::fs::File {
+        &self.0.file
+    }
+}
+
+mod body_file {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+    #[derive(Debug)]
+    pub struct Inner {
+        #[cfg(target_os = "linux")]
+        pub file: std::fs::File,
+        pub len: usize,
+    }
+
+    impl Inner {
+        #[cfg(target_os = "linux")]
+        pub fn create(body: &[u8]) -> Option<Inner> {
+            use std::io::Write;
+            if OPEN.fetch_add(1, Ordering::Relaxed) >= super::BodyFile::MAX_OPEN {
+                OPEN.fetch_sub(1, Ordering::Relaxed);
+                return None;
+            }
+            let made = rustix::fs::memfd_create(c"tome-body", rustix::fs::MemfdFlags::CLOEXEC)
+                .map_err(std::io::Error::from)
+                .and_then(|fd| {
+                    let mut file = std::fs::File::from(fd);
+                    file.write_all(body)?;
+                    Ok(file)
+                });
+            match made {
+                Ok(file) => Some(Inner {
+                    file,
+                    len: body.len(),
+                }),
+                Err(e) => {
+                    OPEN.fetch_sub(1, Ordering::Relaxed);
+                    tracing::debug!(error = %e, "no in-memory file for a large body");
+                    None
+                }
+            }
+        }
+
+        #[cfg(not(target_os = "linux"))]
+        pub fn create(_body: &[u8]) -> Option<Inner> {
+            None
+        }
+    }
+
+    impl Drop for Inner {
+        fn drop(&mut self) {
+            OPEN.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl CachedBody {
@@ -39,11 +132,13 @@ impl CachedBody {
         let etag_gzip = HeaderValue::from_str(&format!("\"{tag}-gz\""))
             .unwrap_or(HeaderValue::from_static("\"0-gz\""));
         let gzip = (body.len() > GZIP_MIN_BYTES).then(|| gzip(&body)).flatten();
+        let file = BodyFile::for_body(&body);
         CachedBody {
             body: Bytes::from(body),
             gzip,
             etag,
             etag_gzip,
+            file,
         }
     }
 
@@ -73,7 +168,7 @@ impl CachedBody {
                 .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             r
         } else {
-            self.body.clone().into_response()
+            self.identity(StatusCode::OK)
         };
         let h = resp.headers_mut();
         h.insert(
@@ -88,9 +183,24 @@ impl CachedBody {
         resp
     }
 
+    /// The uncompressed body as a response, with its file when it has one.
+    pub fn identity(&self, status: StatusCode) -> Response {
+        let mut resp = (status, self.body.clone()).into_response();
+        if let Some(file) = &self.file {
+            resp.extensions_mut().insert(file.clone());
+        }
+        resp
+    }
+
+    /// Bytes of memory this body holds (its file's pages included).
+    pub fn bytes(&self) -> usize {
+        self.body.len()
+            + self.gzip.as_ref().map_or(0, Bytes::len)
+            + self.file.as_ref().map_or(0, BodyFile::len)
+    }
+
     fn weight(&self) -> u32 {
-        (self.body.len() + self.gzip.as_ref().map_or(0, Bytes::len) + 128).min(u32::MAX as usize)
-            as u32
+        (self.bytes() + 128).min(u32::MAX as usize) as u32
     }
 }
 

@@ -50,7 +50,7 @@ impl HostedCache {
             pages: moka::future::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|k: &String, p: &Page| {
-                    let body = p.body.body.len() + p.body.gzip.as_ref().map_or(0, |g| g.len());
+                    let body = p.body.bytes();
                     u32::try_from(body + k.len() + 256).unwrap_or(u32::MAX)
                 })
                 .build(),

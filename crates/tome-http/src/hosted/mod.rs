@@ -381,7 +381,7 @@ pub(crate) fn respond(page: &Page, headers: &HeaderMap) -> Response {
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
-        (page.status, body.body.clone()).into_response()
+        body.identity(page.status)
     };
     let h = resp.headers_mut();
     h.insert(

@@ -479,3 +479,64 @@ async fn graceful_shutdown_closes_idle_connections_and_waits_for_the_rest() {
     // The write that finished during shutdown is there.
     assert_eq!(app.get("/v1/kb").await.data()[0]["slug"], "last");
 }
+
+#[tokio::test]
+async fn large_cached_bodies_go_out_whole_from_their_in_memory_files() {
+    let app = TestApp::new().await;
+    let kb = app.create_kb("big").await;
+    let kb_id = kb["id"].as_str().unwrap();
+    let site_key = kb["site_key"].as_str().unwrap();
+    app.put(&format!("/v1/kb/{kb_id}"), json!({ "is_public": true }))
+        .await
+        .assert_status(200);
+    let cat = app.create_category(kb_id, "Guides").await;
+    // ~90 KB of Markdown: the JSON and the page are both over the file threshold (64 KiB).
+    let body: String = (0..2600)
+        .map(|i| format!("Paragraph {i} of a long guide.\n\n"))
+        .collect();
+    let article = app
+        .create_article(
+            kb_id,
+            &cat,
+            json!({ "title": "Long guide", "body": body, "status": "published" }),
+        )
+        .await;
+    let id = article["id"].as_str().unwrap();
+    let server = Server::start(&app, ServeOptions::default()).await;
+    let mut c = server.connect().await;
+    let key = format!("X-Minolith-Site-Key: {site_key}\r\n");
+    let files_before = tome_http::server::sent_from_files();
+    for (path, extra) in [
+        (format!("/v1/kb/public/big/articles/{id}"), key.as_str()),
+        (format!("/hc/big/articles/{id}"), ""),
+    ] {
+        // Through the router (no socket, so no file): the bytes to expect.
+        let mut req = axum::http::Request::get(&path);
+        if !extra.is_empty() {
+            req = req.header("x-minolith-site-key", site_key);
+        }
+        let expected = app.send(req.body(axum::body::Body::empty()).unwrap()).await;
+        assert_eq!(expected.status.as_u16(), 200, "{path}");
+        assert!(
+            expected.raw.len() > 64 * 1024,
+            "{path}: {} bytes",
+            expected.raw.len()
+        );
+        // Twice over the socket: the second answer comes from the cache, file and all; then a
+        // small request on the same connection shows nothing was left half-sent.
+        for _ in 0..2 {
+            c.send(&get(&path, extra)).await;
+            let r = c.reply().await;
+            assert_eq!(r.status, 200, "{path}");
+            assert_eq!(r.body, expected.raw.as_ref(), "{path}");
+        }
+        c.send(&get("/healthz", "")).await;
+        assert_eq!(c.reply().await.body, b"ok");
+    }
+    if cfg!(target_os = "linux") {
+        assert!(
+            tome_http::server::sent_from_files() >= files_before + 4,
+            "the four large answers went out with sendfile"
+        );
+    }
+}
