@@ -4,6 +4,10 @@
 
 use std::time::Instant;
 
+/// The server's allocator (`crates/tome/src/main.rs`), so this times the render the server does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {
