@@ -20,6 +20,11 @@ use tome_core::model::{Article, Status};
 use tome_search::{Engine, Filters, Position, SearchRequest};
 use tome_store::{DocKind, IndexContent, IndexDoc};
 
+/// The server's allocator (`crates/tome/src/main.rs`): the in-process figures must time the
+/// engine as the server runs it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PROJECT: &str = "prj_bench0000000";
 const KB: &str = "kb_bench00000000";
 
