@@ -90,12 +90,13 @@ OUT=$RESULTS/search-latest.md
     echo
     echo "Goals: Tome ≥ FTS5 on clean queries; Tome with typos ≥ 0.85 × Tome clean."
     echo
+    # num <field> [json]: a number from one speed row's JSON (default: the current $row).
+    num() { grep -o "\"$1\":[0-9.e+-]*" <<<"${2-$row}" | head -n1 | cut -d: -f2 || true; }
     echo "### Speed (smoke figures unless the machine was quiet)"
     echo
     echo "| articles | index in process (articles/s) | query p50 / p99 in process (ms) | bulk create over HTTP (articles/s) | query p50 / p99 over HTTP (ms) | write → searchable p50 / max (ms) |"
     echo "|---|---|---|---|---|---|"
     while read -r row; do
-        num() { grep -o "\"$1\":[0-9.e+-]*" <<<"${2-$row}" | head -n1 | cut -d: -f2 || true; }
         n=$(num articles)
         ip=$(grep -o '"in_process":{[^}]*}' <<<"$row")
         hp=$(grep -o '"http":{[^}]*}' <<<"$row" || true)
@@ -121,7 +122,6 @@ OUT=$RESULTS/search-latest.md
         echo "| articles | segments | in process p50 / p99 (ms) | over HTTP p50 / p99 (ms) | HTTP − in process, p50 / p99 (ms) |"
         echo "|---|---|---|---|---|"
         while read -r row; do
-            num() { grep -o "\"$1\":[0-9.e+-]*" <<<"${2-$row}" | head -n1 | cut -d: -f2 || true; }
             si=$(grep -o '"same_index":{[^}]*}' <<<"$row" || true)
             [[ -n $si ]] || continue
             awk -v n="$(num articles)" -v seg="$(num segments "$si")" \

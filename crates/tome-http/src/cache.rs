@@ -359,6 +359,21 @@ impl PublicCache {
     }
 
     /// The body cached under `key`, if any.
+    /// The cache key of a KB's rendered body at the KB's current generation:
+    /// `{kb_id}:{generation}:{what}`, `what` being the request path (or `search?` and the
+    /// normalized parameters). The only place this key is built, so the pre-router lookup and
+    /// the handlers cannot drift apart.
+    pub fn body_key(&self, kb_id: &str, what: &str) -> String {
+        let generation = self.kb_generation(kb_id);
+        let mut key = String::with_capacity(kb_id.len() + what.len() + 22);
+        key.push_str(kb_id);
+        key.push(':');
+        key.push_str(itoa::Buffer::new().format(generation));
+        key.push(':');
+        key.push_str(what);
+        key
+    }
+
     pub async fn cached_body(&self, key: &str) -> Option<Arc<CachedBody>> {
         self.bodies.get(key).await
     }

@@ -192,13 +192,7 @@ pub async fn serve_cached(state: &AppState, req: &axum::http::request::Parts) ->
     if access.slug != slug || !origin_allowed(&access.allowed_domains, origin.as_ref()) {
         return None;
     }
-    let generation = state.public.kb_generation(&access.kb_id);
-    let mut key = String::with_capacity(access.kb_id.len() + path.len() + 22);
-    key.push_str(&access.kb_id);
-    key.push(':');
-    key.push_str(itoa::Buffer::new().format(generation));
-    key.push(':');
-    key.push_str(path);
+    let key = state.public.body_key(&access.kb_id, path);
     let body = state.public.cached_body(&key).await?;
 
     state.metrics.cache_lookup("public", true);

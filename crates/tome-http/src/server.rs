@@ -87,22 +87,23 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    serve_on(listener, service, options, None, shutdown).await;
-}
-
-/// [`serve`], running requests without a cached answer on `app` when given.
-async fn serve_on(
-    listener: TcpListener,
-    service: Service,
-    options: ServeOptions,
-    app: Option<Handle>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
+    serve_on(listener, service, options, None, stop_rx).await;
+}
+
+/// [`serve`], running requests without a cached answer on `app` when given, until `stop_rx`
+/// turns true (one flag for every thread: a connection sees it the moment it is set).
+async fn serve_on(
+    listener: TcpListener,
+    service: Service,
+    options: ServeOptions,
+    app: Option<Handle>,
+    stop_rx: watch::Receiver<bool>,
+) {
     // Every connection task holds a receiver; `closed()` resolves when the last one is dropped.
     let (done_tx, done_rx) = watch::channel(());
     let mut stopping = stop_rx.clone();
@@ -174,7 +175,7 @@ pub fn spawn_threads(
             .enable_all()
             .build()?;
         let listener = listener.try_clone()?;
-        let (service, mut stop, mut released) = (service.clone(), stop.clone(), released.clone());
+        let (service, stop, mut released) = (service.clone(), stop.clone(), released.clone());
         let app = app.clone();
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel();
         let handle = std::thread::Builder::new()
@@ -185,10 +186,7 @@ pub fn spawn_threads(
                 runtime.block_on(async move {
                     match TcpListener::from_std(listener) {
                         Ok(listener) => {
-                            let until = async move {
-                                let _ = stop.wait_for(|stop| *stop).await;
-                            };
-                            serve_on(listener, service, options, Some(app), until).await;
+                            serve_on(listener, service, options, Some(app), stop).await;
                         }
                         Err(e) => tracing::error!(error = %e, "cannot listen on an HTTP thread"),
                     }
@@ -549,7 +547,7 @@ fn parse(buf: &[u8]) -> Next {
 
 /// The header's name; the non-standard names Tome reads on every request without allocating.
 fn header_name(name: &str) -> Option<HeaderName> {
-    const KNOWN: [&str; 3] = ["x-minolith-site-key", "x-forwarded-for", "x-request-id"];
+    const KNOWN: [&str; 2] = ["x-minolith-site-key", "x-forwarded-for"];
     for known in KNOWN {
         if name.eq_ignore_ascii_case(known) {
             return Some(HeaderName::from_static(known));

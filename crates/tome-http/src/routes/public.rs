@@ -69,8 +69,7 @@ where
     T: Serialize,
     F: Future<Output = ApiResult<T>>,
 {
-    let kb_id = &ctx.access.kb_id;
-    let key = format!("{kb_id}:{}:{key}", s.public.kb_generation(kb_id));
+    let key = s.public.body_key(&ctx.access.kb_id, key);
     let missed = std::sync::atomic::AtomicBool::new(false);
     let rendered = s
         .public

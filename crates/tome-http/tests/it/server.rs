@@ -168,6 +168,12 @@ impl Client {
         self.reply_to(false).await
     }
 
+    /// `POST path` with a JSON body as `key`, and its reply.
+    async fn post(&mut self, path: &str, key: &str, body: &Value) -> Reply {
+        self.send(&post_bytes(path, key, body)).await;
+        self.reply().await
+    }
+
     /// Whether the server closes the connection (within 10 s) without sending anything more.
     async fn closes(&mut self) -> bool {
         !self.fill().await && self.buf.is_empty()
@@ -178,9 +184,11 @@ fn get(path: &str, extra: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: tome.test\r\n{extra}\r\n").into_bytes()
 }
 
-fn with_body(method: &str, path: &str, key: &str, body: &str) -> Vec<u8> {
+/// The bytes of `POST path` with a JSON body as `key`.
+fn post_bytes(path: &str, key: &str, body: &Value) -> Vec<u8> {
+    let body = body.to_string();
     format!(
-        "{method} {path} HTTP/1.1\r\nHost: tome.test\r\nAuthorization: Bearer {key}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: tome.test\r\nAuthorization: Bearer {key}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
@@ -200,48 +208,34 @@ async fn one_connection_carries_reads_writes_and_public_requests() {
     assert!(r.header("date").is_some_and(|d| d.ends_with(" GMT")));
     assert_eq!(r.header("content-length"), Some("2"));
 
-    c.send(&with_body(
-        "POST",
-        "/v1/kb",
-        &app.key,
-        &json!({"title": "Wire", "slug": "wire", "is_public": true}).to_string(),
-    ))
-    .await;
-    let kb = c.reply().await;
+    let kb = c
+        .post(
+            "/v1/kb",
+            &app.key,
+            &json!({"title": "Wire", "slug": "wire", "is_public": true}),
+        )
+        .await;
     assert_eq!(kb.status, 201, "{}", String::from_utf8_lossy(&kb.body));
     let kb = kb.json()["data"].clone();
     let kb_id = kb["id"].as_str().unwrap();
     let site_key = kb["site_key"].as_str().unwrap();
 
-    c.send(&with_body(
-        "POST",
-        &format!("/v1/kb/{kb_id}/categories"),
-        &app.key,
-        &json!({"name": "Basics"}).to_string(),
-    ))
-    .await;
-    let cat = c.reply().await;
+    let categories = format!("/v1/kb/{kb_id}/categories");
+    let cat = c
+        .post(&categories, &app.key, &json!({"name": "Basics"}))
+        .await;
     assert_eq!(cat.status, 201);
     let cat_id = cat.json()["data"]["id"].as_str().unwrap().to_string();
-    c.send(&with_body(
-        "POST",
-        &format!("/v1/kb/{kb_id}/articles"),
-        &app.key,
-        &json!({"category_id": cat_id, "title": "Hello wire", "body": "Over a socket.", "status": "published"})
-            .to_string(),
-    ))
-    .await;
-    assert_eq!(c.reply().await.status, 201);
+    let article = json!({
+        "category_id": cat_id, "title": "Hello wire", "body": "Over a socket.", "status": "published"
+    });
+    let created = c
+        .post(&format!("/v1/kb/{kb_id}/articles"), &app.key, &article)
+        .await;
+    assert_eq!(created.status, 201);
 
     // Validation errors travel the same way: the envelope, 422, the field named.
-    c.send(&with_body(
-        "POST",
-        &format!("/v1/kb/{kb_id}/categories"),
-        &app.key,
-        &json!({"name": ""}).to_string(),
-    ))
-    .await;
-    let bad = c.reply().await;
+    let bad = c.post(&categories, &app.key, &json!({"name": ""})).await;
     assert_eq!(bad.status, 422);
     assert_eq!(bad.json()["error"]["details"]["field"], "name");
 
@@ -292,11 +286,10 @@ async fn pipelined_requests_are_answered_in_order() {
     let auth = format!("Authorization: Bearer {}\r\n", app.key);
     let mut burst = get("/healthz", "");
     burst.extend(get("/v1/kb/kb_missing", &auth));
-    burst.extend(with_body(
-        "POST",
+    burst.extend(post_bytes(
         "/v1/kb",
         &app.key,
-        &json!({"title": "Piped", "slug": "piped"}).to_string(),
+        &json!({"title": "Piped", "slug": "piped"}),
     ));
     burst.extend(get("/v1/kb", &auth));
     c.send(&burst).await;
@@ -312,11 +305,10 @@ async fn a_request_split_into_pieces_is_reassembled() {
     let app = TestApp::new().await;
     let server = Server::start(&app, ServeOptions::default()).await;
     let mut c = server.connect().await;
-    let raw = with_body(
-        "POST",
+    let raw = post_bytes(
         "/v1/kb",
         &app.key,
-        &json!({"title": "Slow client", "slug": "slow"}).to_string(),
+        &json!({"title": "Slow client", "slug": "slow"}),
     );
     // Byte by byte through the head, then the body in two parts.
     let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
@@ -407,9 +399,8 @@ async fn what_the_lean_loop_does_not_take_goes_to_hyper() {
 
     // A body over the lean loop's limit streams through hyper to the usual validation.
     let mut c = server.connect().await;
-    let huge = json!({"title": "x".repeat(2 * 1024 * 1024), "slug": "huge"}).to_string();
-    c.send(&with_body("POST", "/v1/kb", &app.key, &huge)).await;
-    let r = c.reply().await;
+    let huge = json!({"title": "x".repeat(2 * 1024 * 1024), "slug": "huge"});
+    let r = c.post("/v1/kb", &app.key, &huge).await;
     assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["error"]["details"]["field"], "title");
 }
@@ -454,11 +445,10 @@ async fn graceful_shutdown_closes_idle_connections_and_waits_for_the_rest() {
     assert_eq!(idle.reply().await.status, 200);
     // A request whose body has not all arrived yet is in progress when the shutdown starts.
     let mut busy = server.connect().await;
-    let raw = with_body(
-        "POST",
+    let raw = post_bytes(
         "/v1/kb",
         &app.key,
-        &json!({"title": "Last one", "slug": "last"}).to_string(),
+        &json!({"title": "Last one", "slug": "last"}),
     );
     busy.send(&raw[..raw.len() - 3]).await;
     tokio::time::sleep(Duration::from_millis(50)).await;

@@ -82,21 +82,25 @@ impl SqliteStore {
         let open_err = |e: sqlx::Error| {
             StoreError::Config(format!("cannot open database {}: {e}", path.display()))
         };
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(connect.clone())
-            .await
-            .map_err(open_err)?;
+        let writer = connect_pool(
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30)),
+            &connect,
+        )
+        .await
+        .map_err(open_err)?;
         // No ping before handing out a read connection: a local file cannot drop the link, and
         // the ping is one more hand-off to the connection's thread on every read.
-        let reader = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(connect)
-            .await
-            .map_err(open_err)?;
+        let reader = connect_pool(
+            SqlitePoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(10)),
+            &connect,
+        )
+        .await
+        .map_err(open_err)?;
         let store = SqliteStore { reader, writer };
         store.migrate().await?;
         Ok(store)
@@ -254,4 +258,33 @@ fn like_pattern(word: &str) -> String {
     }
     p.push('%');
     p
+}
+
+/// Opens a pool, retrying while the file is locked. Switching a new database to WAL takes an
+/// exclusive lock, and SQLite answers `SQLITE_BUSY` at once (without its busy handler) to a second
+/// process opening the same new file at that moment: several processes starting together (nodes,
+/// `tome serve` next to a CLI command) would otherwise fail now and then.
+async fn connect_pool(
+    pool: SqlitePoolOptions,
+    connect: &SqliteConnectOptions,
+) -> std::result::Result<sqlx::SqlitePool, sqlx::Error> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match pool.clone().connect_with(connect.clone()).await {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Whether an error is SQLite's `SQLITE_BUSY` (any extended code of it).
+fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 5)
 }
