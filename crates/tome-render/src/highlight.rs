@@ -57,7 +57,7 @@ pub fn highlight(code: &str, lang: &str) -> String {
         None
     };
     let Some(syntax) = syntax else {
-        return escape(code);
+        return escape_text(code);
     };
     let mut generator = ClassedHTMLGenerator::new_with_class_style(syntax, &SYNTAXES, STYLE);
     for line in LinesWithEndings::from(code) {
@@ -66,10 +66,24 @@ pub fn highlight(code: &str, lang: &str) -> String {
             .is_err()
         {
             // A grammar error is not the reader's problem: show the code plainly.
-            return escape(code);
+            return escape_text(code);
         }
     }
-    generator.finalize()
+    let html = generator.finalize();
+    // syntect also escapes quotes, which element content does not need; written plainly, the
+    // output is byte for byte what an HTML serialiser writes for the same tree.
+    if html.contains("&quot;") || html.contains("&#39;") {
+        html.replace("&quot;", "\"").replace("&#39;", "'")
+    } else {
+        html
+    }
+}
+
+/// Escapes text for element content.
+fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    crate::html::escape(&mut out, s, false);
+    out
 }
 
 /// The stylesheet for highlighted code: light colours, plus dark ones under each of
@@ -123,22 +137,6 @@ fn strip_comments(s: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
     out
 }
 

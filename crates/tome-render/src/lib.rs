@@ -2,12 +2,15 @@
 //!
 //! [`render`] turns an article body into HTML that is safe to put in a page: CommonMark with
 //! tables, task lists, strikethrough, footnotes, GitHub-style alerts and heading anchors; fenced
-//! code blocks highlighted with CSS classes (`hl-*`, see [`highlight::css`]); everything passed
-//! through an allow-list sanitiser, so no script, event handler or `javascript:`/`data:` URL can
-//! survive whatever the author wrote. [`excerpt`] gives the plain text for meta descriptions and
+//! code blocks highlighted with CSS classes (`hl-*`, see [`highlight::css`]); everything written
+//! through an allow-list sanitiser in the same pass, so no script, event handler or
+//! `javascript:`/`data:` URL can survive whatever the author wrote. [`excerpt`] gives the plain text for meta descriptions and
 //! [`inert_css`] makes operator-supplied CSS unable to leave its `<style>` element.
 
 pub mod highlight;
+mod html;
+#[cfg(test)]
+mod legacy;
 mod markdown;
 mod sanitize;
 mod text;

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use crate::highlight::{escape, highlight};
-use crate::sanitize;
+use crate::highlight::highlight;
+use crate::html::{self, Piece};
 use crate::text::slugify;
 
 /// One heading of an article, for an on-page table of contents.
@@ -40,44 +40,41 @@ pub(crate) fn options() -> Options {
 /// Renders an article body. Whatever the input, the output carries no script, event handler,
 /// inline style or `javascript:`/`data:` URL.
 pub fn render(markdown: &str) -> Rendered {
+    let (pieces, toc) = pieces(markdown);
+    Rendered {
+        html: html::write(pieces, markdown.len() * 3 / 2),
+        toc,
+    }
+}
+
+/// The document as the writer takes it: Markdown events with headings, code blocks, footnotes
+/// and table wrappers already turned into trusted markup, footnotes gathered at the end.
+pub(crate) fn pieces(markdown: &str) -> (Vec<Piece<'_>>, Vec<TocEntry>) {
     let mut r = Renderer::default();
     for event in Parser::new_ext(markdown, options()) {
         r.event(event);
     }
-    let mut events = r.out;
+    let mut pieces = r.out;
     if !r.footnotes.is_empty() {
         let mut notes = r.footnotes;
         // In the order they are first referred to, as their numbers say; unreferenced last.
         notes.sort_by_key(|(label, _)| r.numbers.get(label).copied().unwrap_or(usize::MAX));
-        events.push(Event::Html(
+        pieces.push(Piece::Enter(
             "<section class=\"footnotes\" aria-label=\"Footnotes\"><ol>".into(),
         ));
         for (_, body) in notes {
-            events.extend(body);
+            pieces.extend(body);
         }
-        events.push(Event::Html("</ol></section>".into()));
+        pieces.push(Piece::Leave("</ol></section>".into()));
     }
-    let mut html = String::with_capacity(markdown.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    // Column alignment arrives as inline styles, which the page's CSP would refuse; classes do
-    // the same job.
-    for side in ["left", "center", "right"] {
-        html = html.replace(
-            &format!(" style=\"text-align: {side}\""),
-            &format!(" class=\"align-{side}\""),
-        );
-    }
-    Rendered {
-        html: sanitize::strip_editable_inputs(sanitize::clean(&html)),
-        toc: r.toc,
-    }
+    (pieces, r.toc)
 }
 
 #[derive(Default)]
 struct Renderer<'a> {
-    out: Vec<Event<'a>>,
+    out: Vec<Piece<'a>>,
     /// Footnote definitions by label, rendered at the end of the document.
-    footnotes: Vec<(String, Vec<Event<'a>>)>,
+    footnotes: Vec<(String, Vec<Piece<'a>>)>,
     in_footnote: bool,
     /// Footnote label → its number, in order of first reference.
     numbers: HashMap<String, usize>,
@@ -92,12 +89,16 @@ struct Renderer<'a> {
 
 impl<'a> Renderer<'a> {
     fn emit(&mut self, event: Event<'a>) {
+        self.put(Piece::Event(event));
+    }
+
+    fn put(&mut self, piece: Piece<'a>) {
         if self.in_footnote
             && let Some((_, body)) = self.footnotes.last_mut()
         {
-            body.push(event);
+            body.push(piece);
         } else {
-            self.out.push(event);
+            self.out.push(piece);
         }
     }
 
@@ -146,17 +147,17 @@ impl<'a> Renderer<'a> {
                 } else {
                     String::new()
                 };
-                self.emit(Event::InlineHtml(
-                    format!("<sup class=\"fnref\"{id}><a href=\"#fn-{slug}\">{n}</a></sup>").into(),
-                ));
+                self.put(Piece::Trusted(format!(
+                    "<sup class=\"fnref\"{id}><a href=\"#fn-{slug}\" rel=\"noopener noreferrer\">{n}</a></sup>"
+                )));
             }
             Event::Start(Tag::FootnoteDefinition(label)) => {
                 let slug = footnote_slug(&label);
                 self.footnotes.push((
                     label.to_string(),
-                    vec![Event::Html(
-                        format!("<li class=\"footnote\" id=\"fn-{slug}\">").into(),
-                    )],
+                    vec![Piece::Enter(format!(
+                        "<li class=\"footnote\" id=\"fn-{slug}\">"
+                    ))],
                 ));
                 self.in_footnote = true;
             }
@@ -166,22 +167,19 @@ impl<'a> Renderer<'a> {
                     .last()
                     .map(|(l, _)| footnote_slug(l))
                     .unwrap_or_default();
-                self.emit(Event::Html(
-                    format!(
-                        "<a class=\"fn-back\" href=\"#fnref-{slug}\" aria-label=\"Back to the text\">↩</a></li>"
-                    )
-                    .into(),
-                ));
+                self.put(Piece::Leave(format!(
+                    "<a class=\"fn-back\" href=\"#fnref-{slug}\" aria-label=\"Back to the text\" rel=\"noopener noreferrer\">↩</a></li>"
+                )));
                 self.in_footnote = false;
             }
             Event::Start(Tag::Table(a)) => {
                 // A wrapper lets wide tables scroll on phones instead of widening the page.
-                self.emit(Event::Html("<div class=\"table-wrap\">".into()));
+                self.put(Piece::Enter("<div class=\"table-wrap\">".into()));
                 self.emit(Event::Start(Tag::Table(a)));
             }
             Event::End(TagEnd::Table) => {
                 self.emit(Event::End(TagEnd::Table));
-                self.emit(Event::Html("</div>".into()));
+                self.put(Piece::Leave("</div>".into()));
             }
             other => self.emit(other),
         }
@@ -201,17 +199,21 @@ impl<'a> Renderer<'a> {
         let title = if title.is_empty() {
             String::new()
         } else {
-            format!(" data-title=\"{}\"", escape(&title))
+            let mut attr = String::from(" data-title=\"");
+            html::escape(&mut attr, &title, true);
+            attr.push('"');
+            attr
         };
         let html = if lang.is_empty() {
             format!("<pre class=\"code\"{title}><code>{body}</code></pre>\n")
         } else {
-            let l = escape(&lang.to_ascii_lowercase());
+            // Only ASCII letters, digits and `-+#` are left: nothing to escape.
+            let l = lang.to_ascii_lowercase();
             format!(
                 "<pre class=\"code\" data-lang=\"{l}\"{title}><code class=\"language-{l}\">{body}</code></pre>\n"
             )
         };
-        self.emit(Event::Html(html.into()));
+        self.put(Piece::Trusted(html));
     }
 
     fn finish_heading(&mut self) {
@@ -242,16 +244,13 @@ impl<'a> Renderer<'a> {
                 text: text.trim().to_string(),
             });
         }
-        self.emit(Event::Html(format!("<h{tag} id=\"{id}\">").into()));
+        self.put(Piece::Enter(format!("<h{tag} id=\"{id}\">")));
         for e in inner {
             self.emit(e);
         }
-        self.emit(Event::Html(
-            format!(
-                "<a class=\"anchor\" href=\"#{id}\" aria-label=\"Link to this section\">#</a></h{tag}>\n"
-            )
-            .into(),
-        ));
+        self.put(Piece::Leave(format!(
+            "<a class=\"anchor\" href=\"#{id}\" aria-label=\"Link to this section\" rel=\"noopener noreferrer\">#</a></h{tag}>\n"
+        )));
     }
 }
 
