@@ -8,6 +8,7 @@
 # Settings (environment):
 #   BENCH_TOME                 a tome binary to measure instead of this checkout's (A/B comparisons; still built)
 #   BENCH_DURATION=10          seconds per measured wrk run
+#   BENCH_ROUNDS=3             rounds per case, tome and nginx alternating (figures: all rounds together)
 #   BENCH_WARMUP=3             seconds of wrk warm-up before each measured run (not counted)
 #   BENCH_THREADS=1            wrk threads
 #   BENCH_CONNECTIONS=16       wrk connections
@@ -26,6 +27,7 @@ ROOT=$PWD
 source "$ROOT/bench/lib.sh"
 
 DURATION=${BENCH_DURATION:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP:-3}
 THREADS=${BENCH_THREADS:-1}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
@@ -176,11 +178,15 @@ BODY_BYTES=$(wc -c <"$WWW$PAGE")
 GZIP_BYTES=$(wc -c <"$WWW$PAGE.gz")
 
 # ------------------------------------------------------------------------------ cached runs
-declare -A RPS P50 P99 CPU
-run_wrk() { # run_wrk <case> <target> <gzip 0|1>
-    local case=$1 target=$2 gzip=$3 base pids out
+# Each case runs in ROUNDS rounds, tome and nginx alternating (and which goes first alternating
+# too), so a drift in the machine's speed during the run falls on both. A case's figures are
+# those of all its rounds together: requests ÷ time, CPU ticks ÷ requests, and the median of
+# the rounds' percentiles; the range of the per-round ratios is shown beside them.
+declare -A REQS TICKS RPS P50 P99 CPU RATIOS
+run_wrk() { # run_wrk <case> <target> <gzip 0|1> <round>
+    local case=$1 target=$2 gzip=$3 round=$4 base pids out
     if [[ $target == tome ]]; then base=$BASE; pids=$SERVER_PID; else base=$NGINX_BASE; pids=$(nginx_pids); fi
-    out=$OUT/wrk-$case-$target.txt
+    out=$OUT/wrk-$case-$target-$round.txt
     export BENCH_PATH=$PAGE BENCH_GZIP=$gzip
     local cmd=(wrk -t"$THREADS" -c"$CONNECTIONS" --latency -s "$ROOT/bench/hosted.lua")
     ((WARMUP > 0)) && "${cmd[@]}" -d"${WARMUP}s" "$base" >"$out.warmup" 2>&1
@@ -193,20 +199,48 @@ run_wrk() { # run_wrk <case> <target> <gzip 0|1>
     local errs
     errs=$(wrk_errors "$out")
     [[ $errs == 0 ]] || { echo "error: $errs failed requests ($case, $target)" >&2; cat "$out" >&2; exit 1; }
-    local k=$case:$target reqs
+    local k=$case:$target:$round reqs
     reqs=$(wrk_reqs "$out")
+    REQS[$k]=$reqs
+    TICKS[$k]=$((after - before))
     RPS[$k]=$(wrk_rps "$out")
     P50[$k]=$(wrk_pct "$out" 50%)
     P99[$k]=$(wrk_pct "$out" 99%)
     CPU[$k]=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$reqs" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
-    printf '    %-13s %-5s %7s req/s  p50 %6s ms  p99 %6s ms  server CPU %6s µs/req\n' \
-        "$case" "$target" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" "${CPU[$k]}"
+    printf '    %-13s %-5s round %d  %7s req/s  p50 %6s ms  p99 %6s ms  server CPU %6s µs/req\n' \
+        "$case" "$target" "$round" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" "${CPU[$k]}"
 }
-echo "==> cached article page: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up)"
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# combine <case> <target>: the case's figures over all rounds, into RPS/CPU/P50/P99[case:target].
+combine() {
+    local case=$1 target=$2 r reqs=0 ticks=0 p50s="" p99s=""
+    for ((r = 1; r <= ROUNDS; r++)); do
+        reqs=$((reqs + ${REQS[$case:$target:$r]}))
+        ticks=$((ticks + ${TICKS[$case:$target:$r]}))
+        p50s+=" ${P50[$case:$target:$r]}"
+        p99s+=" ${P99[$case:$target:$r]}"
+    done
+    local k=$case:$target
+    RPS[$k]=$(awk -v n="$reqs" -v s=$((DURATION * ROUNDS)) 'BEGIN { printf "%.0f", n / s }')
+    CPU[$k]=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$reqs" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+    P50[$k]=$(median <<<"$p50s")
+    P99[$k]=$(median <<<"$p99s")
+}
+echo "==> cached article page: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (each after ${WARMUP}s warm-up)"
 for c in article article-gzip; do
     g=0
     [[ $c == *-gzip ]] && g=1
-    for target in tome nginx; do run_wrk "$c" "$target" "$g"; done
+    for ((round = 1; round <= ROUNDS; round++)); do
+        if ((round % 2)); then order=(tome nginx); else order=(nginx tome); fi
+        for target in "${order[@]}"; do run_wrk "$c" "$target" "$g" "$round"; done
+    done
+    combine "$c" tome
+    combine "$c" nginx
+    for ((round = 1; round <= ROUNDS; round++)); do
+        x=$(awk -v a="${RPS[$c:tome:$round]}" -v b="${RPS[$c:nginx:$round]}" 'BEGIN { printf "%.2f", a / b }')
+        y=$(awk -v a="${CPU[$c:tome:$round]}" -v b="${CPU[$c:nginx:$round]}" 'BEGIN { printf "%.2f", a / b }')
+        RATIOS[$c]+="${RATIOS[$c]:+, }$x× / $y×"
+    done
 done
 
 # ---------------------------------------------------------------------------- uncached reads
@@ -260,21 +294,23 @@ verdict() { awk -v ok="$1" 'BEGIN { print (ok ? "met" : "**not met**") }'; }
 {
     echo "# Tome hosted-page benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "- Commit $(bench_rev); $("$TOME" --version 2>/dev/null || echo tome); nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s after ${WARMUP}s warm-up"
+    echo "- Commit $(bench_rev); $("$TOME" --version 2>/dev/null || echo tome); nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'); $ROUNDS rounds per case of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s after ${WARMUP}s warm-up, tome and nginx alternating"
     echo "- $(nproc) CPUs ($(cpu_model)), shared by wrk, tome and nginx; CPUs ${BUSY_BEFORE}% busy before the run"
     echo "- Page: \`$PAGE\` (theme $THEME), the largest article of $(basename "$CORPUS"): \"$LARGE_TITLE\", $LARGE_BYTES bytes of Markdown;"
     echo "  HTML $BODY_BYTES bytes (gzip $GZIP_BYTES), identical from both servers"
     echo
     echo "## Cached article page"
     echo
-    echo "| case | tome req/s | nginx req/s | ratio (goal ≥ $GOAL_RPS) | tome / nginx CPU µs/req | CPU ratio (goal ≤ $GOAL_CPU) | tome p50 / p99 ms | nginx p50 / p99 ms |"
-    echo "|---|---:|---:|---|---:|---|---:|---:|"
+    echo "All rounds together; p50 / p99 are the median of the rounds'. Per-round ratios (req/s / CPU): the last column."
+    echo
+    echo "| case | tome req/s | nginx req/s | ratio (goal ≥ $GOAL_RPS) | tome / nginx CPU µs/req | CPU ratio (goal ≤ $GOAL_CPU) | tome p50 / p99 ms | nginx p50 / p99 ms | per round |"
+    echo "|---|---:|---:|---|---:|---|---:|---:|---|"
     for c in article article-gzip; do
         r=$(ratio "${RPS[$c:tome]}" "${RPS[$c:nginx]}")
         cr=$(ratio "${CPU[$c:tome]}" "${CPU[$c:nginx]}")
         echo "| $c | ${RPS[$c:tome]} | ${RPS[$c:nginx]} | $r: $(verdict "$(awk -v x="$r" -v g=$GOAL_RPS 'BEGIN { print (x >= g) }')") |" \
             "${CPU[$c:tome]} / ${CPU[$c:nginx]} | $cr: $(verdict "$(awk -v x="$cr" -v g=$GOAL_CPU 'BEGIN { print (x <= g) }')") |" \
-            "${P50[$c:tome]} / ${P99[$c:tome]} | ${P50[$c:nginx]} / ${P99[$c:nginx]} |"
+            "${P50[$c:tome]} / ${P99[$c:tome]} | ${P50[$c:nginx]} / ${P99[$c:nginx]} | ${RATIOS[$c]} |"
     done
     echo
     echo "## Uncached page and render time"

@@ -59,7 +59,7 @@ for scale in $SCALES; do
         start_tome "$TOME" "$WORK/data-$scale" "$WORK/server-$scale" \
             --sqlite-synchronous "$SYNC" --admin-rate-limit 1000000000 || exit 1
         echo "    in process, then over HTTP at $BASE"
-        "$BENCH" speed "$CORPORA/tldr/pages-en.jsonl" "$scale" "$BASE" "$KEY" "$WORK/data-$scale/search" \
+        BENCH_SERVER_PID=$SERVER_PID "$BENCH" speed "$CORPORA/tldr/pages-en.jsonl" "$scale" "$BASE" "$KEY" "$WORK/data-$scale/search" \
             >>"$WORK/speed.jsonl"
         stop_pid "$SERVER_PID"
         SERVER_PID=
@@ -117,18 +117,23 @@ OUT=$RESULTS/search-latest.md
         echo "### What HTTP adds, on the same index"
         echo
         echo "A copy of the server's own index opened in process; each query timed in process, then"
-        echo "over HTTP right after it (3 rounds of the same queries)."
+        echo "over HTTP right after it (3 rounds of the same queries; HTTP timed to the last byte of the"
+        echo "response, as a load generator does), then an authenticated \`GET /v1/kb/{id}\` (the"
+        echo "floor: key check, KB read, JSON, no search)."
         echo
-        echo "| articles | segments | in process p50 / p99 (ms) | over HTTP p50 / p99 (ms) | HTTP − in process, p50 / p99 (ms) |"
-        echo "|---|---|---|---|---|"
+        echo "| articles | segments | in process p50 / p99 (ms) | over HTTP p50 / p99 (ms) | HTTP − in process, p50 / p99 (ms) | floor p50 / p99 (ms) | mean in process / server CPU per search / per floor request (ms) |"
+        echo "|---|---|---|---|---|---|---|"
         while read -r row; do
             si=$(grep -o '"same_index":{[^}]*}' <<<"$row" || true)
             [[ -n $si ]] || continue
             awk -v n="$(num articles)" -v seg="$(num segments "$si")" \
                 -v i50="$(num in_process_p50_ms "$si")" -v i99="$(num in_process_p99_ms "$si")" \
                 -v h50="$(num http_p50_ms "$si")" -v h99="$(num http_p99_ms "$si")" \
-                'BEGIN { printf "| %d | %d | %.2f / %.2f | %.2f / %.2f | %+.2f / %+.2f |\n",
-                    n, seg, i50, i99, h50, h99, h50 - i50, h99 - i99 }'
+                -v f50="$(num floor_p50_ms "$si")" -v f99="$(num floor_p99_ms "$si")" \
+                -v im="$(num in_process_mean_ms "$si")" -v cs="$(num server_cpu_search_ms "$si")" \
+                -v cf="$(num server_cpu_floor_ms "$si")" \
+                'BEGIN { printf "| %d | %d | %.2f / %.2f | %.2f / %.2f | %+.2f / %+.2f | %.2f / %.2f | %.2f / %.2f / %.2f |\n",
+                    n, seg, i50, i99, h50, h99, h50 - i50, h99 - i99, f50, f99, im, cs, cf }'
         done <"$WORK/speed.jsonl"
     fi
 } >"$OUT"

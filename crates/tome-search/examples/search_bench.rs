@@ -369,6 +369,13 @@ impl Http {
     }
 
     fn call(&mut self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let (code, buf) = self.exchange(method, path, body);
+        (code, serde_json::from_slice(&buf).unwrap_or(Value::Null))
+    }
+
+    /// Sends a request and reads the whole response, as a load generator does: the clock of a
+    /// latency measurement stops here, before the client parses the JSON.
+    fn exchange(&mut self, method: &str, path: &str, body: Option<&Value>) -> (u16, Vec<u8>) {
         let body = body.map(Value::to_string).unwrap_or_default();
         let req = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
@@ -394,7 +401,7 @@ impl Http {
         }
         let mut buf = vec![0; len];
         self.reader.read_exact(&mut buf).unwrap();
-        (code, serde_json::from_slice(&buf).unwrap_or(Value::Null))
+        (code, buf)
     }
 }
 
@@ -494,7 +501,7 @@ fn speed(path: &Path, scale: usize, server: Option<(String, String, Option<Strin
         let bulk_secs = started.elapsed().as_secs_f64();
         let (h50, h99) = latencies(
             |q| {
-                let (st, _) = http.call(
+                let (st, _) = http.exchange(
                     "GET",
                     &format!("/v1/kb/{kb_id}/search?q={}", encode(q)),
                     None,
@@ -554,44 +561,106 @@ fn same_index(http: &mut Http, kb_id: &str, server_index: &Path, queries: &[Stri
     let (st, project) = http.call("GET", "/v1/project", None);
     assert_eq!(st, 200, "{project}");
     let project_id = project["data"]["id"].as_str().unwrap().to_string();
+    // Exactly what the HTTP request asks for: both kinds of content.
     let local = |q: &str| {
         let mut req = request(q, 20);
         req.project_id = project_id.clone();
         req.kb_id = kb_id.to_string();
+        req.filters.kind = None;
         engine.search(&req).unwrap()
     };
     let remote = |http: &mut Http, q: &str| {
-        let (st, _) = http.call(
+        let (st, _) = http.exchange(
             "GET",
             &format!("/v1/kb/{kb_id}/search?q={}", encode(q)),
             None,
         );
         assert_eq!(st, 200);
     };
+    // The floor: an authenticated request that reads the KB and answers without searching.
+    let floor = |http: &mut Http| {
+        let (st, _) = http.exchange("GET", &format!("/v1/kb/{kb_id}"), None);
+        assert_eq!(st, 200);
+    };
     for q in queries.iter().take(50) {
         local(q);
         remote(http, q);
     }
-    let (mut ms_local, mut ms_http) = (Vec::new(), Vec::new());
+    let (mut ms_local, mut ms_http, mut ms_floor) = (Vec::new(), Vec::new(), Vec::new());
+    // The server's own CPU time per request, when the script says which process it is.
+    let server = std::env::var("BENCH_SERVER_PID").ok();
+    let cpu = || server.as_deref().map(server_cpu_ns).unwrap_or(0);
+    let (mut cpu_http, mut cpu_floor) = (0u64, 0u64);
     for _ in 0..3 {
         for q in queries {
             let t = Instant::now();
             local(q);
             ms_local.push(t.elapsed().as_secs_f64() * 1000.0);
+            let before = cpu();
             let t = Instant::now();
             remote(http, q);
             ms_http.push(t.elapsed().as_secs_f64() * 1000.0);
+            let between = cpu();
+            cpu_http += between.saturating_sub(before);
+            let t = Instant::now();
+            floor(http);
+            ms_floor.push(t.elapsed().as_secs_f64() * 1000.0);
+            cpu_floor += cpu().saturating_sub(between);
         }
     }
+    let n = ms_http.len().max(1) as f64;
+    let local_mean = ms_local.iter().sum::<f64>() / n;
     ms_local.sort_by(f64::total_cmp);
     ms_http.sort_by(f64::total_cmp);
+    ms_floor.sort_by(f64::total_cmp);
     json!({
         "segments": engine.segment_count(),
         "in_process_p50_ms": percentile(&ms_local, 0.5),
         "in_process_p99_ms": percentile(&ms_local, 0.99),
         "http_p50_ms": percentile(&ms_http, 0.5),
         "http_p99_ms": percentile(&ms_http, 0.99),
+        "floor_p50_ms": percentile(&ms_floor, 0.5),
+        "floor_p99_ms": percentile(&ms_floor, 0.99),
+        "in_process_mean_ms": local_mean,
+        "server_cpu_search_ms": cpu_http as f64 / 1e6 / n,
+        "server_cpu_floor_ms": cpu_floor as f64 / 1e6 / n,
     })
+}
+
+/// Times one search, as the server runs it (both kinds of content), on a copy of an index:
+/// for profiling a query by hand.
+fn one_query(args: &[String]) {
+    let (engine, _) = Engine::open(Some(Path::new(&args[0]))).unwrap();
+    let req = SearchRequest {
+        project_id: args[1].clone(),
+        kb_id: args[2].clone(),
+        text: args[3].clone(),
+        filters: Filters::default(),
+        limit: 20,
+    };
+    let times: usize = args.get(4).and_then(|n| n.parse().ok()).unwrap_or(2000);
+    let hits = engine.search(&req).unwrap();
+    let started = Instant::now();
+    for _ in 0..times {
+        std::hint::black_box(engine.search(&req).unwrap());
+    }
+    println!(
+        "{} article hits, {} faq hits; mean {:.3} ms over {times} searches",
+        hits.articles.len(),
+        hits.faqs.len(),
+        started.elapsed().as_secs_f64() * 1000.0 / times as f64
+    );
+}
+
+/// CPU time all threads of process `pid` have run, in nanoseconds (Linux schedstat).
+fn server_cpu_ns(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 #[tokio::main]
@@ -606,9 +675,11 @@ async fn main() {
             };
             speed(Path::new(&args[2]), args[3].parse().unwrap(), server);
         }
+        Some("query") => one_query(&args[2..]),
         _ => {
             eprintln!(
-                "usage: search_bench quality CRANFIELD_DIR | speed TLDR_JSONL SCALE [BASE_URL KEY [SERVER_INDEX_DIR]]"
+                "usage: search_bench quality CRANFIELD_DIR | speed TLDR_JSONL SCALE [BASE_URL KEY [SERVER_INDEX_DIR]] \
+                 | query INDEX_COPY_DIR PROJECT_ID KB_ID TEXT [TIMES]"
             );
             std::process::exit(2);
         }
