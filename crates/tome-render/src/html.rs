@@ -363,7 +363,7 @@ impl Writer {
             at = next;
             match token {
                 Token::Text(text) => {
-                    escape_raw_text(&mut self.out, text);
+                    escape_raw(&mut self.out, text, false);
                     self.end_newline = text.ends_with('\n');
                 }
                 Token::Start { name, attrs } => self.raw_start(&name, attrs),
@@ -407,7 +407,7 @@ impl Writer {
                 self.out.push(' ');
                 self.out.push_str(name);
                 self.out.push_str("=\"");
-                escape_raw_attribute(&mut self.out, value.as_str());
+                escape_raw(&mut self.out, value.as_str(), true);
                 self.out.push('"');
             }
         }
@@ -458,27 +458,16 @@ pub(crate) fn escape(out: &mut String, text: &str, attribute: bool) {
     });
 }
 
-/// Escapes text of raw HTML. What may be a character reference (`&` before a letter, digit or
-/// `#`) stays as written: in the output it sits in the same (data) state it was written in, so
-/// it decodes to the same text, never to markup. A bare `&` is written `&amp;`.
-fn escape_raw_text(out: &mut String, text: &str) {
+/// Escapes text or (`attribute`) a double-quoted attribute value of raw HTML. What may be a
+/// character reference (`&` before a letter, digit or `#`) stays as written: in the output it
+/// sits in the same state it was written in (data, or an attribute value), so it decodes to the
+/// same text, never to markup. A bare `&` is written `&amp;`.
+fn escape_raw(out: &mut String, text: &str, attribute: bool) {
     let bytes = text.as_bytes();
     escape_with(out, text, |i| match bytes[i] {
         b'<' => Some("&lt;"),
         b'>' => Some("&gt;"),
-        b'&' if !starts_reference(bytes, i) => Some("&amp;"),
-        _ => None,
-    });
-}
-
-/// Escapes a raw attribute value for a double-quoted attribute; references stay as written
-/// (they decode the same way in any attribute value).
-fn escape_raw_attribute(out: &mut String, value: &str) {
-    let bytes = value.as_bytes();
-    escape_with(out, value, |i| match bytes[i] {
-        b'"' => Some("&quot;"),
-        b'<' => Some("&lt;"),
-        b'>' => Some("&gt;"),
+        b'"' if attribute => Some("&quot;"),
         b'&' if !starts_reference(bytes, i) => Some("&amp;"),
         _ => None,
     });
