@@ -31,6 +31,18 @@ pub struct CachedBody {
     /// `body` in an in-memory file, for large bodies: the server sends it with `sendfile`
     /// instead of copying it into the socket (see [`BodyFile`]).
     pub file: Option<BodyFile>,
+    /// `gzip` in an in-memory file, when it is that large too.
+    pub gzip_file: Option<BodyFile>,
+}
+
+/// Which representation of a [`CachedBody`] a request gets.
+pub struct Negotiated<'a> {
+    /// The gzip representation (the client accepts it and there is one).
+    pub gzip: bool,
+    /// The representation's strong validator.
+    pub etag: &'a HeaderValue,
+    /// `If-None-Match` names it: the answer is 304.
+    pub fresh: bool,
 }
 
 /// A large response body as an in-memory file (Linux `memfd`), which [`crate::server`] hands to
@@ -133,24 +145,22 @@ impl CachedBody {
             .unwrap_or(HeaderValue::from_static("\"0-gz\""));
         let gzip = (body.len() > GZIP_MIN_BYTES).then(|| gzip(&body)).flatten();
         let file = BodyFile::for_body(&body);
+        let gzip_file = gzip.as_deref().and_then(BodyFile::for_body);
         CachedBody {
             body: Bytes::from(body),
             gzip,
             etag,
             etag_gzip,
             file,
+            gzip_file,
         }
     }
 
-    /// The response to a request with `headers`: gzip when accepted, 304 when `If-None-Match`
-    /// names the current representation, with the validators and caching headers.
-    pub fn respond(&self, headers: &HeaderMap) -> Response {
-        let gzip = self.gzip.as_ref().filter(|_| accepts_gzip(headers));
-        let etag = if gzip.is_some() {
-            &self.etag_gzip
-        } else {
-            &self.etag
-        };
+    /// The representation for a request with `headers`: gzip when accepted, and whether the
+    /// client already holds it (`If-None-Match`).
+    pub fn negotiate(&self, headers: &HeaderMap) -> Negotiated<'_> {
+        let gzip = self.gzip.is_some() && accepts_gzip(headers);
+        let etag = if gzip { &self.etag_gzip } else { &self.etag };
         let fresh = headers
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
@@ -160,15 +170,32 @@ impl CachedBody {
                     || v.split(',')
                         .any(|t| t.trim().trim_start_matches("W/").as_bytes() == etag.as_bytes())
             });
+        Negotiated { gzip, etag, fresh }
+    }
+
+    /// The body (gzip-compressed when `gzip` and there is such a representation) as a response
+    /// with `status`, with its file when it has one.
+    pub fn body_response(&self, status: StatusCode, gzip: bool) -> Response {
+        let Some(gz) = self.gzip.as_ref().filter(|_| gzip) else {
+            return self.identity(status);
+        };
+        let mut resp = (status, gz.clone()).into_response();
+        resp.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        if let Some(file) = &self.gzip_file {
+            resp.extensions_mut().insert(file.clone());
+        }
+        resp
+    }
+
+    /// The response to a request with `headers`: gzip when accepted, 304 when `If-None-Match`
+    /// names the current representation, with the validators and caching headers.
+    pub fn respond(&self, headers: &HeaderMap) -> Response {
+        let Negotiated { gzip, etag, fresh } = self.negotiate(headers);
         let mut resp = if fresh {
             StatusCode::NOT_MODIFIED.into_response()
-        } else if let Some(gz) = gzip {
-            let mut r = gz.clone().into_response();
-            r.headers_mut()
-                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            r
         } else {
-            self.identity(StatusCode::OK)
+            self.body_response(StatusCode::OK, gzip)
         };
         let h = resp.headers_mut();
         h.insert(
@@ -197,6 +224,7 @@ impl CachedBody {
         self.body.len()
             + self.gzip.as_ref().map_or(0, Bytes::len)
             + self.file.as_ref().map_or(0, BodyFile::len)
+            + self.gzip_file.as_ref().map_or(0, BodyFile::len)
     }
 
     fn weight(&self) -> u32 {
@@ -205,24 +233,22 @@ impl CachedBody {
 }
 
 /// Whether `Accept-Encoding` admits gzip (`gzip;q=0` means it does not).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    let Some(v) = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    v.split(',').any(|e| {
-        let mut parts = e.split(';');
-        parts
-            .next()
-            .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"))
-            && !parts.any(|p| {
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let q_zero = parts.any(|p| {
                 let p = p.trim();
                 p.get(..2).is_some_and(|k| k.eq_ignore_ascii_case("q="))
                     && p[2..].trim().parse::<f32>().ok() == Some(0.0)
-            })
-    })
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
+        })
 }
 
 fn gzip(body: &[u8]) -> Option<Bytes> {

@@ -29,6 +29,7 @@ use tome_store::{PublishedTree, StoreError};
 pub use cache::{HostedCache, Page};
 
 use crate::AppState;
+use crate::cache::Negotiated;
 use crate::client_ip::{client_bucket, client_ip, client_ip_of};
 
 /// Marks a request that arrived on the `--hosted-url` host (and was rewritten under `/hc`).
@@ -334,54 +335,16 @@ pub(crate) async fn search_published(
     })
 }
 
-/// Whether `Accept-Encoding` admits gzip (`gzip;q=0` means it does not).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or_default().trim();
-            let q_zero = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0))
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
-        })
-}
-
 /// Sends a page: gzip when accepted, 304 when the client's copy is current, security headers
 /// always.
 pub(crate) fn respond(page: &Page, headers: &HeaderMap) -> Response {
     let body = &page.body;
-    let gzip = body.gzip.as_ref().filter(|_| accepts_gzip(headers));
-    let etag = if gzip.is_some() {
-        &body.etag_gzip
-    } else {
-        &body.etag
-    };
-    let fresh = page.status == StatusCode::OK
-        && headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.trim() == "*"
-                    || v.split(',').any(|t| {
-                        t.trim().trim_start_matches("W/") == etag.to_str().unwrap_or_default()
-                    })
-            });
+    let Negotiated { gzip, etag, fresh } = body.negotiate(headers);
+    let fresh = fresh && page.status == StatusCode::OK;
     let mut resp = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
-    } else if let Some(gz) = gzip {
-        let mut r = (page.status, gz.clone()).into_response();
-        r.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r
     } else {
-        body.identity(page.status)
+        body.body_response(page.status, gzip)
     };
     let h = resp.headers_mut();
     h.insert(
@@ -414,6 +377,7 @@ pub(crate) fn respond(page: &Page, headers: &HeaderMap) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::accepts_gzip;
 
     #[test]
     fn hosted_host_matching() {
@@ -441,5 +405,10 @@ mod tests {
             HeaderValue::from_static("gzip;q=0"),
         );
         assert!(!accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity, *;Q=0.5"),
+        );
+        assert!(accepts_gzip(&h));
     }
 }

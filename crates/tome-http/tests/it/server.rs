@@ -529,4 +529,70 @@ async fn large_cached_bodies_go_out_whole_from_their_in_memory_files() {
             "the four large answers went out with sendfile"
         );
     }
+
+    // Gzip representations that large get files too: words no compressor can shrink much.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let noise: Vec<String> = (0..7000)
+        .map(|_| {
+            (0..12)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    alphabet[(seed >> 33) as usize % alphabet.len()] as char
+                })
+                .collect()
+        })
+        .collect();
+    let article = app
+        .create_article(
+            kb_id,
+            &cat,
+            json!({ "title": "Noise", "body": noise.join(" "), "status": "published" }),
+        )
+        .await;
+    let id = article["id"].as_str().unwrap();
+    let files_before = tome_http::server::sent_from_files();
+    for (path, extra) in [
+        (
+            format!("/v1/kb/public/big/articles/{id}"),
+            format!("{key}Accept-Encoding: gzip\r\n"),
+        ),
+        (
+            format!("/hc/big/articles/{id}"),
+            "Accept-Encoding: gzip\r\n".to_string(),
+        ),
+    ] {
+        let mut req = axum::http::Request::get(&path).header("accept-encoding", "gzip");
+        if path.starts_with("/v1/") {
+            req = req.header("x-minolith-site-key", site_key);
+        }
+        let expected = app.send(req.body(axum::body::Body::empty()).unwrap()).await;
+        assert_eq!(expected.status.as_u16(), 200, "{path}");
+        assert_eq!(
+            expected.headers.get("content-encoding").unwrap(),
+            "gzip",
+            "{path}"
+        );
+        assert!(
+            expected.raw.len() > 64 * 1024,
+            "{path}: {} gzip bytes",
+            expected.raw.len()
+        );
+        for _ in 0..2 {
+            c.send(&get(&path, &extra)).await;
+            let r = c.reply().await;
+            assert_eq!(r.status, 200, "{path}");
+            assert_eq!(r.body, expected.raw.as_ref(), "{path}");
+        }
+        c.send(&get("/healthz", "")).await;
+        assert_eq!(c.reply().await.body, b"ok");
+    }
+    if cfg!(target_os = "linux") {
+        assert!(
+            tome_http::server::sent_from_files() >= files_before + 2,
+            "the cached gzip answers went out with sendfile"
+        );
+    }
 }
