@@ -470,6 +470,20 @@ async fn graceful_shutdown_closes_idle_connections_and_waits_for_the_rest() {
     assert_eq!(app.get("/v1/kb").await.data()[0]["slug"], "last");
 }
 
+/// Asks for `path` twice over the socket — the second answer comes from the cache, file and
+/// all — expecting `expected` both times; then a small request on the same connection shows
+/// nothing was left half-sent.
+async fn same_bytes_twice(c: &mut Client, path: &str, extra: &str, expected: &[u8]) {
+    for _ in 0..2 {
+        c.send(&get(path, extra)).await;
+        let r = c.reply().await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.body, expected, "{path}");
+    }
+    c.send(&get("/healthz", "")).await;
+    assert_eq!(c.reply().await.body, b"ok");
+}
+
 #[tokio::test]
 async fn large_cached_bodies_go_out_whole_from_their_in_memory_files() {
     let app = TestApp::new().await;
@@ -512,16 +526,7 @@ async fn large_cached_bodies_go_out_whole_from_their_in_memory_files() {
             "{path}: {} bytes",
             expected.raw.len()
         );
-        // Twice over the socket: the second answer comes from the cache, file and all; then a
-        // small request on the same connection shows nothing was left half-sent.
-        for _ in 0..2 {
-            c.send(&get(&path, extra)).await;
-            let r = c.reply().await;
-            assert_eq!(r.status, 200, "{path}");
-            assert_eq!(r.body, expected.raw.as_ref(), "{path}");
-        }
-        c.send(&get("/healthz", "")).await;
-        assert_eq!(c.reply().await.body, b"ok");
+        same_bytes_twice(&mut c, &path, extra, &expected.raw).await;
     }
     if cfg!(target_os = "linux") {
         assert!(
@@ -580,14 +585,7 @@ async fn large_cached_bodies_go_out_whole_from_their_in_memory_files() {
             "{path}: {} gzip bytes",
             expected.raw.len()
         );
-        for _ in 0..2 {
-            c.send(&get(&path, &extra)).await;
-            let r = c.reply().await;
-            assert_eq!(r.status, 200, "{path}");
-            assert_eq!(r.body, expected.raw.as_ref(), "{path}");
-        }
-        c.send(&get("/healthz", "")).await;
-        assert_eq!(c.reply().await.body, b"ok");
+        same_bytes_twice(&mut c, &path, &extra, &expected.raw).await;
     }
     if cfg!(target_os = "linux") {
         assert!(
