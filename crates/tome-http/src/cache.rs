@@ -384,7 +384,6 @@ impl PublicCache {
             .then_some(c.access)
     }
 
-    /// The body cached under `key`, if any.
     /// The cache key of a KB's rendered body at the KB's current generation:
     /// `{kb_id}:{generation}:{what}`, `what` being the request path (or `search?` and the
     /// normalized parameters). The only place this key is built, so the pre-router lookup and
@@ -400,6 +399,7 @@ impl PublicCache {
         key
     }
 
+    /// The body cached under `key`, if any.
     pub async fn cached_body(&self, key: &str) -> Option<Arc<CachedBody>> {
         self.bodies.get(key).await
     }
@@ -435,5 +435,30 @@ impl PublicCache {
             })
             .await
             .map_err(|e| (*e).clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_negotiation() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip"),
+        );
+        assert!(accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0"),
+        );
+        assert!(!accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity, *;Q=0.5"),
+        );
+        assert!(accepts_gzip(&h));
     }
 }

@@ -18,7 +18,6 @@
 //! a request in progress finish (its response says `Connection: close`) and waits for every
 //! connection, hyper's included.
 
-use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -59,7 +58,7 @@ pub fn sent_from_files() -> u64 {
     SENT_FROM_FILES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Timeouts of [`serve`].
+/// Timeouts of [`spawn_threads`]'s connections.
 #[derive(Debug, Clone, Copy)]
 pub struct ServeOptions {
     /// How long a keep-alive connection may wait for its next request.
@@ -78,37 +77,18 @@ impl Default for ServeOptions {
     }
 }
 
-/// Serves `service` on `listener` until `shutdown` completes, then stops accepting, closes idle
-/// connections, lets requests in progress finish and returns when every connection has closed.
-/// Everything runs on the calling runtime.
-pub async fn serve(
-    listener: TcpListener,
-    service: Service,
-    options: ServeOptions,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
-    serve_on(listener, service, options, None, stop_rx).await;
-}
-
-/// [`serve`], running requests without a cached answer on `app` when given, until `stop_rx`
-/// turns true (one flag for every thread: a connection sees it the moment it is set).
+/// Serves `service` on `listener` until `stop_rx` turns true (one flag for every thread: a
+/// connection sees it the moment it is set), running requests without a cached answer on `app`.
 async fn serve_on(
     listener: TcpListener,
     service: Service,
     options: ServeOptions,
-    app: Option<Handle>,
+    app: Handle,
     stop_rx: watch::Receiver<bool>,
 ) {
     // Every connection task holds a receiver; `closed()` resolves when the last one is dropped.
     let (done_tx, done_rx) = watch::channel(());
     let mut stopping = stop_rx.clone();
-    let single_threaded = tokio::runtime::Handle::current().runtime_flavor()
-        == tokio::runtime::RuntimeFlavor::CurrentThread;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -131,7 +111,6 @@ async fn serve_on(
             options,
             stop: stop_rx.clone(),
             _done: done_rx.clone(),
-            single_threaded,
             app: app.clone(),
         };
         tokio::spawn(conn.run(stream));
@@ -186,7 +165,7 @@ pub fn spawn_threads(
                 runtime.block_on(async move {
                     match TcpListener::from_std(listener) {
                         Ok(listener) => {
-                            serve_on(listener, service, options, Some(app), stop).await;
+                            serve_on(listener, service, options, app, stop).await;
                         }
                         Err(e) => tracing::error!(error = %e, "cannot listen on an HTTP thread"),
                     }
@@ -238,10 +217,8 @@ struct Connection {
     options: ServeOptions,
     stop: watch::Receiver<bool>,
     _done: watch::Receiver<()>,
-    /// Whether this connection's runtime is single-threaded (see [`Connection::fill`]).
-    single_threaded: bool,
-    /// Where requests without a cached answer run (see [`dispatch`]); `None`: right here.
-    app: Option<Handle>,
+    /// Where requests without a cached answer run (see [`dispatch`]).
+    app: Handle,
 }
 
 /// What the buffered bytes hold.
@@ -343,12 +320,12 @@ impl Connection {
             () = &mut idle => return Ok(false),
             _ = self.stop.wait_for(|stop| *stop) => return Ok(false),
         };
-        if n > 0 && n < room && self.single_threaded {
+        if n > 0 && n < room {
             // A short read emptied the socket; more data will be a new edge on the (edge-
             // triggered) poller. Saying so now spares the next read's `EAGAIN` system call on
-            // every request (nginx does the same). Only on a single-threaded runtime: no other
-            // thread can have taken a new event for this socket since the read, so this clears
-            // nothing that arrived after it.
+            // every request (nginx does the same). Safe because every connection runs on a
+            // single-threaded runtime (`spawn_threads`): no other thread can have taken a new
+            // event for this socket since the read, so this clears nothing that arrived after it.
             let _ = stream.try_io(tokio::io::Interest::READABLE, || {
                 Err::<(), _>(io::ErrorKind::WouldBlock.into())
             });
@@ -369,7 +346,7 @@ impl Connection {
         *req.uri_mut() = head.uri;
         *req.headers_mut() = head.headers;
         req.extensions_mut().insert(ConnectInfo(self.peer));
-        let resp = dispatch(&self.service, self.app.as_ref(), req).await;
+        let resp = dispatch(&self.service, &self.app, req).await;
         let (parts, body) = resp.into_parts();
         // Every route answers with a body already in memory; collecting it is one poll.
         let body = match body.collect().await {
@@ -412,7 +389,7 @@ impl Connection {
             let mut req = req.map(Body::new);
             req.extensions_mut().insert(ConnectInfo(peer));
             let (service, app) = (service.clone(), app.clone());
-            async move { Ok::<_, std::convert::Infallible>(dispatch(&service, app.as_ref(), req).await) }
+            async move { Ok::<_, std::convert::Infallible>(dispatch(&service, &app, req).await) }
         });
         let io = TokioIo::new(Rewind {
             read: read.freeze(),
@@ -444,8 +421,8 @@ impl Connection {
 }
 
 /// Answers a request: from cache, right here, when it has a cached answer; otherwise through the
-/// router, on `app` when given.
-async fn dispatch(service: &Service, app: Option<&Handle>, req: Request<Body>) -> Response {
+/// router, on `app`.
+async fn dispatch(service: &Service, app: &Handle, req: Request<Body>) -> Response {
     let (parts, body) = req.into_parts();
     if let Some(resp) = service.cached(&parts).await {
         return resp;
@@ -454,10 +431,6 @@ async fn dispatch(service: &Service, app: Option<&Handle>, req: Request<Body>) -
         .router()
         .clone()
         .oneshot(Request::from_parts(parts, body));
-    let Some(app) = app else {
-        let Ok(resp) = routed.await;
-        return resp;
-    };
     match app.spawn(routed).await {
         Ok(Ok(resp)) => resp,
         Err(e) => {

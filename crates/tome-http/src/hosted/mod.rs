@@ -377,7 +377,6 @@ pub(crate) fn respond(page: &Page, headers: &HeaderMap) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::accepts_gzip;
 
     #[test]
     fn hosted_host_matching() {
@@ -390,25 +389,5 @@ mod tests {
         assert!(!is_hosted_host("help.example.com", "api.example.com"));
         assert!(is_hosted_host("localhost:8081", "localhost:8081"));
         assert!(!is_hosted_host("localhost:8081", "localhost:8080"));
-    }
-
-    #[test]
-    fn gzip_negotiation() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("br, gzip"),
-        );
-        assert!(accepts_gzip(&h));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip;q=0"),
-        );
-        assert!(!accepts_gzip(&h));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("identity, *;Q=0.5"),
-        );
-        assert!(accepts_gzip(&h));
     }
 }
