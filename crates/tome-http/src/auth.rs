@@ -24,11 +24,10 @@ pub async fn require_admin(
     next: Next,
 ) -> Response {
     let presented = bearer(req.headers());
-    let key = match presented.as_deref().map(keys::parse_api_key) {
-        Some(Some(_)) => {
-            let hash = keys::hash_key(presented.as_deref().unwrap_or_default());
-            match state.store.find_api_key(&hash).await {
-                Ok(found) => found.filter(|k| k.revoked_at.is_none()),
+    let key = match presented.as_deref() {
+        Some(p) if keys::parse_api_key(p).is_some() => {
+            match state.public.api_key(state.store.as_ref(), p).await {
+                Ok(found) => found.filter(|c| c.key.revoked_at.is_none()),
                 Err(e) => return ApiError::from(e).into_response(),
             }
         }
@@ -57,6 +56,8 @@ pub async fn require_admin(
         return with_rate_headers(err.into_response(), &decision);
     };
 
+    let cached = key;
+    let key = &cached.key;
     let limit = match key.kind {
         KeyKind::Admin => state.config.admin_rate_limit,
         KeyKind::Assistant => state.config.assistant_rate_limit,
@@ -78,11 +79,7 @@ pub async fn require_admin(
     }
 
     let now = time::unix_now();
-    let stale = key
-        .last_used_at
-        .as_deref()
-        .is_none_or(|t| t < time::format_unix(now - TOUCH_INTERVAL_SECS).as_str());
-    if stale {
+    if cached.claim_touch(now, TOUCH_INTERVAL_SECS) {
         let store = state.store.clone();
         let key_id = key.id.clone();
         tokio::spawn(async move {
@@ -92,8 +89,8 @@ pub async fn require_admin(
         });
     }
     req.extensions_mut().insert(Auth {
-        project_id: key.project_id,
-        key_id: key.id,
+        project_id: key.project_id.clone(),
+        key_id: key.id.clone(),
     });
     with_rate_headers(next.run(req).await, &decision)
 }

@@ -7,13 +7,14 @@
 //! once a write has returned, no request sees what it replaced.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use tome_core::model::ApiKey;
 use tome_store::{PublishedTree, SiteAccess, Store, StoreError};
 
 /// Bodies larger than this are also kept gzip-compressed.
@@ -278,12 +279,41 @@ struct CachedAccess {
 /// the KB's existence). Content writes are frequent and leave cached site-key lookups alone.
 pub struct PublicCache {
     counter: AtomicU64,
+    /// Bumped when everything is stale at once (the index was rebuilt from the database, so the
+    /// changes in between are unknown): every generation reads at least this.
+    everything: AtomicU64,
+    /// Bumped by any change to any admin or assistant key.
+    keys_generation: AtomicU64,
     kb_generations: RwLock<HashMap<String, u64>>,
     access_generations: RwLock<HashMap<String, u64>>,
     project_generations: RwLock<HashMap<String, u64>>,
     bodies: moka::future::Cache<String, Arc<CachedBody>>,
     trees: moka::future::Cache<(String, u64), Arc<PublishedTree>>,
     access: moka::future::Cache<String, CachedAccess>,
+    api_keys: moka::future::Cache<String, Arc<CachedKey>>,
+}
+
+/// An admin or assistant key as last read from the database.
+#[derive(Debug)]
+pub struct CachedKey {
+    pub key: ApiKey,
+    /// The counter value when the database read began (as [`CachedAccess::loaded_at`]).
+    loaded_at: u64,
+    /// When this node last recorded the key's use (Unix seconds; 0 = not recently).
+    touched: AtomicI64,
+}
+
+impl CachedKey {
+    /// Whether the key's `last_used_at` is due for a refresh at `now`, claiming the refresh if
+    /// so: of many requests at once, one writes it.
+    pub fn claim_touch(&self, now: i64, interval: i64) -> bool {
+        let last = self.touched.load(Ordering::Relaxed);
+        now - last >= interval
+            && self
+                .touched
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
 }
 
 impl std::fmt::Debug for PublicCache {
@@ -297,6 +327,8 @@ impl PublicCache {
     pub fn new(max_bytes: u64) -> Self {
         PublicCache {
             counter: AtomicU64::new(1),
+            everything: AtomicU64::new(0),
+            keys_generation: AtomicU64::new(0),
             kb_generations: RwLock::new(HashMap::new()),
             access_generations: RwLock::new(HashMap::new()),
             project_generations: RwLock::new(HashMap::new()),
@@ -306,13 +338,15 @@ impl PublicCache {
                 .build(),
             trees: moka::future::Cache::builder().max_capacity(256).build(),
             access: moka::future::Cache::builder().max_capacity(100_000).build(),
+            api_keys: moka::future::Cache::builder().max_capacity(100_000).build(),
         }
     }
 
-    fn generation(map: &RwLock<HashMap<String, u64>>, id: &str) -> u64 {
+    fn generation(&self, map: &RwLock<HashMap<String, u64>>, id: &str) -> u64 {
         // A poisoned lock only means a panic elsewhere mid-insert; the map is still consistent.
         let map = map.read().unwrap_or_else(|p| p.into_inner());
-        map.get(id).copied().unwrap_or(0)
+        let own = map.get(id).copied().unwrap_or(0);
+        own.max(self.everything.load(Ordering::SeqCst))
     }
 
     fn bump(&self, map: &RwLock<HashMap<String, u64>>, id: &str) {
@@ -322,11 +356,11 @@ impl PublicCache {
     }
 
     pub fn kb_generation(&self, kb_id: &str) -> u64 {
-        Self::generation(&self.kb_generations, kb_id)
+        self.generation(&self.kb_generations, kb_id)
     }
 
     fn project_generation(&self, project_id: &str) -> u64 {
-        Self::generation(&self.project_generations, project_id)
+        self.generation(&self.project_generations, project_id)
     }
 
     /// Everything rendered from this KB's content or settings is stale from now on.
@@ -342,6 +376,54 @@ impl PublicCache {
     /// Everything cached about this project (its allowed domains) is stale from now on.
     pub fn invalidate_project(&self, project_id: &str) {
         self.bump(&self.project_generations, project_id);
+    }
+
+    /// Every admin and assistant key lookup is stale from now on.
+    pub fn invalidate_api_keys(&self) {
+        let next = self.counter.fetch_add(1, Ordering::SeqCst);
+        self.keys_generation.store(next, Ordering::SeqCst);
+    }
+
+    /// Everything cached is stale from now on.
+    pub fn invalidate_all(&self) {
+        let next = self.counter.fetch_add(1, Ordering::SeqCst);
+        self.everything.store(next, Ordering::SeqCst);
+        self.keys_generation.fetch_max(next, Ordering::SeqCst);
+    }
+
+    /// The stored key (revoked or not) whose plaintext is `presented`, from cache while no key
+    /// and nothing of its project has changed since it was read. Keyed by the presented key, so
+    /// a hit costs no hashing. Every key change is in the change feed: this node's own through
+    /// the follower, like another node's or the CLI's.
+    pub async fn api_key(
+        &self,
+        store: &dyn Store,
+        presented: &str,
+    ) -> Result<Option<Arc<CachedKey>>, StoreError> {
+        if let Some(c) = self.api_keys.get(presented).await
+            && self.keys_generation.load(Ordering::SeqCst) < c.loaded_at
+            && self.project_generation(&c.key.project_id) < c.loaded_at
+        {
+            return Ok(Some(c));
+        }
+        // Taken before the read: a change that commits during the read bumps at or above it.
+        let loaded_at = self.counter.load(Ordering::SeqCst);
+        let Some(key) = store
+            .find_api_key(&tome_core::keys::hash_key(presented))
+            .await?
+        else {
+            self.api_keys.invalidate(presented).await;
+            return Ok(None);
+        };
+        let cached = Arc::new(CachedKey {
+            key,
+            loaded_at,
+            touched: AtomicI64::new(0),
+        });
+        self.api_keys
+            .insert(presented.to_string(), cached.clone())
+            .await;
+        Ok(Some(cached))
     }
 
     /// The active site key `presented` by a client, from cache when nothing it depends on has
@@ -379,7 +461,7 @@ impl PublicCache {
     /// The cached, still valid lookup of the site key `presented`; never reads the database.
     pub async fn cached_site_access(&self, presented: &str) -> Option<Arc<SiteAccess>> {
         let c = self.access.get(presented).await?;
-        (Self::generation(&self.access_generations, &c.access.kb_id) < c.loaded_at
+        (self.generation(&self.access_generations, &c.access.kb_id) < c.loaded_at
             && self.project_generation(&c.access.project_id) < c.loaded_at)
             .then_some(c.access)
     }

@@ -145,13 +145,25 @@ impl AppState {
     }
 }
 
-/// Marks everything a batch of changes touched as stale in the public caches.
+/// Marks everything a batch of changes touched as stale in the caches.
 fn invalidate_applied(public: &cache::PublicCache, applied: &tome_search::Applied) {
+    if applied.rebuilt {
+        // Rebuilt from the database because the feed no longer reached back far enough: what
+        // changed in between is unknown.
+        public.invalidate_all();
+        return;
+    }
     for kb in &applied.kbs {
         public.invalidate_kb(kb);
     }
+    for kb in &applied.kb_access {
+        public.invalidate_kb_access(kb);
+    }
     for project in &applied.projects {
         public.invalidate_project(project);
+    }
+    if applied.api_keys {
+        public.invalidate_api_keys();
     }
 }
 

@@ -20,7 +20,10 @@
 
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -37,6 +40,10 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 
 use crate::Service;
+
+/// The answer to a request whose target is not a valid URI (hyper's, too).
+const BAD_REQUEST: &[u8] =
+    b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 /// Largest request head read here; a longer one goes to hyper (which answers 431 past its own,
 /// larger limit).
@@ -88,7 +95,16 @@ async fn serve_on(
 ) {
     // Every connection task holds a receiver; `closed()` resolves when the last one is dropped.
     let (done_tx, done_rx) = watch::channel(());
+    let stop = Arc::new(Stop::default());
     let mut stopping = stop_rx.clone();
+    {
+        // This thread's copy of the flag, which its connections read on every request.
+        let (stop, mut stop_rx) = (stop.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+            stop.set();
+        });
+    }
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -109,7 +125,7 @@ async fn serve_on(
             service: service.clone(),
             peer,
             options,
-            stop: stop_rx.clone(),
+            stop: stop.clone(),
             _done: done_rx.clone(),
             app: app.clone(),
         };
@@ -211,11 +227,40 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
+/// One HTTP thread's copy of the stop flag. Connections read it on every request and wait on
+/// it while idle; with a copy per thread, neither touches memory that other cores write.
+#[derive(Default)]
+struct Stop {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Stop {
+    fn set(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once the flag is set.
+    async fn wait(&self) {
+        let notified = self.notify.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if !self.flag.load(Ordering::SeqCst) {
+            notified.await;
+        }
+    }
+}
+
 struct Connection {
     service: Service,
     peer: SocketAddr,
     options: ServeOptions,
-    stop: watch::Receiver<bool>,
+    stop: Arc<Stop>,
     _done: watch::Receiver<()>,
     /// Where requests without a cached answer run (see [`dispatch`]).
     app: Handle,
@@ -233,13 +278,33 @@ enum Next {
     HandOff,
 }
 
+/// A parsed request head: where its parts lie in the buffer, so the request can be built from
+/// slices of the same bytes instead of a copy of each.
 struct Head {
     method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    target: Range<usize>,
+    headers: Vec<(HeaderName, Range<usize>)>,
     head_len: usize,
     body_len: usize,
     close: bool,
+}
+
+impl Head {
+    /// The request, its target and header values sharing `bytes` (the head as read).
+    fn into_request(self, bytes: &Bytes, body: Bytes) -> Option<Request<Body>> {
+        let mut headers = HeaderMap::with_capacity(self.headers.len());
+        for (name, range) in self.headers {
+            headers.append(
+                name,
+                HeaderValue::from_maybe_shared(bytes.slice(range)).ok()?,
+            );
+        }
+        let mut req = Request::new(Body::from(body));
+        *req.method_mut() = self.method;
+        *req.uri_mut() = Uri::from_maybe_shared(bytes.slice(self.target)).ok()?;
+        *req.headers_mut() = headers;
+        Some(req)
+    }
 }
 
 impl Connection {
@@ -249,12 +314,19 @@ impl Connection {
         let mut buf = BytesMut::with_capacity(4096);
         let mut out = Vec::with_capacity(1024);
         let mut idle = std::pin::pin!(tokio::time::sleep(self.options.idle_timeout));
+        // Registered once for the connection's life, not once per request.
+        let stop = self.stop.clone();
+        let mut stopped = std::pin::pin!(stop.notify.notified());
+        stopped.as_mut().enable();
         loop {
             let head = match parse(&buf) {
                 Next::Request(head) => head,
                 Next::HandOff => return self.hand_off(stream, buf).await,
                 Next::Partial if buf.len() >= MAX_HEAD => return self.hand_off(stream, buf).await,
-                Next::Partial => match self.fill(&mut stream, &mut buf, idle.as_mut()).await {
+                Next::Partial => match self
+                    .fill(&mut stream, &mut buf, idle.as_mut(), stopped.as_mut())
+                    .await
+                {
                     Ok(true) => continue,
                     _ => return,
                 },
@@ -271,10 +343,14 @@ impl Connection {
             }
             let mut request = buf.split_to(whole);
             let body = request.split_off(head.head_len).freeze();
-            drop(request);
-            let close = head.close || *self.stop.borrow();
+            let close = head.close || self.stop.is_set();
+            let Some(request) = head.into_request(&request.freeze(), body) else {
+                // A target `Uri` refuses, as hyper would (the values were checked in `parse`).
+                let _ = stream.write_all(BAD_REQUEST).await;
+                return;
+            };
             if self
-                .respond(&mut stream, &mut out, head, body, close)
+                .respond(&mut stream, &mut out, request, close)
                 .await
                 .is_err()
                 || close
@@ -291,6 +367,7 @@ impl Connection {
         stream: &mut TcpStream,
         buf: &mut BytesMut,
         mut idle: Pin<&mut tokio::time::Sleep>,
+        stopped: Pin<&mut tokio::sync::futures::Notified<'_>>,
     ) -> io::Result<bool> {
         if buf.capacity() - buf.len() < 1024 {
             buf.reserve(4096);
@@ -305,7 +382,7 @@ impl Connection {
                 Err(_) => Ok(false),
             };
         }
-        if *self.stop.borrow() {
+        if self.stop.is_set() {
             return Ok(false);
         }
         // Re-arming a timer on every request costs more than the request's parsing; move the
@@ -318,7 +395,7 @@ impl Connection {
         let n = tokio::select! {
             read = stream.read_buf(buf) => read?,
             () = &mut idle => return Ok(false),
-            _ = self.stop.wait_for(|stop| *stop) => return Ok(false),
+            () = stopped => return Ok(false),
         };
         if n > 0 && n < room {
             // A short read emptied the socket; more data will be a new edge on the (edge-
@@ -337,14 +414,9 @@ impl Connection {
         &mut self,
         stream: &mut TcpStream,
         out: &mut Vec<u8>,
-        head: Head,
-        body: Bytes,
+        mut req: Request<Body>,
         close: bool,
     ) -> io::Result<()> {
-        let mut req = Request::new(Body::from(body));
-        *req.method_mut() = head.method;
-        *req.uri_mut() = head.uri;
-        *req.headers_mut() = head.headers;
         req.extensions_mut().insert(ConnectInfo(self.peer));
         let resp = dispatch(&self.service, &self.app, req).await;
         let (parts, body) = resp.into_parts();
@@ -401,7 +473,7 @@ impl Connection {
             .header_read_timeout(self.options.header_timeout);
         let conn = builder.serve_connection(io, service).with_upgrades();
         let mut conn = std::pin::pin!(conn);
-        let mut stop = self.stop.clone();
+        let stop = self.stop.clone();
         let mut stopping = false;
         loop {
             tokio::select! {
@@ -411,7 +483,7 @@ impl Connection {
                     }
                     return;
                 }
-                _ = stop.wait_for(|stop| *stop), if !stopping => {
+                () = stop.wait(), if !stopping => {
                     stopping = true;
                     conn.as_mut().graceful_shutdown();
                 }
@@ -470,19 +542,24 @@ fn parse(buf: &[u8]) -> Next {
     let Some(target) = req.path.filter(|p| p.starts_with('/')) else {
         return Next::HandOff;
     };
-    let Ok(uri) = Uri::try_from(target) else {
-        return Next::HandOff;
+    // Where a slice of `buf` lies in it.
+    let range = |part: &[u8]| {
+        let from = part.as_ptr() as usize - buf.as_ptr() as usize;
+        from..from + part.len()
     };
-    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    let target = range(target.as_bytes());
+    let mut headers = Vec::with_capacity(req.headers.len());
+    let mut seen_length = false;
     let mut body_len = 0;
     let mut close = false;
     for h in req.headers.iter() {
         let Some(name) = header_name(h.name) else {
             return Next::HandOff;
         };
-        let Ok(value) = HeaderValue::from_bytes(h.value) else {
+        // What `HeaderValue` accepts, checked here without building one.
+        if !h.value.iter().all(|&b| (b >= 32 && b != 127) || b == b'\t') {
             return Next::HandOff;
-        };
+        }
         if name == http::header::CONTENT_LENGTH {
             let Some(n) = std::str::from_utf8(h.value)
                 .ok()
@@ -491,9 +568,10 @@ fn parse(buf: &[u8]) -> Next {
                 return Next::HandOff;
             };
             // Two different lengths is a smuggling attempt; hyper refuses it.
-            if headers.contains_key(&name) && n != body_len {
+            if seen_length && n != body_len {
                 return Next::HandOff;
             }
+            seen_length = true;
             body_len = n;
         } else if name == http::header::TRANSFER_ENCODING
             || name == http::header::EXPECT
@@ -503,14 +581,14 @@ fn parse(buf: &[u8]) -> Next {
         } else if name == http::header::CONNECTION {
             close |= has_token(h.value, "close");
         }
-        headers.append(name, value);
+        headers.push((name, range(h.value)));
     }
     if body_len > MAX_BODY {
         return Next::HandOff;
     }
     Next::Request(Head {
         method,
-        uri,
+        target,
         headers,
         head_len,
         body_len,

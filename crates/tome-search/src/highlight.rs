@@ -1,7 +1,8 @@
 //! Highlighted passages: the part of a text with the most matched words, HTML-escaped, with
 //! each match in `<mark>`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 use tantivy::tokenizer::{Language, RawTokenizer, Stemmer, TextAnalyzer};
 
@@ -10,33 +11,71 @@ use crate::schema::plain_analyzer;
 /// Characters of context before the first match of a passage.
 const LEAD: usize = 40;
 
-/// A matched word: its byte range in the text and its stem.
+/// A matched word: its byte range in the text and which of the marked stems it is.
 struct Match {
     from: usize,
     to: usize,
-    stem: String,
+    stem: usize,
 }
 
-fn matches(text: &str, stems: &HashSet<String>) -> Vec<Match> {
+/// The stems a search highlights, ready to match many texts: a handful of words, so lists
+/// scanned in order (no hashing), plus each stem's first letter.
+pub(crate) struct Marks {
+    stems: Vec<String>,
+    heads: Vec<char>,
+}
+
+impl Marks {
+    pub(crate) fn new(stems: &HashSet<String>) -> Self {
+        let mut stems: Vec<String> = stems.iter().cloned().collect();
+        stems.sort();
+        let mut heads: Vec<char> = stems.iter().filter_map(|s| s.chars().next()).collect();
+        heads.sort_unstable();
+        heads.dedup();
+        Marks { stems, heads }
+    }
+
+    fn position(&self, stem: &str) -> Option<usize> {
+        self.stems.iter().position(|s| s == stem)
+    }
+}
+
+/// The per-text memo of stemmed words: short keys from one stored text, living for one call,
+/// so a fast non-keyed hash is fine.
+type Memo<'t> = HashMap<&'t str, Option<usize>, BuildHasherDefault<rustc_hash::FxHasher>>;
+
+fn matches(text: &str, marks: &Marks) -> Vec<Match> {
     // Stemming never changes a word's first letter (Porter2 rewrites endings; even its
-    // exceptional forms, dying → die, keep the first letter), so a word can reach one of `stems`
-    // only if it starts like one. Words that do not are skipped before the stemmer runs: most
-    // words of a passage, where stemming every word was a fifth of a search's time.
-    let heads: HashSet<&str> = stems.iter().map(|s| head(s)).collect();
+    // exceptional forms, dying → die, keep the first letter), so a word can reach one of the
+    // stems only if it starts like one. Words that do not are skipped before the stemmer runs:
+    // most words of a passage. Those that remain repeat (a page about `git` says it on every
+    // line), so each distinct spelling is stemmed once per text.
     let mut plain = plain_analyzer();
     let mut stemmer = stemmer();
     let mut stream = plain.token_stream(text);
+    let mut memo = Memo::default();
     let mut out = Vec::new();
     while stream.advance() {
         let t = stream.token();
-        if !heads.contains(head(&t.text)) {
+        if !t
+            .text
+            .chars()
+            .next()
+            .is_some_and(|c| marks.heads.contains(&c))
+        {
             continue;
         }
-        let mut stemmed = stemmer.token_stream(&t.text);
-        let Some(stem) = stemmed.next().map(|s| s.text.clone()) else {
-            continue;
+        let raw = &text[t.offset_from..t.offset_to];
+        let stem = match memo.get(raw) {
+            Some(known) => *known,
+            None => {
+                let mut stemmed = stemmer.token_stream(&t.text);
+                let found = stemmed.next().and_then(|s| marks.position(&s.text));
+                memo.insert(raw, found);
+                found
+            }
         };
-        if stems.contains(&stem) {
+        if let Some(stem) = stem {
             out.push(Match {
                 from: t.offset_from,
                 to: t.offset_to,
@@ -47,22 +86,11 @@ fn matches(text: &str, stems: &HashSet<String>) -> Vec<Match> {
     out
 }
 
-/// The first character of a word.
-fn head(word: &str) -> &str {
-    word.char_indices().nth(1).map_or(word, |(i, _)| &word[..i])
-}
-
 /// The last step of the English analyzer alone: one folded word in, its stem out.
 fn stemmer() -> TextAnalyzer {
     TextAnalyzer::builder(RawTokenizer::default())
         .filter(Stemmer::new(Language::English))
         .build()
-}
-
-/// How good a passage is: distinct matched words first, then matches.
-fn passage_score(window: &[Match]) -> (usize, usize) {
-    let distinct: HashSet<&str> = window.iter().map(|m| m.stem.as_str()).collect();
-    (distinct.len(), window.len())
 }
 
 fn push_escaped(out: &mut String, text: &str) {
@@ -127,36 +155,57 @@ fn word_end(text: &str, at: usize) -> usize {
 
 /// The best passage of `text` of about `max_chars` characters for `stems`, or `None` if no word
 /// of `text` matches. Returns the passage and its number of distinct matched words.
-pub(crate) fn passage(
-    text: &str,
-    stems: &HashSet<String>,
-    max_chars: usize,
-) -> Option<(String, usize)> {
-    let found = matches(text, stems);
+pub(crate) fn passage(text: &str, marks: &Marks, max_chars: usize) -> Option<(String, usize)> {
+    let found = matches(text, marks);
     if found.is_empty() {
         return None;
     }
-    // Each match may start a passage; keep the one covering the most distinct words.
+    // Most help text is ASCII, where characters are bytes: no walking the text to count them.
+    let ascii = text.is_ascii();
+    let shift = |at: usize, chars: isize| {
+        if !ascii {
+            shift(text, at, chars)
+        } else if chars < 0 {
+            at.saturating_sub(chars.unsigned_abs())
+        } else {
+            (at + chars as usize).min(text.len())
+        }
+    };
+    // Each match may start a passage; keep the one covering the most distinct words, then the
+    // most matches. `seen[stem]` holds the last window that counted the stem.
+    let mut seen = vec![usize::MAX; marks.stems.len()];
     let mut best = (0, (0, 0));
     let mut end = 0;
     for start in 0..found.len() {
-        let limit = shift(text, found[start].from, max_chars as isize - LEAD as isize);
+        let limit = shift(found[start].from, max_chars as isize - LEAD as isize);
         end = end.max(start);
         while end + 1 < found.len() && found[end + 1].to <= limit {
             end += 1;
         }
-        let score = passage_score(&found[start..=end]);
+        let mut distinct = 0;
+        for m in &found[start..=end] {
+            if seen[m.stem] != start {
+                seen[m.stem] = start;
+                distinct += 1;
+            }
+        }
+        let score = (distinct, end + 1 - start);
         if score > best.1 {
             best = (start, score);
         }
     }
     let first = &found[best.0];
-    let from = if text[..first.from].chars().count() <= LEAD {
+    let lead = if ascii {
+        first.from
+    } else {
+        text[..first.from].chars().count()
+    };
+    let from = if lead <= LEAD {
         0
     } else {
-        word_start(text, shift(text, first.from, -(LEAD as isize)))
+        word_start(text, shift(first.from, -(LEAD as isize)))
     };
-    let mut to = shift(text, from, max_chars as isize);
+    let mut to = shift(from, max_chars as isize);
     if to < text.len() {
         to = word_end(text, to).max(first.to);
     }
@@ -213,8 +262,8 @@ pub(crate) fn preview(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
-    fn stems(words: &[&str]) -> HashSet<String> {
-        words.iter().map(|w| w.to_string()).collect()
+    fn stems(words: &[&str]) -> Marks {
+        Marks::new(&words.iter().map(|w| w.to_string()).collect())
     }
 
     #[test]
@@ -231,10 +280,10 @@ mod tests {
             tokens += 1;
         }
         // Every word's own stem is in the set, so every word must be found.
-        assert_eq!(matches(text, &all).len(), tokens);
+        assert_eq!(matches(text, &Marks::new(&all)).len(), tokens);
         for stem in &all {
             let one: HashSet<String> = [stem.clone()].into();
-            assert!(!matches(text, &one).is_empty(), "{stem}");
+            assert!(!matches(text, &Marks::new(&one)).is_empty(), "{stem}");
         }
     }
 

@@ -208,6 +208,17 @@ fn expansions(
         return Ok(Vec::new());
     }
     let mut found: HashMap<String, u64> = HashMap::new();
+    // One automaton for every segment: building it is a good part of a fuzzy word's cost.
+    let automaton = if typos > 0 {
+        let term = Term::from_field_text(words_field, plain);
+        Some(if prefix {
+            FuzzyTermQuery::new_prefix(term, typos, true).automaton()?
+        } else {
+            FuzzyTermQuery::new(term, typos, true).automaton()?
+        })
+    } else {
+        None
+    };
     'segments: for seg in searcher.segment_readers() {
         let inv = seg.inverted_index(words_field)?;
         let dict = inv.terms();
@@ -219,13 +230,7 @@ fn expansions(
             }
             found.len() < MAX_CANDIDATES
         };
-        if typos > 0 {
-            let term = Term::from_field_text(words_field, plain);
-            let automaton = if prefix {
-                FuzzyTermQuery::new_prefix(term, typos, true).automaton()?
-            } else {
-                FuzzyTermQuery::new(term, typos, true).automaton()?
-            };
+        if let Some(automaton) = &automaton {
             let mut stream = dict.search(automaton).into_stream()?;
             while let Some((key, info)) = stream.next() {
                 if !collect(key, info.doc_freq) {

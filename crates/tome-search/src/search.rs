@@ -9,7 +9,7 @@ use tome_core::model::Status;
 use tome_store::DocKind;
 
 use crate::engine::Engine;
-use crate::highlight::{passage, plain_start, preview};
+use crate::highlight::{Marks, passage, plain_start, preview};
 use crate::query::{plan, weighted_fields};
 use crate::schema::{NO_SECTION, scope_key};
 use crate::stats::ScopedStats;
@@ -29,7 +29,7 @@ fn text(doc: &TantivyDocument, field: Field) -> String {
 
 /// The best highlighted passage among `texts` (in order of preference on ties), or the start of
 /// the first non-empty one.
-fn highlight(texts: &[&str], marks: &HashSet<String>) -> String {
+fn highlight(texts: &[&str], marks: &Marks) -> String {
     let mut best: Option<(String, usize)> = None;
     for t in texts {
         if let Some((p, n)) = passage(t, marks, HIGHLIGHT_CHARS)
@@ -72,6 +72,7 @@ impl Engine {
             let Some((hits, marks)) = self.search_kind(&searcher, req, kind)? else {
                 continue;
             };
+            let marks = Marks::new(&marks);
             let mut docs = Vec::with_capacity(hits.len());
             for (tier, score, addr) in hits {
                 let doc: TantivyDocument = searcher.doc(addr)?;
@@ -149,7 +150,7 @@ impl Engine {
         kind: DocKind,
         doc: &TantivyDocument,
         score: Score,
-        marks: &HashSet<String>,
+        marks: &Marks,
     ) {
         let f = &self.fields;
         let section = text(doc, f.section);

@@ -60,8 +60,13 @@ impl Default for SearchOptions {
 pub struct Applied {
     /// KBs with any change (content, settings, keys).
     pub kbs: BTreeSet<String>,
+    /// KBs whose own row (slug, settings, existence) or site keys changed: what the public
+    /// gate checks.
+    pub kb_access: BTreeSet<String>,
     /// Projects whose own row changed (name, allowed domains).
     pub projects: BTreeSet<String>,
+    /// Whether any admin or assistant key was created or revoked.
+    pub api_keys: bool,
     /// Articles and FAQs re-indexed or removed.
     pub docs: usize,
     /// Whether the index was rebuilt from scratch.
@@ -70,7 +75,11 @@ pub struct Applied {
 
 impl Applied {
     pub fn is_empty(&self) -> bool {
-        self.kbs.is_empty() && self.projects.is_empty() && self.docs == 0 && !self.rebuilt
+        self.kbs.is_empty()
+            && self.projects.is_empty()
+            && !self.api_keys
+            && self.docs == 0
+            && !self.rebuilt
     }
 }
 
@@ -336,7 +345,13 @@ impl Search {
                     Entity::Project => {
                         applied.projects.insert(c.project_id.clone());
                     }
-                    _ => {}
+                    Entity::ApiKey => applied.api_keys = true,
+                    Entity::KnowledgeBase | Entity::SiteKey => {
+                        if let Some(kb) = &c.kb_id {
+                            applied.kb_access.insert(kb.clone());
+                        }
+                    }
+                    Entity::Category | Entity::Section => {}
                 }
             }
             if (batch.len() as i64) < FEED_BATCH {

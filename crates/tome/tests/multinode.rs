@@ -183,6 +183,63 @@ fn a_write_on_one_node_is_visible_on_the_other_everywhere() {
 }
 
 #[test]
+fn revocations_reach_every_node() {
+    let Some(c) = cluster(&["--trusted-proxies", "127.0.0.1"]) else {
+        return;
+    };
+    let url = c.pg.url();
+    let (kb_id, site_key, _) = help_centre(&c.a, &c.key, "revoking");
+    // Both nodes have the site key and an extra admin key cached.
+    let project_id = c.a.api("GET", "/v1/project", &c.key, None).id();
+    let extra = cli_json(
+        &url,
+        &["key", "create", "--project", &project_id, "--kind", "admin"],
+    );
+    let (extra_id, extra) = (
+        extra["id"].as_str().unwrap().to_string(),
+        extra["key"].as_str().unwrap().to_string(),
+    );
+    for node in [&c.a, &c.b] {
+        assert_eq!(
+            public(node, "revoking", "structure", &site_key, "10.2.0.1").status,
+            200
+        );
+        assert_eq!(node.api("GET", "/v1/kb", &extra, None).status, 200);
+    }
+
+    // A site key revoked on A stops working on B.
+    let rotated = c.a.api(
+        "POST",
+        &format!("/v1/kb/{kb_id}/site-key/revoke"),
+        &c.key,
+        None,
+    );
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let new_key = rotated.data()["site_key"].as_str().unwrap().to_string();
+    assert_eq!(
+        public(&c.a, "revoking", "structure", &site_key, "10.2.0.1").status,
+        403,
+        "on the node that revoked it, at once"
+    );
+    within(BOUND, "the revoked site key refused on B", || {
+        public(&c.b, "revoking", "structure", &site_key, "10.2.0.1").status == 403
+    });
+    assert_eq!(
+        public(&c.b, "revoking", "structure", &new_key, "10.2.0.1").status,
+        200
+    );
+
+    // An admin key revoked by the CLI stops working on both nodes.
+    cli_json(&url, &["key", "revoke", &extra_id]);
+    within(BOUND, "the revoked admin key refused on both nodes", || {
+        [&c.a, &c.b]
+            .iter()
+            .all(|node| node.api("GET", "/v1/kb", &extra, None).status == 401)
+    });
+    assert_eq!(c.b.api("GET", "/v1/kb", &c.key, None).status, 200);
+}
+
+#[test]
 fn a_site_key_limit_holds_in_total_across_nodes() {
     let Some(c) = cluster(&["--trusted-proxies", "127.0.0.1"]) else {
         return;

@@ -121,28 +121,29 @@ impl MemoryRateLimiter {
             shard.window = window;
             shard.counts.clear();
         }
-        // Look up before inserting, so the hot path does not allocate the bucket name.
-        if !shard.counts.contains_key(bucket) {
-            if shard.counts.len() >= self.capacity {
-                drop(shard);
-                if self.warned_window.swap(window, Ordering::Relaxed) != window {
-                    tracing::warn!(
-                        buckets = self.capacity * SHARDS,
-                        "rate limiter full for this window; new clients pass uncounted"
-                    );
-                }
-                return RateDecision::at(now, limit, 1, true);
+        // Look up before inserting, so the hot path (a known bucket) neither allocates the
+        // bucket name nor hashes it twice.
+        if let Some(count) = shard.counts.get_mut(bucket) {
+            let allowed = *count < limit;
+            if allowed {
+                *count += 1;
             }
-            shard.counts.insert(bucket.into(), 0);
+            return RateDecision::at(now, limit, *count, allowed);
         }
-        let Some(count) = shard.counts.get_mut(bucket) else {
-            unreachable!("inserted above")
-        };
-        let allowed = *count < limit;
-        if allowed {
-            *count += 1;
+        if shard.counts.len() >= self.capacity {
+            drop(shard);
+            if self.warned_window.swap(window, Ordering::Relaxed) != window {
+                tracing::warn!(
+                    buckets = self.capacity * SHARDS,
+                    "rate limiter full for this window; new clients pass uncounted"
+                );
+            }
+            return RateDecision::at(now, limit, 1, true);
         }
-        RateDecision::at(now, limit, *count, allowed)
+        let allowed = limit > 0;
+        let count = u64::from(allowed);
+        shard.counts.insert(bucket.into(), count);
+        RateDecision::at(now, limit, count, allowed)
     }
 
     /// Buckets counted in the current windows, for tests and metrics.

@@ -145,8 +145,21 @@ async fn revoked_key_is_401() {
     let revoked = app.store.revoke_api_key(&row.id).await.unwrap();
     assert!(revoked.revoked_at.is_some());
 
-    let r = app.call(Method::GET, "/v1/kb", Some(&key), None).await;
-    r.assert_error(401, "unauthorized");
+    // Revoked around the server, as `tome key revoke` does: the node follows the change feed
+    // (every 250 ms) and drops the key it had cached.
+    let started = std::time::Instant::now();
+    loop {
+        let r = app.call(Method::GET, "/v1/kb", Some(&key), None).await;
+        if r.status != 200 {
+            r.assert_error(401, "unauthorized");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "a revoked key still worked after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let r = app
         .call(
             Method::POST,

@@ -390,6 +390,11 @@ async fn what_the_lean_loop_does_not_take_goes_to_hyper() {
     let mut c = server.connect().await;
     c.send(b"NOT HTTP AT ALL\r\n\r\n").await;
     assert_eq!(c.reply().await.status, 400);
+    // A well-formed head whose target is not a URI: 400 and closed, as hyper answers it.
+    let mut c = server.connect().await;
+    c.send(b"GET /a<b> HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert_eq!(c.reply().await.status, 400);
+    assert!(c.closes().await);
 
     // A head over the lean loop's 16 KiB, or with more than its 64 headers, is hyper's to
     // answer; a head past hyper's own limit gets 431, not a hang.
