@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use sha2::{Digest, Sha256};
 use tome_core::model::ApiKey;
 use tome_store::{PublishedTree, SiteAccess, Store, StoreError};
@@ -175,12 +175,13 @@ impl CachedBody {
     }
 
     /// The body (gzip-compressed when `gzip` and there is such a representation) as a response
-    /// with `status`, with its file when it has one.
+    /// with `status`, with its file when it has one. The header map is sized for what callers
+    /// add (validators, CORS, rate limits, security headers), so it never grows on the way.
     pub fn body_response(&self, status: StatusCode, gzip: bool) -> Response {
         let Some(gz) = self.gzip.as_ref().filter(|_| gzip) else {
             return self.identity(status);
         };
-        let mut resp = (status, gz.clone()).into_response();
+        let mut resp = sized_response(status, Body::from(gz.clone()));
         resp.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         if let Some(file) = &self.gzip_file {
@@ -189,12 +190,17 @@ impl CachedBody {
         resp
     }
 
+    /// `304 Not Modified`, its header map sized like [`CachedBody::body_response`]'s.
+    pub fn not_modified() -> Response {
+        sized_response(StatusCode::NOT_MODIFIED, Body::empty())
+    }
+
     /// The response to a request with `headers`: gzip when accepted, 304 when `If-None-Match`
     /// names the current representation, with the validators and caching headers.
     pub fn respond(&self, headers: &HeaderMap) -> Response {
         let Negotiated { gzip, etag, fresh } = self.negotiate(headers);
         let mut resp = if fresh {
-            StatusCode::NOT_MODIFIED.into_response()
+            Self::not_modified()
         } else {
             self.body_response(StatusCode::OK, gzip)
         };
@@ -213,7 +219,7 @@ impl CachedBody {
 
     /// The uncompressed body as a response, with its file when it has one.
     pub fn identity(&self, status: StatusCode) -> Response {
-        let mut resp = (status, self.body.clone()).into_response();
+        let mut resp = sized_response(status, Body::from(self.body.clone()));
         if let Some(file) = &self.file {
             resp.extensions_mut().insert(file.clone());
         }
@@ -231,6 +237,14 @@ impl CachedBody {
     fn weight(&self) -> u32 {
         (self.bytes() + 128).min(u32::MAX as usize) as u32
     }
+}
+
+/// A response with room for the headers a cached answer carries.
+fn sized_response(status: StatusCode, body: Body) -> Response {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    *resp.headers_mut() = HeaderMap::with_capacity(16);
+    resp
 }
 
 /// Whether `Accept-Encoding` admits gzip (`gzip;q=0` means it does not).

@@ -267,8 +267,6 @@ struct Connection {
 }
 
 /// What the buffered bytes hold.
-// Built once per request and consumed at once; boxing `Head` would only add an allocation.
-#[expect(clippy::large_enum_variant)]
 enum Next {
     /// A complete request this loop answers; the head is `head_len` bytes, then `body_len`.
     Request(Head),

@@ -29,7 +29,7 @@ use tome_store::{PublishedTree, StoreError};
 pub use cache::{HostedCache, Page};
 
 use crate::AppState;
-use crate::cache::Negotiated;
+use crate::cache::{CachedBody, Negotiated};
 use crate::client_ip::{client_bucket, client_ip, client_ip_of};
 
 /// Marks a request that arrived on the `--hosted-url` host (and was rewritten under `/hc`).
@@ -140,7 +140,16 @@ pub(crate) struct Site {
 /// Pages are keyed by the slug too: a page exists under the KB's current generation only if the
 /// slug was confirmed at that generation, and any change to the KB bumps it.
 fn page_key(kb_id: &str, generation: u64, on_host: bool, slug: &str, rest: &str) -> String {
-    format!("{kb_id}:{generation}:{}:{slug}/{rest}", u8::from(on_host))
+    // Built on every cached page view: pushed into one allocation, without `format!`'s machinery.
+    let mut key = String::with_capacity(kb_id.len() + slug.len() + rest.len() + 26);
+    key.push_str(kb_id);
+    key.push(':');
+    key.push_str(itoa::Buffer::new().format(generation));
+    key.push_str(if on_host { ":1:" } else { ":0:" });
+    key.push_str(slug);
+    key.push('/');
+    key.push_str(rest);
+    key
 }
 
 /// Counts a hosted request against its client's limit; the themed 429 when over it.
@@ -342,7 +351,7 @@ pub(crate) fn respond(page: &Page, headers: &HeaderMap) -> Response {
     let Negotiated { gzip, etag, fresh } = body.negotiate(headers);
     let fresh = fresh && page.status == StatusCode::OK;
     let mut resp = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
+        CachedBody::not_modified()
     } else {
         body.body_response(page.status, gzip)
     };
