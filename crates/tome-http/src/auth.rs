@@ -24,7 +24,7 @@ pub async fn require_admin(
     next: Next,
 ) -> Response {
     let presented = bearer(req.headers());
-    let key = match presented.as_deref() {
+    let found = match presented.as_deref() {
         Some(p) if keys::parse_api_key(p).is_some() => {
             match state.public.api_key(state.store.as_ref(), p).await {
                 Ok(found) => found.filter(|c| c.key.revoked_at.is_none()),
@@ -33,7 +33,7 @@ pub async fn require_admin(
         }
         _ => None,
     };
-    let Some(key) = key else {
+    let Some(cached) = found else {
         // Failed attempts are limited per client address, so nobody can hammer the key lookup.
         let decision = state
             .limiter
@@ -56,7 +56,6 @@ pub async fn require_admin(
         return with_rate_headers(err.into_response(), &decision);
     };
 
-    let cached = key;
     let key = &cached.key;
     let limit = match key.kind {
         KeyKind::Admin => state.config.admin_rate_limit,

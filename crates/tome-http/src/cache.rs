@@ -402,7 +402,6 @@ impl PublicCache {
     pub fn invalidate_all(&self) {
         let next = self.counter.fetch_add(1, Ordering::SeqCst);
         self.everything.store(next, Ordering::SeqCst);
-        self.keys_generation.fetch_max(next, Ordering::SeqCst);
     }
 
     /// The stored key (revoked or not) whose plaintext is `presented`, from cache while no key
@@ -414,30 +413,25 @@ impl PublicCache {
         store: &dyn Store,
         presented: &str,
     ) -> Result<Option<Arc<CachedKey>>, StoreError> {
+        let keys_generation = self
+            .keys_generation
+            .load(Ordering::SeqCst)
+            .max(self.everything.load(Ordering::SeqCst));
         if let Some(c) = self.api_keys.get(presented).await
-            && self.keys_generation.load(Ordering::SeqCst) < c.loaded_at
+            && keys_generation < c.loaded_at
             && self.project_generation(&c.key.project_id) < c.loaded_at
         {
             return Ok(Some(c));
         }
-        // Taken before the read: a change that commits during the read bumps at or above it.
-        let loaded_at = self.counter.load(Ordering::SeqCst);
-        let Some(key) = store
-            .find_api_key(&tome_core::keys::hash_key(presented))
-            .await?
-        else {
-            self.api_keys.invalidate(presented).await;
-            return Ok(None);
-        };
-        let cached = Arc::new(CachedKey {
-            key,
-            loaded_at,
-            touched: AtomicI64::new(0),
-        });
-        self.api_keys
-            .insert(presented.to_string(), cached.clone())
-            .await;
-        Ok(Some(cached))
+        let read = |hash: String| async move { store.find_api_key(&hash).await };
+        self.read_through(&self.api_keys, presented, read, |key, loaded_at| {
+            Arc::new(CachedKey {
+                key,
+                loaded_at,
+                touched: AtomicI64::new(0),
+            })
+        })
+        .await
     }
 
     /// The active site key `presented` by a client, from cache when nothing it depends on has
@@ -450,26 +444,41 @@ impl PublicCache {
         if let Some(access) = self.cached_site_access(presented).await {
             return Ok(Some(access));
         }
-        // Taken before the read: a write that commits during the read bumps at or above it.
+        let read = |hash: String| async move { store.site_access(&hash).await };
+        let found = self
+            .read_through(&self.access, presented, read, |found, loaded_at| {
+                CachedAccess {
+                    access: Arc::new(found),
+                    loaded_at,
+                }
+            })
+            .await?;
+        Ok(found.map(|c| c.access))
+    }
+
+    /// Reads the row of the key `presented` with `read` (given the key's SHA-256 hash) and
+    /// caches what `entry` makes of it in `cache`. The entry is stamped with the counter value
+    /// taken before the read: a change that commits during the read bumps at or above it, so
+    /// such an entry is stale from the start. Nothing found forgets any entry for `presented`.
+    async fn read_through<T, V, Fut>(
+        &self,
+        cache: &moka::future::Cache<String, V>,
+        presented: &str,
+        read: impl FnOnce(String) -> Fut,
+        entry: impl FnOnce(T, u64) -> V,
+    ) -> Result<Option<V>, StoreError>
+    where
+        V: Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Option<T>, StoreError>>,
+    {
         let loaded_at = self.counter.load(Ordering::SeqCst);
-        let Some(found) = store
-            .site_access(&tome_core::keys::hash_key(presented))
-            .await?
-        else {
-            self.access.invalidate(presented).await;
+        let Some(found) = read(tome_core::keys::hash_key(presented)).await? else {
+            cache.invalidate(presented).await;
             return Ok(None);
         };
-        let access = Arc::new(found);
-        self.access
-            .insert(
-                presented.to_string(),
-                CachedAccess {
-                    access: access.clone(),
-                    loaded_at,
-                },
-            )
-            .await;
-        Ok(Some(access))
+        let value = entry(found, loaded_at);
+        cache.insert(presented.to_string(), value.clone()).await;
+        Ok(Some(value))
     }
 
     /// The cached, still valid lookup of the site key `presented`; never reads the database.

@@ -22,8 +22,6 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -95,16 +93,7 @@ async fn serve_on(
 ) {
     // Every connection task holds a receiver; `closed()` resolves when the last one is dropped.
     let (done_tx, done_rx) = watch::channel(());
-    let stop = Arc::new(Stop::default());
     let mut stopping = stop_rx.clone();
-    {
-        // This thread's copy of the flag, which its connections read on every request.
-        let (stop, mut stop_rx) = (stop.clone(), stop_rx.clone());
-        tokio::spawn(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-            stop.set();
-        });
-    }
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -125,7 +114,7 @@ async fn serve_on(
             service: service.clone(),
             peer,
             options,
-            stop: stop.clone(),
+            stop: stop_rx.clone(),
             _done: done_rx.clone(),
             app: app.clone(),
         };
@@ -227,40 +216,11 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// One HTTP thread's copy of the stop flag. Connections read it on every request and wait on
-/// it while idle; with a copy per thread, neither touches memory that other cores write.
-#[derive(Default)]
-struct Stop {
-    flag: AtomicBool,
-    notify: tokio::sync::Notify,
-}
-
-impl Stop {
-    fn set(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
-    }
-
-    fn is_set(&self) -> bool {
-        self.flag.load(Ordering::Relaxed)
-    }
-
-    /// Resolves once the flag is set.
-    async fn wait(&self) {
-        let notified = self.notify.notified();
-        let mut notified = std::pin::pin!(notified);
-        notified.as_mut().enable();
-        if !self.flag.load(Ordering::SeqCst) {
-            notified.await;
-        }
-    }
-}
-
 struct Connection {
     service: Service,
     peer: SocketAddr,
     options: ServeOptions,
-    stop: Arc<Stop>,
+    stop: watch::Receiver<bool>,
     _done: watch::Receiver<()>,
     /// Where requests without a cached answer run (see [`dispatch`]).
     app: Handle,
@@ -312,19 +272,12 @@ impl Connection {
         let mut buf = BytesMut::with_capacity(4096);
         let mut out = Vec::with_capacity(1024);
         let mut idle = std::pin::pin!(tokio::time::sleep(self.options.idle_timeout));
-        // Registered once for the connection's life, not once per request.
-        let stop = self.stop.clone();
-        let mut stopped = std::pin::pin!(stop.notify.notified());
-        stopped.as_mut().enable();
         loop {
             let head = match parse(&buf) {
                 Next::Request(head) => head,
                 Next::HandOff => return self.hand_off(stream, buf).await,
                 Next::Partial if buf.len() >= MAX_HEAD => return self.hand_off(stream, buf).await,
-                Next::Partial => match self
-                    .fill(&mut stream, &mut buf, idle.as_mut(), stopped.as_mut())
-                    .await
-                {
+                Next::Partial => match self.fill(&mut stream, &mut buf, idle.as_mut()).await {
                     Ok(true) => continue,
                     _ => return,
                 },
@@ -341,7 +294,7 @@ impl Connection {
             }
             let mut request = buf.split_to(whole);
             let body = request.split_off(head.head_len).freeze();
-            let close = head.close || self.stop.is_set();
+            let close = head.close || *self.stop.borrow();
             let Some(request) = head.into_request(&request.freeze(), body) else {
                 // A target `Uri` refuses, as hyper would (the values were checked in `parse`).
                 let _ = stream.write_all(BAD_REQUEST).await;
@@ -365,7 +318,6 @@ impl Connection {
         stream: &mut TcpStream,
         buf: &mut BytesMut,
         mut idle: Pin<&mut tokio::time::Sleep>,
-        stopped: Pin<&mut tokio::sync::futures::Notified<'_>>,
     ) -> io::Result<bool> {
         if buf.capacity() - buf.len() < 1024 {
             buf.reserve(4096);
@@ -380,7 +332,7 @@ impl Connection {
                 Err(_) => Ok(false),
             };
         }
-        if self.stop.is_set() {
+        if *self.stop.borrow() {
             return Ok(false);
         }
         // Re-arming a timer on every request costs more than the request's parsing; move the
@@ -393,7 +345,7 @@ impl Connection {
         let n = tokio::select! {
             read = stream.read_buf(buf) => read?,
             () = &mut idle => return Ok(false),
-            () = stopped => return Ok(false),
+            _ = self.stop.wait_for(|stop| *stop) => return Ok(false),
         };
         if n > 0 && n < room {
             // A short read emptied the socket; more data will be a new edge on the (edge-
@@ -471,7 +423,7 @@ impl Connection {
             .header_read_timeout(self.options.header_timeout);
         let conn = builder.serve_connection(io, service).with_upgrades();
         let mut conn = std::pin::pin!(conn);
-        let stop = self.stop.clone();
+        let mut stop = self.stop.clone();
         let mut stopping = false;
         loop {
             tokio::select! {
@@ -481,7 +433,7 @@ impl Connection {
                     }
                     return;
                 }
-                () = stop.wait(), if !stopping => {
+                _ = stop.wait_for(|stop| *stop), if !stopping => {
                     stopping = true;
                     conn.as_mut().graceful_shutdown();
                 }
