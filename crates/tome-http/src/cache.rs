@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,6 +16,8 @@ use axum::response::Response;
 use sha2::{Digest, Sha256};
 use tome_core::model::ApiKey;
 use tome_store::{PublishedTree, SiteAccess, Store, StoreError};
+
+use crate::answer::{Headers, text};
 
 /// Bodies larger than this are also kept gzip-compressed.
 const GZIP_MIN_BYTES: usize = 1024;
@@ -34,6 +36,9 @@ pub struct CachedBody {
     pub file: Option<BodyFile>,
     /// `gzip` in an in-memory file, when it is that large too.
     pub gzip_file: Option<BodyFile>,
+    /// The fixed part of each representation's response head, serialised on first use
+    /// ([`crate::answer::BodyAnswer::write_head`]; a body belongs to one kind of answer).
+    heads: [OnceLock<Box<[u8]>>; 2],
 }
 
 /// Which representation of a [`CachedBody`] a request gets.
@@ -154,17 +159,24 @@ impl CachedBody {
             etag_gzip,
             file,
             gzip_file,
+            heads: Default::default(),
         }
+    }
+
+    /// The fixed part of the response head of representation `gzip`, made by `build` the first
+    /// time.
+    pub fn fixed_head(&self, gzip: bool, build: impl FnOnce() -> Vec<u8>) -> &[u8] {
+        self.heads[usize::from(gzip)].get_or_init(|| build().into_boxed_slice())
     }
 
     /// The representation for a request with `headers`: gzip when accepted, and whether the
     /// client already holds it (`If-None-Match`).
-    pub fn negotiate(&self, headers: &HeaderMap) -> Negotiated<'_> {
+    pub fn negotiate<H: Headers + ?Sized>(&self, headers: &H) -> Negotiated<'_> {
         let gzip = self.gzip.is_some() && accepts_gzip(headers);
         let etag = if gzip { &self.etag_gzip } else { &self.etag };
         let fresh = headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
+            .header("if-none-match")
+            .and_then(text)
             .is_some_and(|v| {
                 // `*` matches any current representation (RFC 9110 §13.1.2).
                 v.trim() == "*"
@@ -197,13 +209,22 @@ impl CachedBody {
 
     /// The response to a request with `headers`: gzip when accepted, 304 when `If-None-Match`
     /// names the current representation, with the validators and caching headers.
-    pub fn respond(&self, headers: &HeaderMap) -> Response {
+    pub fn respond<H: Headers + ?Sized>(&self, headers: &H) -> Response {
         let Negotiated { gzip, etag, fresh } = self.negotiate(headers);
-        let mut resp = if fresh {
-            Self::not_modified()
+        if fresh {
+            self.with_json_headers(Self::not_modified(), etag)
         } else {
-            self.body_response(StatusCode::OK, gzip)
-        };
+            self.representation(gzip)
+        }
+    }
+
+    /// The `200` answer in representation `gzip`, with the validators and caching headers.
+    pub fn representation(&self, gzip: bool) -> Response {
+        let etag = if gzip { &self.etag_gzip } else { &self.etag };
+        self.with_json_headers(self.body_response(StatusCode::OK, gzip), etag)
+    }
+
+    fn with_json_headers(&self, mut resp: Response, etag: &HeaderValue) -> Response {
         let h = resp.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
@@ -248,11 +269,10 @@ fn sized_response(status: StatusCode, body: Body) -> Response {
 }
 
 /// Whether `Accept-Encoding` admits gzip (`gzip;q=0` means it does not).
-pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub(crate) fn accepts_gzip<H: Headers + ?Sized>(headers: &H) -> bool {
     headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+        .header_values("accept-encoding")
+        .filter_map(text)
         .flat_map(|v| v.split(','))
         .any(|coding| {
             let mut parts = coding.split(';');

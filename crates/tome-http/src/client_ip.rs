@@ -5,7 +5,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use axum::extract::ConnectInfo;
-use axum::http::{Extensions, HeaderMap, Request};
+use axum::http::Request;
+
+use crate::answer::{Headers, text};
 
 /// An IP address or CIDR range, e.g. `10.0.0.0/8`, `127.0.0.1`, `::1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,27 +66,28 @@ fn masked(v: u128, prefix: u8, bits: u8) -> u128 {
 
 /// The address rate limits are counted against.
 pub fn client_ip<B>(req: &Request<B>, trusted: &[IpRange]) -> Option<IpAddr> {
-    client_ip_of(req.headers(), req.extensions(), trusted)
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip());
+    client_ip_from(req.headers(), peer, trusted)
 }
 
-/// [`client_ip`] from a request's headers and extensions.
-pub fn client_ip_of(
-    headers: &HeaderMap,
-    extensions: &Extensions,
+/// [`client_ip`] from a request's headers and its TCP peer.
+pub fn client_ip_from<H: Headers + ?Sized>(
+    headers: &H,
+    peer: Option<IpAddr>,
     trusted: &[IpRange],
 ) -> Option<IpAddr> {
-    let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip())?;
+    let peer = peer?;
     if !trusted.iter().any(|t| t.contains(peer)) {
         return Some(peer);
     }
     // Walk X-Forwarded-For from the right (nearest hop) past our own proxies.
     let forwarded = headers
-        .get_all("x-forwarded-for")
-        .iter()
+        .header_values("x-forwarded-for")
         .rev()
-        .filter_map(|v| v.to_str().ok())
+        .filter_map(text)
         .flat_map(|v| v.rsplit(','))
         .filter_map(|a| a.trim().parse::<IpAddr>().ok());
     let mut client = peer;
@@ -129,6 +132,7 @@ fn dotted(v4: std::net::Ipv4Addr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderMap;
 
     #[test]
     fn dotted_matches_display() {
@@ -175,15 +179,11 @@ mod tests {
             "x-forwarded-for",
             "10.0.0.6".parse().unwrap_or_else(|_| panic!()),
         );
-        let mut ext = Extensions::new();
-        ext.insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 80))));
-        let ip = client_ip_of(&headers, &ext, &trusted);
+        let ip = client_ip_from(&headers, "10.0.0.1".parse().ok(), &trusted);
         assert_eq!(ip, "1.1.1.1".parse().ok());
         // An untrusted peer's X-Forwarded-For is ignored.
-        let mut ext = Extensions::new();
-        ext.insert(ConnectInfo(SocketAddr::from(([8, 8, 8, 8], 80))));
         assert_eq!(
-            client_ip_of(&headers, &ext, &trusted),
+            client_ip_from(&headers, "8.8.8.8".parse().ok(), &trusted),
             "8.8.8.8".parse().ok()
         );
     }

@@ -1,6 +1,7 @@
 //! Tome's HTTP layer: the `/v1` management API, its error envelope, authentication, rate limits
 //! and the OpenAPI document. The only crate that knows about HTTP.
 
+pub mod answer;
 pub mod auth;
 pub mod cache;
 pub mod client_ip;
@@ -28,6 +29,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 
+use crate::answer::{Answer, RequestView};
 use crate::error::ApiError;
 use crate::ratelimit::RateLimiter;
 
@@ -298,7 +300,7 @@ where
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             match cached_answer(&state, &parts).await {
-                Some(resp) => Ok(resp),
+                Some(answer) => Ok(answer.into_response()),
                 None => {
                     inner
                         .call(axum::extract::Request::from_parts(parts, body))
@@ -319,10 +321,10 @@ impl<S> FastPublic<S> {
                 || (self.state.hosted_host.is_some() && !path.starts_with("/v1/")))
     }
 
-    /// The cached answer to a request, if there is one — the whole of [`Service::call`] for such
-    /// requests; `None` before any side effect otherwise.
-    pub async fn cached(&self, req: &axum::http::request::Parts) -> Option<Response> {
-        if !self.may_be_cached(&req.method, req.uri.path()) {
+    /// The cached answer to a `GET` request, if there is one — the whole of [`Service::call`]
+    /// for such requests; `None` before any side effect otherwise.
+    pub async fn cached<'r, R: RequestView>(&self, req: &'r R) -> Option<Answer<'r>> {
+        if !self.may_be_cached(&axum::http::Method::GET, req.path()) {
             return None;
         }
         cached_answer(&self.state, req).await
@@ -334,8 +336,8 @@ impl<S> FastPublic<S> {
     }
 }
 
-async fn cached_answer(state: &AppState, req: &axum::http::request::Parts) -> Option<Response> {
-    if req.uri.path().starts_with("/v1/kb/public/") {
+async fn cached_answer<'r, R: RequestView>(state: &AppState, req: &'r R) -> Option<Answer<'r>> {
+    if req.path().starts_with("/v1/kb/public/") {
         public::serve_cached(state, req).await
     } else {
         hosted::serve_cached(state, req).await

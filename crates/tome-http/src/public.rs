@@ -13,8 +13,10 @@ use tome_core::keys;
 use tome_store::SiteAccess;
 
 use crate::AppState;
+use crate::answer::{Answer, BodyAnswer, Headers, Kind, RequestView, text};
 use crate::auth::with_rate_headers;
-use crate::client_ip::{client_bucket, client_ip, client_ip_of};
+use crate::cache::{CachedBody, Negotiated};
+use crate::client_ip::{client_bucket, client_ip, client_ip_from};
 use crate::error::ApiError;
 use crate::ratelimit::RateDecision;
 
@@ -84,11 +86,11 @@ fn parse_origin(value: &str) -> Option<Origin> {
     Some(Origin { host, port })
 }
 
-fn request_origin(headers: &HeaderMap) -> Option<Result<Origin, ()>> {
+fn request_origin<H: Headers + ?Sized>(headers: &H) -> Option<Result<Origin, ()>> {
     let raw = headers
-        .get(header::ORIGIN)
-        .or_else(|| headers.get(header::REFERER))?;
-    Some(raw.to_str().ok().and_then(parse_origin).ok_or(()))
+        .header("origin")
+        .or_else(|| headers.header("referer"))?;
+    Some(text(raw).and_then(parse_origin).ok_or(()))
 }
 
 /// Whether `allowed` (bare hosts, optionally with a port) admits this request's origin.
@@ -132,27 +134,37 @@ fn decorate(mut resp: Response, cors_origin: Option<&HeaderValue>) -> Response {
         h.insert(header::VARY, v);
     }
     if let Some(origin) = cors_origin {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(
-                "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset",
-            ),
-        );
+        allow_origin(h, origin.clone());
     }
     resp
 }
 
+/// The response headers a browser's script may read besides the safelisted ones.
+pub(crate) const EXPOSE_HEADERS: &str =
+    "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset";
+
+/// Lets a page from `origin` read the response.
+pub(crate) fn allow_origin(h: &mut HeaderMap, origin: HeaderValue) {
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSE_HEADERS),
+    );
+}
+
 /// The origin to echo in `Access-Control-Allow-Origin` for an admitted request: the exact
 /// `Origin` sent, never `*`.
-fn cors_origin(
-    origin_header: Option<&HeaderValue>,
+fn cors_origin<'h>(
+    origin_header: Option<&'h [u8]>,
     origin: Option<&Result<Origin, ()>>,
     access: &SiteAccess,
-) -> Option<HeaderValue> {
-    origin_header
-        .filter(|_| matches!(origin, Some(Ok(_))) || access.allowed_domains.is_empty())
-        .cloned()
+) -> Option<&'h [u8]> {
+    origin_header.filter(|_| matches!(origin, Some(Ok(_))) || access.allowed_domains.is_empty())
+}
+
+/// A cached public body's answer without its per-request headers (rate limits, CORS).
+pub(crate) fn fixed_response(body: &CachedBody, gzip: bool) -> Response {
+    decorate(body.representation(gzip), None)
 }
 
 /// Counts an admitted request against its site key's limit for this client.
@@ -180,15 +192,14 @@ fn over_limit(state: &AppState, d: &RateDecision, cors: Option<&HeaderValue>) ->
 /// a refusal, search, a preflight — returns `None` *before any side effect* (the rate limit is
 /// counted only once the answer is certain), and the request takes the normal route through
 /// [`gate`] and the handlers, which produce exactly the same responses.
-pub async fn serve_cached(state: &AppState, req: &axum::http::request::Parts) -> Option<Response> {
+pub async fn serve_cached<'r, R: RequestView>(state: &AppState, req: &'r R) -> Option<Answer<'r>> {
     let started = std::time::Instant::now();
-    let path = req.uri.path();
+    let path = req.path();
     let (slug, tail) = path.strip_prefix(PUBLIC_PREFIX)?.split_once('/')?;
     let route = cached_route(tail)?;
-    let headers = &req.headers;
-    let presented = headers.get(SITE_KEY_HEADER)?.to_str().ok()?.trim();
+    let presented = text(req.header(SITE_KEY_HEADER)?)?.trim();
     let access = state.public.cached_site_access(presented).await?;
-    let origin = request_origin(headers);
+    let origin = request_origin(req);
     if access.slug != slug || !origin_allowed(&access.allowed_domains, origin.as_ref()) {
         return None;
     }
@@ -196,22 +207,36 @@ pub async fn serve_cached(state: &AppState, req: &axum::http::request::Parts) ->
     let body = state.public.cached_body(&key).await?;
 
     state.metrics.cache_lookup("public", true);
-    let cors = cors_origin(headers.get(header::ORIGIN), origin.as_ref(), &access);
-    let client = client_bucket(client_ip_of(
-        headers,
-        &req.extensions,
+    let cors = cors_origin(req.header("origin"), origin.as_ref(), &access);
+    let client = client_bucket(client_ip_from(
+        req,
+        req.peer(),
         &state.config.trusted_proxies,
     ));
     let d = count(state, &access, &client).await;
-    let resp = if d.allowed {
-        decorate(with_rate_headers(body.respond(headers), &d), cors.as_ref())
+    let answer = if !d.allowed {
+        let cors = cors.and_then(|o| HeaderValue::from_bytes(o).ok());
+        Answer::Response(over_limit(state, &d, cors.as_ref()))
     } else {
-        over_limit(state, &d, cors.as_ref())
+        let Negotiated { gzip, fresh, .. } = body.negotiate(req);
+        if fresh {
+            let cors = cors.and_then(|o| HeaderValue::from_bytes(o).ok());
+            let resp = with_rate_headers(body.respond(req), &d);
+            Answer::Response(decorate(resp, cors.as_ref()))
+        } else {
+            Answer::Body(BodyAnswer {
+                body,
+                gzip,
+                kind: Kind::Public,
+                rate: Some(d),
+                cors,
+            })
+        }
     };
     state
         .metrics
-        .record_route(route, "GET", resp.status(), started);
-    Some(resp)
+        .record_route(route, "GET", answer.status(), started);
+    Some(answer)
 }
 
 /// The route template of a cacheable public path below `/v1/kb/public/{slug}/`, or `None` for
@@ -276,7 +301,12 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         return decorate(err.into_response(), None);
     };
 
-    let cors = cors_origin(origin_header.as_ref(), origin.as_ref(), &access);
+    let cors = cors_origin(
+        origin_header.as_ref().map(HeaderValue::as_bytes),
+        origin.as_ref(),
+        &access,
+    )
+    .and_then(|o| HeaderValue::from_bytes(o).ok());
     let d = count(&state, &access, &ip).await;
     if !d.allowed {
         return over_limit(&state, &d, cors.as_ref());

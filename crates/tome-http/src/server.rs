@@ -19,7 +19,7 @@
 //! connection, hyper's included.
 
 use std::io::{self, IoSlice};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -38,6 +38,7 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 
 use crate::Service;
+use crate::answer::{Answer, Headers, RequestView};
 
 /// The answer to a request whose target is not a valid URI (hyper's, too).
 const BAD_REQUEST: &[u8] =
@@ -61,6 +62,20 @@ static SENT_FROM_FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomic
 /// Responses this process has sent with `sendfile` from a body's in-memory file.
 pub fn sent_from_files() -> u64 {
     SENT_FROM_FILES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Requests answered from their raw head ([`Head::view`]), counted in debug builds only: a shared
+/// counter on the hottest path would pass a cache line between cores on every request.
+#[cfg(debug_assertions)]
+static ANSWERED_IN_PLACE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Cached answers sent from the raw request head, without building a request (debug builds; 0
+/// in release builds).
+pub fn answered_in_place() -> u64 {
+    #[cfg(debug_assertions)]
+    return ANSWERED_IN_PLACE.load(std::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(debug_assertions))]
+    0
 }
 
 /// Timeouts of [`spawn_threads`]'s connections.
@@ -237,24 +252,27 @@ enum Next {
 }
 
 /// A parsed request head: where its parts lie in the buffer, so the request can be built from
-/// slices of the same bytes instead of a copy of each.
+/// slices of the same bytes instead of a copy of each. Its header fields (name and value ranges)
+/// are in the connection's [`Fields`].
 struct Head {
     method: Method,
     target: Range<usize>,
-    headers: Vec<(HeaderName, Range<usize>)>,
     head_len: usize,
     body_len: usize,
     close: bool,
 }
 
+/// Where each header field's name and value lie in the buffer, kept from request to request.
+type Fields = Vec<(Range<usize>, Range<usize>)>;
+
 impl Head {
     /// The request, its target and header values sharing `bytes` (the head as read).
-    fn into_request(self, bytes: &Bytes, body: Bytes) -> Option<Request<Body>> {
-        let mut headers = HeaderMap::with_capacity(self.headers.len());
-        for (name, range) in self.headers {
+    fn into_request(self, fields: &Fields, bytes: &Bytes, body: Bytes) -> Option<Request<Body>> {
+        let mut headers = HeaderMap::with_capacity(fields.len());
+        for (name, value) in fields {
             headers.append(
-                name,
-                HeaderValue::from_maybe_shared(bytes.slice(range)).ok()?,
+                header_name(&bytes[name.clone()])?,
+                HeaderValue::from_maybe_shared(bytes.slice(value.clone())).ok()?,
             );
         }
         let mut req = Request::new(Body::from(body));
@@ -262,6 +280,84 @@ impl Head {
         *req.uri_mut() = Uri::from_maybe_shared(bytes.slice(self.target)).ok()?;
         *req.headers_mut() = headers;
         Some(req)
+    }
+
+    /// The request as the cached-answer paths read it, without building it: only for a `GET`
+    /// whose target is plainly a valid URI (anything unusual takes the general path).
+    fn view<'a>(
+        &self,
+        head: &'a [u8],
+        fields: &'a Fields,
+        peer: SocketAddr,
+    ) -> Option<RawView<'a>> {
+        if self.method != Method::GET || self.body_len != 0 {
+            return None;
+        }
+        let target = &head[self.target.clone()];
+        if !target.iter().all(|&b| PLAIN_TARGET[usize::from(b)]) {
+            return None;
+        }
+        let target = std::str::from_utf8(target).ok()?;
+        Some(RawView {
+            head,
+            path: target.split_once('?').map_or(target, |(path, _)| path),
+            fields,
+            peer: peer.ip(),
+        })
+    }
+}
+
+/// Bytes of a request target that every URI parser takes as they are: RFC 3986's unreserved
+/// characters, sub-delimiters, `:`, `@`, `/`, `?` and `%`.
+const PLAIN_TARGET: [bool; 256] = {
+    let mut ok = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        ok[b] = c.is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b"-._~!$&'()*+,;=:@/?%";
+    let mut i = 0;
+    while i < extra.len() {
+        ok[extra[i] as usize] = true;
+        i += 1;
+    }
+    ok
+};
+
+/// A request read by this loop, as [`crate::answer::RequestView`]: slices of the bytes read.
+struct RawView<'a> {
+    head: &'a [u8],
+    path: &'a str,
+    fields: &'a Fields,
+    peer: IpAddr,
+}
+
+impl Headers for RawView<'_> {
+    fn header(&self, name: &'static str) -> Option<&[u8]> {
+        self.header_values(name).next()
+    }
+
+    fn header_values(&self, name: &'static str) -> impl DoubleEndedIterator<Item = &[u8]> {
+        self.fields
+            .iter()
+            .filter(move |(n, _)| self.head[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| &self.head[value.clone()])
+    }
+}
+
+impl RequestView for RawView<'_> {
+    fn path(&self) -> &str {
+        self.path
+    }
+
+    fn peer(&self) -> Option<IpAddr> {
+        Some(self.peer)
+    }
+
+    fn authority(&self) -> Option<&str> {
+        self.header("host").and_then(crate::answer::text)
     }
 }
 
@@ -271,9 +367,10 @@ impl Connection {
         let _ = stream.set_nodelay(true);
         let mut buf = BytesMut::with_capacity(4096);
         let mut out = Vec::with_capacity(1024);
+        let mut fields = Fields::with_capacity(16);
         let mut idle = std::pin::pin!(tokio::time::sleep(self.options.idle_timeout));
         loop {
-            let head = match parse(&buf) {
+            let head = match parse(&buf, &mut fields) {
                 Next::Request(head) => head,
                 Next::HandOff => return self.hand_off(stream, buf).await,
                 Next::Partial if buf.len() >= MAX_HEAD => return self.hand_off(stream, buf).await,
@@ -292,10 +389,31 @@ impl Connection {
                     _ => return,
                 }
             }
+            let close = head.close || *self.stop.borrow();
+            if let Some(view) = head.view(&buf[..head.head_len], &fields, self.peer)
+                && let Some(answer) = self.service.cached(&view).await
+            {
+                let sent = match answer {
+                    Answer::Body(b) => {
+                        out.clear();
+                        b.write_head(&mut out, close);
+                        let status = b.status();
+                        send_body(&mut stream, &mut out, status, b.body_bytes(), b.body_file())
+                            .await
+                    }
+                    Answer::Response(resp) => send(&mut stream, &mut out, resp, close).await,
+                };
+                #[cfg(debug_assertions)]
+                ANSWERED_IN_PLACE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if sent.is_err() || close {
+                    return;
+                }
+                buf.advance(whole);
+                continue;
+            }
             let mut request = buf.split_to(whole);
             let body = request.split_off(head.head_len).freeze();
-            let close = head.close || *self.stop.borrow();
-            let Some(request) = head.into_request(&request.freeze(), body) else {
+            let Some(request) = head.into_request(&fields, &request.freeze(), body) else {
                 // A target `Uri` refuses, as hyper would (the values were checked in `parse`).
                 let _ = stream.write_all(BAD_REQUEST).await;
                 return;
@@ -369,37 +487,7 @@ impl Connection {
     ) -> io::Result<()> {
         req.extensions_mut().insert(ConnectInfo(self.peer));
         let resp = dispatch(&self.service, &self.app, req).await;
-        let (parts, body) = resp.into_parts();
-        // Every route answers with a body already in memory; collecting it is one poll.
-        let body = match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) => {
-                tracing::error!(error = %e, "a response body failed");
-                return Err(io::Error::other(e));
-            }
-        };
-        out.clear();
-        write_head(out, parts.status, &parts.headers, body.len(), close);
-        if body_allowed(parts.status) {
-            #[cfg(target_os = "linux")]
-            if let Some(file) = parts
-                .extensions
-                .get::<crate::cache::BodyFile>()
-                .filter(|f| f.len() == body.len())
-            {
-                write_with_file(stream, out, file).await?;
-                SENT_FROM_FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return Ok(());
-            }
-            if body.len() <= COPY_BODY {
-                out.extend_from_slice(&body);
-                stream.write_all(out).await
-            } else {
-                write_both(stream, out, &body).await
-            }
-        } else {
-            stream.write_all(out).await
-        }
+        send(stream, out, resp, close).await
     }
 
     /// Gives the connection, and the bytes already read from it, to hyper.
@@ -446,8 +534,10 @@ impl Connection {
 /// router, on `app`.
 async fn dispatch(service: &Service, app: &Handle, req: Request<Body>) -> Response {
     let (parts, body) = req.into_parts();
-    if let Some(resp) = service.cached(&parts).await {
-        return resp;
+    if parts.method == Method::GET
+        && let Some(answer) = service.cached(&parts).await
+    {
+        return answer.into_response();
     }
     let routed = service
         .router()
@@ -463,8 +553,9 @@ async fn dispatch(service: &Service, app: &Handle, req: Request<Body>) -> Respon
     }
 }
 
-/// Parses the request at the start of `buf`, deciding whether this loop can answer it.
-fn parse(buf: &[u8]) -> Next {
+/// Parses the request at the start of `buf`, deciding whether this loop can answer it; its
+/// header fields go to `fields`.
+fn parse(buf: &[u8], fields: &mut Fields) -> Next {
     if buf.is_empty() {
         return Next::Partial;
     }
@@ -498,19 +589,18 @@ fn parse(buf: &[u8]) -> Next {
         from..from + part.len()
     };
     let target = range(target.as_bytes());
-    let mut headers = Vec::with_capacity(req.headers.len());
+    fields.clear();
     let mut seen_length = false;
     let mut body_len = 0;
     let mut close = false;
     for h in req.headers.iter() {
-        let Some(name) = header_name(h.name) else {
-            return Next::HandOff;
-        };
-        // What `HeaderValue` accepts, checked here without building one.
+        // httparse takes only RFC 9110 tokens as names, as `HeaderName` does; what
+        // `HeaderValue` accepts is checked here without building one.
         if !h.value.iter().all(|&b| (b >= 32 && b != 127) || b == b'\t') {
             return Next::HandOff;
         }
-        if name == http::header::CONTENT_LENGTH {
+        let is = |known: &str| h.name.eq_ignore_ascii_case(known);
+        if is("content-length") {
             let Some(n) = std::str::from_utf8(h.value)
                 .ok()
                 .and_then(|v| v.trim().parse::<usize>().ok())
@@ -523,15 +613,12 @@ fn parse(buf: &[u8]) -> Next {
             }
             seen_length = true;
             body_len = n;
-        } else if name == http::header::TRANSFER_ENCODING
-            || name == http::header::EXPECT
-            || name == http::header::UPGRADE
-        {
+        } else if is("transfer-encoding") || is("expect") || is("upgrade") {
             return Next::HandOff;
-        } else if name == http::header::CONNECTION {
+        } else if is("connection") {
             close |= has_token(h.value, "close");
         }
-        headers.push((name, range(h.value)));
+        fields.push((range(h.name.as_bytes()), range(h.value)));
     }
     if body_len > MAX_BODY {
         return Next::HandOff;
@@ -539,7 +626,6 @@ fn parse(buf: &[u8]) -> Next {
     Next::Request(Head {
         method,
         target,
-        headers,
         head_len,
         body_len,
         close,
@@ -547,14 +633,14 @@ fn parse(buf: &[u8]) -> Next {
 }
 
 /// The header's name; the non-standard names Tome reads on every request without allocating.
-fn header_name(name: &str) -> Option<HeaderName> {
+fn header_name(name: &[u8]) -> Option<HeaderName> {
     const KNOWN: [&str; 2] = ["x-minolith-site-key", "x-forwarded-for"];
     for known in KNOWN {
-        if name.eq_ignore_ascii_case(known) {
+        if name.eq_ignore_ascii_case(known.as_bytes()) {
             return Some(HeaderName::from_static(known));
         }
     }
-    HeaderName::from_bytes(name.as_bytes()).ok()
+    HeaderName::from_bytes(name).ok()
 }
 
 /// Whether a comma-separated header value lists `token` (case-insensitively).
@@ -579,6 +665,18 @@ fn write_head(
     body_len: usize,
     close: bool,
 ) {
+    write_head_start(out, status, headers, body_len);
+    write_head_end(out, close, !headers.contains_key(http::header::DATE));
+}
+
+/// The first part of [`write_head`]: status line, `headers` (but `content-length` and
+/// `connection`), and `content-length` unless the status has no body.
+pub(crate) fn write_head_start(
+    out: &mut Vec<u8>,
+    status: http::StatusCode,
+    headers: &HeaderMap,
+    body_len: usize,
+) {
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
@@ -598,15 +696,71 @@ fn write_head(
         out.extend_from_slice(itoa::Buffer::new().format(body_len).as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// The rest of a response head after any further header lines: `connection: close` when
+/// `close`, the date when `date`, and the blank line.
+pub(crate) fn write_head_end(out: &mut Vec<u8>, close: bool, date: bool) {
     if close {
         out.extend_from_slice(b"connection: close\r\n");
     }
-    if !headers.contains_key(http::header::DATE) {
+    if date {
         out.extend_from_slice(b"date: ");
         date::with(|d| out.extend_from_slice(d));
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Writes `resp`, its body already in memory.
+async fn send(
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    resp: Response,
+    close: bool,
+) -> io::Result<()> {
+    let (parts, body) = resp.into_parts();
+    // Every route answers with a body already in memory; collecting it is one poll.
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            tracing::error!(error = %e, "a response body failed");
+            return Err(io::Error::other(e));
+        }
+    };
+    out.clear();
+    write_head(out, parts.status, &parts.headers, body.len(), close);
+    let file = parts.extensions.get::<crate::cache::BodyFile>();
+    send_body(stream, out, parts.status, &body, file).await
+}
+
+/// Writes the head in `out` and then `body` (unless `status` has none): from its in-memory
+/// `file` with `sendfile` when there is one, copied behind a small head, or else in one
+/// vectored write.
+async fn send_body(
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    status: http::StatusCode,
+    body: &[u8],
+    file: Option<&crate::cache::BodyFile>,
+) -> io::Result<()> {
+    if !body_allowed(status) {
+        return stream.write_all(out).await;
+    }
+    #[cfg(target_os = "linux")]
+    if let Some(file) = file.filter(|f| f.len() == body.len()) {
+        write_with_file(stream, out, file).await?;
+        SENT_FROM_FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(());
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+    if body.len() <= COPY_BODY {
+        out.extend_from_slice(body);
+        stream.write_all(out).await
+    } else {
+        write_both(stream, out, body).await
+    }
 }
 
 /// Writes `head` then `body` with as few system calls as the socket allows.
@@ -753,6 +907,45 @@ impl AsyncWrite for Rewind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(buf: &[u8]) -> Next {
+        super::parse(buf, &mut Fields::new())
+    }
+
+    #[test]
+    fn a_cached_read_is_looked_at_in_place() {
+        let raw = b"GET /v1/kb/public/acme/structure?x=1 HTTP/1.1\r\nHost: Help.Example\r\n\
+            X-Forwarded-For: 1.1.1.1\r\nx-forwarded-for: 2.2.2.2\r\n\r\n";
+        let mut fields = Fields::new();
+        let Next::Request(head) = super::parse(raw, &mut fields) else {
+            panic!("not parsed");
+        };
+        let peer = SocketAddr::from(([127, 0, 0, 1], 9));
+        let view = head
+            .view(&raw[..head.head_len], &fields, peer)
+            .expect("a view");
+        assert_eq!(view.path(), "/v1/kb/public/acme/structure");
+        assert_eq!(view.authority(), Some("Help.Example"));
+        assert_eq!(view.header("x-forwarded-for"), Some(&b"1.1.1.1"[..]));
+        let all: Vec<_> = view.header_values("x-forwarded-for").rev().collect();
+        assert_eq!(all, [&b"2.2.2.2"[..], b"1.1.1.1"]);
+        assert_eq!(view.header("origin"), None);
+        // Anything unusual in the target takes the general path, which checks it as a URI.
+        for unusual in [
+            &b"GET /a\"b HTTP/1.1\r\n\r\n"[..],
+            b"GET /a{b} HTTP/1.1\r\n\r\n",
+        ] {
+            let Next::Request(head) = super::parse(unusual, &mut fields) else {
+                panic!("not parsed");
+            };
+            assert!(head.view(unusual, &fields, peer).is_none());
+        }
+        let post = b"POST /v1/kb/public/acme/structure HTTP/1.1\r\n\r\n";
+        let Next::Request(head) = super::parse(post, &mut fields) else {
+            panic!("not parsed");
+        };
+        assert!(head.view(post, &fields, peer).is_none());
+    }
 
     #[test]
     fn answers_simple_requests_and_hands_off_the_rest() {

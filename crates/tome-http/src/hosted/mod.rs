@@ -29,8 +29,9 @@ use tome_store::{PublishedTree, StoreError};
 pub use cache::{HostedCache, Page};
 
 use crate::AppState;
+use crate::answer::{Answer, BodyAnswer, Headers, Kind, RequestView};
 use crate::cache::{CachedBody, Negotiated};
-use crate::client_ip::{client_bucket, client_ip, client_ip_of};
+use crate::client_ip::{client_bucket, client_ip, client_ip_from};
 
 /// Marks a request that arrived on the `--hosted-url` host (and was rewritten under `/hc`).
 #[derive(Debug, Clone, Copy)]
@@ -56,10 +57,6 @@ fn request_authority(req: &Request) -> Option<String> {
     authority(req.uri(), req.headers())
 }
 
-fn authority_of(req: &axum::http::request::Parts) -> Option<String> {
-    authority(&req.uri, &req.headers)
-}
-
 fn authority(uri: &Uri, headers: &HeaderMap) -> Option<String> {
     uri.authority()
         .map(|a| a.as_str().to_string())
@@ -72,14 +69,18 @@ fn authority(uri: &Uri, headers: &HeaderMap) -> Option<String> {
         .map(|a| a.to_ascii_lowercase())
 }
 
-/// Whether a request's authority is the hosted one: exact when `--hosted-url` has a port, by
-/// host name otherwise (a proxy may or may not pass the default port on).
+/// Whether a request's authority is the hosted one (`configured` is lowercase, `got` in any
+/// case): exact when `--hosted-url` has a port, by host name otherwise (a proxy may or may not
+/// pass the default port on).
 fn is_hosted_host(configured: &str, got: &str) -> bool {
-    if configured == got {
+    if configured.eq_ignore_ascii_case(got) {
         return true;
     }
     let has_port = |a: &str| !a.ends_with(']') && a.rsplit_once(':').is_some();
-    !has_port(configured) && got.rsplit_once(':').map(|(h, _)| h) == Some(configured)
+    !has_port(configured)
+        && got
+            .rsplit_once(':')
+            .is_some_and(|(h, _)| h.eq_ignore_ascii_case(configured))
 }
 
 /// On the hosted host every path is a help-centre path: `/{slug}/…` is served as
@@ -153,9 +154,9 @@ fn page_key(kb_id: &str, generation: u64, on_host: bool, slug: &str, rest: &str)
 }
 
 /// Counts a hosted request against its client's limit; the themed 429 when over it.
-async fn over_limit(
+async fn over_limit<H: Headers + ?Sized>(
     s: &AppState,
-    headers: &HeaderMap,
+    headers: &H,
     client: Option<std::net::IpAddr>,
     assets_root: &'static str,
 ) -> Option<Response> {
@@ -182,12 +183,13 @@ async fn over_limit(
 /// and its page at the current generation is cached; `None` (before any side effect — the rate
 /// limit is counted only once the answer is certain) sends the request through the router, whose
 /// [`page`] handler produces the same response.
-pub async fn serve_cached(s: &AppState, req: &axum::http::request::Parts) -> Option<Response> {
+pub async fn serve_cached<'r, R: RequestView>(s: &AppState, req: &'r R) -> Option<Answer<'r>> {
     let started = std::time::Instant::now();
     let on_host = s.hosted_host.as_deref().is_some_and(|configured| {
-        authority_of(req).is_some_and(|got| is_hosted_host(configured, &got))
+        req.authority()
+            .is_some_and(|got| is_hosted_host(configured, got))
     });
-    let path = req.uri.path();
+    let path = req.path();
     let rest = if on_host {
         path.strip_prefix('/')?
     } else {
@@ -212,19 +214,33 @@ pub async fn serve_cached(s: &AppState, req: &axum::http::request::Parts) -> Opt
         .page(&page_key(&kb_id, generation, on_host, slug, rest))
         .await?;
     s.metrics.cache_lookup("hosted", true);
-    let client = client_ip_of(&req.headers, &req.extensions, &s.config.trusted_proxies);
+    let client = client_ip_from(req, req.peer(), &s.config.trusted_proxies);
     let assets_root = if on_host { "/_assets" } else { "/hc/_assets" };
-    let resp = match over_limit(s, &req.headers, client, assets_root).await {
-        Some(refused) => refused,
-        None => respond(&page, &req.headers),
+    let answer = match over_limit(s, req, client, assets_root).await {
+        Some(refused) => Answer::Response(refused),
+        None => {
+            let Negotiated { gzip, fresh, .. } = page.body.negotiate(req);
+            if fresh && page.status == StatusCode::OK {
+                Answer::Response(respond(&page, req))
+            } else {
+                Answer::Body(BodyAnswer {
+                    body: page.body.clone(),
+                    gzip,
+                    kind: Kind::Page(page),
+                    rate: None,
+                    cors: None,
+                })
+            }
+        }
     };
     let route = if rest.is_empty() {
         "/hc/{slug}"
     } else {
         "/hc/{slug}/{*rest}"
     };
-    s.metrics.record_route(route, "GET", resp.status(), started);
-    Some(resp)
+    s.metrics
+        .record_route(route, "GET", answer.status(), started);
+    Some(answer)
 }
 
 async fn page(State(s): State<AppState>, req: Request) -> Response {
@@ -346,21 +362,29 @@ pub(crate) async fn search_published(
 
 /// Sends a page: gzip when accepted, 304 when the client's copy is current, security headers
 /// always.
-pub(crate) fn respond(page: &Page, headers: &HeaderMap) -> Response {
-    let body = &page.body;
-    let Negotiated { gzip, etag, fresh } = body.negotiate(headers);
-    let fresh = fresh && page.status == StatusCode::OK;
-    let mut resp = if fresh {
-        CachedBody::not_modified()
+pub(crate) fn respond<H: Headers + ?Sized>(page: &Page, headers: &H) -> Response {
+    let Negotiated { gzip, fresh, .. } = page.body.negotiate(headers);
+    if fresh && page.status == StatusCode::OK {
+        with_page_headers(page, CachedBody::not_modified(), gzip)
     } else {
-        body.body_response(page.status, gzip)
-    };
+        page_response(page, gzip)
+    }
+}
+
+/// The page in full, in representation `gzip`.
+pub(crate) fn page_response(page: &Page, gzip: bool) -> Response {
+    with_page_headers(page, page.body.body_response(page.status, gzip), gzip)
+}
+
+fn with_page_headers(page: &Page, mut resp: Response, gzip: bool) -> Response {
+    let body = &page.body;
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(page.content_type),
     );
     if page.status == StatusCode::OK {
+        let etag = if gzip { &body.etag_gzip } else { &body.etag };
         h.insert(header::ETAG, etag.clone());
     }
     // Pages change on every write; browsers revalidate with the ETag, which costs a 304.

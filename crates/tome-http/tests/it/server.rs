@@ -608,3 +608,146 @@ async fn large_cached_bodies_go_out_whole_from_their_in_memory_files() {
         );
     }
 }
+
+/// Cached public reads and hosted pages that the loop answers from the raw head (no header map,
+/// a response head serialised once per body) are the router's answers, header for header: with
+/// and without gzip, with a CORS origin, for a 304, and with the `Host` of `--hosted-url`.
+#[tokio::test]
+async fn cached_answers_from_the_loop_are_the_routers() {
+    let app = TestApp::with_config(tome_http::HttpConfig {
+        hosted_url: Some("https://help.example.test".to_string()),
+        ..crate::support::test_config()
+    })
+    .await;
+    app.put(
+        "/v1/project",
+        json!({ "allowed_domains": ["app.example.com"] }),
+    )
+    .await
+    .assert_status(200);
+    let kb = app.create_kb("loop").await;
+    let kb_id = kb["id"].as_str().unwrap();
+    let site_key = kb["site_key"].as_str().unwrap();
+    app.put(&format!("/v1/kb/{kb_id}"), json!({ "is_public": true }))
+        .await
+        .assert_status(200);
+    let cat = app.create_category(kb_id, "Guides").await;
+    let article = app
+        .create_article(
+            kb_id,
+            &cat,
+            json!({ "title": "Welcome", "body": "Compressible text. ".repeat(200), "status": "published" }),
+        )
+        .await;
+    let id = article["id"].as_str().unwrap();
+    app.settle().await;
+    let server = Server::start(&app, ServeOptions::default()).await;
+    let mut c = server.connect().await;
+
+    let public = |path: &str| format!("/v1/kb/public/loop/{path}");
+    let key = ("x-minolith-site-key", site_key);
+    let origin = ("origin", "https://app.example.com");
+    let gzip = ("accept-encoding", "gzip");
+    let host = ("host", "help.example.test");
+    let cases: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (public("structure"), vec![key, origin]),
+        (public("structure"), vec![key, origin, gzip]),
+        (
+            public(&format!("articles/{id}?utm=1")),
+            vec![key, gzip, ("referer", "https://app.example.com/help")],
+        ),
+        (public(&format!("categories/{cat}")), vec![key, origin]),
+        (format!("/hc/loop/articles/{id}"), vec![]),
+        (format!("/hc/loop/articles/{id}"), vec![gzip]),
+        ("/hc/loop".to_string(), vec![gzip]),
+        (format!("/loop/articles/{id}"), vec![host, gzip]),
+    ];
+    for (path, headers) in &cases {
+        let request = || {
+            let mut req = axum::http::Request::get(path.as_str());
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            req.body(axum::body::Body::empty()).unwrap()
+        };
+        // The first request renders and caches; the second is the router's cached answer.
+        app.send(request()).await.assert_status(200);
+        let expected = app.send(request()).await;
+        let extra: String = headers
+            .iter()
+            .filter(|(k, _)| *k != "host")
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
+        let raw = match headers.iter().find(|(k, _)| *k == "host") {
+            Some((_, h)) => format!("GET {path} HTTP/1.1\r\nHost: {h}\r\n{extra}\r\n").into_bytes(),
+            None => get(path, &extra),
+        };
+        // A late invalidation by the change-feed follower (it cannot tell this node's writes
+        // from other nodes') can send one request through the router; the next is in place.
+        for attempt in 1.. {
+            let (hits, in_place) = (
+                cache_hits(&app).await,
+                tome_http::server::answered_in_place(),
+            );
+            c.send(&raw).await;
+            let got = c.reply().await;
+            assert_same(&got, &expected, &format!("{path} {headers:?}"));
+            if cache_hits(&app).await == hits + 1
+                && (!cfg!(debug_assertions) || tome_http::server::answered_in_place() > in_place)
+            {
+                break;
+            }
+            assert!(attempt < 3, "{path}: not answered from the raw head");
+        }
+
+        // The client holds it already: 304 from the loop, with the same validator.
+        let etag = expected.header("etag").unwrap();
+        let mut conditional = raw.clone();
+        conditional.truncate(conditional.len() - 2);
+        conditional.extend_from_slice(format!("If-None-Match: {etag}\r\n\r\n").as_bytes());
+        c.send(&conditional).await;
+        let not_modified = c.reply().await;
+        assert_eq!(not_modified.status, 304, "{path}");
+        assert_eq!(not_modified.header("etag"), Some(etag), "{path}");
+        assert!(not_modified.body.is_empty());
+    }
+}
+
+/// `got` from the loop is `expected` from the router, but for what differs between requests.
+fn assert_same(got: &Reply, expected: &crate::support::TestResponse, what: &str) {
+    assert_eq!(got.status, expected.status.as_u16(), "{what}");
+    assert_eq!(got.body, expected.raw, "{what}: same bytes");
+    assert_eq!(
+        got.header("content-length"),
+        Some(got.body.len().to_string().as_str()),
+        "{what}"
+    );
+    let varies = ["date", "content-length", "x-ratelimit-remaining"];
+    let mut a: Vec<(String, String)> = expected
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+        .filter(|(k, _)| !varies.contains(&k.as_str()))
+        .collect();
+    let mut b: Vec<(String, String)> = got
+        .headers
+        .iter()
+        .filter(|(k, _)| !varies.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    a.sort();
+    b.sort();
+    assert_eq!(b, a, "{what}: same headers");
+    assert!(got.header("date").is_some(), "{what}");
+}
+
+/// Public and hosted cache hits so far, from `/metrics`.
+async fn cache_hits(app: &TestApp) -> u64 {
+    let metrics = app.get("/metrics").await.text;
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("tome_cache_lookups_total{") && l.contains(r#"result="hit""#))
+        .filter(|l| l.contains(r#"cache="public""#) || l.contains(r#"cache="hosted""#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
