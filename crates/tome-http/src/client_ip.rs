@@ -89,7 +89,7 @@ pub fn client_ip_from<H: Headers + ?Sized>(
         .rev()
         .filter_map(text)
         .flat_map(|v| v.rsplit(','))
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok());
+        .filter_map(|a| parse_ip(a.trim()));
     let mut client = peer;
     for hop in forwarded {
         client = hop;
@@ -98,6 +98,29 @@ pub fn client_ip_from<H: Headers + ?Sized>(
         }
     }
     Some(client)
+}
+
+/// `s` as an IP address, as `IpAddr::from_str` reads it; dotted-quad IPv4 (what proxies send
+/// nearly always) without the general parser, which cost more than the rest of a cached read's
+/// address handling.
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    let quad = || {
+        let mut octets = [0u8; 4];
+        let mut parts = s.split('.');
+        for octet in &mut octets {
+            let part = parts.next()?.as_bytes();
+            let plain = matches!(part.len(), 1..=3)
+                && part.iter().all(u8::is_ascii_digit)
+                && (part.len() == 1 || part[0] != b'0');
+            if !plain {
+                return None;
+            }
+            let n = part.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+            *octet = u8::try_from(n).ok()?;
+        }
+        parts.next().is_none().then_some(IpAddr::from(octets))
+    };
+    quad().or_else(|| s.parse().ok())
 }
 
 /// The rate-limit bucket name of a client address: the address itself for IPv4, its /64
@@ -133,6 +156,33 @@ fn dotted(v4: std::net::Ipv4Addr) -> String {
 mod tests {
     use super::*;
     use axum::http::HeaderMap;
+
+    #[test]
+    fn addresses_parse_as_the_standard_parser_reads_them() {
+        for s in [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.254.3.77",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "",
+            "1.2.3.4 ",
+            "::1",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+            "1.2.3.-4",
+            "+1.2.3.4",
+            "a.b.c.d",
+            "1.2.3.0400",
+            "99999.1.1.1",
+        ] {
+            assert_eq!(parse_ip(s), s.parse::<IpAddr>().ok(), "{s:?}");
+        }
+    }
 
     #[test]
     fn dotted_matches_display() {

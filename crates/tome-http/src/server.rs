@@ -594,11 +594,9 @@ fn parse(buf: &[u8], fields: &mut Fields) -> Next {
     let mut body_len = 0;
     let mut close = false;
     for h in req.headers.iter() {
-        // httparse takes only RFC 9110 tokens as names, as `HeaderName` does; what
-        // `HeaderValue` accepts is checked here without building one.
-        if !h.value.iter().all(|&b| (b >= 32 && b != 127) || b == b'\t') {
-            return Next::HandOff;
-        }
+        // httparse takes only RFC 9110 tokens as names, as `HeaderName` does, and only the
+        // bytes `HeaderValue` takes in values (tab, visible ASCII, space, obs-text): a request
+        // it parses builds a request without fail.
         let is = |known: &str| h.name.eq_ignore_ascii_case(known);
         if is("content-length") {
             let Some(n) = std::str::from_utf8(h.value)
@@ -969,6 +967,9 @@ mod tests {
             b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
             b"GET http://x/ HTTP/1.1\r\n\r\n",
             b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
+            b"GET / HTTP/1.1\r\nX: a\x7fb\r\n\r\n",
+            b"GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
         ] {
             assert!(
                 matches!(parse(other), Next::HandOff),

@@ -8,13 +8,13 @@
 //! unknown slugs are never cached, so renames, `is_public` toggles, creation and deletion are
 //! visible on the very next request.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::http::{HeaderValue, StatusCode};
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
-use crate::cache::CachedBody;
+use crate::cache::{Cache, CachedBody, Hasher};
 
 /// A rendered response: status, body (with gzip copy and ETag) and the headers that depend on
 /// the page.
@@ -30,11 +30,12 @@ pub struct Page {
 
 /// Rendered pages, rendered Markdown and the slug → KB hint.
 pub struct HostedCache {
-    pages: moka::future::Cache<String, Page>,
+    pages: Cache<String, Page>,
     /// Article HTML by the SHA-256 of its Markdown: rendering is a pure function of the body, so
     /// a write that leaves a body alone (a title, a theme, another article) costs no re-render.
     markdown: moka::future::Cache<[u8; 32], Arc<tome_render::Rendered>>,
-    slugs: RwLock<HashMap<String, String>>,
+    /// Confirmed slugs only (never what a client merely asked for).
+    slugs: RwLock<FxHashMap<String, String>>,
 }
 
 impl std::fmt::Debug for HostedCache {
@@ -53,14 +54,14 @@ impl HostedCache {
                     let body = p.body.bytes();
                     u32::try_from(body + k.len() + 256).unwrap_or(u32::MAX)
                 })
-                .build(),
+                .build_with_hasher(Hasher::default()),
             markdown: moka::future::Cache::builder()
                 .max_capacity(max_bytes / 2)
                 .weigher(|_, r: &Arc<tome_render::Rendered>| {
                     u32::try_from(r.html.len() + 256).unwrap_or(u32::MAX)
                 })
                 .build(),
-            slugs: RwLock::new(HashMap::new()),
+            slugs: RwLock::default(),
         }
     }
 
