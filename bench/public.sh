@@ -7,6 +7,7 @@
 # Settings (environment):
 #   BENCH_DURATION=10          seconds per measured wrk run
 #   BENCH_WARMUP=3             seconds of wrk warm-up before each measured run (not counted)
+#   BENCH_ROUNDS=3             rounds per cached case, tome and nginx alternating (figures: all rounds together)
 #   BENCH_THREADS=1            wrk threads
 #   BENCH_CONNECTIONS=16       wrk connections
 #   BENCH_CLIENTS=16384        distinct X-Forwarded-For addresses wrk cycles through
@@ -30,6 +31,7 @@ source "$ROOT/bench/lib.sh"
 
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-3}
+ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-1}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 export BENCH_CLIENTS=${BENCH_CLIENTS:-16384}
@@ -304,15 +306,16 @@ fi
 
 # ------------------------------------------------------------------------------- cached runs
 
-declare -A RPS P50 P99 CPU WRKCPU REQS OTHER
+declare -A RPS P50 P99 CPU WRKCPU REQS OTHER TICKS WRKS
 system_ticks() { # busy CPU time of the whole machine (user nice system irq softirq steal), in ticks
     awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
-# run_wrk <case> <target> <path> <gzip 0|1> : warm-up, then a measured run; fills the arrays.
+# run_wrk <case> <target> <path> <gzip 0|1> [round] : warm-up, then a measured run; fills the
+# arrays under <case>:<target>:<round>.
 run_wrk() {
-    local case=$1 target=$2 path=$3 gzip=$4 base pids out status=0
+    local case=$1 target=$2 path=$3 gzip=$4 round=${5:-1} base pids out status=0
     if [[ $target == tome ]]; then base=$BASE; pids=$SERVER_PID; else base=$NGINX_BASE; pids=$(nginx_pids); fi
-    out=$OUT/wrk-$case-$target.txt
+    out=$OUT/wrk-$case-$target-$round.txt
     export BENCH_PATH=$path BENCH_GZIP=$gzip TOME_SITE_KEY=$SITE_KEY
     local cmd=(wrk -t"$THREADS" -c"$CONNECTIONS" --latency -s "$ROOT/bench/public.lua")
     if ((WARMUP > 0)); then
@@ -344,9 +347,10 @@ run_wrk() {
         cat "$out" >&2
         exit 1
     fi
-    local k=$case:$target reqs
+    local k=$case:$target:$round reqs
     reqs=$(wrk_reqs "$out")
     REQS[$k]=$reqs
+    TICKS[$k]=$((after - before))
     RPS[$k]=$(wrk_rps "$out")
     P50[$k]=$(wrk_pct "$out" 50%)
     P99[$k]=$(wrk_pct "$out" 99%)
@@ -354,13 +358,14 @@ run_wrk() {
     local wrk_s
     wrk_s=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/);
             printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$out.times")
+    WRKS[$k]=$wrk_s
     WRKCPU[$k]=$(awk -v w="$wrk_s" -v n="$reqs" 'BEGIN { printf "%.1f", w * 1e6 / n }')
     # CPU used by anything else (other processes, interrupts) while wrk ran, in % of all CPUs.
     OTHER[$k]=$(awk -v d=$((sys_after - sys_before)) -v srv=$((after - before)) -v w="$wrk_s" \
         -v hz="$CLK_TCK" -v dur="$DURATION" -v ncpu="$(nproc)" \
         'BEGIN { o = (d - srv) / hz - w; if (o < 0) o = 0; printf "%.0f", 100 * o / (dur * ncpu) }')
-    printf '    %-15s %-5s %7s req/s  p50 %6s ms  p99 %6s ms  server CPU %5s µs/req  (wrk %s µs/req; other CPU %s%%)\n' \
-        "$case" "$target" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" "${CPU[$k]}" "${WRKCPU[$k]}" "${OTHER[$k]}"
+    printf '    %-15s %-5s round %d  %7s req/s  p50 %6s ms  p99 %6s ms  server CPU %5s µs/req  (wrk %s µs/req; other CPU %s%%)\n' \
+        "$case" "$target" "$round" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" "${CPU[$k]}" "${WRKCPU[$k]}" "${OTHER[$k]}"
     if ((OTHER[$k] > 5)); then
         echo "warning: other work used ${OTHER[$k]}% of the CPUs during this run; its figures are skewed." >&2
     fi
@@ -369,14 +374,55 @@ run_wrk() {
 CASES=(structure structure-gzip article article-gzip)
 case_path() { [[ $1 == structure* ]] && echo "$STRUCTURE_PATH" || echo "$ARTICLE_PATH"; }
 case_gzip() { [[ $1 == *-gzip ]] && echo 1 || echo 0; }
-echo "==> cached responses: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up), same script for both"
-for c in "${CASES[@]}"; do
-    for target in tome nginx; do
-        run_wrk "$c" "$target" "$(case_path "$c")" "$(case_gzip "$c")"
+# combine <case> <target>: the case's figures over all its rounds, under <case>:<target> —
+# requests ÷ time, CPU ticks ÷ requests, the median of the rounds' percentiles, the most
+# "other CPU" of any round.
+combine() {
+    local k=$1:$2 r reqs=0 ticks=0 wrk=0 other=0
+    local p50s=() p99s=()
+    for ((r = 1; r <= ROUNDS; r++)); do
+        reqs=$((reqs + REQS[$k:$r]))
+        ticks=$((ticks + TICKS[$k:$r]))
+        wrk=$(awk -v a="$wrk" -v b="${WRKS[$k:$r]}" 'BEGIN { print a + b }')
+        ((OTHER[$k:$r] > other)) && other=${OTHER[$k:$r]}
+        p50s+=("${P50[$k:$r]}")
+        p99s+=("${P99[$k:$r]}")
     done
+    median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+    REQS[$k]=$reqs
+    RPS[$k]=$(awk -v n="$reqs" -v s=$((DURATION * ROUNDS)) 'BEGIN { printf "%.0f", n / s }')
+    CPU[$k]=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$reqs" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+    WRKCPU[$k]=$(awk -v w="$wrk" -v n="$reqs" 'BEGIN { printf "%.1f", w * 1e6 / n }')
+    OTHER[$k]=$other
+    P50[$k]=$(median "${p50s[@]}")
+    P99[$k]=$(median "${p99s[@]}")
+}
+
+CASES=(structure structure-gzip article article-gzip)
+case_path() { [[ $1 == structure* ]] && echo "$STRUCTURE_PATH" || echo "$ARTICLE_PATH"; }
+case_gzip() { [[ $1 == *-gzip ]] && echo 1 || echo 0; }
+# Each case runs in ROUNDS rounds, tome and nginx alternating (and which goes first alternating
+# too), so a drift in the machine's speed during the run weighs on both alike.
+echo "==> cached responses: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up), same script for both"
+declare -A ROUND_RATIOS
+for c in "${CASES[@]}"; do
+    for ((round = 1; round <= ROUNDS; round++)); do
+        if ((round % 2)); then order=(tome nginx); else order=(nginx tome); fi
+        for target in "${order[@]}"; do
+            run_wrk "$c" "$target" "$(case_path "$c")" "$(case_gzip "$c")" "$round"
+        done
+        ROUND_RATIOS[$c]+="${ROUND_RATIOS[$c]:+, }$(awk -v a="${RPS[$c:tome:$round]}" -v b="${RPS[$c:nginx:$round]}" \
+            -v x="${CPU[$c:tome:$round]}" -v y="${CPU[$c:nginx:$round]}" 'BEGIN { printf "%.2f× / %.2f×", a / b, x / y }')"
+    done
+    combine "$c" tome
+    combine "$c" nginx
 done
 # Reference: tome's floor for this stack — same layers, no gate, no cache, a 2-byte body.
 run_wrk healthz tome /healthz 0
+RPS[healthz:tome]=${RPS[healthz:tome:1]}
+P50[healthz:tome]=${P50[healthz:tome:1]}
+P99[healthz:tome]=${P99[healthz:tome:1]}
+CPU[healthz:tome]=${CPU[healthz:tome:1]}
 
 # ----------------------------------------------------------------------------- uncached reads
 # Each iteration: one management write to the KB (PUT an article's title; the cache is invalidated
@@ -435,7 +481,7 @@ cp "$NGINX_CONF" "$OUT/nginx.conf"
     echo
     echo "- Commit $(bench_rev); $TOME_VERSION; nginx $NGINX_VERSION (worker_processes $NGINX_WORKERS); wrk $WRK_VERSION"
     echo "- $(nproc) CPUs ($(cpu_model)), shared by wrk, tome and nginx; CPUs ${BUSY_BEFORE}% busy in the second before the run"
-    echo "- wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after a ${WARMUP}s warm-up, bench/public.lua for both servers;" \
+    echo "- $ROUNDS rounds per case of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after a ${WARMUP}s warm-up, tome and nginx alternating; bench/public.lua for both servers;" \
         "X-Forwarded-For cycles through $BENCH_CLIENTS addresses (tome: --trusted-proxies 127.0.0.1, site key rate_limit 1000/min per address)"
     echo "- KB: ${#CATEGORIES[@]} categories, $((2 * ${#CATEGORIES[@]})) sections, $((${#SMALL_IDS[@]} + 1)) published articles from $(basename "$CORPUS");" \
         "article = the large one ($(wc -c <"$large_body") bytes of Markdown)"
@@ -445,15 +491,17 @@ cp "$NGINX_CONF" "$OUT/nginx.conf"
     echo
     echo "## Cached responses"
     echo
-    echo "| case | tome req/s | nginx req/s | tome ÷ nginx (goal ≥ $GOAL_RPS) | tome / nginx CPU µs/req | CPU ratio (goal ≤ $GOAL_CPU) | tome p50 / p99 ms | nginx p50 / p99 ms | wrk CPU µs/req tome / nginx | other CPU % tome / nginx |"
-    echo "|---|---:|---:|---|---:|---|---:|---:|---:|---:|"
+    echo "All rounds together; p50 / p99 are the median of the rounds'; per-round ratios (req/s / CPU) in the last column."
+    echo
+    echo "| case | tome req/s | nginx req/s | tome ÷ nginx (goal ≥ $GOAL_RPS) | tome / nginx CPU µs/req | CPU ratio (goal ≤ $GOAL_CPU) | tome p50 / p99 ms | nginx p50 / p99 ms | wrk CPU µs/req tome / nginx | other CPU % tome / nginx | per round |"
+    echo "|---|---:|---:|---|---:|---|---:|---:|---:|---:|---|"
     for c in "${CASES[@]}"; do
         r=$(ratio "${RPS[$c:tome]}" "${RPS[$c:nginx]}")
         cr=$(ratio "${CPU[$c:tome]}" "${CPU[$c:nginx]}")
         echo "| $c | ${RPS[$c:tome]} | ${RPS[$c:nginx]} | $r: $(verdict "$(awk -v x="$r" -v g=$GOAL_RPS 'BEGIN { print (x >= g) }')") |" \
             "${CPU[$c:tome]} / ${CPU[$c:nginx]} | $cr: $(verdict "$(awk -v x="$cr" -v g=$GOAL_CPU 'BEGIN { print (x <= g) }')") |" \
             "${P50[$c:tome]} / ${P99[$c:tome]} | ${P50[$c:nginx]} / ${P99[$c:nginx]} | ${WRKCPU[$c:tome]} / ${WRKCPU[$c:nginx]} |" \
-            "${OTHER[$c:tome]} / ${OTHER[$c:nginx]} |"
+            "${OTHER[$c:tome]} / ${OTHER[$c:nginx]} | ${ROUND_RATIOS[$c]} |"
     done
     echo
     echo "Reference, same settings: tome \`GET /healthz\` (same middleware stack, no gate or cache, 2-byte body):"
