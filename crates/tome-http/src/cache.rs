@@ -67,9 +67,9 @@ pub struct BodyFile(Arc<body_file::Inner>);
 
 impl BodyFile {
     /// Bodies at least this large get a file. Below it the copy a `write` makes costs less than
-    /// the second system call (`bench/README.md`: sendfile from 4 KiB made the 7.4 KB structure
-    /// slower; from 16 KiB the 17.7 KB article ~3% cheaper, within the VM's noise).
-    pub const MIN_BYTES: usize = 16 * 1024;
+    /// the head's separate system call and the reader's extra wake-up (`bench/README.md`: with
+    /// 16 KiB, the 17.7 KB article fell to 0.73× nginx's req/s in three rounds of three).
+    pub const MIN_BYTES: usize = 64 * 1024;
     /// At most this many files at once (each holds a descriptor: never crowd out sockets).
     pub const MAX_OPEN: usize = 256;
 

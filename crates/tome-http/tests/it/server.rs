@@ -508,7 +508,7 @@ async fn large_cached_bodies_go_out_whole_from_their_in_memory_files() {
         .await
         .assert_status(200);
     let cat = app.create_category(kb_id, "Guides").await;
-    // ~90 KB of Markdown: the JSON and the page are both over the file threshold (16 KiB).
+    // ~90 KB of Markdown: the JSON and the page are both over the file threshold (64 KiB).
     let body: String = (0..2600)
         .map(|i| format!("Paragraph {i} of a long guide.\n\n"))
         .collect();
