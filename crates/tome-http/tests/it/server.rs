@@ -498,16 +498,23 @@ async fn same_bytes_twice(c: &mut Client, path: &str, extra: &str, expected: &[u
     assert_eq!(c.reply().await.body, b"ok");
 }
 
-#[tokio::test]
-async fn large_cached_bodies_go_out_whole_from_their_in_memory_files() {
-    let app = TestApp::new().await;
-    let kb = app.create_kb("big").await;
-    let kb_id = kb["id"].as_str().unwrap();
-    let site_key = kb["site_key"].as_str().unwrap();
+/// A KB with hosted pages on and one category: its ID, site key and category ID.
+async fn public_kb(app: &TestApp, slug: &str) -> (String, String, String) {
+    let kb = app.create_kb(slug).await;
+    let kb_id = kb["id"].as_str().unwrap().to_string();
+    let site_key = kb["site_key"].as_str().unwrap().to_string();
     app.put(&format!("/v1/kb/{kb_id}"), json!({ "is_public": true }))
         .await
         .assert_status(200);
-    let cat = app.create_category(kb_id, "Guides").await;
+    let cat = app.create_category(&kb_id, "Guides").await;
+    (kb_id, site_key, cat)
+}
+
+#[tokio::test]
+async fn large_cached_bodies_go_out_whole_from_their_in_memory_files() {
+    let app = TestApp::new().await;
+    let (kb_id, site_key, cat) = public_kb(&app, "big").await;
+    let (kb_id, site_key) = (kb_id.as_str(), site_key.as_str());
     // ~90 KB of Markdown: the JSON and the page are both over the file threshold (64 KiB).
     let body: String = (0..2600)
         .map(|i| format!("Paragraph {i} of a long guide.\n\n"))
@@ -625,13 +632,8 @@ async fn cached_answers_from_the_loop_are_the_routers() {
     )
     .await
     .assert_status(200);
-    let kb = app.create_kb("loop").await;
-    let kb_id = kb["id"].as_str().unwrap();
-    let site_key = kb["site_key"].as_str().unwrap();
-    app.put(&format!("/v1/kb/{kb_id}"), json!({ "is_public": true }))
-        .await
-        .assert_status(200);
-    let cat = app.create_category(kb_id, "Guides").await;
+    let (kb_id, site_key, cat) = public_kb(&app, "loop").await;
+    let (kb_id, site_key) = (kb_id.as_str(), site_key.as_str());
     let article = app
         .create_article(
             kb_id,
