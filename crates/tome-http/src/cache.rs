@@ -321,6 +321,9 @@ struct CachedAccess {
 /// categories, sections, articles, FAQs) and *access* (what the gate checks: slug, site keys,
 /// the KB's existence). Content writes are frequent and leave cached site-key lookups alone.
 pub struct PublicCache {
+    /// Tells this cache's entries in the per-thread maps from another instance's (tests run many
+    /// apps in one process).
+    id: u64,
     counter: AtomicU64,
     /// Bumped when everything is stale at once (the index was rebuilt from the database, so the
     /// changes in between are unknown): every generation reads at least this.
@@ -335,6 +338,98 @@ pub struct PublicCache {
     trees: Cache<(String, u64), Arc<PublishedTree>>,
     access: Cache<String, CachedAccess>,
     api_keys: Cache<String, Arc<CachedKey>>,
+}
+
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Each thread's own copies of the site-key lookups it made, for one [`PublicCache`] at a time.
+/// Only keys found in the database get here, so the map holds at most one entry per site key
+/// a thread has served (and is emptied past [`near_access::MAX`] all the same).
+mod near_access {
+    use std::cell::RefCell;
+
+    use rustc_hash::FxHashMap;
+
+    use super::CachedAccess;
+
+    /// Entries a thread keeps before starting over.
+    pub const MAX: usize = 4096;
+
+    thread_local! {
+        static NEAR: RefCell<(u64, FxHashMap<Box<str>, CachedAccess>)> =
+            RefCell::new((0, FxHashMap::default()));
+    }
+
+    pub fn get(cache: u64, presented: &str) -> Option<CachedAccess> {
+        NEAR.with_borrow(|(owner, map)| {
+            if *owner == cache {
+                map.get(presented).cloned()
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn put(cache: u64, presented: &str, entry: CachedAccess) {
+        NEAR.with_borrow_mut(|(owner, map)| {
+            if *owner != cache || map.len() >= MAX {
+                *owner = cache;
+                map.clear();
+            }
+            map.insert(presented.into(), entry);
+        });
+    }
+}
+
+/// Each thread's weak references to the bodies it found in one [`PublicCache`], by body key.
+mod near_bodies {
+    use std::cell::RefCell;
+    use std::sync::{Arc, Weak};
+
+    use rustc_hash::FxHashMap;
+
+    use super::CachedBody;
+
+    /// Entries a thread keeps before starting over (old generations' keys pile up here).
+    pub const MAX: usize = 4096;
+    /// How often a hit here is also a read of the shared cache.
+    pub const TOUCH_EVERY: u32 = 16;
+
+    struct Near {
+        owner: u64,
+        hits: u32,
+        map: FxHashMap<Box<str>, Weak<CachedBody>>,
+    }
+
+    thread_local! {
+        static NEAR: RefCell<Near> = RefCell::new(Near {
+            owner: 0,
+            hits: 0,
+            map: FxHashMap::default(),
+        });
+    }
+
+    /// The body, and whether this hit should also be read from the shared cache.
+    pub fn get(cache: u64, key: &str) -> Option<(Arc<CachedBody>, bool)> {
+        NEAR.with_borrow_mut(|near| {
+            if near.owner != cache {
+                return None;
+            }
+            let body = near.map.get(key)?.upgrade()?;
+            near.hits = near.hits.wrapping_add(1);
+            Some((body, near.hits % TOUCH_EVERY == 0))
+        })
+    }
+
+    pub fn put(cache: u64, key: &str, body: &Arc<CachedBody>) {
+        NEAR.with_borrow_mut(|near| {
+            if near.owner != cache || near.map.len() >= MAX {
+                near.owner = cache;
+                near.map.clear();
+            }
+            near.map.insert(key.into(), Arc::downgrade(body));
+        });
+    }
 }
 
 /// An admin or assistant key as last read from the database.
@@ -370,6 +465,7 @@ impl PublicCache {
     /// A cache holding at most about `max_bytes` of rendered bodies.
     pub fn new(max_bytes: u64) -> Self {
         PublicCache {
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
             counter: AtomicU64::new(1),
             everything: AtomicU64::new(0),
             keys_generation: AtomicU64::new(0),
@@ -518,11 +614,24 @@ impl PublicCache {
     }
 
     /// The cached, still valid lookup of the site key `presented`; never reads the database.
+    /// Each thread keeps the lookups it made in a small map of its own in front of the shared
+    /// cache ([`near_access`]): a hit there costs no atomic operation and no shared cache line.
+    /// Entries are checked against the generations exactly as the shared ones are, so they are
+    /// never more stale than those.
     pub async fn cached_site_access(&self, presented: &str) -> Option<Arc<SiteAccess>> {
+        let valid = |c: &CachedAccess| {
+            self.generation(&self.access_generations, &c.access.kb_id) < c.loaded_at
+                && self.project_generation(&c.access.project_id) < c.loaded_at
+        };
+        if let Some(c) = near_access::get(self.id, presented).filter(|c| valid(c)) {
+            return Some(c.access);
+        }
         let c = self.access.get(presented).await?;
-        (self.generation(&self.access_generations, &c.access.kb_id) < c.loaded_at
-            && self.project_generation(&c.access.project_id) < c.loaded_at)
-            .then_some(c.access)
+        if !valid(&c) {
+            return None;
+        }
+        near_access::put(self.id, presented, c.clone());
+        Some(c.access)
     }
 
     /// The cache key of a KB's rendered body at the KB's current generation:
@@ -540,9 +649,21 @@ impl PublicCache {
         key
     }
 
-    /// The body cached under `key`, if any.
+    /// The body cached under `key`, if any. Like site-key lookups, each thread keeps the
+    /// bodies it found in a map of its own in front of the shared cache — weakly, so the shared
+    /// cache alone decides how long a body lives; keys carry the KB's generation, so such an
+    /// entry can never be stale. One hit in [`near_bodies::TOUCH_EVERY`] is also read from the
+    /// shared cache, so its eviction policy still sees which bodies are in use.
     pub async fn cached_body(&self, key: &str) -> Option<Arc<CachedBody>> {
-        self.bodies.get(key).await
+        if let Some((body, touch)) = near_bodies::get(self.id, key) {
+            if touch {
+                let _ = self.bodies.get(key).await;
+            }
+            return Some(body);
+        }
+        let body = self.bodies.get(key).await?;
+        near_bodies::put(self.id, key, &body);
+        Some(body)
     }
 
     /// The KB's published tree as of `generation`, loaded once however many requests ask.
