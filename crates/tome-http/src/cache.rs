@@ -7,7 +7,7 @@
 //! once a write has returned, no request sees what it replaced.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -219,7 +219,12 @@ impl CachedBody {
     /// The response to a request with `headers`: gzip when accepted, 304 when `If-None-Match`
     /// names the current representation, with the validators and caching headers.
     pub fn respond<H: Headers + ?Sized>(&self, headers: &H) -> Response {
-        let Negotiated { gzip, etag, fresh } = self.negotiate(headers);
+        self.respond_to(self.negotiate(headers))
+    }
+
+    /// [`CachedBody::respond`] once the representation is known.
+    pub fn respond_to(&self, negotiated: Negotiated<'_>) -> Response {
+        let Negotiated { gzip, etag, fresh } = negotiated;
         if fresh {
             self.with_json_headers(Self::not_modified(), etag)
         } else {
@@ -342,94 +347,51 @@ pub struct PublicCache {
 
 static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Each thread's own copies of the site-key lookups it made, for one [`PublicCache`] at a time.
-/// Only keys found in the database get here, so the map holds at most one entry per site key
-/// a thread has served (and is emptied past [`near_access::MAX`] all the same).
-mod near_access {
-    use std::cell::RefCell;
+/// A thread's own map in front of one of a [`PublicCache`]'s shared caches, for one instance at
+/// a time (tests run many apps in one process). Only what the shared cache held gets here, and
+/// the map starts over past [`Near::MAX`] entries (old generations' keys pile up in it).
+struct Near<V> {
+    owner: u64,
+    map: FxHashMap<Box<str>, V>,
+}
 
-    use rustc_hash::FxHashMap;
+impl<V> Near<V> {
+    const MAX: usize = 4096;
 
-    use super::CachedAccess;
-
-    /// Entries a thread keeps before starting over.
-    pub const MAX: usize = 4096;
-
-    thread_local! {
-        static NEAR: RefCell<(u64, FxHashMap<Box<str>, CachedAccess>)> =
-            RefCell::new((0, FxHashMap::default()));
+    fn new() -> Self {
+        Near {
+            owner: 0,
+            map: FxHashMap::default(),
+        }
     }
 
-    pub fn get(cache: u64, presented: &str) -> Option<CachedAccess> {
-        NEAR.with_borrow(|(owner, map)| {
-            if *owner == cache {
-                map.get(presented).cloned()
-            } else {
-                None
-            }
-        })
+    fn get(&self, cache: u64, key: &str) -> Option<&V> {
+        if self.owner == cache {
+            self.map.get(key)
+        } else {
+            None
+        }
     }
 
-    pub fn put(cache: u64, presented: &str, entry: CachedAccess) {
-        NEAR.with_borrow_mut(|(owner, map)| {
-            if *owner != cache || map.len() >= MAX {
-                *owner = cache;
-                map.clear();
-            }
-            map.insert(presented.into(), entry);
-        });
+    fn put(&mut self, cache: u64, key: &str, value: V) {
+        if self.owner != cache || self.map.len() >= Self::MAX {
+            self.owner = cache;
+            self.map.clear();
+        }
+        self.map.insert(key.into(), value);
     }
 }
 
-/// Each thread's weak references to the bodies it found in one [`PublicCache`], by body key.
-mod near_bodies {
-    use std::cell::RefCell;
-    use std::sync::{Arc, Weak};
+/// How often a hit in a thread's body map is also a read of the shared cache.
+const TOUCH_EVERY: u32 = 16;
 
-    use rustc_hash::FxHashMap;
-
-    use super::CachedBody;
-
-    /// Entries a thread keeps before starting over (old generations' keys pile up here).
-    pub const MAX: usize = 4096;
-    /// How often a hit here is also a read of the shared cache.
-    pub const TOUCH_EVERY: u32 = 16;
-
-    struct Near {
-        owner: u64,
-        hits: u32,
-        map: FxHashMap<Box<str>, Weak<CachedBody>>,
-    }
-
-    thread_local! {
-        static NEAR: RefCell<Near> = RefCell::new(Near {
-            owner: 0,
-            hits: 0,
-            map: FxHashMap::default(),
-        });
-    }
-
-    /// The body, and whether this hit should also be read from the shared cache.
-    pub fn get(cache: u64, key: &str) -> Option<(Arc<CachedBody>, bool)> {
-        NEAR.with_borrow_mut(|near| {
-            if near.owner != cache {
-                return None;
-            }
-            let body = near.map.get(key)?.upgrade()?;
-            near.hits = near.hits.wrapping_add(1);
-            Some((body, near.hits % TOUCH_EVERY == 0))
-        })
-    }
-
-    pub fn put(cache: u64, key: &str, body: &Arc<CachedBody>) {
-        NEAR.with_borrow_mut(|near| {
-            if near.owner != cache || near.map.len() >= MAX {
-                near.owner = cache;
-                near.map.clear();
-            }
-            near.map.insert(key.into(), Arc::downgrade(body));
-        });
-    }
+thread_local! {
+    /// Site-key lookups, checked against the generations on every use.
+    static NEAR_ACCESS: std::cell::RefCell<Near<CachedAccess>> =
+        std::cell::RefCell::new(Near::new());
+    /// Bodies, held weakly; and the hits so far, for [`TOUCH_EVERY`].
+    static NEAR_BODIES: std::cell::RefCell<(Near<Weak<CachedBody>>, u32)> =
+        std::cell::RefCell::new((Near::new(), 0));
 }
 
 /// An admin or assistant key as last read from the database.
@@ -615,7 +577,7 @@ impl PublicCache {
 
     /// The cached, still valid lookup of the site key `presented`; never reads the database.
     /// Each thread keeps the lookups it made in a small map of its own in front of the shared
-    /// cache ([`near_access`]): a hit there costs no atomic operation and no shared cache line.
+    /// cache ([`Near`]): a hit there costs no atomic operation and no shared cache line.
     /// Entries are checked against the generations exactly as the shared ones are, so they are
     /// never more stale than those.
     pub async fn cached_site_access(&self, presented: &str) -> Option<Arc<SiteAccess>> {
@@ -623,14 +585,15 @@ impl PublicCache {
             self.generation(&self.access_generations, &c.access.kb_id) < c.loaded_at
                 && self.project_generation(&c.access.project_id) < c.loaded_at
         };
-        if let Some(c) = near_access::get(self.id, presented).filter(|c| valid(c)) {
+        let near = NEAR_ACCESS.with_borrow(|n| n.get(self.id, presented).cloned());
+        if let Some(c) = near.filter(|c| valid(c)) {
             return Some(c.access);
         }
         let c = self.access.get(presented).await?;
         if !valid(&c) {
             return None;
         }
-        near_access::put(self.id, presented, c.clone());
+        NEAR_ACCESS.with_borrow_mut(|n| n.put(self.id, presented, c.clone()));
         Some(c.access)
     }
 
@@ -652,17 +615,22 @@ impl PublicCache {
     /// The body cached under `key`, if any. Like site-key lookups, each thread keeps the
     /// bodies it found in a map of its own in front of the shared cache — weakly, so the shared
     /// cache alone decides how long a body lives; keys carry the KB's generation, so such an
-    /// entry can never be stale. One hit in [`near_bodies::TOUCH_EVERY`] is also read from the
+    /// entry can never be stale. One hit in [`TOUCH_EVERY`] is also read from the
     /// shared cache, so its eviction policy still sees which bodies are in use.
     pub async fn cached_body(&self, key: &str) -> Option<Arc<CachedBody>> {
-        if let Some((body, touch)) = near_bodies::get(self.id, key) {
+        let near = NEAR_BODIES.with_borrow_mut(|(near, hits)| {
+            let body = near.get(self.id, key)?.upgrade()?;
+            *hits = hits.wrapping_add(1);
+            Some((body, *hits % TOUCH_EVERY == 0))
+        });
+        if let Some((body, touch)) = near {
             if touch {
                 let _ = self.bodies.get(key).await;
             }
             return Some(body);
         }
         let body = self.bodies.get(key).await?;
-        near_bodies::put(self.id, key, &body);
+        NEAR_BODIES.with_borrow_mut(|(near, _)| near.put(self.id, key, Arc::downgrade(&body)));
         Some(body)
     }
 

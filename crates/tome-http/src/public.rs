@@ -15,7 +15,7 @@ use tome_store::SiteAccess;
 use crate::AppState;
 use crate::answer::{Answer, BodyAnswer, Headers, Kind, RequestView, text};
 use crate::auth::with_rate_headers;
-use crate::cache::{CachedBody, Negotiated};
+use crate::cache::CachedBody;
 use crate::client_ip::{client_bucket, client_ip, client_ip_from};
 use crate::error::ApiError;
 use crate::ratelimit::RateDecision;
@@ -214,24 +214,27 @@ pub async fn serve_cached<'r, R: RequestView>(state: &AppState, req: &'r R) -> O
         &state.config.trusted_proxies,
     ));
     let d = count(state, &access, &client).await;
-    let answer = if !d.allowed {
-        let cors = cors.and_then(|o| HeaderValue::from_bytes(o).ok());
-        Answer::Response(over_limit(state, &d, cors.as_ref()))
+    let negotiated = body.negotiate(req);
+    let answer = if d.allowed && !negotiated.fresh {
+        let gzip = negotiated.gzip;
+        Answer::Body(BodyAnswer {
+            body,
+            gzip,
+            kind: Kind::Public,
+            rate: Some(d),
+            cors,
+        })
     } else {
-        let Negotiated { gzip, fresh, .. } = body.negotiate(req);
-        if fresh {
-            let cors = cors.and_then(|o| HeaderValue::from_bytes(o).ok());
-            let resp = with_rate_headers(body.respond(req), &d);
-            Answer::Response(decorate(resp, cors.as_ref()))
+        // A 304 or a 429: rare, built as the gate would build it.
+        let cors = cors.and_then(|o| HeaderValue::from_bytes(o).ok());
+        Answer::Response(if d.allowed {
+            decorate(
+                with_rate_headers(body.respond_to(negotiated), &d),
+                cors.as_ref(),
+            )
         } else {
-            Answer::Body(BodyAnswer {
-                body,
-                gzip,
-                kind: Kind::Public,
-                rate: Some(d),
-                cors,
-            })
-        }
+            over_limit(state, &d, cors.as_ref())
+        })
     };
     state
         .metrics

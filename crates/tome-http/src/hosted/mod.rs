@@ -219,9 +219,10 @@ pub async fn serve_cached<'r, R: RequestView>(s: &AppState, req: &'r R) -> Optio
     let answer = match over_limit(s, req, client, assets_root).await {
         Some(refused) => Answer::Response(refused),
         None => {
-            let Negotiated { gzip, fresh, .. } = page.body.negotiate(req);
-            if fresh && page.status == StatusCode::OK {
-                Answer::Response(respond(&page, req))
+            let negotiated = page.body.negotiate(req);
+            let gzip = negotiated.gzip;
+            if negotiated.fresh && page.status == StatusCode::OK {
+                Answer::Response(respond_to(&page, negotiated))
             } else {
                 Answer::Body(BodyAnswer {
                     body: page.body.clone(),
@@ -363,7 +364,12 @@ pub(crate) async fn search_published(
 /// Sends a page: gzip when accepted, 304 when the client's copy is current, security headers
 /// always.
 pub(crate) fn respond<H: Headers + ?Sized>(page: &Page, headers: &H) -> Response {
-    let Negotiated { gzip, fresh, .. } = page.body.negotiate(headers);
+    respond_to(page, page.body.negotiate(headers))
+}
+
+/// [`respond`] once the representation is known.
+fn respond_to(page: &Page, negotiated: Negotiated<'_>) -> Response {
+    let Negotiated { gzip, fresh, .. } = negotiated;
     if fresh && page.status == StatusCode::OK {
         with_page_headers(page, CachedBody::not_modified(), gzip)
     } else {

@@ -713,6 +713,35 @@ async fn cached_answers_from_the_loop_are_the_routers() {
         assert_eq!(not_modified.header("etag"), Some(etag), "{path}");
         assert!(not_modified.body.is_empty());
     }
+
+    // Refusals never come from the cache on the loop's threads either (each keeps its own
+    // site-key map): a look-alike origin is refused; once the key is revoked, the very next
+    // request with it is refused, and the new key works at once.
+    let structure = public("structure");
+    let with =
+        |key: &str, origin: &str| format!("x-minolith-site-key: {key}\r\norigin: {origin}\r\n");
+    let allowed = "https://app.example.com";
+    c.send(&get(&structure, &with(site_key, allowed))).await;
+    assert_eq!(c.reply().await.status, 200);
+    c.send(&get(
+        &structure,
+        &with(site_key, "https://app.example.com.evil.io"),
+    ))
+    .await;
+    let refused = c.reply().await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.json()["error"]["code"], "forbidden");
+    let revoked = app
+        .post_empty(&format!("/v1/kb/{kb_id}/site-key/revoke"))
+        .await;
+    revoked.assert_status(200);
+    let new_key = revoked.data()["site_key"].as_str().unwrap().to_string();
+    c.send(&get(&structure, &with(site_key, allowed))).await;
+    let refused_again = c.reply().await;
+    assert_eq!(refused_again.status, 403, "revoked key");
+    assert_eq!(refused_again.body, refused.body, "the same generic refusal");
+    c.send(&get(&structure, &with(&new_key, allowed))).await;
+    assert_eq!(c.reply().await.status, 200, "new key");
 }
 
 /// `got` from the loop is `expected` from the router, but for what differs between requests.
