@@ -66,13 +66,17 @@ wrk_errors() { # non-2xx/3xx responses plus socket errors
     echo $((${errs:-0} + ${sock:-0}))
 }
 
+# With SERVER_CPUS set (a taskset CPU list, e.g. "1"), start_tome runs the server on those CPUs
+# only, so it also sizes its thread pools to them; see pin_cpus in bench/public.sh.
 # start_tome <tome binary> <data dir> <log prefix> [serve args...]
 # Starts `tome serve` on a free loopback port; sets SERVER_PID, BASE (http://ADDR) and KEY (the
 # admin key printed on first start). The log prefix gets .out (stdout) and .err (JSON log).
 start_tome() {
     local bin=$1 data=$2 log=$3
     shift 3
-    "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" --log-format json "$@" \
+    local pin=()
+    [[ -n ${SERVER_CPUS:-} ]] && pin=(taskset -c "$SERVER_CPUS")
+    "${pin[@]}" "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" --log-format json "$@" \
         >"$log.out" 2>"$log.err" &
     SERVER_PID=$!
     local addr=

@@ -11,7 +11,8 @@
 #   BENCH_THREADS=1            wrk threads
 #   BENCH_CONNECTIONS=16       wrk connections
 #   BENCH_CLIENTS=16384        distinct X-Forwarded-For addresses wrk cycles through
-#   BENCH_NGINX_WORKERS=auto   nginx worker_processes (auto = one per CPU, like tome's runtime)
+#   BENCH_NGINX_WORKERS=auto   nginx worker_processes (auto = one per server CPU, like tome's threads)
+#   BENCH_PIN=1                wrk on CPU 0, tome and nginx on the other CPUs (0: all share all CPUs)
 #   BENCH_ARTICLES=48          small articles to import (plus one large one)
 #   BENCH_LARGE_BYTES=16000    Markdown body size of the large article, at least
 #   BENCH_UNCACHED=200         iterations of write-then-read per uncached case
@@ -36,6 +37,7 @@ THREADS=${BENCH_THREADS:-1}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 export BENCH_CLIENTS=${BENCH_CLIENTS:-16384}
 NGINX_WORKERS=${BENCH_NGINX_WORKERS:-auto}
+PIN=${BENCH_PIN:-1}
 N_ARTICLES=${BENCH_ARTICLES:-48}
 LARGE_BYTES=${BENCH_LARGE_BYTES:-16000}
 UNCACHED=${BENCH_UNCACHED:-200}
@@ -84,10 +86,28 @@ if ((BUSY_BEFORE > 10)); then
     echo "warning: the CPUs were ${BUSY_BEFORE}% busy before the run; other work will skew the figures." >&2
 fi
 
+# Pinning: the load generator gets CPU 0 and each server the others, as if wrk ran on a machine of
+# its own. Unpinned, wrk and the server under test take turns on the same cores, and where the
+# scheduler puts whom moved single rounds by ±25% for either server. Each server sizes its
+# workers to the CPUs it may use: tome's threads follow its affinity; nginx's "auto" is set here.
+NCPU=$(getconf _NPROCESSORS_ONLN)
+LOAD_PIN=()
+SERVER_NCPU=$NCPU
+if [[ $PIN == 1 ]] && ((NCPU >= 2)) && command -v taskset >/dev/null; then
+    export SERVER_CPUS=1-$((NCPU - 1))
+    PINNED_CPUS=$SERVER_CPUS
+    LOAD_PIN=(taskset -c 0)
+    SERVER_NCPU=$((NCPU - 1))
+    [[ $NGINX_WORKERS == auto ]] && NGINX_WORKERS=$SERVER_NCPU
+elif [[ $PIN == 1 ]]; then
+    echo "warning: not pinning (needs 2+ CPUs and taskset); wrk and the servers share the CPUs." >&2
+    PIN=0
+fi
+
 # ------------------------------------------------------------------------------------- tome
 echo "==> starting tome serve (data in $WORK/data, --trusted-proxies 127.0.0.1)"
-start_tome "$TOME" "$WORK/data" "$WORK/tome" --admin-rate-limit 1000000000 \
-    --trusted-proxies 127.0.0.1 || exit 1
+TOME_ARGS=(--admin-rate-limit 1000000000 --trusted-proxies 127.0.0.1)
+start_tome "$TOME" "$WORK/data" "$WORK/tome" "${TOME_ARGS[@]}" || exit 1
 echo "    listening on $BASE"
 
 # api <method> <path> [json] : the response body; stops the script on a non-2xx answer.
@@ -241,7 +261,9 @@ http {
     }
 }
 EOF
-    "$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$NGINX_CONF" \
+    local pin=()
+    [[ -n ${SERVER_CPUS:-} ]] && pin=(taskset -c "$SERVER_CPUS")
+    "${pin[@]}" "$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$NGINX_CONF" \
         >"$WORK/nginx/stdout" 2>&1 &
     NGINX_PID=$!
     for _ in $(seq 50); do
@@ -298,7 +320,7 @@ if [[ -n ${BENCH_HOLD:-} ]]; then # for profiling by hand: keep both servers up,
     site key $SITE_KEY
     structure $STRUCTURE_PATH
     article   $ARTICLE_PATH   (small article IDs: ${SMALL_IDS[*]:0:4} …)
-    e.g.  BENCH_PATH=$STRUCTURE_PATH TOME_SITE_KEY=$SITE_KEY wrk -t$THREADS -c$CONNECTIONS -d10s --latency -s bench/public.lua $BASE
+    e.g.  BENCH_PATH=$STRUCTURE_PATH TOME_SITE_KEY=$SITE_KEY ${LOAD_PIN[*]} wrk -t$THREADS -c$CONNECTIONS -d10s --latency -s bench/public.lua $BASE
 EOF
     while kill -0 "$SERVER_PID" 2>/dev/null; do sleep 1; done
     exit 0
@@ -317,7 +339,7 @@ run_wrk() {
     if [[ $target == tome ]]; then base=$BASE; pids=$SERVER_PID; else base=$NGINX_BASE; pids=$(nginx_pids); fi
     out=$OUT/wrk-$case-$target-$round.txt
     export BENCH_PATH=$path BENCH_GZIP=$gzip TOME_SITE_KEY=$SITE_KEY
-    local cmd=(wrk -t"$THREADS" -c"$CONNECTIONS" --latency -s "$ROOT/bench/public.lua")
+    local cmd=("${LOAD_PIN[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" --latency -s "$ROOT/bench/public.lua")
     if ((WARMUP > 0)); then
         "${cmd[@]}" -d"${WARMUP}s" "$base" >"$out.warmup" 2>&1 || true
     fi
@@ -437,7 +459,7 @@ uncached_loop() { # uncached_loop <case> <article to write> <public path>
     local case=$1 id=$2 path=$3 raw=$OUT/uncached-$1.txt i
     : >"$raw"
     for i in $(seq "$UNCACHED"); do
-        curl -sS -o /dev/null -w 'write %{http_code} %{time_total} %{num_connects}\n' -X PUT \
+        "${LOAD_PIN[@]}" curl -sS -o /dev/null -w 'write %{http_code} %{time_total} %{num_connects}\n' -X PUT \
             -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
             --data-binary "{\"title\":\"Edited title $i\"}" "$BASE/v1/kb/$KB/articles/$id" \
             --next -sS -o /dev/null -w 'first %{http_code} %{time_total} %{num_connects}\n' \
@@ -464,6 +486,17 @@ uncached_loop() { # uncached_loop <case> <article to write> <public path>
         "$case" "${U50[$case]}" "${U99[$case]}" "${C50[$case]}" "${C99[$case]}" "${W50[$case]}" \
         "$reused" $((2 * UNCACHED))
 }
+# A latency measurement of one client at a time, not a throughput one: tome gets all CPUs back, as
+# in production (restarted on the same data, so it sizes its threads to them), and curl is not
+# pinned. On one pinned core the background index work of each write shared the read's core.
+if [[ $PIN == 1 ]]; then
+    ADMIN_KEY=$KEY # printed at the first start only
+    stop_pid "$SERVER_PID"
+    unset SERVER_CPUS
+    LOAD_PIN=()
+    KEY_OPTIONAL=1 start_tome "$TOME" "$WORK/data" "$WORK/tome-uncached" "${TOME_ARGS[@]}" || exit 1
+    KEY=$ADMIN_KEY
+fi
 echo "==> uncached: $UNCACHED × (PUT article title, first public read, second public read)"
 # structure: edit a small article (its title is in the tree); article: edit the article read.
 uncached_loop structure "${SMALL_IDS[3]}" "$STRUCTURE_PATH"
@@ -480,7 +513,11 @@ cp "$NGINX_CONF" "$OUT/nginx.conf"
     echo "# Tome public-API benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo "- Commit $(bench_rev); $TOME_VERSION; nginx $NGINX_VERSION (worker_processes $NGINX_WORKERS); wrk $WRK_VERSION"
-    echo "- $(nproc) CPUs ($(cpu_model)), shared by wrk, tome and nginx; CPUs ${BUSY_BEFORE}% busy in the second before the run"
+    if [[ $PIN == 1 ]]; then
+        echo "- $NCPU CPUs ($(cpu_model)): wrk and curl pinned to CPU 0, tome and nginx to CPUs $PINNED_CPUS (BENCH_PIN); CPUs ${BUSY_BEFORE}% busy in the second before the run"
+    else
+        echo "- $NCPU CPUs ($(cpu_model)), shared by wrk, tome and nginx (BENCH_PIN=0); CPUs ${BUSY_BEFORE}% busy in the second before the run"
+    fi
     echo "- $ROUNDS rounds per case of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after a ${WARMUP}s warm-up, tome and nginx alternating; bench/public.lua for both servers;" \
         "X-Forwarded-For cycles through $BENCH_CLIENTS addresses (tome: --trusted-proxies 127.0.0.1, site key rate_limit 1000/min per address)"
     echo "- KB: ${#CATEGORIES[@]} categories, $((2 * ${#CATEGORIES[@]})) sections, $((${#SMALL_IDS[@]} + 1)) published articles from $(basename "$CORPUS");" \
@@ -517,6 +554,7 @@ cp "$NGINX_CONF" "$OUT/nginx.conf"
     echo
     echo "$UNCACHED iterations per case, each: \`PUT /v1/kb/:kb/articles/:id\` (new title), then two public"
     echo "reads with \`Accept-Encoding: gzip\`, one curl process, one keep-alive connection; curl's time_total."
+    [[ $PIN == 1 ]] && echo "Unpinned: tome restarted on the same data with all $NCPU CPUs, curl free to run anywhere."
     echo
     echo "| case | first read p50 ms | first read p99 ms (goal < $GOAL_UNCACHED_MS) | next read (cached) p50 / p99 ms | write p50 ms |"
     echo "|---|---:|---|---:|---:|"

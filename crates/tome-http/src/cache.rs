@@ -67,9 +67,12 @@ pub struct BodyFile(Arc<body_file::Inner>);
 
 impl BodyFile {
     /// Bodies at least this large get a file. Below it the copy a `write` makes costs less than
-    /// the head's separate system call and the reader's extra wake-up (`bench/README.md`: with
-    /// 16 KiB, the 17.7 KB article fell to 0.73× nginx's req/s in three rounds of three).
-    pub const MIN_BYTES: usize = 64 * 1024;
+    /// the head's separate system call (from 4 KiB, the 7.4 KB structure got slower). At 16 KiB
+    /// the 17.7 KB article costs less server CPU than written, and its reader copies it out of
+    /// the file's pages, which stay in the cache, instead of freshly written socket buffers:
+    /// with the load generator on a core of its own, 1.00–1.07× nginx's req/s against
+    /// 0.93–0.97× at 64 KiB (`bench/README.md`, stop 14).
+    pub const MIN_BYTES: usize = 16 * 1024;
     /// At most this many files at once (each holds a descriptor: never crowd out sockets).
     pub const MAX_OPEN: usize = 256;
 

@@ -515,7 +515,7 @@ async fn large_cached_bodies_go_out_whole_from_their_in_memory_files() {
     let app = TestApp::new().await;
     let (kb_id, site_key, cat) = public_kb(&app, "big").await;
     let (kb_id, site_key) = (kb_id.as_str(), site_key.as_str());
-    // ~90 KB of Markdown: the JSON and the page are both over the file threshold (64 KiB).
+    // ~90 KB of Markdown: the JSON and the page are both over the file threshold (16 KiB).
     let body: String = (0..2600)
         .map(|i| format!("Paragraph {i} of a long guide.\n\n"))
         .collect();
