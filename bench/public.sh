@@ -420,9 +420,6 @@ combine() {
     P99[$k]=$(median "${p99s[@]}")
 }
 
-CASES=(structure structure-gzip article article-gzip)
-case_path() { [[ $1 == structure* ]] && echo "$STRUCTURE_PATH" || echo "$ARTICLE_PATH"; }
-case_gzip() { [[ $1 == *-gzip ]] && echo 1 || echo 0; }
 # Each case runs in ROUNDS rounds, tome and nginx alternating (and which goes first alternating
 # too), so a drift in the machine's speed during the run weighs on both alike.
 echo "==> cached responses: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up), same script for both"

@@ -6,10 +6,11 @@
 //! inherit: the kernel preempts them the moment a request's thread wakes, so the background
 //! commit that follows a write does not show in the latency of the reads around it.
 //!
-//! A lower nice value alone (+10, this module's first design) was not enough: the kernel lets a
-//! running thread finish its time slice (about 1.5 ms on 2 cores) before a woken thread of any
-//! priority takes the core, and a request wakes three or four threads in turn. Measured on the
-//! first public read after each of 800 writes: p99 2.2–3.3 ms at nice +10, 1.8–2.3 ms idle.
+//! A lower nice value alone (+10, this module's first design) was not enough. Linux's scheduler
+//! (EEVDF) protects a running thread's slice, whatever its nice value, before a woken thread
+//! takes the core, and a request wakes three or four threads in turn; only a `SCHED_IDLE`
+//! thread is preempted at once. Measured on the first public read after each of 800 writes, 5
+//! alternating pairs: p99 2.2–3.3 ms at nice +10, 1.8–2.7 ms idle.
 //!
 //! The price is paid only on a saturated machine: idle threads still run (the kernel gives them
 //! a sliver of a busy core), but slowly, so a search that must wait for a just-written change
