@@ -71,11 +71,11 @@ impl IndexThread {
 
 #[cfg(target_os = "linux")]
 fn lower_priority() {
+    use thread_priority::ThreadPriority;
     use thread_priority::unix::{
         NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
         thread_native_id,
     };
-    use thread_priority::ThreadPriority;
     // On Linux the policy and the nice value belong to the thread: this lowers only the index
     // thread (and the threads it starts from now on), not the request workers.
     let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
@@ -100,21 +100,22 @@ mod tests {
 
     use super::*;
 
+    fn policy() -> ThreadSchedulePolicy {
+        thread_schedule_policy().expect("the thread's scheduling policy")
+    }
+
     #[tokio::test]
     async fn index_work_runs_at_idle_priority_and_requests_do_not() {
-        let thread = IndexThread::start().unwrap();
+        let thread = IndexThread::start().expect("index thread");
         let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
-        let on_index = thread.run(|| Ok(thread_schedule_policy().unwrap())).await;
-        assert_eq!(on_index.unwrap(), idle);
+        let on_index = thread.run(|| Ok(policy())).await.expect("job");
+        assert_eq!(on_index, idle);
         // What the index thread starts inherits its policy (tantivy's indexing and merge threads).
         let spawned = thread
-            .run(|| {
-                Ok(std::thread::spawn(|| thread_schedule_policy().unwrap())
-                    .join()
-                    .unwrap())
-            })
-            .await;
-        assert_eq!(spawned.unwrap(), idle);
-        assert_ne!(thread_schedule_policy().unwrap(), idle);
+            .run(|| Ok(std::thread::spawn(policy).join().expect("spawned thread")))
+            .await
+            .expect("job");
+        assert_eq!(spawned, idle);
+        assert_ne!(policy(), idle);
     }
 }
