@@ -43,6 +43,9 @@ pub struct SearchOptions {
     pub change_retention: Duration,
     /// Rebuild from the database even if the index is valid and current (`tome reindex`).
     pub force_rebuild: bool,
+    /// Index at normal CPU priority, for a command someone waits on (`tome reindex`); a server
+    /// indexes in the background, at idle priority (see [`crate::worker`]).
+    pub foreground: bool,
 }
 
 impl Default for SearchOptions {
@@ -51,6 +54,7 @@ impl Default for SearchOptions {
             dir: None,
             change_retention: Duration::from_secs(7 * 24 * 3600),
             force_rebuild: false,
+            foreground: false,
         }
     }
 }
@@ -120,7 +124,7 @@ impl Search {
     pub async fn open(store: Arc<dyn Store>, options: SearchOptions) -> Result<Arc<Search>> {
         let feed = store.feed_state().await?;
         let dir = options.dir.clone();
-        let index = IndexThread::start()?;
+        let index = IndexThread::start(!options.foreground)?;
         let (engine, opened) = index.run(move || Engine::open(dir.as_deref())).await?;
         let search = Arc::new(Search {
             engine: Arc::new(engine),

@@ -36,12 +36,15 @@ pub struct IndexThread {
 }
 
 impl IndexThread {
-    pub fn start() -> Result<IndexThread> {
+    /// Starts the thread: at idle priority when `background`, else at the caller's.
+    pub fn start(background: bool) -> Result<IndexThread> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("tome-index".into())
             .spawn(move || {
-                lower_priority();
+                if background {
+                    lower_priority();
+                }
                 for job in queue {
                     // A panicking job fails its caller (its result channel is dropped), not the
                     // thread.
@@ -106,7 +109,7 @@ mod tests {
 
     #[tokio::test]
     async fn index_work_runs_at_idle_priority_and_requests_do_not() {
-        let thread = IndexThread::start().expect("index thread");
+        let thread = IndexThread::start(true).expect("index thread");
         let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
         let on_index = thread.run(|| Ok(policy())).await.expect("job");
         assert_eq!(on_index, idle);
@@ -117,5 +120,9 @@ mod tests {
             .expect("job");
         assert_eq!(spawned, idle);
         assert_ne!(policy(), idle);
+        // `tome reindex`, which someone waits on, indexes at normal priority.
+        let foreground = IndexThread::start(false).expect("index thread");
+        let on_index = foreground.run(|| Ok(policy())).await.expect("job");
+        assert_eq!(on_index, policy());
     }
 }

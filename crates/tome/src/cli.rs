@@ -220,6 +220,7 @@ async fn reindex(db: &DbArgs, as_json: bool) -> Result<()> {
     let options = tome_search::SearchOptions {
         dir: Some(dir.clone()),
         force_rebuild: true,
+        foreground: true,
         ..Default::default()
     };
     let search = tome_search::Search::open(store, options)

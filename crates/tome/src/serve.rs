@@ -113,6 +113,7 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
             dir: Some(search_dir.clone()),
             change_retention: std::time::Duration::from_secs(args.change_retention_days * 86_400),
             force_rebuild: false,
+            foreground: false,
         },
     )
     .await
