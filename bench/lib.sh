@@ -67,7 +67,7 @@ wrk_errors() { # non-2xx/3xx responses plus socket errors
 }
 
 # With SERVER_CPUS set (a taskset CPU list, e.g. "1"), start_tome runs the server on those CPUs
-# only, so it also sizes its thread pools to them; see pin_cpus in bench/public.sh.
+# only, so it also sizes its thread pools to them; see BENCH_PIN in bench/public.sh.
 # start_tome <tome binary> <data dir> <log prefix> [serve args...]
 # Starts `tome serve` on a free loopback port; sets SERVER_PID, BASE (http://ADDR) and KEY (the
 # admin key printed on first start). The log prefix gets .out (stdout) and .err (JSON log).
