@@ -16,6 +16,7 @@
 #   BENCH_ARTICLES=48          small articles to import (plus one large one)
 #   BENCH_LARGE_BYTES=16000    Markdown body size of the large article, at least
 #   BENCH_UNCACHED=200         iterations of write-then-read per uncached case
+#   BENCH_UNCACHED_WARMUP=20   iterations before those, not counted
 #   BENCH_CORPUS=../shared/corpora/tldr/pages-en.jsonl   JSON lines: path, category, title, excerpt, body
 #   BENCH_TMPDIR=$TMPDIR       where the throw-away database and nginx root go
 #   CARGO_TARGET_DIR           as usual for cargo (default: ./target)
@@ -41,6 +42,7 @@ PIN=${BENCH_PIN:-1}
 N_ARTICLES=${BENCH_ARTICLES:-48}
 LARGE_BYTES=${BENCH_LARGE_BYTES:-16000}
 UNCACHED=${BENCH_UNCACHED:-200}
+UNCACHED_WARMUP=${BENCH_UNCACHED_WARMUP:-20}
 CORPUS=${BENCH_CORPUS:-$ROOT/../shared/corpora/tldr/pages-en.jsonl}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 RESULTS=$ROOT/bench/results
@@ -454,8 +456,8 @@ pct() { # pct <file> <percent> : nearest-rank percentile of the numbers in file,
 }
 uncached_loop() { # uncached_loop <case> <article to write> <public path>
     local case=$1 id=$2 path=$3 raw=$OUT/uncached-$1.txt i
-    : >"$raw"
-    for i in $(seq "$UNCACHED"); do
+    : >"$raw.all"
+    for i in $(seq $((UNCACHED_WARMUP + UNCACHED))); do
         "${LOAD_PIN[@]}" curl -sS -o /dev/null -w 'write %{http_code} %{time_total} %{num_connects}\n' -X PUT \
             -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
             --data-binary "{\"title\":\"Edited title $i\"}" "$BASE/v1/kb/$KB/articles/$id" \
@@ -464,8 +466,10 @@ uncached_loop() { # uncached_loop <case> <article to write> <public path>
             -H 'Accept-Encoding: gzip' "$BASE$path" \
             --next -sS -o /dev/null -w 'second %{http_code} %{time_total} %{num_connects}\n' \
             -H "X-Minolith-Site-Key: $SITE_KEY" -H "X-Forwarded-For: 10.254.$((i / 256)).$((i % 256))" \
-            -H 'Accept-Encoding: gzip' "$BASE$path" >>"$raw"
+            -H 'Accept-Encoding: gzip' "$BASE$path" >>"$raw.all"
     done
+    # Three lines per iteration; the warm-up's are dropped (the phase may start on a fresh process).
+    tail -n +$((3 * UNCACHED_WARMUP + 1)) "$raw.all" >"$raw"
     if awk '$2 != 200 { bad = 1 } END { exit !bad }' "$raw"; then
         echo "error: a request failed in the uncached loop ($case):" >&2
         grep -v ' 200 ' "$raw" | head >&2
@@ -494,7 +498,7 @@ if [[ $PIN == 1 ]]; then
     KEY_OPTIONAL=1 start_tome "$TOME" "$WORK/data" "$WORK/tome-uncached" "${TOME_ARGS[@]}" || exit 1
     KEY=$ADMIN_KEY
 fi
-echo "==> uncached: $UNCACHED × (PUT article title, first public read, second public read)"
+echo "==> uncached: $UNCACHED_WARMUP (not counted) + $UNCACHED × (PUT article title, first public read, second public read)"
 # structure: edit a small article (its title is in the tree); article: edit the article read.
 uncached_loop structure "${SMALL_IDS[3]}" "$STRUCTURE_PATH"
 uncached_loop article "$LARGE" "$ARTICLE_PATH"
@@ -549,7 +553,7 @@ cp "$NGINX_CONF" "$OUT/nginx.conf"
     echo
     echo "## First read after a write (uncached)"
     echo
-    echo "$UNCACHED iterations per case, each: \`PUT /v1/kb/:kb/articles/:id\` (new title), then two public"
+    echo "$UNCACHED iterations per case (after $UNCACHED_WARMUP not counted), each: \`PUT /v1/kb/:kb/articles/:id\` (new title), then two public"
     echo "reads with \`Accept-Encoding: gzip\`, one curl process, one keep-alive connection; curl's time_total."
     [[ $PIN == 1 ]] && echo "Unpinned: tome restarted on the same data with all $NCPU CPUs, curl free to run anywhere."
     echo
