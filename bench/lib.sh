@@ -66,17 +66,24 @@ wrk_errors() { # non-2xx/3xx responses plus socket errors
     echo $((${errs:-0} + ${sock:-0}))
 }
 
-# With SERVER_CPUS set (a taskset CPU list, e.g. "1"), start_tome runs the server on those CPUs
-# only, so it also sizes its thread pools to them; see BENCH_PIN in bench/public.sh.
+# on_server_cpus <command...> : runs the command in place of the calling (sub)shell, on the CPUs
+# in SERVER_CPUS (a taskset CPU list, e.g. "1") when that is set — so a server started this way
+# also sizes its thread pools to them; see BENCH_PIN in bench/public.sh. Start a server with
+# `(on_server_cpus cmd ...) &`: $! is then the server's own PID.
+on_server_cpus() {
+    if [[ -n ${SERVER_CPUS:-} ]]; then
+        exec taskset -c "$SERVER_CPUS" "$@"
+    fi
+    exec "$@"
+}
+
 # start_tome <tome binary> <data dir> <log prefix> [serve args...]
 # Starts `tome serve` on a free loopback port; sets SERVER_PID, BASE (http://ADDR) and KEY (the
 # admin key printed on first start). The log prefix gets .out (stdout) and .err (JSON log).
 start_tome() {
     local bin=$1 data=$2 log=$3
     shift 3
-    local pin=()
-    [[ -n ${SERVER_CPUS:-} ]] && pin=(taskset -c "$SERVER_CPUS")
-    "${pin[@]}" "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" --log-format json "$@" \
+    (on_server_cpus "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" --log-format json "$@") \
         >"$log.out" 2>"$log.err" &
     SERVER_PID=$!
     local addr=

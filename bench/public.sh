@@ -263,9 +263,7 @@ http {
     }
 }
 EOF
-    local pin=()
-    [[ -n ${SERVER_CPUS:-} ]] && pin=(taskset -c "$SERVER_CPUS")
-    "${pin[@]}" "$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$NGINX_CONF" \
+    (on_server_cpus "$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$NGINX_CONF") \
         >"$WORK/nginx/stdout" 2>&1 &
     NGINX_PID=$!
     for _ in $(seq 50); do
