@@ -118,6 +118,8 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     )
     .await
     .with_context(|| format!("opening the search index in {}", search_dir.display()))?;
+    // Large cached bodies go out with `sendfile` from unnamed files on the node's own disk.
+    tome_http::cache::BodyFile::keep_in(&search_dir);
     let metrics = Arc::new(Metrics::new());
     let limiter: Arc<dyn RateLimiter> = match &args.redis_url {
         Some(url) => {
