@@ -169,13 +169,9 @@ impl BodyAnswer<'_> {
         }
     }
 
-    /// The body's in-memory file, when it has one.
+    /// The body's file, when it has one.
     pub fn body_file(&self) -> Option<&BodyFile> {
-        if self.gzip {
-            self.body.gzip_file.as_ref()
-        } else {
-            self.body.file.as_ref()
-        }
+        self.body.file(self.gzip)
     }
 
     /// Serialises the response head as [`crate::server`] writes any response's: the fixed part

@@ -38,11 +38,10 @@ pub struct CachedBody {
     pub etag: HeaderValue,
     /// Strong validator of the gzip representation (a different representation, another tag).
     pub etag_gzip: HeaderValue,
-    /// `body` in an in-memory file, for large bodies: the server sends it with `sendfile`
-    /// instead of copying it into the socket (see [`BodyFile`]).
-    pub file: Option<BodyFile>,
-    /// `gzip` in an in-memory file, when it is that large too.
-    pub gzip_file: Option<BodyFile>,
+    /// `body` and `gzip` as files of their own, for large representations: the server sends
+    /// them with `sendfile` instead of copying them into the socket (see [`BodyFile`]). Empty
+    /// until made ([`CachedBody::shared`]).
+    files: [OnceLock<BodyFile>; 2],
     /// The fixed part of each representation's response head, serialised on first use
     /// ([`crate::answer::BodyAnswer::write_head`]; a body belongs to one kind of answer).
     heads: [OnceLock<Box<[u8]>>; 2],
@@ -94,10 +93,15 @@ impl BodyFile {
 
     /// A file holding `body`, when the platform has one and the limit on open files allows.
     fn for_body(body: &[u8]) -> Option<BodyFile> {
-        if body.len() < Self::MIN_BYTES {
+        if !Self::wanted(body.len()) {
             return None;
         }
         body_file::Inner::create(body).map(|inner| BodyFile(Arc::new(inner)))
+    }
+
+    /// Whether a body of `len` bytes gets a file.
+    fn wanted(len: usize) -> bool {
+        len >= Self::MIN_BYTES
     }
 
     /// The file's length in bytes.
@@ -111,8 +115,8 @@ impl BodyFile {
     }
 
     #[cfg(target_os = "linux")]
-    pub(crate) fn file(&self) -> &std::fs::File {
-        &self.0.file
+    pub(crate) fn file(&self) -> Option<&std::fs::File> {
+        self.0.file.as_ref()
     }
 }
 
@@ -125,10 +129,16 @@ mod body_file {
     /// Where body files are made ([`super::BodyFile::keep_in`]); unset: in memory.
     pub static DIR: OnceLock<PathBuf> = OnceLock::new();
 
+    /// Whether body files are made on a disk (in [`DIR`]) rather than in memory.
+    pub fn on_disk() -> bool {
+        cfg!(target_os = "linux") && DIR.get().is_some()
+    }
+
     #[derive(Debug)]
     pub struct Inner {
+        /// Always `Some` until the drop hands it to another thread.
         #[cfg(target_os = "linux")]
-        pub file: std::fs::File,
+        pub file: Option<std::fs::File>,
         pub len: usize,
     }
 
@@ -147,7 +157,7 @@ mod body_file {
             });
             match made {
                 Ok(file) => Some(Inner {
-                    file,
+                    file: Some(file),
                     len: body.len(),
                 }),
                 Err(e) => {
@@ -182,12 +192,66 @@ mod body_file {
     impl Drop for Inner {
         fn drop(&mut self) {
             OPEN.fetch_sub(1, Ordering::Relaxed);
+            // Closing the last descriptor of a disk file frees its inode through the file
+            // system's journal, which can wait on a commit in progress: not on the thread of the
+            // request (or the write) that dropped the last reference.
+            #[cfg(target_os = "linux")]
+            if on_disk()
+                && let Ok(runtime) = tokio::runtime::Handle::try_current()
+                && let Some(file) = self.file.take()
+            {
+                runtime.spawn_blocking(move || drop(file));
+            }
         }
     }
 }
 
 impl CachedBody {
-    pub fn new(body: Vec<u8>) -> Self {
+    /// A body ready to share, with files for its large representations ([`BodyFile`]).
+    ///
+    /// In memory a file takes microseconds and is made here. On a disk, making one waits on the
+    /// file system's journal now and then (up to 4 ms measured while writes were being
+    /// committed), so a thread of the blocking pool makes it instead, and the first answers
+    /// copy the bytes meanwhile: a request never waits for a body's file.
+    pub fn shared(body: Vec<u8>) -> Arc<CachedBody> {
+        let this = Arc::new(Self::new(body));
+        let wanted = BodyFile::wanted(this.body.len())
+            || this
+                .gzip
+                .as_ref()
+                .is_some_and(|gz| BodyFile::wanted(gz.len()));
+        if !wanted {
+            return this;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if body_file::on_disk() => {
+                let body = Arc::downgrade(&this);
+                runtime.spawn_blocking(move || {
+                    if let Some(body) = body.upgrade() {
+                        body.make_files();
+                    }
+                });
+            }
+            _ => this.make_files(),
+        }
+        this
+    }
+
+    fn make_files(&self) {
+        let representations = [Some(&self.body), self.gzip.as_ref()];
+        for (slot, bytes) in self.files.iter().zip(representations) {
+            if let Some(file) = bytes.and_then(|b| BodyFile::for_body(b)) {
+                let _ = slot.set(file);
+            }
+        }
+    }
+
+    /// The file of representation `gzip`, once it has one.
+    pub fn file(&self, gzip: bool) -> Option<&BodyFile> {
+        self.files[usize::from(gzip)].get()
+    }
+
+    fn new(body: Vec<u8>) -> Self {
         let digest = Sha256::digest(&body);
         let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
         let etag = HeaderValue::from_str(&format!("\"{tag}\""))
@@ -195,15 +259,12 @@ impl CachedBody {
         let etag_gzip = HeaderValue::from_str(&format!("\"{tag}-gz\""))
             .unwrap_or(HeaderValue::from_static("\"0-gz\""));
         let gzip = (body.len() > GZIP_MIN_BYTES).then(|| gzip(&body)).flatten();
-        let file = BodyFile::for_body(&body);
-        let gzip_file = gzip.as_deref().and_then(BodyFile::for_body);
         CachedBody {
             body: Bytes::from(body),
             gzip,
             etag,
             etag_gzip,
-            file,
-            gzip_file,
+            files: Default::default(),
             heads: Default::default(),
         }
     }
@@ -241,7 +302,7 @@ impl CachedBody {
         let mut resp = sized_response(status, Body::from(gz.clone()));
         resp.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        if let Some(file) = &self.gzip_file {
+        if let Some(file) = self.file(true) {
             resp.extensions_mut().insert(file.clone());
         }
         resp
@@ -291,18 +352,17 @@ impl CachedBody {
     /// The uncompressed body as a response, with its file when it has one.
     pub fn identity(&self, status: StatusCode) -> Response {
         let mut resp = sized_response(status, Body::from(self.body.clone()));
-        if let Some(file) = &self.file {
+        if let Some(file) = self.file(false) {
             resp.extensions_mut().insert(file.clone());
         }
         resp
     }
 
-    /// Bytes of memory this body holds (its file's pages included).
+    /// Bytes of memory this body holds, the pages of the files it gets included (counted from
+    /// the start: the cache weighs a body once, and its files may come later).
     pub fn bytes(&self) -> usize {
-        self.body.len()
-            + self.gzip.as_ref().map_or(0, Bytes::len)
-            + self.file.as_ref().map_or(0, BodyFile::len)
-            + self.gzip_file.as_ref().map_or(0, BodyFile::len)
+        let with_file = |len: usize| if BodyFile::wanted(len) { 2 * len } else { len };
+        with_file(self.body.len()) + self.gzip.as_ref().map_or(0, |gz| with_file(gz.len()))
     }
 
     fn weight(&self) -> u32 {
@@ -696,9 +756,7 @@ impl PublicCache {
         F: std::future::Future<Output = Result<Vec<u8>, E>>,
     {
         self.bodies
-            .try_get_with(key, async {
-                render.await.map(|b| Arc::new(CachedBody::new(b)))
-            })
+            .try_get_with(key, async { render.await.map(CachedBody::shared) })
             .await
             .map_err(|e| (*e).clone())
     }

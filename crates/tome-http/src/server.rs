@@ -59,7 +59,7 @@ const COPY_BODY: usize = 2 * 1024;
 
 static SENT_FROM_FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Responses this process has sent with `sendfile` from a body's in-memory file.
+/// Responses this process has sent with `sendfile` from a body's file.
 pub fn sent_from_files() -> u64 {
     SENT_FROM_FILES.load(std::sync::atomic::Ordering::Relaxed)
 }
@@ -732,7 +732,7 @@ async fn send(
     send_body(stream, out, parts.status, &body, file).await
 }
 
-/// Writes the head in `out` and then `body` (unless `status` has none): from its in-memory
+/// Writes the head in `out` and then `body` (unless `status` has none): from its
 /// `file` with `sendfile` when there is one, copied behind a small head, or else in one
 /// vectored write.
 async fn send_body(
@@ -746,8 +746,11 @@ async fn send_body(
         return stream.write_all(out).await;
     }
     #[cfg(target_os = "linux")]
-    if let Some(file) = file.filter(|f| f.len() == body.len()) {
-        write_with_file(stream, out, file).await?;
+    if let Some(file) = file
+        .filter(|f| f.len() == body.len())
+        .and_then(|f| f.file())
+    {
+        write_with_file(stream, out, file, body.len()).await?;
         SENT_FROM_FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Ok(());
     }
@@ -781,14 +784,15 @@ async fn write_both(stream: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Res
     stream.write_all(body).await
 }
 
-/// Writes `head`, then the body from its in-memory file with `sendfile`: the socket takes the
+/// Writes `head`, then the body from its file with `sendfile`: the socket takes the
 /// file's pages instead of a copy of the bytes (what nginx does for static files). The head goes
 /// with `MSG_MORE`, so it leaves in the same packet as the body's start.
 #[cfg(target_os = "linux")]
 async fn write_with_file(
     stream: &TcpStream,
     head: &[u8],
-    file: &crate::cache::BodyFile,
+    file: &std::fs::File,
+    len: usize,
 ) -> io::Result<()> {
     use std::os::fd::AsFd;
     use tokio::io::Interest;
@@ -806,13 +810,13 @@ async fn write_with_file(
             Err(e) => return Err(e),
         }
     }
-    let len = file.len() as u64;
+    let len = len as u64;
     let mut offset = 0u64;
     while offset < len {
         stream.writable().await?;
         let sent = stream.try_io(Interest::WRITABLE, || {
             let left = usize::try_from(len - offset).unwrap_or(usize::MAX);
-            rustix::fs::sendfile(stream.as_fd(), file.file(), Some(&mut offset), left)
+            rustix::fs::sendfile(stream.as_fd(), file, Some(&mut offset), left)
                 .map_err(io::Error::from)
         });
         match sent {

@@ -633,12 +633,17 @@ fn large_public_bodies_are_sent_from_unnamed_files_beside_the_index() {
         first["data"]["body"].as_str() == Some(body.as_str()),
         "the article's body comes back whole"
     );
-    assert!(
-        unnamed_files_in(pid, &search_dir) > before,
-        "the cached body has an unnamed file in {}",
-        search_dir.display()
-    );
-    // The second read is the cached answer, sent from that file: the same bytes.
+    // The file is made off the request's thread, soon after the body is cached.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while unnamed_files_in(pid, &search_dir) == before {
+        assert!(
+            Instant::now() < deadline,
+            "the cached body got no unnamed file in {}",
+            search_dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The next read is the cached answer, sent from that file: the same bytes.
     let (st, second) = read();
     assert_eq!(st, 200);
     assert!(second == first, "the cached answer differs from the first");

@@ -46,7 +46,7 @@ fn asset(name: &'static str, text: String) -> Asset {
     let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
     Asset {
         file: format!("{stem}.{hash}.{ext}"),
-        body: Arc::new(CachedBody::new(text.into_bytes())),
+        body: CachedBody::shared(text.into_bytes()),
         content_type: if ext == "svg" {
             "image/svg+xml"
         } else {

@@ -1,8 +1,6 @@
 //! What every hosted page shares: the theme's chrome and stylesheets, the KB's inline style and
 //! the Content-Security-Policy that allows it, page metadata, and the error pages.
 
-use std::sync::Arc;
-
 use axum::http::{HeaderValue, StatusCode};
 use base64::Engine;
 use minijinja::context;
@@ -155,7 +153,7 @@ pub(crate) fn html_page(
     };
     Page {
         status,
-        body: Arc::new(CachedBody::new(body.into_bytes())),
+        body: CachedBody::shared(body.into_bytes()),
         content_type: HTML,
         csp,
         embeddable,
@@ -165,7 +163,7 @@ pub(crate) fn html_page(
 pub(crate) fn text_page(content_type: &'static str, body: String) -> Page {
     Page {
         status: StatusCode::OK,
-        body: Arc::new(CachedBody::new(body.into_bytes())),
+        body: CachedBody::shared(body.into_bytes()),
         content_type,
         csp: HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         embeddable: false,
@@ -234,7 +232,7 @@ fn standalone(assets_root: &str, status: StatusCode, heading: &str, message: &st
     });
     Page {
         status,
-        body: Arc::new(CachedBody::new(body.into_bytes())),
+        body: CachedBody::shared(body.into_bytes()),
         content_type: HTML,
         csp: csp(None, false),
         embeddable: false,

@@ -85,16 +85,27 @@ impl SqliteStore {
         let writer = connect_pool(
             SqlitePoolOptions::new()
                 .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
                 .acquire_timeout(Duration::from_secs(30)),
             &connect,
         )
         .await
         .map_err(open_err)?;
         // No ping before handing out a read connection: a local file cannot drop the link, and
-        // the ping is one more hand-off to the connection's thread on every read.
+        // the ping is one more hand-off to the connection's thread on every read. Connections
+        // are opened at start and kept for the life of the process: sqlx's default idle timeout
+        // (10 minutes) and lifetime (30) would close them for nothing a local file needs, and
+        // the next reads would pay for new ones (a thread, the schema, empty page and statement
+        // caches) — on a quiet help centre, the first visitor after every pause.
+        let readers = options.max_connections.max(1);
         let reader = connect_pool(
             SqlitePoolOptions::new()
-                .max_connections(options.max_connections.max(1))
+                .max_connections(readers)
+                .min_connections(readers)
+                .idle_timeout(None)
+                .max_lifetime(None)
                 .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10)),
             &connect,
