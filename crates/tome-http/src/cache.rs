@@ -29,6 +29,13 @@ pub(crate) type Cache<K, V> = moka::future::Cache<K, V, Hasher>;
 /// Bodies larger than this are also kept gzip-compressed.
 const GZIP_MIN_BYTES: usize = 1024;
 
+/// A rendered body nobody has read for this long leaves the cache. Keys carry generations, so
+/// every write leaves the bodies of the old one behind, never to be read again; without this
+/// they would stay until the cache filled up, holding memory and the large ones' files (at most
+/// [`BodyFile::MAX_OPEN`]: after a burst of writes, new bodies would go out copied). A body
+/// in use is read far more often; one that idles out is simply rendered again.
+pub(crate) const IDLE_BODY: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// A rendered response body, ready to send.
 #[derive(Debug)]
 pub struct CachedBody {
@@ -68,8 +75,8 @@ pub struct Negotiated<'a> {
 /// its pages one 4 KiB page at a time, where ext4 holds a body in one large folio; the 17.7 KB
 /// article cost 3.6% less server CPU per request (`bench/README.md`, stop 15). Such a file is
 /// never linked into the directory, so it cannot clash with anything there and vanishes with
-/// its last descriptor; its pages may be written back to the disk like any file's, a few
-/// hundred KB per cache refill.
+/// its last descriptor; its pages may be written back to the disk like any file's (at most
+/// [`BodyFile::MAX_OPEN`] bodies at a time).
 #[derive(Clone, Debug)]
 pub struct BodyFile(Arc<body_file::Inner>);
 
@@ -522,6 +529,11 @@ impl std::fmt::Debug for PublicCache {
 impl PublicCache {
     /// A cache holding at most about `max_bytes` of rendered bodies.
     pub fn new(max_bytes: u64) -> Self {
+        Self::with_idle(max_bytes, IDLE_BODY)
+    }
+
+    /// [`PublicCache::new`] with bodies dropped after `idle` unread.
+    fn with_idle(max_bytes: u64, idle: std::time::Duration) -> Self {
         PublicCache {
             id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
             counter: AtomicU64::new(1),
@@ -533,6 +545,7 @@ impl PublicCache {
             bodies: moka::future::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|_, v: &Arc<CachedBody>| v.weight())
+                .time_to_idle(idle)
                 .build_with_hasher(Hasher::default()),
             trees: moka::future::Cache::builder()
                 .max_capacity(256)
@@ -765,6 +778,37 @@ impl PublicCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn bodies_left_unread_leave_the_cache_with_their_files() {
+        let idle = std::time::Duration::from_millis(300);
+        let cache = PublicCache::with_idle(1 << 20, idle);
+        let render = |n: usize| async move { Ok::<_, ()>(vec![b'x'; n]) };
+        let old = cache
+            .body_or_render("kb_a:1:/big".into(), render(40_000))
+            .await;
+        let old = Arc::downgrade(&old.expect("rendered"));
+        for _ in 0..3 {
+            tokio::time::sleep(idle / 3).await;
+            // The current generation's body is read; the old one is not.
+            cache
+                .body_or_render("kb_a:2:/big".into(), render(40_000))
+                .await
+                .expect("rendered");
+        }
+        cache.bodies.run_pending_tasks().await;
+        assert!(
+            cache.bodies.get("kb_a:2:/big").await.is_some(),
+            "a body in use stays"
+        );
+        assert!(
+            cache.bodies.get("kb_a:1:/big").await.is_none(),
+            "an unread body leaves"
+        );
+        // Dropped with it: the body, its bytes and the file it had (memfd here), nothing left
+        // holding it.
+        assert!(old.upgrade().is_none());
+    }
 
     #[test]
     fn gzip_negotiation() {

@@ -54,6 +54,7 @@ impl HostedCache {
                     let body = p.body.bytes();
                     u32::try_from(body + k.len() + 256).unwrap_or(u32::MAX)
                 })
+                .time_to_idle(crate::cache::IDLE_BODY)
                 .build_with_hasher(Hasher::default()),
             markdown: moka::future::Cache::builder()
                 .max_capacity(max_bytes / 2)
