@@ -74,8 +74,24 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Turns transparent huge pages off for this process (and its children).
+///
+/// The allocator asks for huge pages on its arenas, so with THP the first touch of every 2 MiB of
+/// heap has the kernel zero 2 MiB inside the request that touched it. That is the classic THP
+/// latency hazard of servers (Redis, MongoDB and most databases say to turn it off): after a
+/// restart, first reads took 6–20 ms instead of 1–2 ms while each thread's heap was faulted in,
+/// and `clear_page_erms` under `folio_zero_user` was two thirds of the process's samples
+/// (bench/README.md, "Huge pages"). Without THP the kernel zeroes 4 KiB pages as they are touched.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::warn!(error = %e, "cannot turn transparent huge pages off for this process");
+    }
+}
+
 pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     init_logging(args.log_format);
+    disable_transparent_huge_pages();
     let store = db.open().await?;
 
     let admin_key = keys::generate_api_key(KeyKind::Admin);

@@ -655,3 +655,19 @@ fn large_public_bodies_are_sent_from_unnamed_files_beside_the_index() {
         .collect();
     assert!(named.is_empty(), "{named:?}");
 }
+
+/// The server turns transparent huge pages off for itself: with them, the first touch of each
+/// 2 MiB of heap made a request wait while the kernel zeroed it (serve.rs,
+/// `disable_transparent_huge_pages`).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_runs_without_transparent_huge_pages() {
+    let db = TestDb::new();
+    let srv = Server::start(&db);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", srv.child.id())).unwrap();
+    let thp = status
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))
+        .map(str::trim);
+    assert_eq!(thp, Some("0"), "{status}");
+}
