@@ -156,9 +156,10 @@ impl TestDb {
                 let sep = if base_url.contains('?') { '&' } else { '?' };
                 // Commits need not wait for the disk: tests check behaviour, not PostgreSQL's
                 // durability, and a suite of thousands of commits would mostly wait on fsync.
+                // The application name tells this database's sessions apart (`Drop`).
                 format!(
                     "{base_url}{sep}options[search_path]={schema}\
-                     &options[synchronous_commit]=off"
+                     &options[synchronous_commit]=off&application_name={schema}"
                 )
             }
         }
@@ -228,7 +229,19 @@ impl Drop for TestDb {
             base_url, schema, ..
         } = &self.inner
         {
-            admin(base_url, format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            // A test's runtime may end before its pool has flushed a dropped transaction's
+            // `ROLLBACK` (sqlx sends it when the connection goes back to the pool, on a task of
+            // that runtime): such a session sits idle in its transaction, holding its locks, and
+            // `DROP SCHEMA` would wait for PostgreSQL to end it (60 s, `SESSION_SETTINGS`). The
+            // test is over; end its sessions first.
+            admin(
+                base_url,
+                format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                      WHERE application_name = '{schema}' AND pid <> pg_backend_pid();
+                     DROP SCHEMA IF EXISTS {schema} CASCADE"
+                ),
+            );
         }
     }
 }

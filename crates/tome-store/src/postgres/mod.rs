@@ -404,7 +404,10 @@ mod tests {
         let Some(db) = crate::testing::TestDb::postgres("session_settings") else {
             return;
         };
-        let url = format!("{}&options[statement_timeout]=2min", db.url());
+        // Without the application name the test database adds, to see the default.
+        let base = db.url();
+        let base = base.split("&application_name=").next().unwrap();
+        let url = format!("{base}&options[statement_timeout]=2min");
         let store = PgStore::connect(&url, &OpenOptions::default())
             .await
             .unwrap();
