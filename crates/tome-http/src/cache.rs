@@ -440,6 +440,10 @@ pub struct PublicCache {
     keys_generation: AtomicU64,
     // Keyed by IDs Tome made, never by what a client sent.
     kb_generations: RwLock<FxHashMap<String, u64>>,
+    /// Per KB, the change-feed position through which this node's own writes already bumped
+    /// the KB's generation: when the feed follower later applies those same changes, there is
+    /// nothing left to invalidate ([`PublicCache::invalidate_kb_change`]).
+    kb_covered: std::sync::Mutex<FxHashMap<String, i64>>,
     access_generations: RwLock<FxHashMap<String, u64>>,
     project_generations: RwLock<FxHashMap<String, u64>>,
     bodies: Cache<String, Arc<CachedBody>>,
@@ -540,6 +544,7 @@ impl PublicCache {
             everything: AtomicU64::new(0),
             keys_generation: AtomicU64::new(0),
             kb_generations: RwLock::default(),
+            kb_covered: Default::default(),
             access_generations: RwLock::default(),
             project_generations: RwLock::default(),
             bodies: moka::future::Cache::builder()
@@ -583,6 +588,32 @@ impl PublicCache {
     /// Everything rendered from this KB's content or settings is stale from now on.
     pub fn invalidate_kb(&self, kb_id: &str) {
         self.bump(&self.kb_generations, kb_id);
+    }
+
+    /// After a write of this node: everything rendered from this KB is stale from now on, and so
+    /// is every change the feed holds up to `through`, which must have been read from the feed
+    /// *after* the write committed and *before* this call. Writes are serialised and `seq` order
+    /// is commit order (tome-store), so every change up to `through` is visible to whoever
+    /// renders after this bump: when the follower applies them, it need not bump again — which
+    /// would throw away what readers rendered in between and make them render it twice.
+    pub fn invalidate_kb_through(&self, kb_id: &str, through: i64) {
+        self.invalidate_kb(kb_id);
+        // After the bump: a follower that looks in between only bumps once more, harmlessly.
+        let mut covered = self.kb_covered.lock().unwrap_or_else(|p| p.into_inner());
+        let at = covered.entry(kb_id.to_string()).or_insert(through);
+        *at = (*at).max(through);
+    }
+
+    /// The change feed says this KB changed, up to `seq`: stale from now on, unless a write of
+    /// this node already bumped it after all of that was committed.
+    pub fn invalidate_kb_change(&self, kb_id: &str, seq: i64) {
+        let covered = {
+            let covered = self.kb_covered.lock().unwrap_or_else(|p| p.into_inner());
+            covered.get(kb_id).copied()
+        };
+        if covered.is_none_or(|c| seq > c) {
+            self.invalidate_kb(kb_id);
+        }
     }
 
     /// Site-key lookups of this KB (its keys, rate limit, slug, existence) are stale from now on.

@@ -155,8 +155,8 @@ fn invalidate_applied(public: &cache::PublicCache, applied: &tome_search::Applie
         public.invalidate_all();
         return;
     }
-    for kb in &applied.kbs {
-        public.invalidate_kb(kb);
+    for (kb, &seq) in &applied.kbs {
+        public.invalidate_kb_change(kb, seq);
     }
     for kb in &applied.kb_access {
         public.invalidate_kb_access(kb);
@@ -374,7 +374,17 @@ async fn invalidate_after_write(
     }
     if mutating {
         if let Some(kb_id) = kb_id.filter(|k| !k.is_empty()) {
-            s.public.invalidate_kb(&kb_id);
+            // Read after the write committed and before the bump (`invalidate_kb_through`). A
+            // failed write changed nothing; a failed read only costs the follower's second bump.
+            let through = if resp.status().is_success() {
+                s.store.last_change_seq().await.ok()
+            } else {
+                None
+            };
+            match through {
+                Some(through) => s.public.invalidate_kb_through(&kb_id, through),
+                None => s.public.invalidate_kb(&kb_id),
+            }
             if touches_access {
                 s.public.invalidate_kb_access(&kb_id);
             }

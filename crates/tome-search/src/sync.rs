@@ -8,7 +8,7 @@
 //! again on the next catch-up, so the index converges on the database. A crash anywhere leaves
 //! the index at its last committed position, from which the next start replays.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -62,8 +62,9 @@ impl Default for SearchOptions {
 /// What a catch-up applied: where derived caches must be invalidated.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Applied {
-    /// KBs with any change (content, settings, keys).
-    pub kbs: BTreeSet<String>,
+    /// KBs with any change (content, settings, keys), each with the `seq` of its last change
+    /// applied.
+    pub kbs: BTreeMap<String, i64>,
     /// KBs whose own row (slug, settings, existence) or site keys changed: what the public
     /// gate checks.
     pub kb_access: BTreeSet<String>,
@@ -337,7 +338,8 @@ impl Search {
             for c in &batch {
                 at = c.seq;
                 if let Some(kb) = &c.kb_id {
-                    applied.kbs.insert(kb.clone());
+                    // `seq` only grows along the feed: the last one is the highest.
+                    applied.kbs.insert(kb.clone(), c.seq);
                 }
                 match c.entity {
                     Entity::Article => {

@@ -209,3 +209,87 @@ async fn a_cached_body_is_never_served_past_the_gate() {
     let body: Value = after.body.clone();
     assert_eq!(body["data"]["title"], "Renamed");
 }
+
+/// Public cache lookups so far, as (hits, misses), from the metrics.
+async fn lookups(app: &TestApp) -> (u64, u64) {
+    let req = Request::builder()
+        .uri("/metrics")
+        .body(Body::empty())
+        .expect("request");
+    let text = app.send(req).await.text;
+    let count = |result: &str| {
+        let prefix = format!(r#"tome_cache_lookups_total{{cache="public",result="{result}"}} "#);
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .map_or(0, |n| n.trim().parse().expect("a count"))
+    };
+    (count("hit"), count("miss"))
+}
+
+/// A write of this node marks its KB stale once, before it answers. When the search index then
+/// takes the same change from the change feed, the KB must not go stale a second time: every
+/// reader in between would have rendered a body only to throw it away. A change made elsewhere
+/// after that write still makes it stale.
+#[tokio::test]
+async fn the_change_feed_does_not_invalidate_again_what_a_write_here_already_did() {
+    let s = site().await;
+    let search = format!("/v1/kb/{}/search?q=welcome", s.kb_id);
+    s.app
+        .put(
+            &format!("/v1/kb/{}/articles/{}", s.kb_id, s.article),
+            json!({"title": "Welcome aboard"}),
+        )
+        .await
+        .assert_status(200);
+    let (hits, misses) = lookups(&s.app).await;
+    let first = read(&s, "structure", &[]).await;
+    first.assert_status(200);
+    assert!(first.text.contains("Welcome aboard"), "{}", first.text);
+    // A search first brings the index level with the feed, applying the write's changes.
+    s.app.get(&search).await.assert_status(200);
+    read(&s, "structure", &[]).await.assert_status(200);
+    assert_eq!(
+        lookups(&s.app).await,
+        (hits + 1, misses + 1),
+        "rendered once, then served from the cache"
+    );
+
+    // As another node or the CLI would write: straight into the database, no invalidation here.
+    let made = s
+        .app
+        .store
+        .create_articles(
+            &s.app.project_id,
+            &s.kb_id,
+            vec![tome_core::input::NewArticle {
+                category_id: s.category.clone(),
+                section_id: None,
+                title: "Written elsewhere".to_string(),
+                body: "By another node.".to_string(),
+                excerpt: None,
+                status: tome_core::model::Status::Published,
+                tags: Vec::new(),
+                related_articles: Vec::new(),
+                sort_order: 0,
+            }],
+            false,
+        )
+        .await
+        .expect("created");
+    // The feed follower takes it within its interval (a search only waits for this node's own
+    // writes).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let after = read(&s, "structure", &[]).await;
+        after.assert_status(200);
+        if after.text.contains(&made[0].id) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change made elsewhere never showed: {}",
+            after.text
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -195,9 +195,8 @@ impl TestApp {
     }
 
     /// Lets the search index take every write made so far. Writes do not wait for the index;
-    /// the follower takes them a moment later and then marks what they touched as stale in the
-    /// caches once more (it cannot tell this node's writes from other nodes'), which costs one
-    /// extra render in production but would upset a test that counts cache hits exactly.
+    /// the follower takes them a moment later (a write of this node's, already marked stale,
+    /// is not marked again; `PublicCache::invalidate_kb_change`).
     pub async fn settle(&self) {
         self.search.catch_up().await.expect("search catch-up");
     }
