@@ -293,3 +293,27 @@ async fn the_change_feed_does_not_invalidate_again_what_a_write_here_already_did
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A write refused with a 4xx changed nothing, so what was cached stays cached.
+#[tokio::test]
+async fn a_refused_write_leaves_the_cache_alone() {
+    let s = site().await;
+    s.app.settle().await;
+    read(&s, "structure", &[]).await.assert_status(200);
+    let (hits, misses) = lookups(&s.app).await;
+    s.app
+        .put(
+            &format!("/v1/kb/{}/articles/{}", s.kb_id, s.article),
+            json!({"title": ""}),
+        )
+        .await
+        .assert_status(422);
+    s.app
+        .put("/v1/kb/kb_doesnotexist", json!({"title": "x"}))
+        .await
+        .assert_status(404);
+    let again = read(&s, "structure", &[]).await;
+    again.assert_status(200);
+    assert!(again.text.contains("Welcome"), "{}", again.text);
+    assert_eq!(lookups(&s.app).await, (hits + 1, misses));
+}
