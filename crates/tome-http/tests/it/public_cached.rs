@@ -210,6 +210,16 @@ async fn a_cached_body_is_never_served_past_the_gate() {
     assert_eq!(body["data"]["title"], "Renamed");
 }
 
+/// `PUT`s `fields` onto the site's article.
+async fn edit_article(s: &Site, fields: Value) -> TestResponse {
+    s.app
+        .put(
+            &format!("/v1/kb/{}/articles/{}", s.kb_id, s.article),
+            fields,
+        )
+        .await
+}
+
 /// Public cache lookups so far, as (hits, misses), from the metrics.
 async fn lookups(app: &TestApp) -> (u64, u64) {
     let req = Request::builder()
@@ -234,11 +244,7 @@ async fn lookups(app: &TestApp) -> (u64, u64) {
 async fn the_change_feed_does_not_invalidate_again_what_a_write_here_already_did() {
     let s = site().await;
     let search = format!("/v1/kb/{}/search?q=welcome", s.kb_id);
-    s.app
-        .put(
-            &format!("/v1/kb/{}/articles/{}", s.kb_id, s.article),
-            json!({"title": "Welcome aboard"}),
-        )
+    edit_article(&s, json!({"title": "Welcome aboard"}))
         .await
         .assert_status(200);
     let (hits, misses) = lookups(&s.app).await;
@@ -301,11 +307,7 @@ async fn a_refused_write_leaves_the_cache_alone() {
     s.app.settle().await;
     read(&s, "structure", &[]).await.assert_status(200);
     let (hits, misses) = lookups(&s.app).await;
-    s.app
-        .put(
-            &format!("/v1/kb/{}/articles/{}", s.kb_id, s.article),
-            json!({"title": ""}),
-        )
+    edit_article(&s, json!({"title": ""}))
         .await
         .assert_status(422);
     s.app
