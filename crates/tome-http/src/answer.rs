@@ -1,103 +1,64 @@
-//! Cached answers to the hottest requests, described before they are serialised.
+//! The interface between the server's connection loop and the application: a [`Handler`]
+//! answers requests, and says what to send for those with a cached answer as an [`Answer`],
+//! described before it is serialised.
 //!
-//! Cached public reads and hosted pages are answered before the router
-//! ([`crate::public::serve_cached`], [`crate::hosted::serve_cached`]). The same code answers a
+//! Cached public reads and hosted pages are answered before the router. The same code answers a
 //! request parsed into `http` types (hyper's connections, the tests' `oneshot`) and one the
-//! server's own loop has only parsed in place ([`RequestView`] over the bytes read), and says
-//! what to send as an [`Answer`]. The loop writes a cached body's answer without building a
-//! header map at all: the part of its head that depends only on the body and its representation
-//! is serialised once per body ([`BodyAnswer::write_head`]), and only the rate-limit and CORS
-//! lines are written per request. [`Answer::into_response`] builds the same answer as a
-//! `Response`, from the same functions.
+//! server's own loop has only parsed in place ([`RequestView`] over the bytes read). The loop
+//! writes a cached body's answer without building a header map at all: the part of its head that
+//! depends only on the body and its representation is serialised once per body
+//! ([`BodyAnswer::write_head`]), and only the rate-limit and CORS lines are written per request.
+//! [`Answer::into_response`] builds the same answer as a `Response`, from the same functions.
+//!
+//! Who caches what — the public API, the hosted pages — is the application's business: each
+//! describes the fixed part of its answers with a [`FixedPart`], and the server knows only this
+//! module, the wire format ([`crate::wire`]) and the caches' bodies.
 
-use std::net::{IpAddr, SocketAddr};
+use std::future::Future;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::Response;
 
-use crate::auth::with_rate_headers;
 use crate::cache::{BodyFile, CachedBody};
-use crate::hosted::Page;
-use crate::ratelimit::RateDecision;
+use crate::ratelimit::{RateDecision, with_rate_headers};
+use crate::wire::{RequestView, write_head_end, write_head_start};
 
-/// A request's headers, by lowercase name.
-pub trait Headers {
-    /// The first value of header `name`.
-    fn header(&self, name: &'static str) -> Option<&[u8]>;
-    /// Every value of header `name`, in the order received.
-    fn header_values(&self, name: &'static str) -> impl DoubleEndedIterator<Item = &[u8]>;
+/// What the server serves ([`crate::server::spawn_threads`]).
+pub trait Handler: Clone + Send + Sync + 'static {
+    /// The fixed part of the cached answers.
+    type Kind: FixedPart + Send;
+
+    /// The cached answer to a `GET`, if there is one; `None` before any side effect otherwise
+    /// (the request then goes to [`Handler::route`]).
+    fn cached<'r, R: RequestView + Sync>(
+        &self,
+        req: &'r R,
+    ) -> impl Future<Output = Option<Answer<'r, Self::Kind>>> + Send;
+
+    /// Answers any request (the router), on whatever runtime the future is polled.
+    fn route(&self, req: Request<Body>) -> impl Future<Output = Response> + Send + 'static;
 }
 
-/// What the cached-answer paths read of a request besides its headers.
-pub trait RequestView: Headers {
-    /// The target's path, without the query.
-    fn path(&self) -> &str;
-    /// The TCP peer's address.
-    fn peer(&self) -> Option<IpAddr>;
-    /// `host[:port]` as sent: the target's authority, or else the `Host` header.
-    fn authority(&self) -> Option<&str>;
-}
+/// The part of a cached body's answer that is the same for every request: its status and the
+/// headers its owner gives it.
+pub trait FixedPart {
+    fn status(&self) -> StatusCode;
 
-impl Headers for HeaderMap {
-    fn header(&self, name: &'static str) -> Option<&[u8]> {
-        self.get(name).map(HeaderValue::as_bytes)
-    }
-
-    fn header_values(&self, name: &'static str) -> impl DoubleEndedIterator<Item = &[u8]> {
-        self.get_all(name).iter().map(HeaderValue::as_bytes)
-    }
-}
-
-impl Headers for axum::http::request::Parts {
-    fn header(&self, name: &'static str) -> Option<&[u8]> {
-        self.headers.header(name)
-    }
-
-    fn header_values(&self, name: &'static str) -> impl DoubleEndedIterator<Item = &[u8]> {
-        self.headers.header_values(name)
-    }
-}
-
-impl RequestView for axum::http::request::Parts {
-    fn path(&self) -> &str {
-        self.uri.path()
-    }
-
-    fn peer(&self) -> Option<IpAddr> {
-        self.extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(a)| a.ip())
-    }
-
-    fn authority(&self) -> Option<&str> {
-        match self.uri.authority() {
-            Some(a) => Some(a.as_str()),
-            None => self.header("host").and_then(text),
-        }
-    }
-}
-
-/// A header value as text, when it is visible ASCII (what `HeaderValue::to_str` accepts).
-pub fn text(value: &[u8]) -> Option<&str> {
-    if value.iter().all(|&b| b == b'\t' || (32..127).contains(&b)) {
-        std::str::from_utf8(value).ok()
-    } else {
-        None
-    }
+    /// The answer in representation `gzip`, without its per-request headers (rate limits, CORS).
+    fn response(&self, body: &CachedBody, gzip: bool) -> Response;
 }
 
 /// What to send for a request with a cached answer.
-pub enum Answer<'r> {
+pub enum Answer<'r, K> {
     /// Anything but a cached body's plain answer (a 304, a refusal): sent like any response.
     Response(Response),
     /// A cached body in full.
-    Body(BodyAnswer<'r>),
+    Body(BodyAnswer<'r, K>),
 }
 
-impl Answer<'_> {
+impl<'r, K: FixedPart> Answer<'r, K> {
     pub fn status(&self) -> StatusCode {
         match self {
             Answer::Response(r) => r.status(),
@@ -111,52 +72,60 @@ impl Answer<'_> {
             Answer::Body(b) => b.into_response(),
         }
     }
+
+    /// The same answer with its fixed part wrapped in another kind.
+    pub fn map_kind<L>(self, f: impl FnOnce(K) -> L) -> Answer<'r, L> {
+        match self {
+            Answer::Response(r) => Answer::Response(r),
+            Answer::Body(b) => Answer::Body(BodyAnswer {
+                body: b.body,
+                gzip: b.gzip,
+                kind: f(b.kind),
+                rate: b.rate,
+                cors: b.cors,
+            }),
+        }
+    }
 }
 
-/// A cached body's answer: the body's representation, its fixed headers, and what this request
+/// A cached body's answer: the body's representation, its fixed part, and what this request
 /// adds (rate-limit state, the CORS origin it may read from).
-pub struct BodyAnswer<'r> {
+pub struct BodyAnswer<'r, K> {
     pub body: Arc<CachedBody>,
     /// Whether the gzip representation is sent.
     pub gzip: bool,
-    pub kind: Kind,
+    pub kind: K,
     /// The rate-limit headers' state, if the answer carries them.
     pub rate: Option<RateDecision>,
     /// The `Origin` to echo in `Access-Control-Allow-Origin`, if any.
     pub cors: Option<&'r [u8]>,
 }
 
-/// Which headers a cached body's answer carries besides the per-request ones.
-pub enum Kind {
-    /// A public API read ([`crate::public::fixed_response`]).
-    Public,
-    /// A hosted page ([`crate::hosted::page_response`]).
-    Page(Page),
+/// The response headers a browser's script may read besides the safelisted ones.
+pub const EXPOSE_HEADERS: &str =
+    "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset";
+
+/// Lets a page from `origin` read the response.
+pub fn allow_origin(h: &mut HeaderMap, origin: HeaderValue) {
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSE_HEADERS),
+    );
 }
 
-impl BodyAnswer<'_> {
+impl<K: FixedPart> BodyAnswer<'_, K> {
     pub fn status(&self) -> StatusCode {
-        match &self.kind {
-            Kind::Public => StatusCode::OK,
-            Kind::Page(p) => p.status,
-        }
-    }
-
-    /// The answer without its per-request headers.
-    fn fixed_response(&self) -> Response {
-        match &self.kind {
-            Kind::Public => crate::public::fixed_response(&self.body, self.gzip),
-            Kind::Page(p) => crate::hosted::page_response(p, self.gzip),
-        }
+        self.kind.status()
     }
 
     pub fn into_response(self) -> Response {
-        let mut resp = self.fixed_response();
+        let mut resp = self.kind.response(&self.body, self.gzip);
         if let Some(d) = &self.rate {
             resp = with_rate_headers(resp, d);
         }
         if let Some(origin) = self.cors.and_then(|o| HeaderValue::from_bytes(o).ok()) {
-            crate::public::allow_origin(resp.headers_mut(), origin);
+            allow_origin(resp.headers_mut(), origin);
         }
         resp
     }
@@ -174,14 +143,14 @@ impl BodyAnswer<'_> {
         self.body.file(self.gzip)
     }
 
-    /// Serialises the response head as [`crate::server`] writes any response's: the fixed part
+    /// Serialises the response head as the server writes any response's ([`crate::wire`]): the fixed part
     /// from the body's memo, then the rate-limit and CORS lines, `connection: close` when
     /// `close`, and the date.
     pub fn write_head(&self, out: &mut Vec<u8>, close: bool) {
         let fixed = self.body.fixed_head(self.gzip, || {
-            let resp = self.fixed_response();
+            let resp = self.kind.response(&self.body, self.gzip);
             let mut head = Vec::with_capacity(256);
-            crate::server::write_head_start(
+            write_head_start(
                 &mut head,
                 resp.status(),
                 resp.headers(),
@@ -204,9 +173,9 @@ impl BodyAnswer<'_> {
             out.extend_from_slice(b"access-control-allow-origin: ");
             out.extend_from_slice(origin);
             out.extend_from_slice(b"\r\naccess-control-expose-headers: ");
-            out.extend_from_slice(crate::public::EXPOSE_HEADERS.as_bytes());
+            out.extend_from_slice(EXPOSE_HEADERS.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
-        crate::server::write_head_end(out, close, true);
+        write_head_end(out, close, true);
     }
 }

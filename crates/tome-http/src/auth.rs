@@ -1,17 +1,17 @@
 //! Bearer-key authentication and per-key rate limiting for the management API.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tome_core::keys::{self, KeyKind};
 use tome_core::time;
 
-use crate::AppState;
 use crate::client_ip::{client_bucket, client_ip};
 use crate::error::ApiError;
 use crate::extract::Auth;
-use crate::ratelimit::RateDecision;
+use crate::ratelimit::with_rate_headers;
+use crate::state::AppState;
 
 /// How stale `last_used_at` may get before a request refreshes it. Writing it on every request
 /// would turn each read into a durable write.
@@ -100,45 +100,4 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim().to_string())
-}
-
-const RATE_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-const RATE_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-const RATE_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
-
-/// Adds `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds) to a response.
-pub fn with_rate_headers(mut resp: Response, d: &RateDecision) -> Response {
-    let (limit, reset) = header_values(d.limit, d.reset_at);
-    let h = resp.headers_mut();
-    h.insert(RATE_LIMIT, limit);
-    h.insert(RATE_REMAINING, HeaderValue::from(d.remaining));
-    h.insert(RATE_RESET, reset);
-    resp
-}
-
-/// `limit` and `reset_at` as header values. Both are the same for most requests (one limit per
-/// key kind, one reset per minute), so each thread keeps the last ones: cloning a value is a
-/// reference count, formatting one is an allocation.
-fn header_values(limit: u64, reset_at: i64) -> (HeaderValue, HeaderValue) {
-    use std::cell::RefCell;
-    type Last = Option<((u64, HeaderValue), (i64, HeaderValue))>;
-    thread_local! {
-        static LAST: RefCell<Last> = const { RefCell::new(None) };
-    }
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        let (l, r) = last.get_or_insert_with(|| {
-            (
-                (limit, HeaderValue::from(limit)),
-                (reset_at, HeaderValue::from(reset_at)),
-            )
-        });
-        if l.0 != limit {
-            *l = (limit, HeaderValue::from(limit));
-        }
-        if r.0 != reset_at {
-            *r = (reset_at, HeaderValue::from(reset_at));
-        }
-        (l.1.clone(), r.1.clone())
-    })
 }

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tome_core::model::ApiKey;
 use tome_store::{PublishedTree, SiteAccess, Store, StoreError};
 
-use crate::answer::{Headers, text};
+use crate::wire::{Headers, text};
 
 /// The caches' hasher: seeded per process, several times faster than SipHash on the short keys
 /// every cached read looks up (site keys, paths).

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
 
-use crate::answer::{Headers, text};
+use crate::wire::{Headers, text};
 
 /// An IP address or CIDR range, e.g. `10.0.0.0/8`, `127.0.0.1`, `::1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

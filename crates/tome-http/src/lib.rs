@@ -15,6 +15,8 @@ pub mod public;
 pub mod ratelimit;
 pub mod routes;
 pub mod server;
+pub mod state;
+pub mod wire;
 
 use std::sync::Arc;
 
@@ -23,170 +25,17 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tome_core::cursor::CursorCodec;
-use tome_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 
-use crate::answer::{Answer, RequestView};
+use crate::answer::{Answer, FixedPart, Handler};
 use crate::error::ApiError;
-use crate::ratelimit::RateLimiter;
+pub use crate::state::{AppState, HttpConfig, SEARCH_FOLLOW_INTERVAL};
+use crate::wire::RequestView;
 
 /// Largest accepted request body: 20 bulk articles of 100,000 characters each, JSON-escaped.
 pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
-
-/// Settings the HTTP layer needs.
-#[derive(Debug, Clone)]
-pub struct HttpConfig {
-    /// Requests per minute per admin key.
-    pub admin_rate_limit: u64,
-    /// Requests per minute per assistant key.
-    pub assistant_rate_limit: u64,
-    /// This server's own address as clients reach it, for `public_url` (`http://127.0.0.1:8080`).
-    pub base_url: String,
-    /// A dedicated host for hosted help centres (`https://help.example.com`), if any.
-    pub hosted_url: Option<String>,
-    /// Proxies whose `X-Forwarded-For` is believed when finding the client's address.
-    pub trusted_proxies: Vec<client_ip::IpRange>,
-    /// Refused public requests (bad key, origin) allowed per client address per minute.
-    pub public_refusal_rate_limit: u64,
-    /// Bytes of rendered public responses kept in memory (and as much again for hosted pages).
-    pub cache_bytes: u64,
-    /// When set, `/metrics` requires `Authorization: Bearer <token>`.
-    pub metrics_token: Option<String>,
-    /// Hosted help-centre requests allowed per client address per minute.
-    pub hosted_rate_limit: u64,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            admin_rate_limit: 100,
-            assistant_rate_limit: 1000,
-            base_url: "http://127.0.0.1:8080".to_string(),
-            hosted_url: None,
-            trusted_proxies: Vec::new(),
-            public_refusal_rate_limit: 100,
-            cache_bytes: 64 * 1024 * 1024,
-            metrics_token: None,
-            hosted_rate_limit: 600,
-        }
-    }
-}
-
-/// How often the search index looks for writes made by other processes (the CLI, other nodes).
-pub const SEARCH_FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Shared state of every handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    /// The search engine, kept level with the store (see `tome_search::Search`).
-    pub search: Arc<tome_search::Search>,
-    pub limiter: Arc<dyn RateLimiter>,
-    pub config: Arc<HttpConfig>,
-    pub cursors: Arc<CursorCodec>,
-    pub public: Arc<cache::PublicCache>,
-    pub metrics: Arc<metrics::Metrics>,
-    pub hosted: Arc<hosted::HostedCache>,
-    /// The authority of `--hosted-url`, whose paths are all hosted pages.
-    pub hosted_host: Option<Arc<str>>,
-    openapi: Arc<str>,
-}
-
-impl AppState {
-    /// Builds the state with an in-memory search index rebuilt from the store (tests, tools).
-    pub async fn new(
-        store: Arc<dyn Store>,
-        limiter: Arc<dyn RateLimiter>,
-        config: HttpConfig,
-    ) -> Result<Self, tome_search::SearchError> {
-        let search = tome_search::Search::open(store.clone(), Default::default()).await?;
-        Self::with_search(store, limiter, config, search).await
-    }
-
-    /// Builds the state around an opened search index (see [`AppState::assemble`]).
-    pub async fn with_search(
-        store: Arc<dyn Store>,
-        limiter: Arc<dyn RateLimiter>,
-        config: HttpConfig,
-        search: Arc<tome_search::Search>,
-    ) -> Result<Self, tome_search::SearchError> {
-        Self::assemble(store, limiter, config, search, Arc::default()).await
-    }
-
-    /// Builds the state around an opened search index and a metrics registry (which the limiter
-    /// may share), reading the instance secret that signs pagination cursors, and starts
-    /// following the change feed for writes made elsewhere.
-    pub async fn assemble(
-        store: Arc<dyn Store>,
-        limiter: Arc<dyn RateLimiter>,
-        config: HttpConfig,
-        search: Arc<tome_search::Search>,
-        metrics: Arc<metrics::Metrics>,
-    ) -> Result<Self, tome_search::SearchError> {
-        let secret = store.instance_secret().await?;
-        let public = Arc::new(cache::PublicCache::new(config.cache_bytes));
-        let caches = public.clone();
-        search.spawn_follower(SEARCH_FOLLOW_INTERVAL, move |applied| {
-            invalidate_applied(&caches, applied);
-        });
-        Ok(AppState {
-            metrics,
-            public,
-            hosted: Arc::new(hosted::HostedCache::new(config.cache_bytes)),
-            hosted_host: hosted::hosted_authority(config.hosted_url.as_deref()),
-            store,
-            search,
-            limiter,
-            config: Arc::new(config),
-            cursors: Arc::new(CursorCodec::new(secret)),
-            openapi: openapi::document().into(),
-        })
-    }
-}
-
-/// Marks everything a batch of changes touched as stale in the caches.
-fn invalidate_applied(public: &cache::PublicCache, applied: &tome_search::Applied) {
-    if applied.rebuilt {
-        // Rebuilt from the database because the feed no longer reached back far enough: what
-        // changed in between is unknown.
-        public.invalidate_all();
-        return;
-    }
-    for (kb, &seq) in &applied.kbs {
-        public.invalidate_kb_change(kb, seq);
-    }
-    for kb in &applied.kb_access {
-        public.invalidate_kb_access(kb);
-    }
-    for project in &applied.projects {
-        public.invalidate_project(project);
-    }
-    if applied.api_keys {
-        public.invalidate_api_keys();
-    }
-}
-
-impl AppState {
-    /// Runs a search on the engine, timing it for the metrics. First brings the index level
-    /// with every write this node has acknowledged, so a search never misses one.
-    pub async fn run_search(
-        &self,
-        request: &tome_search::SearchRequest,
-    ) -> Result<tome_search::SearchResults, tome_search::SearchError> {
-        let started = std::time::Instant::now();
-        if let Some(applied) = self.search.ensure_current().await? {
-            invalidate_applied(&self.public, &applied);
-        }
-        let results = self.search.query(request);
-        self.metrics
-            .search_duration
-            .observe(started.elapsed().as_secs_f64());
-        results
-    }
-}
 
 /// The whole application as a router.
 pub fn app(state: AppState) -> Router {
@@ -207,7 +56,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/openapi.json", get(openapi_json))
-        .route("/metrics", get(metrics::serve))
+        .route("/metrics", get(metrics_endpoint))
         .merge(api)
         .merge(routes::public::router(state.clone()))
         .merge(hosted::router())
@@ -323,7 +172,7 @@ impl<S> FastPublic<S> {
 
     /// The cached answer to a `GET` request, if there is one — the whole of [`Service::call`]
     /// for such requests; `None` before any side effect otherwise.
-    pub async fn cached<'r, R: RequestView>(&self, req: &'r R) -> Option<Answer<'r>> {
+    pub async fn cached<'r, R: RequestView>(&self, req: &'r R) -> Option<Answer<'r, Cached>> {
         if !self.may_be_cached(&axum::http::Method::GET, req.path()) {
             return None;
         }
@@ -336,11 +185,74 @@ impl<S> FastPublic<S> {
     }
 }
 
-async fn cached_answer<'r, R: RequestView>(state: &AppState, req: &'r R) -> Option<Answer<'r>> {
+/// The server's view of the application: cached answers from [`FastPublic::cached`], the rest
+/// through the router.
+impl<S> Handler for FastPublic<S>
+where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Kind = Cached;
+
+    async fn cached<'r, R: RequestView + Sync>(&self, req: &'r R) -> Option<Answer<'r, Cached>> {
+        FastPublic::cached(self, req).await
+    }
+
+    fn route(
+        &self,
+        req: axum::extract::Request,
+    ) -> impl std::future::Future<Output = Response> + Send + 'static {
+        let routed = tower::ServiceExt::oneshot(self.inner.clone(), req);
+        async move {
+            match routed.await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            }
+        }
+    }
+}
+
+/// What a cached answer is: a public API read or a hosted page.
+pub enum Cached {
+    Public(public::PublicRead),
+    Page(hosted::Page),
+}
+
+impl FixedPart for Cached {
+    fn status(&self) -> StatusCode {
+        match self {
+            Cached::Public(p) => p.status(),
+            Cached::Page(p) => p.status(),
+        }
+    }
+
+    fn response(&self, body: &cache::CachedBody, gzip: bool) -> Response {
+        match self {
+            Cached::Public(p) => p.response(body, gzip),
+            Cached::Page(p) => p.response(body, gzip),
+        }
+    }
+}
+
+async fn cached_answer<'r, R: RequestView>(
+    state: &AppState,
+    req: &'r R,
+) -> Option<Answer<'r, Cached>> {
     if req.path().starts_with("/v1/kb/public/") {
-        public::serve_cached(state, req).await
+        public::serve_cached(state, req)
+            .await
+            .map(|a| a.map_kind(Cached::Public))
     } else {
-        hosted::serve_cached(state, req).await
+        hosted::serve_cached(state, req)
+            .await
+            .map(|a| a.map_kind(Cached::Page))
     }
 }
 
@@ -454,10 +366,20 @@ async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn openapi_json(State(s): State<AppState>) -> Response {
+async fn openapi_json() -> Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     (
         [(header::CONTENT_TYPE, "application/json")],
-        s.openapi.to_string(),
+        DOCUMENT.get_or_init(openapi::document).clone(),
     )
         .into_response()
+}
+
+async fn metrics_endpoint(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    metrics::respond(
+        &s.metrics,
+        &s.store.pool_stats(),
+        s.config.metrics_token.as_deref(),
+        &headers,
+    )
 }

@@ -18,8 +18,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::AppState;
-
 type Labels = Vec<(&'static str, String)>;
 
 /// Route template, method and status of a pre-router answer.
@@ -259,9 +257,15 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     resp
 }
 
-/// `GET /metrics` in the Prometheus text format.
-pub async fn serve(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    if let Some(token) = &s.config.metrics_token {
+/// `GET /metrics` in the Prometheus text format: `metrics` and the database `pools`, behind
+/// `Authorization: Bearer TOKEN` when a `token` is set.
+pub fn respond(
+    metrics: &Metrics,
+    pools: &[tome_store::PoolStats],
+    token: Option<&str>,
+    headers: &axum::http::HeaderMap,
+) -> Response {
+    if let Some(token) = token {
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -281,7 +285,7 @@ pub async fn serve(State(s): State<AppState>, headers: axum::http::HeaderMap) ->
             .into_response();
         }
     }
-    let body = s.metrics.render(&s.store.pool_stats());
+    let body = metrics.render(pools);
     (
         [(
             header::CONTENT_TYPE,

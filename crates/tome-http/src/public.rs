@@ -6,19 +6,19 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tome_core::keys;
 use tome_store::SiteAccess;
 
-use crate::AppState;
-use crate::answer::{Answer, BodyAnswer, Headers, Kind, RequestView, text};
-use crate::auth::with_rate_headers;
+use crate::answer::{Answer, BodyAnswer, FixedPart, allow_origin};
 use crate::cache::CachedBody;
 use crate::client_ip::{client_bucket, client_ip, client_ip_from};
 use crate::error::ApiError;
-use crate::ratelimit::RateDecision;
+use crate::ratelimit::{RateDecision, with_rate_headers};
+use crate::state::AppState;
+use crate::wire::{Headers, RequestView, text};
 
 pub const SITE_KEY_HEADER: &str = "x-minolith-site-key";
 const PUBLIC_PREFIX: &str = "/v1/kb/public/";
@@ -139,19 +139,6 @@ fn decorate(mut resp: Response, cors_origin: Option<&HeaderValue>) -> Response {
     resp
 }
 
-/// The response headers a browser's script may read besides the safelisted ones.
-pub(crate) const EXPOSE_HEADERS: &str =
-    "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset";
-
-/// Lets a page from `origin` read the response.
-pub(crate) fn allow_origin(h: &mut HeaderMap, origin: HeaderValue) {
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    h.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(EXPOSE_HEADERS),
-    );
-}
-
 /// The origin to echo in `Access-Control-Allow-Origin` for an admitted request: the exact
 /// `Origin` sent, never `*`.
 fn cors_origin<'h>(
@@ -162,9 +149,18 @@ fn cors_origin<'h>(
     origin_header.filter(|_| matches!(origin, Some(Ok(_))) || access.allowed_domains.is_empty())
 }
 
-/// A cached public body's answer without its per-request headers (rate limits, CORS).
-pub(crate) fn fixed_response(body: &CachedBody, gzip: bool) -> Response {
-    decorate(body.representation(gzip), None)
+/// The fixed part of a cached public read's answer: `200`, the body's own headers and
+/// `Vary: Origin`.
+pub struct PublicRead;
+
+impl FixedPart for PublicRead {
+    fn status(&self) -> StatusCode {
+        StatusCode::OK
+    }
+
+    fn response(&self, body: &CachedBody, gzip: bool) -> Response {
+        decorate(body.representation(gzip), None)
+    }
 }
 
 /// Counts an admitted request against its site key's limit for this client.
@@ -192,7 +188,10 @@ fn over_limit(state: &AppState, d: &RateDecision, cors: Option<&HeaderValue>) ->
 /// a refusal, search, a preflight — returns `None` *before any side effect* (the rate limit is
 /// counted only once the answer is certain), and the request takes the normal route through
 /// [`gate`] and the handlers, which produce exactly the same responses.
-pub async fn serve_cached<'r, R: RequestView>(state: &AppState, req: &'r R) -> Option<Answer<'r>> {
+pub async fn serve_cached<'r, R: RequestView>(
+    state: &AppState,
+    req: &'r R,
+) -> Option<Answer<'r, PublicRead>> {
     let started = std::time::Instant::now();
     let path = req.path();
     let (slug, tail) = path.strip_prefix(PUBLIC_PREFIX)?.split_once('/')?;
@@ -220,7 +219,7 @@ pub async fn serve_cached<'r, R: RequestView>(state: &AppState, req: &'r R) -> O
         Answer::Body(BodyAnswer {
             body,
             gzip,
-            kind: Kind::Public,
+            kind: PublicRead,
             rate: Some(d),
             cors,
         })

@@ -1,4 +1,4 @@
-//! The HTTP/1.1 server in front of [`Service`](crate::Service).
+//! The HTTP/1.1 server in front of a [`Handler`] (the application: [`crate::Service`]).
 //!
 //! Most requests a help centre gets are small and simple: `GET`s, or writes with a short JSON
 //! body of known length, on keep-alive connections. This module answers those itself — reads the
@@ -35,10 +35,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
-use tower::ServiceExt as _;
 
-use crate::Service;
-use crate::answer::{Answer, Headers, RequestView};
+use crate::answer::{Answer, Handler};
+use crate::wire::{Headers, RequestView, body_allowed, text, write_head};
 
 /// The answer to a request whose target is not a valid URI (hyper's, too).
 const BAD_REQUEST: &[u8] =
@@ -99,9 +98,9 @@ impl Default for ServeOptions {
 
 /// Serves `service` on `listener` until `stop_rx` turns true (one flag for every thread: a
 /// connection sees it the moment it is set), running requests without a cached answer on `app`.
-async fn serve_on(
+async fn serve_on<H: Handler>(
     listener: TcpListener,
-    service: Service,
+    service: H,
     options: ServeOptions,
     app: Handle,
     stop_rx: watch::Receiver<bool>,
@@ -154,9 +153,9 @@ pub struct Threads {
 /// database work, rendering, search, anything that may take milliseconds — runs on the runtime
 /// that calls this, where idle workers share the load, so a slow request never holds up the
 /// cached reads of the connections that share its thread. Serving stops when `stop` turns true.
-pub fn spawn_threads(
+pub fn spawn_threads<H: Handler>(
     listener: std::net::TcpListener,
-    service: Service,
+    service: H,
     options: ServeOptions,
     threads: usize,
     stop: watch::Receiver<bool>,
@@ -231,8 +230,8 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-struct Connection {
-    service: Service,
+struct Connection<H> {
+    service: H,
     peer: SocketAddr,
     options: ServeOptions,
     stop: watch::Receiver<bool>,
@@ -326,7 +325,7 @@ const PLAIN_TARGET: [bool; 256] = {
     ok
 };
 
-/// A request read by this loop, as [`crate::answer::RequestView`]: slices of the bytes read.
+/// A request read by this loop, as [`RequestView`]: slices of the bytes read.
 struct RawView<'a> {
     head: &'a [u8],
     path: &'a str,
@@ -357,11 +356,11 @@ impl RequestView for RawView<'_> {
     }
 
     fn authority(&self) -> Option<&str> {
-        self.header("host").and_then(crate::answer::text)
+        self.header("host").and_then(text)
     }
 }
 
-impl Connection {
+impl<H: Handler> Connection<H> {
     async fn run(mut self, mut stream: TcpStream) {
         // Responses are written whole; Nagle would only delay the last packet of a large one.
         let _ = stream.set_nodelay(true);
@@ -532,19 +531,16 @@ impl Connection {
 
 /// Answers a request: from cache, right here, when it has a cached answer; otherwise through the
 /// router, on `app`.
-async fn dispatch(service: &Service, app: &Handle, req: Request<Body>) -> Response {
+async fn dispatch<H: Handler>(service: &H, app: &Handle, req: Request<Body>) -> Response {
     let (parts, body) = req.into_parts();
     if parts.method == Method::GET
         && let Some(answer) = service.cached(&parts).await
     {
         return answer.into_response();
     }
-    let routed = service
-        .router()
-        .clone()
-        .oneshot(Request::from_parts(parts, body));
+    let routed = service.route(Request::from_parts(parts, body));
     match app.spawn(routed).await {
-        Ok(Ok(resp)) => resp,
+        Ok(resp) => resp,
         Err(e) => {
             // The router catches panics; this is the application's runtime shutting down.
             tracing::error!(error = %e, "a request's task ended without an answer");
@@ -646,68 +642,6 @@ fn has_token(value: &[u8], token: &str) -> bool {
     value
         .split(|b| *b == b',')
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-}
-
-fn body_allowed(status: http::StatusCode) -> bool {
-    !(status.is_informational()
-        || status == http::StatusCode::NO_CONTENT
-        || status == http::StatusCode::NOT_MODIFIED)
-}
-
-/// Serializes a response head as hyper does: status line, the response's headers, then
-/// `content-length` (unless the status has no body) and `date` where the response has none.
-fn write_head(
-    out: &mut Vec<u8>,
-    status: http::StatusCode,
-    headers: &HeaderMap,
-    body_len: usize,
-    close: bool,
-) {
-    write_head_start(out, status, headers, body_len);
-    write_head_end(out, close, !headers.contains_key(http::header::DATE));
-}
-
-/// The first part of [`write_head`]: status line, `headers` (but `content-length` and
-/// `connection`), and `content-length` unless the status has no body.
-pub(crate) fn write_head_start(
-    out: &mut Vec<u8>,
-    status: http::StatusCode,
-    headers: &HeaderMap,
-    body_len: usize,
-) {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for (name, value) in headers {
-        if name == http::header::CONTENT_LENGTH || name == http::header::CONNECTION {
-            continue;
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if body_allowed(status) {
-        out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(itoa::Buffer::new().format(body_len).as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
-/// The rest of a response head after any further header lines: `connection: close` when
-/// `close`, the date when `date`, and the blank line.
-pub(crate) fn write_head_end(out: &mut Vec<u8>, close: bool, date: bool) {
-    if close {
-        out.extend_from_slice(b"connection: close\r\n");
-    }
-    if date {
-        out.extend_from_slice(b"date: ");
-        date::with(|d| out.extend_from_slice(d));
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
 }
 
 /// Writes `resp`, its body already in memory.
@@ -827,31 +761,6 @@ async fn write_with_file(
         }
     }
     Ok(())
-}
-
-/// The `Date` header's value, formatted once a second per thread (as hyper does).
-mod date {
-    use std::cell::RefCell;
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-    thread_local! {
-        static CACHED: RefCell<(u64, Vec<u8>)> = const { RefCell::new((u64::MAX, Vec::new())) };
-    }
-
-    pub fn with(f: impl FnOnce(&[u8])) {
-        let now = SystemTime::now();
-        let second = now
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_secs();
-        CACHED.with_borrow_mut(|(at, text)| {
-            if *at != second {
-                *at = second;
-                *text = httpdate::fmt_http_date(now).into_bytes();
-            }
-            f(text);
-        });
-    }
 }
 
 /// A stream that first yields bytes already read from it.

@@ -11,8 +11,9 @@ use tome_store::StoreError;
 
 use super::assets::assets;
 use super::cache::Page;
+use super::site::Site;
+use super::templates;
 use super::view::{Crumb, nav};
-use super::{Site, templates};
 use crate::cache::CachedBody;
 
 pub(crate) const HTML: &str = "text/html; charset=utf-8";

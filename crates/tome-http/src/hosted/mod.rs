@@ -8,10 +8,12 @@
 //! at all and works with JavaScript off.
 
 pub mod assets;
-mod cache;
+pub(crate) mod cache;
+pub(crate) mod host;
 mod layout;
 mod pages;
 mod seo;
+mod site;
 mod templates;
 mod view;
 
@@ -23,15 +25,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tome_core::model::{KnowledgeBase, Status};
 use tome_store::{PublishedTree, StoreError};
 
 pub use cache::{HostedCache, Page};
+pub use host::hosted_authority;
+use host::is_hosted_host;
+use site::Site;
 
-use crate::AppState;
-use crate::answer::{Answer, BodyAnswer, Headers, Kind, RequestView};
+use crate::answer::{Answer, BodyAnswer, FixedPart};
 use crate::cache::{CachedBody, Negotiated};
 use crate::client_ip::{client_bucket, client_ip, client_ip_from};
+use crate::state::AppState;
+use crate::wire::{Headers, RequestView};
 
 /// Marks a request that arrived on the `--hosted-url` host (and was rewritten under `/hc`).
 #[derive(Debug, Clone, Copy)]
@@ -43,14 +48,6 @@ pub fn router() -> Router<AppState> {
         .route("/hc", get(page))
         .route("/hc/{slug}", get(page))
         .route("/hc/{slug}/{*rest}", get(page))
-}
-
-/// The authority (`host[:port]`, lowercase) that `--hosted-url` names, if set.
-pub fn hosted_authority(hosted_url: Option<&str>) -> Option<Arc<str>> {
-    let url = hosted_url?;
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
-    (!authority.is_empty()).then(|| authority.into())
 }
 
 fn request_authority(req: &Request) -> Option<String> {
@@ -67,20 +64,6 @@ fn authority(uri: &Uri, headers: &HeaderMap) -> Option<String> {
                 .map(str::to_string)
         })
         .map(|a| a.to_ascii_lowercase())
-}
-
-/// Whether a request's authority is the hosted one (`configured` is lowercase, `got` in any
-/// case): exact when `--hosted-url` has a port, by host name otherwise (a proxy may or may not
-/// pass the default port on).
-fn is_hosted_host(configured: &str, got: &str) -> bool {
-    if configured.eq_ignore_ascii_case(got) {
-        return true;
-    }
-    let has_port = |a: &str| !a.ends_with(']') && a.rsplit_once(':').is_some();
-    !has_port(configured)
-        && got
-            .rsplit_once(':')
-            .is_some_and(|(h, _)| h.eq_ignore_ascii_case(configured))
 }
 
 /// On the hosted host every path is a help-centre path: `/{slug}/…` is served as
@@ -123,18 +106,6 @@ async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
     resp
-}
-
-/// Where a KB's pages live for this request.
-#[derive(Debug, Clone)]
-pub(crate) struct Site {
-    pub tree: Arc<PublishedTree>,
-    /// Link prefix of the KB's pages on this host: `/hc/{slug}` or `/{slug}`.
-    pub root: String,
-    /// Link prefix of the assets on this host.
-    pub assets_root: &'static str,
-    /// Absolute URL of the KB's home page, for canonical links, sitemaps and llms.txt.
-    pub canonical_root: String,
 }
 
 /// The page cache key: the KB, its generation, the host kind, the slug and the rest of the path.
@@ -183,7 +154,10 @@ async fn over_limit<H: Headers + ?Sized>(
 /// and its page at the current generation is cached; `None` (before any side effect — the rate
 /// limit is counted only once the answer is certain) sends the request through the router, whose
 /// [`page`] handler produces the same response.
-pub async fn serve_cached<'r, R: RequestView>(s: &AppState, req: &'r R) -> Option<Answer<'r>> {
+pub async fn serve_cached<'r, R: RequestView>(
+    s: &AppState,
+    req: &'r R,
+) -> Option<Answer<'r, Page>> {
     let started = std::time::Instant::now();
     let on_host = s.hosted_host.as_deref().is_some_and(|configured| {
         req.authority()
@@ -227,7 +201,7 @@ pub async fn serve_cached<'r, R: RequestView>(s: &AppState, req: &'r R) -> Optio
                 Answer::Body(BodyAnswer {
                     body: page.body.clone(),
                     gzip,
-                    kind: Kind::Page(page),
+                    kind: page,
                     rate: None,
                     cors: None,
                 })
@@ -338,29 +312,6 @@ async fn resolve(
     Ok(Some((tree, generation)))
 }
 
-/// The one place the hosted search page asks for results: the search engine, published content
-/// only, best first.
-pub(crate) async fn search_published(
-    s: &AppState,
-    kb: &KnowledgeBase,
-    text: &str,
-) -> Result<tome_search::SearchResults, StoreError> {
-    let request = tome_search::SearchRequest {
-        project_id: kb.project_id.clone(),
-        kb_id: kb.id.clone(),
-        text: text.to_string(),
-        filters: tome_search::Filters {
-            statuses: vec![Status::Published],
-            ..tome_search::Filters::default()
-        },
-        limit: 20,
-    };
-    s.run_search(&request).await.map_err(|e| {
-        tracing::error!(error = %e, kb.id = %kb.id, "hosted search failed");
-        StoreError::Internal(e.to_string().into())
-    })
-}
-
 /// Sends a page: gzip when accepted, 304 when the client's copy is current, security headers
 /// always.
 pub(crate) fn respond<H: Headers + ?Sized>(page: &Page, headers: &H) -> Response {
@@ -380,6 +331,17 @@ fn respond_to(page: &Page, negotiated: Negotiated<'_>) -> Response {
 /// The page in full, in representation `gzip`.
 pub(crate) fn page_response(page: &Page, gzip: bool) -> Response {
     with_page_headers(page, page.body.body_response(page.status, gzip), gzip)
+}
+
+/// A cached page's answer is the page's.
+impl FixedPart for Page {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn response(&self, _body: &CachedBody, gzip: bool) -> Response {
+        page_response(self, gzip)
+    }
 }
 
 fn with_page_headers(page: &Page, mut resp: Response, gzip: bool) -> Response {
@@ -411,22 +373,4 @@ fn with_page_headers(page: &Page, mut resp: Response, gzip: bool) -> Response {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hosted_host_matching() {
-        assert_eq!(
-            hosted_authority(Some("https://Help.Example.com/")).as_deref(),
-            Some("help.example.com")
-        );
-        assert!(is_hosted_host("help.example.com", "help.example.com"));
-        assert!(is_hosted_host("help.example.com", "help.example.com:443"));
-        assert!(!is_hosted_host("help.example.com", "api.example.com"));
-        assert!(is_hosted_host("localhost:8081", "localhost:8081"));
-        assert!(!is_hosted_host("localhost:8081", "localhost:8080"));
-    }
 }

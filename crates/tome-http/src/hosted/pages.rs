@@ -10,11 +10,12 @@ use tome_store::StoreError;
 
 use super::cache::Page;
 use super::layout::{failure, home_crumb, html_page, meta, not_found};
+use super::seo;
+use super::site::{Site, search_published};
 use super::view::{
     self, ArticleLink, Crumb, article_link, category_url, faq_view, id_of, nav, section_url,
 };
-use super::{Site, search_published, seo};
-use crate::AppState;
+use crate::state::AppState;
 
 /// Renders the page at `rest` (the path after the KB's root).
 pub(crate) async fn render(s: &AppState, site: &Site, rest: &str, uri: &Uri) -> Page {

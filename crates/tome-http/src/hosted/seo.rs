@@ -6,11 +6,11 @@ use std::fmt::Write;
 use tome_core::model::Article;
 use tome_store::StoreError;
 
-use super::Site;
 use super::cache::Page;
 use super::layout::text_page;
+use super::site::Site;
 use super::view::{article_url, category_url, section_url};
-use crate::AppState;
+use crate::state::AppState;
 
 const MARKDOWN: &str = "text/markdown; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";

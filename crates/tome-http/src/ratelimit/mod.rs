@@ -9,6 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use async_trait::async_trait;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::Response;
 
 mod redis_limiter;
 pub use redis_limiter::RedisRateLimiter;
@@ -192,6 +194,48 @@ impl RateLimiter for MemoryRateLimiter {
     async fn hit(&self, bucket: &str, limit: u64) -> RateDecision {
         self.hit_at(bucket, limit, tome_core::time::unix_now())
     }
+}
+
+/// `X-RateLimit-*`: what a rate-limited response says of its bucket.
+const RATE_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const RATE_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RATE_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// Adds `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds) to a response.
+pub fn with_rate_headers(mut resp: Response, d: &RateDecision) -> Response {
+    let (limit, reset) = header_values(d.limit, d.reset_at);
+    let h = resp.headers_mut();
+    h.insert(RATE_LIMIT, limit);
+    h.insert(RATE_REMAINING, HeaderValue::from(d.remaining));
+    h.insert(RATE_RESET, reset);
+    resp
+}
+
+/// `limit` and `reset_at` as header values. Both are the same for most requests (one limit per
+/// key kind, one reset per minute), so each thread keeps the last ones: cloning a value is a
+/// reference count, formatting one is an allocation.
+fn header_values(limit: u64, reset_at: i64) -> (HeaderValue, HeaderValue) {
+    use std::cell::RefCell;
+    type Last = Option<((u64, HeaderValue), (i64, HeaderValue))>;
+    thread_local! {
+        static LAST: RefCell<Last> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        let (l, r) = last.get_or_insert_with(|| {
+            (
+                (limit, HeaderValue::from(limit)),
+                (reset_at, HeaderValue::from(reset_at)),
+            )
+        });
+        if l.0 != limit {
+            *l = (limit, HeaderValue::from(limit));
+        }
+        if r.0 != reset_at {
+            *r = (reset_at, HeaderValue::from(reset_at));
+        }
+        (l.1.clone(), r.1.clone())
+    })
 }
 
 #[cfg(test)]

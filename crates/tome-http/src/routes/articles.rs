@@ -9,10 +9,10 @@ use tome_core::model::Status;
 use tome_search::{Filters, SearchRequest};
 use tome_store::{ContentFilter, DocKind, SectionFilter};
 
-use crate::AppState;
 use crate::dto::{ArticleResponse, Data, FaqResponse, List, SearchResponse, data};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth, Params};
+use crate::state::AppState;
 
 type Json<T> = axum::Json<Data<T>>;
 

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use tome_core::input::{CategoryInput, SectionInput};
 
-use crate::AppState;
 use crate::dto::{CategoryResponse, Data, List, SectionResponse, data};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth, Params};
+use crate::state::AppState;
 
 type Json<T> = axum::Json<Data<T>>;
 

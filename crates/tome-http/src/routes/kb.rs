@@ -8,13 +8,13 @@ use tome_core::input::{KbInput, ProjectInput, SiteKeyInput};
 use tome_core::keys;
 use tome_core::validate::SITE_KEY_RATE_DEFAULT;
 
-use crate::AppState;
 use crate::dto::{
     Data, KbResponse, List, NewSiteKeyResponse, Pagination, ProjectResponse, SiteKeyResponse,
     UsageResponse, data,
 };
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth, Params};
+use crate::state::AppState;
 
 type Json<T> = axum::Json<Data<T>>;
 

@@ -16,11 +16,11 @@ use tome_search::{Filters, SearchRequest};
 use tome_store::{PublishedTree, StoreError};
 use utoipa::ToSchema;
 
-use crate::AppState;
 use crate::dto::{Data, SearchResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Params;
 use crate::public::{PublicCtx, gate};
+use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router<AppState> {
     // `OPTIONS` is routed too so the gate can answer CORS preflights.

@@ -10,6 +10,7 @@ mod content;
 mod credits;
 mod hosted;
 mod kb;
+mod layering;
 mod openapi;
 mod ops;
 mod pagination;

@@ -1,0 +1,166 @@
+//! The state every handler shares ([`AppState`]) and the settings it is built from
+//! ([`HttpConfig`]); it keeps the caches and the search index following the database.
+//!
+//! Below the routes, the public API and the hosted pages, above the caches and limiters it holds.
+
+use std::sync::Arc;
+
+use tome_core::cursor::CursorCodec;
+use tome_store::Store;
+
+use crate::cache::PublicCache;
+use crate::client_ip::IpRange;
+use crate::hosted::cache::HostedCache;
+use crate::hosted::host::hosted_authority;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+
+/// Settings the HTTP layer needs.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Requests per minute per admin key.
+    pub admin_rate_limit: u64,
+    /// Requests per minute per assistant key.
+    pub assistant_rate_limit: u64,
+    /// This server's own address as clients reach it, for `public_url` (`http://127.0.0.1:8080`).
+    pub base_url: String,
+    /// A dedicated host for hosted help centres (`https://help.example.com`), if any.
+    pub hosted_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed when finding the client's address.
+    pub trusted_proxies: Vec<IpRange>,
+    /// Refused public requests (bad key, origin) allowed per client address per minute.
+    pub public_refusal_rate_limit: u64,
+    /// Bytes of rendered public responses kept in memory (and as much again for hosted pages).
+    pub cache_bytes: u64,
+    /// When set, `/metrics` requires `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// Hosted help-centre requests allowed per client address per minute.
+    pub hosted_rate_limit: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            admin_rate_limit: 100,
+            assistant_rate_limit: 1000,
+            base_url: "http://127.0.0.1:8080".to_string(),
+            hosted_url: None,
+            trusted_proxies: Vec::new(),
+            public_refusal_rate_limit: 100,
+            cache_bytes: 64 * 1024 * 1024,
+            metrics_token: None,
+            hosted_rate_limit: 600,
+        }
+    }
+}
+
+/// How often the search index looks for writes made by other processes (the CLI, other nodes).
+pub const SEARCH_FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    /// The search engine, kept level with the store (see `tome_search::Search`).
+    pub search: Arc<tome_search::Search>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub config: Arc<HttpConfig>,
+    pub cursors: Arc<CursorCodec>,
+    pub public: Arc<PublicCache>,
+    pub metrics: Arc<Metrics>,
+    pub hosted: Arc<HostedCache>,
+    /// The authority of `--hosted-url`, whose paths are all hosted pages.
+    pub hosted_host: Option<Arc<str>>,
+}
+
+impl AppState {
+    /// Builds the state with an in-memory search index rebuilt from the store (tests, tools).
+    pub async fn new(
+        store: Arc<dyn Store>,
+        limiter: Arc<dyn RateLimiter>,
+        config: HttpConfig,
+    ) -> Result<Self, tome_search::SearchError> {
+        let search = tome_search::Search::open(store.clone(), Default::default()).await?;
+        Self::with_search(store, limiter, config, search).await
+    }
+
+    /// Builds the state around an opened search index (see [`AppState::assemble`]).
+    pub async fn with_search(
+        store: Arc<dyn Store>,
+        limiter: Arc<dyn RateLimiter>,
+        config: HttpConfig,
+        search: Arc<tome_search::Search>,
+    ) -> Result<Self, tome_search::SearchError> {
+        Self::assemble(store, limiter, config, search, Arc::default()).await
+    }
+
+    /// Builds the state around an opened search index and a metrics registry (which the limiter
+    /// may share), reading the instance secret that signs pagination cursors, and starts
+    /// following the change feed for writes made elsewhere.
+    pub async fn assemble(
+        store: Arc<dyn Store>,
+        limiter: Arc<dyn RateLimiter>,
+        config: HttpConfig,
+        search: Arc<tome_search::Search>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, tome_search::SearchError> {
+        let secret = store.instance_secret().await?;
+        let public = Arc::new(PublicCache::new(config.cache_bytes));
+        let caches = public.clone();
+        search.spawn_follower(SEARCH_FOLLOW_INTERVAL, move |applied| {
+            invalidate_applied(&caches, applied);
+        });
+        Ok(AppState {
+            metrics,
+            public,
+            hosted: Arc::new(HostedCache::new(config.cache_bytes)),
+            hosted_host: hosted_authority(config.hosted_url.as_deref()),
+            store,
+            search,
+            limiter,
+            config: Arc::new(config),
+            cursors: Arc::new(CursorCodec::new(secret)),
+        })
+    }
+}
+
+/// Marks everything a batch of changes touched as stale in the caches.
+fn invalidate_applied(public: &PublicCache, applied: &tome_search::Applied) {
+    if applied.rebuilt {
+        // Rebuilt from the database because the feed no longer reached back far enough: what
+        // changed in between is unknown.
+        public.invalidate_all();
+        return;
+    }
+    for (kb, &seq) in &applied.kbs {
+        public.invalidate_kb_change(kb, seq);
+    }
+    for kb in &applied.kb_access {
+        public.invalidate_kb_access(kb);
+    }
+    for project in &applied.projects {
+        public.invalidate_project(project);
+    }
+    if applied.api_keys {
+        public.invalidate_api_keys();
+    }
+}
+
+impl AppState {
+    /// Runs a search on the engine, timing it for the metrics. First brings the index level
+    /// with every write this node has acknowledged, so a search never misses one.
+    pub async fn run_search(
+        &self,
+        request: &tome_search::SearchRequest,
+    ) -> Result<tome_search::SearchResults, tome_search::SearchError> {
+        let started = std::time::Instant::now();
+        if let Some(applied) = self.search.ensure_current().await? {
+            invalidate_applied(&self.public, &applied);
+        }
+        let results = self.search.query(request);
+        self.metrics
+            .search_duration
+            .observe(started.elapsed().as_secs_f64());
+        results
+    }
+}
