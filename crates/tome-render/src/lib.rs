@@ -7,6 +7,8 @@
 //! `javascript:`/`data:` URL can survive whatever the author wrote. [`excerpt`] gives the plain text for meta descriptions and
 //! [`inert_css`] makes operator-supplied CSS unable to leave its `<style>` element.
 
+#[cfg(test)]
+mod differential;
 pub mod highlight;
 mod html;
 #[cfg(test)]
