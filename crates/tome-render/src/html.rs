@@ -517,25 +517,37 @@ impl Writer<'_> {
 
 /// The ids allow-listed elements get in the raw HTML of `pieces` (read with the writer's
 /// tokenizer; an id that only looks like one, inside a dropped `<script>`, does no harm here: it
-/// only makes a link to it point at the prefixed id that does not exist either way).
+/// only makes a link to it point at the prefixed id that does not exist either way). Only HTML
+/// blocks and inline tags that may hold an `id=` are read.
 fn author_ids(pieces: &[Piece<'_>]) -> HashSet<String> {
     let mut ids = HashSet::new();
-    let mut raw = String::new();
+    let mut block: Option<String> = None;
     for piece in pieces {
-        if let Piece::Event(Event::Html(h) | Event::InlineHtml(h)) = piece {
-            raw.push_str(h);
+        match piece {
+            Piece::Event(Event::Start(Tag::HtmlBlock)) => block = Some(String::new()),
+            Piece::Event(Event::End(TagEnd::HtmlBlock)) => {
+                if let Some(html) = block.take() {
+                    collect_ids(&html, &mut ids);
+                }
+            }
+            Piece::Event(Event::Html(h)) => match &mut block {
+                Some(html) => html.push_str(h),
+                None => collect_ids(h, &mut ids),
+            },
+            Piece::Event(Event::InlineHtml(h)) => collect_ids(h, &mut ids),
+            _ => {}
         }
     }
-    if !raw
-        .as_bytes()
-        .windows(3)
-        .any(|w| w[..2].eq_ignore_ascii_case(b"id"))
-    {
-        return ids;
+    ids
+}
+
+fn collect_ids(html: &str, ids: &mut HashSet<String>) {
+    if !may_have_id(html.as_bytes()) {
+        return;
     }
     let mut at = 0;
-    while at < raw.len() {
-        let (token, next) = sanitize::next(&raw, at);
+    while at < html.len() {
+        let (token, next) = sanitize::next(html, at);
         at = next;
         if let Token::Start { name, attrs } = token
             && let Some(tag) = sanitize::allowed_tag(&name)
@@ -547,7 +559,21 @@ fn author_ids(pieces: &[Piece<'_>]) -> HashSet<String> {
             }
         }
     }
-    ids
+}
+
+/// Whether `html` has `id` (any case) before an `=`, spaces allowed between: a cheap test that
+/// skips the tokenizer for the raw HTML of almost every document.
+fn may_have_id(html: &[u8]) -> bool {
+    html.iter().enumerate().any(|(i, &b)| {
+        if b != b'=' {
+            return false;
+        }
+        let mut end = i;
+        while end > 0 && html[end - 1].is_ascii_whitespace() {
+            end -= 1;
+        }
+        end >= 2 && html[end - 2..end].eq_ignore_ascii_case(b"id")
+    })
 }
 
 /// Escapes text (`attribute`: an attribute value) the way html5ever serialises it, so the output
