@@ -5,7 +5,16 @@
 //! [`sanitize`]'s tokenizer and allow-list. Raw elements are kept well nested: each lives inside
 //! the Markdown container it was opened in (a paragraph, list item, table cell, …) and is closed
 //! when that container ends, so no author-written end tag can close an element of the page
-//! around the article, and whatever is left open at the end is closed there.
+//! around the article, and whatever is left open at the end is closed there. Inline elements an
+//! HTML block leaves open are closed at the end of that block, so they cannot spread over the
+//! Markdown that follows.
+//!
+//! Author ids are written with the prefix [`ID_PREFIX`], as GitHub writes them, so no id from an
+//! article can name (clobber) a global the page's scripts or the browser look up by id
+//! (`document.location`, `window.createElement`, …); the author's in-page links to those ids
+//! (`href="#x"` in raw HTML, `[x](#x)` in Markdown) are rewritten to match.
+
+use std::collections::HashSet;
 
 use pulldown_cmark::{Alignment, BlockQuoteKind, Event, LinkType, Tag, TagEnd};
 
@@ -31,9 +40,15 @@ enum Open {
     Raw(&'static str),
 }
 
-/// Writes `pieces` as sanitised HTML.
-pub(crate) fn write(pieces: Vec<Piece<'_>>, capacity: usize) -> String {
+/// What every id from raw HTML is prefixed with.
+pub(crate) const ID_PREFIX: &str = "user-content-";
+
+/// Writes `pieces` as sanitised HTML; `own_ids` are the ids the renderer gave headings and
+/// footnotes, which author links may reach as they are.
+pub(crate) fn write(pieces: Vec<Piece<'_>>, own_ids: &HashSet<String>, capacity: usize) -> String {
     let mut w = Writer {
+        author_ids: author_ids(&pieces),
+        own_ids,
         out: String::with_capacity(capacity),
         end_newline: true,
         stack: Vec::new(),
@@ -66,7 +81,10 @@ pub(crate) fn write(pieces: Vec<Piece<'_>>, capacity: usize) -> String {
     w.out
 }
 
-struct Writer {
+struct Writer<'i> {
+    /// The ids written in raw HTML (unprefixed), which fragment links are rewritten to reach.
+    author_ids: HashSet<String>,
+    own_ids: &'i HashSet<String>,
     out: String,
     /// Whether the output ends with a newline (pulldown-cmark's spacing between blocks).
     end_newline: bool,
@@ -82,7 +100,7 @@ struct Writer {
     hidden: usize,
 }
 
-impl Writer {
+impl Writer<'_> {
     fn write(&mut self, s: &str) {
         if !s.is_empty() {
             self.out.push_str(s);
@@ -114,6 +132,36 @@ impl Writer {
         self.stack.pop();
         if self.skip.is_some_and(|(_, depth)| self.stack.len() < depth) {
             self.skip = None;
+        }
+    }
+
+    /// Whether a link to the fragment `id` means an author's element (whose id was prefixed)
+    /// rather than one of the renderer's headings or footnotes.
+    fn to_author_id(&self, id: &str) -> bool {
+        !self.author_ids.is_empty()
+            && self.author_ids.contains(id)
+            && !self.own_ids.contains(id)
+            && !id.starts_with(ID_PREFIX)
+    }
+
+    /// At the end of an HTML block: closes the outermost raw inline element still open above the
+    /// innermost container, and everything opened inside it; raw block elements (`div`,
+    /// `details`, …) opened outside any inline one stay open to wrap the Markdown that follows.
+    fn close_inline_raw(&mut self) {
+        let mut from = None;
+        for (i, open) in self.stack.iter().enumerate().rev() {
+            match open {
+                Open::Container => break,
+                Open::Raw(tag) if sanitize::is_inline(tag) => from = Some(i),
+                Open::Raw(_) => {}
+            }
+        }
+        if let Some(from) = from {
+            while self.stack.len() > from {
+                if let Some(Open::Raw(tag)) = self.stack.pop() {
+                    self.end_tag(tag);
+                }
+            }
         }
     }
 
@@ -237,7 +285,15 @@ impl Writer {
                     } else {
                         " href=\""
                     });
-                    escape_href(&mut self.out, &dest_url);
+                    if let Some(id) = dest_url.strip_prefix('#')
+                        && self.to_author_id(id)
+                    {
+                        self.out.push('#');
+                        self.out.push_str(ID_PREFIX);
+                        escape_href(&mut self.out, id);
+                    } else {
+                        escape_href(&mut self.out, &dest_url);
+                    }
                     self.out.push('"');
                 }
                 if !title.is_empty() {
@@ -260,6 +316,7 @@ impl Writer {
             TagEnd::HtmlBlock => {
                 if let Some(block) = self.html_block.take() {
                     self.raw(&block);
+                    self.close_inline_raw();
                 }
                 return;
             }
@@ -404,10 +461,23 @@ impl Writer {
                 continue;
             }
             if let Some(value) = sanitize::filter_value(tag, name, value) {
+                let value = value.as_str();
                 self.out.push(' ');
                 self.out.push_str(name);
                 self.out.push_str("=\"");
-                escape_raw(&mut self.out, value.as_str(), true);
+                if name == "id" && !value.starts_with(ID_PREFIX) {
+                    self.out.push_str(ID_PREFIX);
+                } else if name == "href"
+                    && let Some(id) = value.strip_prefix('#')
+                    && self.to_author_id(id)
+                {
+                    self.out.push('#');
+                    self.out.push_str(ID_PREFIX);
+                    escape_raw(&mut self.out, id, true);
+                    self.out.push('"');
+                    continue;
+                }
+                escape_raw(&mut self.out, value, true);
                 self.out.push('"');
             }
         }
@@ -443,6 +513,67 @@ impl Writer {
             }
         }
     }
+}
+
+/// The ids allow-listed elements get in the raw HTML of `pieces` (read with the writer's
+/// tokenizer; an id that only looks like one, inside a dropped `<script>`, does no harm here: it
+/// only makes a link to it point at the prefixed id that does not exist either way). Only HTML
+/// blocks and inline tags that may hold an `id=` are read.
+fn author_ids(pieces: &[Piece<'_>]) -> HashSet<String> {
+    let mut ids = HashSet::new();
+    let mut block: Option<String> = None;
+    for piece in pieces {
+        match piece {
+            Piece::Event(Event::Start(Tag::HtmlBlock)) => block = Some(String::new()),
+            Piece::Event(Event::End(TagEnd::HtmlBlock)) => {
+                if let Some(html) = block.take() {
+                    collect_ids(&html, &mut ids);
+                }
+            }
+            Piece::Event(Event::Html(h)) => match &mut block {
+                Some(html) => html.push_str(h),
+                None => collect_ids(h, &mut ids),
+            },
+            Piece::Event(Event::InlineHtml(h)) => collect_ids(h, &mut ids),
+            _ => {}
+        }
+    }
+    ids
+}
+
+fn collect_ids(html: &str, ids: &mut HashSet<String>) {
+    if !may_have_id(html.as_bytes()) {
+        return;
+    }
+    let mut at = 0;
+    while at < html.len() {
+        let (token, next) = sanitize::next(html, at);
+        at = next;
+        if let Token::Start { name, attrs } = token
+            && let Some(tag) = sanitize::allowed_tag(&name)
+        {
+            for (attr, value) in sanitize::attributes(attrs) {
+                if attr == "id" && sanitize::filter_value(tag, "id", value).is_some() {
+                    ids.insert(value.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Whether `html` has `id` (any case) before an `=`, spaces allowed between: a cheap test that
+/// skips the tokenizer for the raw HTML of almost every document.
+fn may_have_id(html: &[u8]) -> bool {
+    html.iter().enumerate().any(|(i, &b)| {
+        if b != b'=' {
+            return false;
+        }
+        let mut end = i;
+        while end > 0 && html[end - 1].is_ascii_whitespace() {
+            end -= 1;
+        }
+        end >= 2 && html[end - 2..end].eq_ignore_ascii_case(b"id")
+    })
 }
 
 /// Escapes text (`attribute`: an attribute value) the way html5ever serialises it, so the output

@@ -51,7 +51,7 @@ pub(crate) fn clean(html: &str) -> String {
 
 /// Renders `markdown` the old way.
 pub(crate) fn render(markdown: &str) -> String {
-    let (pieces, _) = crate::markdown::pieces(markdown);
+    let (pieces, _, _) = crate::markdown::pieces(markdown);
     let events = pieces.into_iter().map(|p| match p {
         Piece::Event(e) => e,
         Piece::Trusted(h) | Piece::Enter(h) | Piece::Leave(h) => Event::Html(h.into()),

@@ -40,19 +40,26 @@ pub(crate) fn options() -> Options {
 /// Renders an article body. Whatever the input, the output carries no script, event handler,
 /// inline style or `javascript:`/`data:` URL.
 pub fn render(markdown: &str) -> Rendered {
-    let (pieces, toc) = pieces(markdown);
+    let (pieces, toc, ids) = pieces(markdown);
     Rendered {
-        html: html::write(pieces, markdown.len() * 3 / 2),
+        html: html::write(pieces, &ids, markdown.len() * 3 / 2),
         toc,
     }
 }
 
 /// The document as the writer takes it: Markdown events with headings, code blocks, footnotes
-/// and table wrappers already turned into trusted markup, footnotes gathered at the end.
-pub(crate) fn pieces(markdown: &str) -> (Vec<Piece<'_>>, Vec<TocEntry>) {
+/// and table wrappers already turned into trusted markup, footnotes gathered at the end; with the
+/// ids the renderer gave headings and footnotes (author links to them are never rewritten).
+pub(crate) fn pieces(markdown: &str) -> (Vec<Piece<'_>>, Vec<TocEntry>, HashSet<String>) {
     let mut r = Renderer::default();
     for event in Parser::new_ext(markdown, options()) {
         r.event(event);
+    }
+    let mut ids = std::mem::take(&mut r.ids);
+    for label in r.numbers.keys().chain(r.footnotes.iter().map(|(l, _)| l)) {
+        let slug = footnote_slug(label);
+        ids.insert(format!("fn-{slug}"));
+        ids.insert(format!("fnref-{slug}"));
     }
     let mut pieces = r.out;
     if !r.footnotes.is_empty() {
@@ -67,7 +74,7 @@ pub(crate) fn pieces(markdown: &str) -> (Vec<Piece<'_>>, Vec<TocEntry>) {
         }
         pieces.push(Piece::Leave("</ol></section>".into()));
     }
-    (pieces, r.toc)
+    (pieces, r.toc, ids)
 }
 
 #[derive(Default)]

@@ -90,6 +90,46 @@ pub(crate) fn is_void(tag: &str) -> bool {
     matches!(tag, "br" | "col" | "hr" | "img" | "input" | "wbr")
 }
 
+/// Phrasing elements that, left open, would spread over whatever follows; an HTML block closes
+/// them at its end.
+pub(crate) fn is_inline(tag: &str) -> bool {
+    matches!(
+        tag,
+        "a" | "abbr"
+            | "acronym"
+            | "b"
+            | "bdi"
+            | "bdo"
+            | "cite"
+            | "code"
+            | "data"
+            | "del"
+            | "dfn"
+            | "em"
+            | "i"
+            | "ins"
+            | "kbd"
+            | "mark"
+            | "q"
+            | "rp"
+            | "rt"
+            | "rtc"
+            | "ruby"
+            | "s"
+            | "samp"
+            | "small"
+            | "span"
+            | "strike"
+            | "strong"
+            | "sub"
+            | "sup"
+            | "time"
+            | "tt"
+            | "u"
+            | "var"
+    )
+}
+
 /// Elements whose content is dropped along with them, not just their tags.
 pub(crate) fn drops_content(tag: &str) -> Option<&'static str> {
     ["script", "style"].into_iter().find(|t| *t == tag)

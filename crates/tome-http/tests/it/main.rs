@@ -18,6 +18,7 @@ mod public;
 mod public_cached;
 mod ranking;
 mod redis;
+mod sanitiser;
 mod search;
 mod search_sync;
 mod server;

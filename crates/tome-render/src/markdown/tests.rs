@@ -431,3 +431,72 @@ fn raw_tags_are_rebuilt_from_the_allow_list() {
         "<p><input disabled=\"\" type=\"checkbox\" checked=\"\"></p>\n"
     );
 }
+
+#[test]
+fn author_ids_are_prefixed_and_their_links_follow() {
+    // An id from raw HTML cannot name a global of the page (DOM clobbering)…
+    let out = html("<img id=\"createElement\" src=\"/a.png\"> <a id=\"location\">x</a>\n");
+    assert!(
+        out.contains("<img id=\"user-content-createElement\""),
+        "{out}"
+    );
+    assert!(out.contains("<a id=\"user-content-location\""), "{out}");
+    assert!(!out.contains("id=\"location\""), "{out}");
+    // …already prefixed ids stay as they are, and `name` never survives.
+    let out = html("<span id=\"user-content-x\">x</span><img name=\"cookie\" src=\"/a.png\">\n");
+    assert!(out.contains("<span id=\"user-content-x\">"), "{out}");
+    assert!(!out.contains("name="), "{out}");
+    // In-page links to an author id, in raw HTML and in Markdown, before or after it, follow it.
+    let out = html(
+        "[down](#target) <a href=\"#target\">raw</a>\n\n<div id=\"target\">here</div>\n\n[up](#target)\n",
+    );
+    assert_eq!(
+        out.matches("href=\"#user-content-target\"").count(),
+        3,
+        "{out}"
+    );
+    assert!(out.contains("<div id=\"user-content-target\">"), "{out}");
+    // Links to the renderer's own headings and footnotes, and to ids no author wrote, are kept.
+    let out = html(
+        "## Install\n\n<a id=\"install\"></a>[h](#install) [f](#fn-n) [t](#top) x[^n]\n\n[^n]: note\n",
+    );
+    assert!(out.contains("<h2 id=\"install\">"), "{out}");
+    assert!(out.contains("<a id=\"user-content-install\""), "{out}");
+    assert!(
+        out.contains("href=\"#install\" rel=\"noopener noreferrer\">h</a>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("href=\"#fn-n\" rel=\"noopener noreferrer\">f</a>"),
+        "{out}"
+    );
+    assert!(out.contains("href=\"#top\""), "{out}");
+    assert!(out.contains("id=\"fn-n\""), "{out}");
+    assert!(out.contains("id=\"fnref-n\""), "{out}");
+}
+
+#[test]
+fn inline_elements_end_with_their_html_block() {
+    // A `<b>` alone in an HTML block no longer bolds the rest of the article.
+    assert_eq!(
+        html("<b>\n\nplain\n\nmore\n"),
+        "<b>\n</b>\n<p>plain</p>\n<p>more</p>\n"
+    );
+    // Inside a block element the inline one is closed and the block stays open around the
+    // Markdown that follows; one opened around a block element closes it too.
+    assert_eq!(
+        html("<div><span>\n\ntext\n\n</div>\n"),
+        "<div><span>\n</span>\n<p>text</p>\n</div>\n"
+    );
+    assert_eq!(
+        html("<div><b><div>\n\ntext\n"),
+        "<div><b><div>\n</div></b>\n<p>text</p>\n</div>"
+    );
+    // Inline elements opened and closed in the block, and raw inline HTML in a paragraph, are
+    // untouched.
+    assert_eq!(
+        html("<p><b>x</b></p>\n\ny\n"),
+        "<p><b>x</b></p>\n<p>y</p>\n"
+    );
+    assert_eq!(html("a <b>b\n\nc\n"), "<p>a <b>b</b></p>\n<p>c</p>\n");
+}
