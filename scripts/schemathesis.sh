@@ -73,6 +73,7 @@ export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=s
   --workers 2 \
   --request-timeout 10 \
   --suppress-health-check all \
+  --generation-database none \
   --no-color \
   ${SCHEMATHESIS_ARGS:-} 2>&1 | tee "$work/report.txt"
 status=${PIPESTATUS[0]}

@@ -1055,7 +1055,10 @@ pub mod schema {
             "Appearance; on update merged into the current settings, a `null` field clearing it.",
             vec![
                 ("primary_color", nullable(hex_color())),
-                ("dark_mode", json!({ "type": ["boolean", "null"], "description": "Dark variant (the `brand` theme)." })),
+                (
+                    "dark_mode",
+                    json!({ "type": ["boolean", "null"], "description": "Dark variant (the `brand` theme)." }),
+                ),
                 ("custom_css", nullable(any_text(v::CUSTOM_CSS_MAX))),
             ],
             &[],
@@ -1144,7 +1147,9 @@ pub mod schema {
         object(
             match mode {
                 Mode::Create => "A new section.",
-                Mode::Update => "Changes to a section: absent fields stay as they are. A new `category_id` moves the section with its articles and FAQs.",
+                Mode::Update => {
+                    "Changes to a section: absent fields stay as they are. A new `category_id` moves the section with its articles and FAQs."
+                }
             },
             vec![
                 ("category_id", must(id(id::CATEGORY))),
@@ -1152,7 +1157,11 @@ pub mod schema {
                 ("description", clearable(any_text(v::DESCRIPTION_MAX))),
                 ("sort_order", defaulted(mode, sort_order())),
             ],
-            if mode == Mode::Create { &["category_id", "name"] } else { &[] },
+            if mode == Mode::Create {
+                &["category_id", "name"]
+            } else {
+                &[]
+            },
         )
     }
 
@@ -1213,7 +1222,8 @@ pub mod schema {
             "minItems": 1,
             "maxItems": v::BULK_MAX,
         });
-        items["description"] = json!("All are validated before any is written; one bad item refuses the batch.");
+        items["description"] =
+            json!("All are validated before any is written; one bad item refuses the batch.");
         object(
             match mode {
                 Mode::Create => "Articles to create.",
@@ -1241,7 +1251,11 @@ pub mod schema {
                 ("status", defaulted(mode, status())),
                 ("sort_order", defaulted(mode, sort_order())),
             ],
-            if mode == Mode::Create { &["category_id", "question", "answer"] } else { &[] },
+            if mode == Mode::Create {
+                &["category_id", "question", "answer"]
+            } else {
+                &[]
+            },
         )
     }
 

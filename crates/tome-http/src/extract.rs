@@ -127,7 +127,9 @@ pub fn query_schema(name: &str) -> Option<serde_json::Value> {
     use serde_json::json;
     use tome_core::input::schema;
     Some(match name {
-        "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT }),
+        "limit" => {
+            json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT })
+        }
         "is_public" => json!({ "type": "boolean" }),
         "q" => schema::search_text(SEARCH_TEXT_MAX),
         "status" => schema::status_list(),

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use serde_json::Value;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::extract::query_schema;
@@ -87,10 +87,7 @@ impl Modify for CommonResponses {
                         .or_insert_with(|| error(description).into());
                 };
                 if public {
-                    add(
-                        "401",
-                        "Missing or unknown site key (`unauthorized`).",
-                    );
+                    add("401", "Missing or unknown site key (`unauthorized`).");
                     add(
                         "403",
                         "The knowledge base is not public, or the request's origin is not allowed (`forbidden`).",

@@ -4,10 +4,10 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use tome_core::input::{ArticleInput, ArticlePatch, BulkArticlesInput, FaqInput, FaqPatch};
 use tome_core::input::schema::{
     ArticleCreate, ArticleUpdate, BulkArticlesCreate, BulkArticlesUpdate, FaqCreate, FaqUpdate,
 };
+use tome_core::input::{ArticleInput, ArticlePatch, BulkArticlesInput, FaqInput, FaqPatch};
 use tome_core::model::Status;
 use tome_search::{Filters, SearchRequest};
 use tome_store::{ContentFilter, DocKind, SectionFilter};

@@ -4,8 +4,8 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use tome_core::input::{CategoryInput, SectionInput};
 use tome_core::input::schema::{CategoryCreate, CategoryUpdate, SectionCreate, SectionUpdate};
+use tome_core::input::{CategoryInput, SectionInput};
 
 use crate::AppState;
 use crate::dto::{CategoryResponse, Data, List, SectionResponse, data};
