@@ -14,14 +14,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
-venv=target/schemathesis-venv
+venv=$PWD/target/schemathesis-venv
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 cargo build -p tome
-tome=target/debug/tome
+tome=$PWD/target/debug/tome
 
 work=$(mktemp -d)
 server_pid=
@@ -83,6 +83,8 @@ set +e
 # The hooks replace `positive_data_acceptance` with a copy that knows the rejections that depend on
 # the server's data rather than on the request's shape (scripts/schemathesis_hooks.py).
 export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=schemathesis_hooks
+# Run from the temporary directory: schemathesis keeps files (.schemathesis/) where it runs.
+cd "$work"
 # shellcheck disable=SC2086
 "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/v1/openapi.json" \
   --checks all \
@@ -91,7 +93,7 @@ export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=s
   --header "X-Minolith-Site-Key: $site_key" \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
   ${SCHEMATHESIS_SEED:+--seed "$SCHEMATHESIS_SEED"} \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 10 \
   --suppress-health-check all \
   --generation-database none \

@@ -146,9 +146,16 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// A parameter as sent, even empty. Typed parameters (`limit`, booleans, `type`) use it: an
+    /// empty `?limit=` is not a number. Free-text filters use [`Params::get`], where an empty
+    /// value is no filter.
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
     /// `?limit`: 1–100, default 20.
     pub fn limit(&self) -> Result<i64, ApiError> {
-        match self.get("limit") {
+        match self.raw("limit") {
             None => Ok(DEFAULT_LIMIT),
             Some(raw) => raw
                 .parse::<i64>()
@@ -187,7 +194,7 @@ impl Params {
     }
 
     pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(key) {
+        match self.raw(key) {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),

@@ -390,7 +390,7 @@ pub async fn search(
     let text = params.search_text()?;
     let limit = params.limit()?;
     let filter = content_filter(&params, true)?;
-    let kind = match params.get("type") {
+    let kind = match params.raw("type") {
         None => None,
         Some("article") => Some(DocKind::Article),
         Some("faq") => Some(DocKind::Faq),

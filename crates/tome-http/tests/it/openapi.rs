@@ -1156,3 +1156,33 @@ async fn whole_numbers_written_with_a_fraction_or_exponent_are_integers() {
     r.assert_status(422);
     assert_eq!(r.field(), "rate_limit");
 }
+
+#[tokio::test]
+async fn an_empty_typed_query_parameter_is_refused_and_an_empty_filter_ignored() {
+    // `?limit=` is documented as an integer and `?is_public=` as a boolean: empty is neither, so
+    // it is a 422 naming the parameter (it used to be read as absent). An empty free-text filter
+    // (`?category_id=`) is a valid string that filters nothing.
+    let app = TestApp::new().await;
+    let kb = app.create_kb("empty-params").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (url, field) in [
+        ("/v1/kb?limit=".to_string(), "limit"),
+        ("/v1/kb?is_public=".to_string(), "is_public"),
+        (format!("/v1/kb/{kb}/articles?limit="), "limit"),
+        (format!("/v1/kb/{kb}/search?q=x&type="), "type"),
+        (format!("/v1/kb/{kb}/search?q=x&limit="), "limit"),
+    ] {
+        let r = app.call(Method::GET, &url, Some(&app.key), None).await;
+        r.assert_status(422);
+        assert_eq!(r.field(), field, "{url}: {}", r.text);
+    }
+    for url in [
+        format!("/v1/kb/{kb}/articles?category_id=&section_id=&status=&tag=&cursor="),
+        format!("/v1/kb/{kb}/search?q=x&status=&category_id="),
+    ] {
+        let r = app.call(Method::GET, &url, Some(&app.key), None).await;
+        r.assert_status(200);
+    }
+}
