@@ -1186,3 +1186,11 @@ async fn an_empty_typed_query_parameter_is_refused_and_an_empty_filter_ignored()
         r.assert_status(200);
     }
 }
+
+#[tokio::test]
+async fn the_document_is_as_reviewed() {
+    // The whole document, so that every change to it (a limit, a status, a field) shows in review.
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    insta::assert_json_snapshot!("openapi_document", doc);
+}
