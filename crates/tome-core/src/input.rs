@@ -872,7 +872,6 @@ impl FaqPatch {
 /// The JSON Schemas of the request bodies, built from the same constants and rules that validate
 /// them above, so the OpenAPI document says exactly what the server accepts: a create schema and
 /// an update schema per body (absent, `null` and a value mean different things in each).
-#[cfg(feature = "openapi")]
 pub mod schema {
     use serde_json::{Map, Value, json};
 
@@ -1262,6 +1261,7 @@ pub mod schema {
     /// Names for the request bodies in `#[utoipa::path(request_body = …)]`. Their schema here is
     /// a placeholder: the document is completed with [`all`] when it is rendered, because these
     /// schemas use JSON Schema that utoipa's types cannot hold (type lists, `null` in enums).
+    #[cfg(feature = "openapi")]
     macro_rules! bodies {
         ($($name:ident),* $(,)?) => {$(
             #[doc = concat!("The `", stringify!($name), "` request body.")]
@@ -1277,6 +1277,7 @@ pub mod schema {
         )*};
     }
 
+    #[cfg(feature = "openapi")]
     bodies!(
         KbCreate,
         KbUpdate,
@@ -1313,5 +1314,186 @@ pub mod schema {
             ("FaqCreate", faq(Create)),
             ("FaqUpdate", faq(Update)),
         ]
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    //! The document's patterns say what the validators say, value by value.
+
+    use regex::Regex;
+    use serde_json::Value;
+
+    use super::schema;
+    use crate::validate as v;
+
+    fn pattern(s: &Value) -> Regex {
+        Regex::new(s["pattern"].as_str().expect("a pattern")).expect("a valid regex")
+    }
+
+    /// Every character `str::trim` removes, and some it keeps.
+    const SPACES: &[char] = &[
+        '\t', '\n', '\u{b}', '\u{c}', '\r', ' ', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}',
+        '\u{200a}', '\u{2028}', '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
+    ];
+    const NOT_SPACES: &[char] = &['a', '\u{1c}', '\u{200b}', '\u{feff}', '\u{7f}', 'é', '😀'];
+
+    #[test]
+    fn text_patterns_agree_with_the_text_rules() {
+        let text = pattern(&schema::text(1000));
+        let any = pattern(&schema::any_text(1000));
+        let mut samples: Vec<String> = vec![String::new(), "\0".into(), "a\0b".into()];
+        for &c in SPACES.iter().chain(NOT_SPACES) {
+            samples.push(c.to_string());
+            samples.push(format!(" {c}\n"));
+            samples.push(format!("{c}\0"));
+        }
+        samples.push(SPACES.iter().collect());
+        for s in samples {
+            assert_eq!(
+                text.is_match(&s),
+                v::text("f", s.clone(), 1000).is_ok(),
+                "text {s:?}"
+            );
+            assert_eq!(
+                any.is_match(&s),
+                v::max_len("f", &s, 1000).is_ok(),
+                "any text {s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn slug_colour_and_logo_patterns_agree_with_their_rules() {
+        let slug = pattern(&schema::slug());
+        for s in [
+            "a",
+            "studbook-help",
+            "-",
+            "0-9",
+            "",
+            "Upper",
+            "a b",
+            "ümlaut",
+            "a\n",
+            "a_b",
+        ] {
+            assert_eq!(
+                slug.is_match(s),
+                v::slug(s.to_string()).is_ok(),
+                "slug {s:?}"
+            );
+        }
+        let colour = pattern(
+            &schema::kb(schema::Mode::Update)["properties"]["theme_settings"]["properties"]["primary_color"],
+        );
+        for s in [
+            "#fff", "#FFF", "#4f46e5", "#12345", "#1234567", "fff", "#ggg", "#fff\n", "",
+        ] {
+            assert_eq!(
+                colour.is_match(s),
+                v::hex_color("c", s).is_ok(),
+                "colour {s:?}"
+            );
+        }
+        let logo = pattern(&schema::kb(schema::Mode::Update)["properties"]["logo_path"]);
+        for s in [
+            "/",
+            "/logo.png",
+            "//evil.com/x",
+            "https://cdn.example.com/l.svg",
+            "HTTP://X",
+            "http://",
+            "javascript:alert(1)",
+            "data:image/png;base64,xx",
+            "/a b",
+            "/a\u{a0}",
+            "/a\u{85}",
+            "/a\u{9f}",
+            "/\"",
+            "/<",
+            "/>",
+            "/\0",
+            "ftp://x",
+            "",
+            "/é",
+            "https://x/\u{2028}",
+        ] {
+            assert_eq!(logo.is_match(s), v::logo_path(s).is_ok(), "logo {s:?}");
+        }
+    }
+
+    #[test]
+    fn domain_and_id_patterns_admit_only_what_the_rules_admit() {
+        let domain = pattern(&schema::project()["properties"]["allowed_domains"]["items"]);
+        // Exact on these; the rule also trims spaces and reads `:080` as port 80, which the
+        // pattern leaves out (stricter, never looser).
+        for s in [
+            "example.com",
+            "Example.COM",
+            "localhost:5173",
+            "127.0.0.2",
+            "a-b.c",
+            "x.com:65535",
+            "x.com:65536",
+            "x.com:0",
+            "-a.com",
+            "a-.com",
+            "https://x.com",
+            "*.x.com",
+            "x.com/p",
+            "a..b",
+            "",
+            ":80",
+            &"a".repeat(63),
+            &"a".repeat(64),
+        ] {
+            assert_eq!(
+                domain.is_match(s),
+                v::domain("d", s).is_ok(),
+                "domain {s:?}"
+            );
+        }
+        let article = pattern(&schema::id(crate::id::ARTICLE));
+        let made = crate::id::new_id(crate::id::ARTICLE);
+        assert!(article.is_match(&made), "{made}");
+        for s in [
+            made.as_str(),
+            "kba_",
+            "kba_ABCDEFGHIJKL",
+            "kbc_abcdefghijkl",
+            "kba_abcdefghijk",
+        ] {
+            assert_eq!(
+                article.is_match(s),
+                crate::id::is_id(crate::id::ARTICLE, s),
+                "id {s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn status_list_pattern_agrees_with_the_parser() {
+        let list = pattern(&schema::status_list());
+        let parses = |raw: &str| {
+            raw.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .all(|p| super::status("status", p).is_ok())
+        };
+        for s in [
+            "",
+            "draft",
+            "draft,published",
+            " draft , archived ,",
+            ",,",
+            "draft published",
+            "draftpublished",
+            "Draft",
+            "draft,\u{3000}published",
+            "nope",
+        ] {
+            assert_eq!(list.is_match(s), parses(s), "status {s:?}");
+        }
     }
 }
