@@ -142,47 +142,35 @@ fn no_id(p: &Patch<String>) -> Result<()> {
 /// Body of `POST /v1/kb/` and `PUT /v1/kb/:id`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KbInput {
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 500))]
     pub title: Patch<String>,
     /// Lowercase letters, digits and hyphens; unique within the project.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 200, pattern = "^[a-z0-9-]+$"))]
     pub slug: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 10000))]
     pub description: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>))]
     pub is_public: Patch<bool>,
     /// One of `minimal` (default), `developer`, `brand`, `docs`, `bare`.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub theme: Patch<String>,
     /// Merged into the current settings on update; `null` clears them.
     #[serde(default, deserialize_with = "crate::patch::object")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<ThemeSettingsInput>))]
     pub theme_settings: Patch<ThemeSettingsInput>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub logo_path: Patch<String>,
 }
 
 /// `theme_settings` as sent by a client.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThemeSettingsInput {
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub primary_color: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>))]
     pub dark_mode: Patch<bool>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 50000))]
     pub custom_css: Patch<String>,
 }
 
@@ -332,14 +320,11 @@ impl KbPatch {
 /// Body of `PUT /v1/project`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectInput {
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 200))]
     pub name: Patch<String>,
     /// Host names allowed to call the public API (`example.com`, `localhost:5173`). Empty allows all.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
     pub allowed_domains: Patch<Vec<String>>,
 }
 
@@ -400,11 +385,9 @@ pub fn credit_cap(cap: i64) -> Result<i64> {
 /// Body of `PUT /v1/kb/:id/site-key`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteKeyInput {
     /// Requests per minute, 1–1000.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = i64, minimum = 1, maximum = 1000))]
     pub rate_limit: Patch<i64>,
 }
 
@@ -430,19 +413,14 @@ impl SiteKeyInput {
 /// Body of category create and update.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryInput {
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 200))]
     pub name: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 10000))]
     pub description: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 100))]
     pub icon: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<i32>))]
     pub sort_order: Patch<i64>,
 }
 
@@ -508,20 +486,15 @@ impl CategoryPatch {
 /// Body of section create and update.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SectionInput {
     /// Required on create. Changing it moves the section (and its articles and FAQs).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub category_id: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 200))]
     pub name: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 10000))]
     pub description: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<i32>))]
     pub sort_order: Patch<i64>,
 }
 
@@ -593,43 +566,32 @@ impl SectionPatch {
 /// article to update).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArticleInput {
     /// Only in `PUT /articles/bulk` items: the article to update.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub id: Patch<String>,
     /// Required on create.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub category_id: Patch<String>,
     /// A section of `category_id`, or null for a category-level article.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub section_id: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 500))]
     pub title: Patch<String>,
     /// Markdown, at most 100,000 characters.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 100000))]
     pub body: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 500))]
     pub excerpt: Patch<String>,
     /// `draft` (default), `published` or `archived`.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub status: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>, max_items = 20))]
     pub tags: Patch<Vec<String>>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>, max_items = 10))]
     pub related_articles: Patch<Vec<String>>,
     /// Position within its category or section (ascending); default 0.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<i32>))]
     pub sort_order: Patch<i64>,
 }
 
@@ -771,11 +733,9 @@ pub fn set_status(status: &mut Status, published_at: &mut Option<String>, to: St
 /// Body of `POST` and `PUT /v1/kb/:kb_id/articles/bulk`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkArticlesInput {
     /// 1 to 20 articles.
     #[serde(default, deserialize_with = "crate::patch::object_list")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ArticleInput>, max_items = 20))]
     pub articles: Patch<Vec<ArticleInput>>,
 }
 
@@ -808,28 +768,21 @@ impl BulkArticlesInput {
 /// Body of FAQ create and update.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaqInput {
     /// Required on create.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub category_id: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub section_id: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 500))]
     pub question: Patch<String>,
     /// Markdown, at most 10,000 characters.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 10000))]
     pub answer: Patch<String>,
     /// `draft` (default), `published` or `archived`.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub status: Patch<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<i32>))]
     pub sort_order: Patch<i64>,
 }
 
@@ -911,5 +864,636 @@ impl FaqPatch {
             f.sort_order = x;
         }
         f.updated_at = now.to_string();
+    }
+}
+
+// ---------------------------------------------------------------- the request schemas
+
+/// The JSON Schemas of the request bodies, built from the same constants and rules that validate
+/// them above, so the OpenAPI document says exactly what the server accepts: a create schema and
+/// an update schema per body (absent, `null` and a value mean different things in each).
+pub mod schema {
+    use serde_json::{Map, Value, json};
+
+    use crate::id;
+    use crate::model::{Status, Theme};
+    use crate::validate as v;
+
+    /// The characters `str::trim` removes (Unicode `White_Space`), spelled so that ECMA, Python
+    /// and Rust regular expressions read them alike.
+    const WHITE_SPACE: &str =
+        r"\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+    /// Any text without U+0000 ([`v::max_len`]).
+    fn no_nul() -> String {
+        r"^[^\u0000]*$".to_string()
+    }
+
+    /// A text that is not blank after trimming and holds no U+0000 ([`v::text`]).
+    fn not_blank() -> String {
+        format!(r"^[^\u0000]*[^\u0000{WHITE_SPACE}][^\u0000]*$")
+    }
+
+    /// A required text ([`v::text`]): at least one non-space character, at most `max`.
+    pub fn text(max: usize) -> Value {
+        json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": not_blank() })
+    }
+
+    /// An optional text ([`v::max_len`]): may be empty, at most `max`.
+    pub fn any_text(max: usize) -> Value {
+        json!({ "type": "string", "maxLength": max, "pattern": no_nul() })
+    }
+
+    /// An ID of the kind `prefix` ([`id::is_id`]).
+    pub fn id(prefix: &str) -> Value {
+        json!({
+            "type": "string",
+            "pattern": format!("^{prefix}[a-z0-9]{{{}}}$", id::ID_RANDOM_LEN),
+        })
+    }
+
+    /// A search text: not blank, at most `max` characters. (The server trims it first, so a
+    /// longer text padded with spaces is accepted too; the document keeps to the simple rule.)
+    pub fn search_text(max: usize) -> Value {
+        json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": format!("[^{WHITE_SPACE}]") })
+    }
+
+    /// A comma-separated list of statuses ([`status`]); spaces around items and empty items are
+    /// ignored.
+    pub fn status_list() -> Value {
+        let item = format!("({})", Status::NAMES.join("|"));
+        let pad = format!("[{WHITE_SPACE}]*");
+        json!({
+            "type": "string",
+            "pattern": format!("^[,{WHITE_SPACE}]*({item}{pad}(,[,{WHITE_SPACE}]*{item}{pad})*)?[,{WHITE_SPACE}]*$"),
+            "description": "Comma-separated statuses: `draft`, `published`, `archived`.",
+        })
+    }
+
+    /// A slug ([`v::slug`]).
+    pub fn slug() -> Value {
+        json!({ "type": "string", "minLength": 1, "maxLength": v::SLUG_MAX, "pattern": "^[a-z0-9-]+$" })
+    }
+
+    /// A `sort_order` ([`v::sort_order`]).
+    pub fn sort_order() -> Value {
+        json!({
+            "type": "integer",
+            "minimum": v::SORT_ORDER_RANGE.start(),
+            "maximum": v::SORT_ORDER_RANGE.end(),
+            "description": "Position among its siblings (ascending); default 0.",
+        })
+    }
+
+    pub fn status() -> Value {
+        json!({ "type": "string", "enum": Status::NAMES, "description": "`draft` (default on create), `published` or `archived`." })
+    }
+
+    fn theme() -> Value {
+        json!({ "type": "string", "enum": Theme::NAMES, "description": "The hosted help centre's theme; `minimal` by default." })
+    }
+
+    /// A hex colour ([`v::hex_color`]).
+    fn hex_color() -> Value {
+        json!({ "type": "string", "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$", "description": "`#rgb` or `#rrggbb`." })
+    }
+
+    /// A logo address ([`v::logo_path`]): `http(s)://…` (scheme in any case) or `/…` but not
+    /// `//…`, with no white space, control character, `"`, `<` or `>`.
+    fn logo_path() -> Value {
+        // No white space, control character (`char::is_control`), `"`, `<` or `>`.
+        let ok = format!(r#"[^\u0000-\u001f\u007f-\u009f{WHITE_SPACE}"<>]"#);
+        let ok_not_slash = format!(r#"[^\u0000-\u001f\u007f-\u009f{WHITE_SPACE}"<>/]"#);
+        json!({
+            "type": "string",
+            "maxLength": v::LOGO_PATH_MAX,
+            "pattern": format!("^([hH][tT][tT][pP][sS]?://{ok}*|/|/{ok_not_slash}{ok}*)$"),
+            "description": "An `http(s)` URL or a path starting with `/` (not `//`).",
+        })
+    }
+
+    /// An allowed domain ([`v::domain`]): a host name or IP address, optionally with a port.
+    fn domain() -> Value {
+        let label = "[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?";
+        let port = "([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+        json!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": v::DOMAIN_MAX,
+            "pattern": format!(r"^{label}(\.{label})*(:{port})?$"),
+        })
+    }
+
+    /// `schema` that also admits `null`.
+    pub fn nullable(mut schema: Value) -> Value {
+        if let Some(t) = schema.get("type").and_then(Value::as_str) {
+            schema["type"] = json!([t, "null"]);
+        }
+        if let Some(values) = schema.get_mut("enum").and_then(Value::as_array_mut) {
+            values.push(Value::Null);
+        }
+        schema
+    }
+
+    fn described(mut schema: Value, description: &str) -> Value {
+        schema["description"] = json!(description);
+        schema
+    }
+
+    fn array(items: Value, max: usize) -> Value {
+        json!({ "type": "array", "items": items, "maxItems": max })
+    }
+
+    /// A closed object: unknown fields are rejected (`deny_unknown_fields`).
+    pub fn object(description: &str, properties: Vec<(&str, Value)>, required: &[&str]) -> Value {
+        let props: Map<String, Value> = properties
+            .into_iter()
+            .map(|(k, s)| (k.to_string(), s))
+            .collect();
+        let mut o = json!({
+            "type": "object",
+            "description": description,
+            "properties": props,
+            "additionalProperties": false,
+        });
+        if !required.is_empty() {
+            o["required"] = json!(required);
+        }
+        o
+    }
+
+    /// Create and update of the same field: on create `null` means absent, so an optional field
+    /// is nullable and a required one is listed in `required`; on update `null` clears a nullable
+    /// field and is refused for any other.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum Mode {
+        Create,
+        Update,
+    }
+
+    /// A field every create needs (listed in `required`) and no update may clear.
+    fn must(s: Value) -> Value {
+        s
+    }
+
+    /// A field with a default: optional on create (`null` = default), never `null` on update.
+    fn defaulted(mode: Mode, s: Value) -> Value {
+        match mode {
+            Mode::Create => nullable(s),
+            Mode::Update => s,
+        }
+    }
+
+    /// A field that may be empty: `null` leaves it empty on create and clears it on update.
+    fn clearable(s: Value) -> Value {
+        nullable(s)
+    }
+
+    fn theme_settings() -> Value {
+        object(
+            "Appearance; on update merged into the current settings, a `null` field clearing it.",
+            vec![
+                ("primary_color", nullable(hex_color())),
+                (
+                    "dark_mode",
+                    json!({ "type": ["boolean", "null"], "description": "Dark variant (the `brand` theme)." }),
+                ),
+                ("custom_css", nullable(any_text(v::CUSTOM_CSS_MAX))),
+            ],
+            &[],
+        )
+    }
+
+    pub fn kb(mode: Mode) -> Value {
+        let required: &[&str] = match mode {
+            Mode::Create => &["title", "slug"],
+            Mode::Update => &[],
+        };
+        object(
+            match mode {
+                Mode::Create => "A new knowledge base.",
+                Mode::Update => "Changes to a knowledge base: absent fields stay as they are.",
+            },
+            vec![
+                ("title", must(text(v::KB_TITLE_MAX))),
+                (
+                    "slug",
+                    described(
+                        must(slug()),
+                        "Lowercase letters, digits and hyphens; unique within the project.",
+                    ),
+                ),
+                ("description", clearable(any_text(v::DESCRIPTION_MAX))),
+                ("is_public", defaulted(mode, json!({ "type": "boolean" }))),
+                ("theme", defaulted(mode, theme())),
+                ("theme_settings", clearable(theme_settings())),
+                ("logo_path", clearable(logo_path())),
+            ],
+            required,
+        )
+    }
+
+    pub fn project() -> Value {
+        object(
+            "Changes to the project: absent fields stay as they are.",
+            vec![
+                ("name", text(v::PROJECT_NAME_MAX)),
+                (
+                    "allowed_domains",
+                    described(
+                        nullable(array(domain(), v::ALLOWED_DOMAINS_MAX)),
+                        "Host names allowed to call the public API (`example.com`, `localhost:5173`); empty or `null` allows all.",
+                    ),
+                ),
+            ],
+            &[],
+        )
+    }
+
+    pub fn site_key() -> Value {
+        object(
+            "The site key's rate limit.",
+            vec![(
+                "rate_limit",
+                json!({
+                    "type": "integer",
+                    "minimum": v::SITE_KEY_RATE_MIN,
+                    "maximum": v::SITE_KEY_RATE_MAX,
+                    "description": "Requests per minute per client.",
+                }),
+            )],
+            &["rate_limit"],
+        )
+    }
+
+    pub fn category(mode: Mode) -> Value {
+        object(
+            match mode {
+                Mode::Create => "A new category.",
+                Mode::Update => "Changes to a category: absent fields stay as they are.",
+            },
+            vec![
+                ("name", must(text(v::CATEGORY_NAME_MAX))),
+                ("description", clearable(any_text(v::DESCRIPTION_MAX))),
+                ("icon", clearable(any_text(v::ICON_MAX))),
+                ("sort_order", defaulted(mode, sort_order())),
+            ],
+            if mode == Mode::Create { &["name"] } else { &[] },
+        )
+    }
+
+    pub fn section(mode: Mode) -> Value {
+        object(
+            match mode {
+                Mode::Create => "A new section.",
+                Mode::Update => {
+                    "Changes to a section: absent fields stay as they are. A new `category_id` moves the section with its articles and FAQs."
+                }
+            },
+            vec![
+                ("category_id", must(id(id::CATEGORY))),
+                ("name", must(text(v::SECTION_NAME_MAX))),
+                ("description", clearable(any_text(v::DESCRIPTION_MAX))),
+                ("sort_order", defaulted(mode, sort_order())),
+            ],
+            if mode == Mode::Create {
+                &["category_id", "name"]
+            } else {
+                &[]
+            },
+        )
+    }
+
+    /// An article; `bulk` adds the `id` an item of a bulk update names its article by.
+    pub fn article(mode: Mode, bulk: bool) -> Value {
+        let mut props = Vec::new();
+        if bulk && mode == Mode::Update {
+            props.push(("id", described(id(id::ARTICLE), "The article to update.")));
+        }
+        props.extend([
+            ("category_id", must(id(id::CATEGORY))),
+            (
+                "section_id",
+                described(
+                    clearable(id(id::SECTION)),
+                    "A section of `category_id`, or `null` for a category-level article.",
+                ),
+            ),
+            ("title", must(text(v::ARTICLE_TITLE_MAX))),
+            (
+                "body",
+                described(defaulted(mode, any_text(v::ARTICLE_BODY_MAX)), "Markdown."),
+            ),
+            ("excerpt", clearable(any_text(v::ARTICLE_EXCERPT_MAX))),
+            ("status", defaulted(mode, status())),
+            (
+                "tags",
+                defaulted(mode, array(text(v::TAG_MAX), v::TAGS_MAX)),
+            ),
+            (
+                "related_articles",
+                described(
+                    defaulted(mode, array(id(id::ARTICLE), v::RELATED_MAX)),
+                    "Article IDs; repeated IDs count once.",
+                ),
+            ),
+            ("sort_order", defaulted(mode, sort_order())),
+        ]);
+        let required: &[&str] = match (mode, bulk) {
+            (Mode::Create, _) => &["category_id", "title"],
+            (Mode::Update, true) => &["id"],
+            (Mode::Update, false) => &[],
+        };
+        object(
+            match mode {
+                Mode::Create => "A new article.",
+                Mode::Update => "Changes to an article: absent fields stay as they are.",
+            },
+            props,
+            required,
+        )
+    }
+
+    pub fn bulk_articles(mode: Mode) -> Value {
+        let mut items = json!({
+            "type": "array",
+            "items": article(mode, true),
+            "minItems": 1,
+            "maxItems": v::BULK_MAX,
+        });
+        items["description"] =
+            json!("All are validated before any is written; one bad item refuses the batch.");
+        object(
+            match mode {
+                Mode::Create => "Articles to create.",
+                Mode::Update => "Articles to update, each named by its `id`.",
+            },
+            vec![("articles", items)],
+            &["articles"],
+        )
+    }
+
+    pub fn faq(mode: Mode) -> Value {
+        object(
+            match mode {
+                Mode::Create => "A new FAQ.",
+                Mode::Update => "Changes to a FAQ: absent fields stay as they are.",
+            },
+            vec![
+                ("category_id", must(id(id::CATEGORY))),
+                ("section_id", clearable(id(id::SECTION))),
+                ("question", must(text(v::FAQ_QUESTION_MAX))),
+                (
+                    "answer",
+                    described(must(text(v::FAQ_ANSWER_MAX)), "Markdown."),
+                ),
+                ("status", defaulted(mode, status())),
+                ("sort_order", defaulted(mode, sort_order())),
+            ],
+            if mode == Mode::Create {
+                &["category_id", "question", "answer"]
+            } else {
+                &[]
+            },
+        )
+    }
+
+    /// Names for the request bodies in `#[utoipa::path(request_body = …)]`. Their schema here is
+    /// a placeholder: the document is completed with [`all`] when it is rendered, because these
+    /// schemas use JSON Schema that utoipa's types cannot hold (type lists, `null` in enums).
+    #[cfg(feature = "openapi")]
+    macro_rules! bodies {
+        ($($name:ident),* $(,)?) => {$(
+            #[doc = concat!("The `", stringify!($name), "` request body.")]
+            pub struct $name;
+
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                    utoipa::openapi::schema::Object::new().into()
+                }
+            }
+
+            impl utoipa::ToSchema for $name {}
+        )*};
+    }
+
+    #[cfg(feature = "openapi")]
+    bodies!(
+        KbCreate,
+        KbUpdate,
+        ProjectUpdate,
+        SiteKeyUpdate,
+        CategoryCreate,
+        CategoryUpdate,
+        SectionCreate,
+        SectionUpdate,
+        ArticleCreate,
+        ArticleUpdate,
+        BulkArticlesCreate,
+        BulkArticlesUpdate,
+        FaqCreate,
+        FaqUpdate,
+    );
+
+    /// Every request body schema by its component name.
+    pub fn all() -> Vec<(&'static str, Value)> {
+        use Mode::{Create, Update};
+        vec![
+            ("KbCreate", kb(Create)),
+            ("KbUpdate", kb(Update)),
+            ("ProjectUpdate", project()),
+            ("SiteKeyUpdate", site_key()),
+            ("CategoryCreate", category(Create)),
+            ("CategoryUpdate", category(Update)),
+            ("SectionCreate", section(Create)),
+            ("SectionUpdate", section(Update)),
+            ("ArticleCreate", article(Create, false)),
+            ("ArticleUpdate", article(Update, false)),
+            ("BulkArticlesCreate", bulk_articles(Create)),
+            ("BulkArticlesUpdate", bulk_articles(Update)),
+            ("FaqCreate", faq(Create)),
+            ("FaqUpdate", faq(Update)),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    //! The document's patterns say what the validators say, value by value.
+
+    use regex::Regex;
+    use serde_json::Value;
+
+    use super::schema;
+    use crate::validate as v;
+
+    fn pattern(s: &Value) -> Regex {
+        Regex::new(s["pattern"].as_str().expect("a pattern")).expect("a valid regex")
+    }
+
+    /// Every character `str::trim` removes, and some it keeps.
+    const SPACES: &[char] = &[
+        '\t', '\n', '\u{b}', '\u{c}', '\r', ' ', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}',
+        '\u{200a}', '\u{2028}', '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
+    ];
+    const NOT_SPACES: &[char] = &['a', '\u{1c}', '\u{200b}', '\u{feff}', '\u{7f}', 'é', '😀'];
+
+    #[test]
+    fn text_patterns_agree_with_the_text_rules() {
+        let text = pattern(&schema::text(1000));
+        let any = pattern(&schema::any_text(1000));
+        let mut samples: Vec<String> = vec![String::new(), "\0".into(), "a\0b".into()];
+        for &c in SPACES.iter().chain(NOT_SPACES) {
+            samples.push(c.to_string());
+            samples.push(format!(" {c}\n"));
+            samples.push(format!("{c}\0"));
+        }
+        samples.push(SPACES.iter().collect());
+        for s in samples {
+            assert_eq!(
+                text.is_match(&s),
+                v::text("f", s.clone(), 1000).is_ok(),
+                "text {s:?}"
+            );
+            assert_eq!(
+                any.is_match(&s),
+                v::max_len("f", &s, 1000).is_ok(),
+                "any text {s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn slug_colour_and_logo_patterns_agree_with_their_rules() {
+        let slug = pattern(&schema::slug());
+        for s in [
+            "a",
+            "studbook-help",
+            "-",
+            "0-9",
+            "",
+            "Upper",
+            "a b",
+            "ümlaut",
+            "a\n",
+            "a_b",
+        ] {
+            assert_eq!(
+                slug.is_match(s),
+                v::slug(s.to_string()).is_ok(),
+                "slug {s:?}"
+            );
+        }
+        let colour = pattern(
+            &schema::kb(schema::Mode::Update)["properties"]["theme_settings"]["properties"]["primary_color"],
+        );
+        for s in [
+            "#fff", "#FFF", "#4f46e5", "#12345", "#1234567", "fff", "#ggg", "#fff\n", "",
+        ] {
+            assert_eq!(
+                colour.is_match(s),
+                v::hex_color("c", s).is_ok(),
+                "colour {s:?}"
+            );
+        }
+        let logo = pattern(&schema::kb(schema::Mode::Update)["properties"]["logo_path"]);
+        for s in [
+            "/",
+            "/logo.png",
+            "//evil.com/x",
+            "https://cdn.example.com/l.svg",
+            "HTTP://X",
+            "http://",
+            "javascript:alert(1)",
+            "data:image/png;base64,xx",
+            "/a b",
+            "/a\u{a0}",
+            "/a\u{85}",
+            "/a\u{9f}",
+            "/\"",
+            "/<",
+            "/>",
+            "/\0",
+            "ftp://x",
+            "",
+            "/é",
+            "https://x/\u{2028}",
+        ] {
+            assert_eq!(logo.is_match(s), v::logo_path(s).is_ok(), "logo {s:?}");
+        }
+    }
+
+    #[test]
+    fn domain_and_id_patterns_admit_only_what_the_rules_admit() {
+        let domain = pattern(&schema::project()["properties"]["allowed_domains"]["items"]);
+        // Exact on these; the rule also trims spaces and reads `:080` as port 80, which the
+        // pattern leaves out (stricter, never looser).
+        for s in [
+            "example.com",
+            "Example.COM",
+            "localhost:5173",
+            "127.0.0.2",
+            "a-b.c",
+            "x.com:65535",
+            "x.com:65536",
+            "x.com:0",
+            "-a.com",
+            "a-.com",
+            "https://x.com",
+            "*.x.com",
+            "x.com/p",
+            "a..b",
+            "",
+            ":80",
+            &"a".repeat(63),
+            &"a".repeat(64),
+        ] {
+            assert_eq!(
+                domain.is_match(s),
+                v::domain("d", s).is_ok(),
+                "domain {s:?}"
+            );
+        }
+        let article = pattern(&schema::id(crate::id::ARTICLE));
+        let made = crate::id::new_id(crate::id::ARTICLE);
+        assert!(article.is_match(&made), "{made}");
+        for s in [
+            made.as_str(),
+            "kba_",
+            "kba_ABCDEFGHIJKL",
+            "kbc_abcdefghijkl",
+            "kba_abcdefghijk",
+        ] {
+            assert_eq!(
+                article.is_match(s),
+                crate::id::is_id(crate::id::ARTICLE, s),
+                "id {s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn status_list_pattern_agrees_with_the_parser() {
+        let list = pattern(&schema::status_list());
+        let parses = |raw: &str| {
+            raw.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .all(|p| super::status("status", p).is_ok())
+        };
+        for s in [
+            "",
+            "draft",
+            "draft,published",
+            " draft , archived ,",
+            ",,",
+            "draft published",
+            "draftpublished",
+            "Draft",
+            "draft,\u{3000}published",
+            "nope",
+        ] {
+            assert_eq!(list.is_match(s), parses(s), "status {s:?}");
+        }
     }
 }

@@ -49,8 +49,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ApiError::bad_request("Could not read the request body.")
             }
         })?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}.")))?;
+        integral_numbers_as_integers(&mut value);
         if !value.is_object() {
             return Err(ApiError::bad_request(
                 "The request body must be a JSON object.",
@@ -80,6 +81,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// JSON has one number type: `200.0` and `2e2` are the integer 200 (JSON Schema's `integer`
+/// says so too), but serde reads them as floats and refuses them for an integer field. Every
+/// number of a body that is a whole number within `i64` becomes an integer before the body is
+/// read; a fraction stays a float and is refused as one.
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // Strictly inside the i64 range: `i64::MAX as f64` rounds up to 2^63.
+                if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) {
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
+}
+
 /// Query-string parameters, parsed by hand so each bad value gets a precise error.
 pub struct Params(pub HashMap<String, String>);
 
@@ -96,6 +118,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
+/// `?q` of a search: at most this many characters once trimmed.
+pub const SEARCH_TEXT_MAX: usize = 500;
+
+/// The JSON Schema of a query parameter as [`Params`] reads it, for the OpenAPI document; `None`
+/// for a free-form string. Built from the same constants and names the parsers use.
+pub fn query_schema(name: &str) -> Option<serde_json::Value> {
+    use serde_json::json;
+    use tome_core::input::schema;
+    Some(match name {
+        "limit" => {
+            json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT })
+        }
+        "is_public" => json!({ "type": "boolean" }),
+        "q" => schema::search_text(SEARCH_TEXT_MAX),
+        "status" => schema::status_list(),
+        "type" => json!({ "type": "string", "enum": ["article", "faq"] }),
+        _ => return None,
+    })
+}
 
 impl Params {
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -105,9 +146,16 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// A parameter as sent, even empty. Typed parameters (`limit`, booleans, `type`) use it: an
+    /// empty `?limit=` is not a number. Free-text filters use [`Params::get`], where an empty
+    /// value is no filter.
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
     /// `?limit`: 1–100, default 20.
     pub fn limit(&self) -> Result<i64, ApiError> {
-        match self.get("limit") {
+        match self.raw("limit") {
             None => Ok(DEFAULT_LIMIT),
             Some(raw) => raw
                 .parse::<i64>()
@@ -123,8 +171,11 @@ impl Params {
         if text.is_empty() {
             return Err(ApiError::validation("q", "is required"));
         }
-        if text.chars().count() > 500 {
-            return Err(ApiError::validation("q", "must be at most 500 characters"));
+        if text.chars().count() > SEARCH_TEXT_MAX {
+            return Err(ApiError::validation(
+                "q",
+                format!("must be at most {SEARCH_TEXT_MAX} characters"),
+            ));
         }
         Ok(text.to_string())
     }
@@ -143,7 +194,7 @@ impl Params {
     }
 
     pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(key) {
+        match self.raw(key) {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),

@@ -1,8 +1,10 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
+use serde_json::Value;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::extract::query_schema;
 use crate::routes::{articles, content, kb, public};
 
 #[derive(OpenApi)]
@@ -45,12 +47,15 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Responses every operation can give: auth and rate-limit failures everywhere, and malformed or
-/// oversized bodies where there is a body.
+/// The error responses of every operation, by what the operation has: every one can fail
+/// authentication, the rate limit, a malformed request and the database; one with a path
+/// parameter can name something that does not exist; one with query parameters or a body can
+/// fail validation; one with a body can send too much.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let error = |description: &str| {
             ResponseBuilder::new()
@@ -63,7 +68,8 @@ impl Modify for CommonResponses {
                 )
                 .build()
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let public = path.starts_with("/v1/kb/public/");
             let ops = [
                 &mut item.get,
                 &mut item.put,
@@ -72,16 +78,27 @@ impl Modify for CommonResponses {
             ];
             for op in ops.into_iter().flatten() {
                 let has_body = op.request_body.is_some();
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
+                let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
                 let r = &mut op.responses.responses;
                 let mut add = |code: &str, description: &str| {
                     r.entry(code.to_string())
                         .or_insert_with(|| error(description).into());
                 };
-                add(
-                    "401",
-                    "Missing, invalid or revoked API key (`unauthorized`).",
-                );
-                add("403", "The key is not an admin key (`forbidden`).");
+                if public {
+                    add("401", "Missing or unknown site key (`unauthorized`).");
+                    add(
+                        "403",
+                        "The knowledge base is not public, or the request's origin is not allowed (`forbidden`).",
+                    );
+                } else {
+                    add(
+                        "401",
+                        "Missing, invalid or revoked API key (`unauthorized`).",
+                    );
+                    add("403", "The key is not an admin key (`forbidden`).");
+                }
                 add(
                     "429",
                     "Rate limit exceeded (`rate_limit_exceeded`); see `Retry-After`.",
@@ -90,9 +107,22 @@ impl Modify for CommonResponses {
                     "400",
                     "Malformed request: JSON, Content-Type, query string or cursor (`invalid_request`).",
                 );
+                if has_path {
+                    add("404", "Not found (`*_not_found`).");
+                }
+                if has_body || has_query {
+                    add(
+                        "422",
+                        "A field or parameter breaks a rule (`validation_error`; `details` names the field).",
+                    );
+                }
                 if has_body {
                     add("413", "Request body too large (`payload_too_large`).");
                 }
+                add(
+                    "503",
+                    "The database or the search index is unavailable (`service_unavailable`); retry shortly.",
+                );
             }
         }
     }
@@ -100,8 +130,47 @@ impl Modify for CommonResponses {
 
 /// The document as JSON, rendered once at start-up.
 pub fn document() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| {
-        tracing::error!(error = %e, "could not render the OpenAPI document");
-        "{}".to_string()
-    })
+    let mut doc = match serde_json::to_value(ApiDoc::openapi()) {
+        Ok(doc) => doc,
+        Err(e) => {
+            tracing::error!(error = %e, "could not render the OpenAPI document");
+            return "{}".to_string();
+        }
+    };
+    complete(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// Fills in what utoipa's types cannot hold: the request body schemas and the query parameters'
+/// rules, both from the code that validates them.
+fn complete(doc: &mut Value) {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for (name, schema) in tome_core::input::schema::all() {
+            schemas.insert(name.to_string(), schema);
+        }
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in item.values_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for p in params {
+                if p["in"] != "query" {
+                    continue;
+                }
+                let Some(name) = p["name"].as_str() else {
+                    continue;
+                };
+                if let Some(schema) = query_schema(name) {
+                    p["schema"] = schema;
+                }
+            }
+        }
+    }
 }

@@ -4,6 +4,9 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use tome_core::input::schema::{
+    ArticleCreate, ArticleUpdate, BulkArticlesCreate, BulkArticlesUpdate, FaqCreate, FaqUpdate,
+};
 use tome_core::input::{ArticleInput, ArticlePatch, BulkArticlesInput, FaqInput, FaqPatch};
 use tome_core::model::Status;
 use tome_search::{Filters, SearchRequest};
@@ -66,7 +69,7 @@ fn content_filter(params: &Params, articles: bool) -> ApiResult<ContentFilter> {
 }
 
 /// Create an article (3 credits). Publishing stamps `published_at`.
-#[utoipa::path(post, path = "/v1/kb/{kb_id}/articles", tag = "Articles", params(("kb_id" = String, Path)), request_body = ArticleInput,
+#[utoipa::path(post, path = "/v1/kb/{kb_id}/articles", tag = "Articles", params(("kb_id" = String, Path)), request_body = ArticleCreate,
     responses((status = 201, body = Data<ArticleResponse>), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_article(
     State(s): State<AppState>,
@@ -85,7 +88,7 @@ pub async fn create_article(
 
 /// Create up to 20 articles (3 credits each). Every item is validated before any is written;
 /// one bad item aborts the whole batch.
-#[utoipa::path(post, path = "/v1/kb/{kb_id}/articles/bulk", tag = "Articles", params(("kb_id" = String, Path)), request_body = BulkArticlesInput,
+#[utoipa::path(post, path = "/v1/kb/{kb_id}/articles/bulk", tag = "Articles", params(("kb_id" = String, Path)), request_body = BulkArticlesCreate,
     responses((status = 201, body = Data<Vec<ArticleResponse>>), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn bulk_create_articles(
     State(s): State<AppState>,
@@ -110,7 +113,7 @@ pub async fn bulk_create_articles(
 }
 
 /// Update up to 20 articles; each item names its article by `id`. All or nothing.
-#[utoipa::path(put, path = "/v1/kb/{kb_id}/articles/bulk", tag = "Articles", params(("kb_id" = String, Path)), request_body = BulkArticlesInput,
+#[utoipa::path(put, path = "/v1/kb/{kb_id}/articles/bulk", tag = "Articles", params(("kb_id" = String, Path)), request_body = BulkArticlesUpdate,
     responses((status = 200, body = Data<Vec<ArticleResponse>>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn bulk_update_articles(
     State(s): State<AppState>,
@@ -192,7 +195,7 @@ async fn update_one(
 }
 
 /// Update an article; every field is optional.
-#[utoipa::path(put, path = "/v1/kb/{kb_id}/articles/{id}", tag = "Articles", params(("kb_id" = String, Path), ("id" = String, Path)), request_body = ArticleInput,
+#[utoipa::path(put, path = "/v1/kb/{kb_id}/articles/{id}", tag = "Articles", params(("kb_id" = String, Path), ("id" = String, Path)), request_body = ArticleUpdate,
     responses((status = 200, body = Data<ArticleResponse>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_article(
     State(s): State<AppState>,
@@ -261,7 +264,7 @@ pub async fn delete_article(
 }
 
 /// Create an FAQ entry (1 credit).
-#[utoipa::path(post, path = "/v1/kb/{kb_id}/faqs", tag = "FAQs", params(("kb_id" = String, Path)), request_body = FaqInput,
+#[utoipa::path(post, path = "/v1/kb/{kb_id}/faqs", tag = "FAQs", params(("kb_id" = String, Path)), request_body = FaqCreate,
     responses((status = 201, body = Data<FaqResponse>), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_faq(
     State(s): State<AppState>,
@@ -318,7 +321,7 @@ pub async fn get_faq(
 }
 
 /// Update an FAQ entry; every field is optional.
-#[utoipa::path(put, path = "/v1/kb/{kb_id}/faqs/{id}", tag = "FAQs", params(("kb_id" = String, Path), ("id" = String, Path)), request_body = FaqInput,
+#[utoipa::path(put, path = "/v1/kb/{kb_id}/faqs/{id}", tag = "FAQs", params(("kb_id" = String, Path), ("id" = String, Path)), request_body = FaqUpdate,
     responses((status = 200, body = Data<FaqResponse>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_faq(
     State(s): State<AppState>,
@@ -387,7 +390,7 @@ pub async fn search(
     let text = params.search_text()?;
     let limit = params.limit()?;
     let filter = content_filter(&params, true)?;
-    let kind = match params.get("type") {
+    let kind = match params.raw("type") {
         None => None,
         Some("article") => Some(DocKind::Article),
         Some("faq") => Some(DocKind::Faq),

@@ -4,6 +4,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
+use tome_core::input::schema::{CategoryCreate, CategoryUpdate, SectionCreate, SectionUpdate};
 use tome_core::input::{CategoryInput, SectionInput};
 
 use crate::dto::{CategoryResponse, Data, List, SectionResponse, data};
@@ -36,7 +37,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Create a category (2 credits).
-#[utoipa::path(post, path = "/v1/kb/{kb_id}/categories", tag = "Categories", params(("kb_id" = String, Path)), request_body = CategoryInput,
+#[utoipa::path(post, path = "/v1/kb/{kb_id}/categories", tag = "Categories", params(("kb_id" = String, Path)), request_body = CategoryCreate,
     responses((status = 201, body = Data<CategoryResponse>), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_category(
     State(s): State<AppState>,
@@ -90,7 +91,7 @@ pub async fn get_category(
 }
 
 /// Update a category; every field is optional.
-#[utoipa::path(put, path = "/v1/kb/{kb_id}/categories/{id}", tag = "Categories", params(("kb_id" = String, Path), ("id" = String, Path)), request_body = CategoryInput,
+#[utoipa::path(put, path = "/v1/kb/{kb_id}/categories/{id}", tag = "Categories", params(("kb_id" = String, Path), ("id" = String, Path)), request_body = CategoryUpdate,
     responses((status = 200, body = Data<CategoryResponse>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_category(
     State(s): State<AppState>,
@@ -122,7 +123,7 @@ pub async fn delete_category(
 }
 
 /// Create a section in a category (1 credit).
-#[utoipa::path(post, path = "/v1/kb/{kb_id}/sections", tag = "Sections", params(("kb_id" = String, Path)), request_body = SectionInput,
+#[utoipa::path(post, path = "/v1/kb/{kb_id}/sections", tag = "Sections", params(("kb_id" = String, Path)), request_body = SectionCreate,
     responses((status = 201, body = Data<SectionResponse>), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_section(
     State(s): State<AppState>,
@@ -176,7 +177,7 @@ pub async fn get_section(
 }
 
 /// Update a section; moving it to another category moves its articles and FAQs too.
-#[utoipa::path(put, path = "/v1/kb/{kb_id}/sections/{id}", tag = "Sections", params(("kb_id" = String, Path), ("id" = String, Path)), request_body = SectionInput,
+#[utoipa::path(put, path = "/v1/kb/{kb_id}/sections/{id}", tag = "Sections", params(("kb_id" = String, Path), ("id" = String, Path)), request_body = SectionUpdate,
     responses((status = 200, body = Data<SectionResponse>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_section(
     State(s): State<AppState>,

@@ -4,6 +4,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use tome_core::input::schema::{KbCreate, KbUpdate, ProjectUpdate, SiteKeyUpdate};
 use tome_core::input::{KbInput, ProjectInput, SiteKeyInput};
 use tome_core::keys;
 use tome_core::validate::SITE_KEY_RATE_DEFAULT;
@@ -39,7 +40,7 @@ async fn allowed_domains(s: &AppState, auth: &Auth) -> ApiResult<Vec<String>> {
 }
 
 /// Create a knowledge base (3 credits). The response carries the site key, shown only once.
-#[utoipa::path(post, path = "/v1/kb", tag = "Knowledge bases", request_body = KbInput,
+#[utoipa::path(post, path = "/v1/kb", tag = "Knowledge bases", request_body = KbCreate,
     responses((status = 201, body = Data<KbResponse>), (status = 402, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_kb(
     State(s): State<AppState>,
@@ -104,7 +105,7 @@ pub async fn get_kb(
 }
 
 /// Update a knowledge base; every field is optional. A new slug applies everywhere at once.
-#[utoipa::path(put, path = "/v1/kb/{kb_id}", tag = "Knowledge bases", params(("kb_id" = String, Path)), request_body = KbInput,
+#[utoipa::path(put, path = "/v1/kb/{kb_id}", tag = "Knowledge bases", params(("kb_id" = String, Path)), request_body = KbUpdate,
     responses((status = 200, body = Data<KbResponse>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_kb(
     State(s): State<AppState>,
@@ -173,7 +174,7 @@ pub async fn revoke_site_key(
 }
 
 /// Set the site key's rate limit (1–1000 requests per minute).
-#[utoipa::path(put, path = "/v1/kb/{kb_id}/site-key", tag = "Site keys", params(("kb_id" = String, Path)), request_body = SiteKeyInput,
+#[utoipa::path(put, path = "/v1/kb/{kb_id}/site-key", tag = "Site keys", params(("kb_id" = String, Path)), request_body = SiteKeyUpdate,
     responses((status = 200, body = Data<SiteKeyResponse>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_site_key(
     State(s): State<AppState>,
@@ -200,7 +201,7 @@ pub async fn get_project(
 }
 
 /// Update the project's name or allowed domains.
-#[utoipa::path(put, path = "/v1/project", tag = "Project", request_body = ProjectInput,
+#[utoipa::path(put, path = "/v1/project", tag = "Project", request_body = ProjectUpdate,
     responses((status = 200, body = Data<ProjectResponse>), (status = 422, body = ErrorBody)))]
 pub async fn update_project(
     State(s): State<AppState>,
