@@ -21,4 +21,5 @@ mod search;
 mod search_sync;
 mod server;
 mod smoke;
+mod snippets;
 mod validation;
