@@ -1,31 +1,168 @@
-//! Plain text from Markdown: excerpts for meta descriptions and slugs for anchors and URLs.
+//! Plain text from Markdown: excerpts for meta descriptions, the text search indexes and cuts
+//! its highlights from, and slugs for anchors and URLs.
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
 use crate::markdown::options;
+use crate::sanitize::{self, Token};
 
 /// The visible text of a Markdown document, with block boundaries as single spaces and code
 /// blocks left out (they read badly in a summary).
 pub fn plain_text(markdown: &str) -> String {
-    let mut out = String::new();
+    text_of(markdown, false)
+}
+
+/// The words a reader sees in a Markdown document, as one line of plain text: what search
+/// indexes, highlights and shows as an excerpt. Headings, emphasis and links become their text,
+/// images their alt text, code spans and fenced code their code, tables their cells; raw HTML
+/// keeps only its text (tags dropped, `script`/`style` with their content, entities decoded).
+pub fn search_text(markdown: &str) -> String {
+    text_of(markdown, true)
+}
+
+fn text_of(markdown: &str, with_code_blocks: bool) -> String {
+    let mut out = String::with_capacity(markdown.len());
     let mut in_code_block = false;
+    let mut html = HtmlText::default();
     for event in Parser::new_ext(markdown, options()) {
         match event {
             Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
-            Event::End(TagEnd::CodeBlock) => in_code_block = false,
-            Event::Text(t) | Event::Code(t) if !in_code_block => out.push_str(&t),
+            Event::End(TagEnd::CodeBlock) => {
+                in_code_block = false;
+                out.push(' ');
+            }
+            Event::Text(t) if in_code_block && with_code_blocks => out.push_str(&t),
+            Event::Text(_) if in_code_block => {}
+            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t)
+                if !html.skipping() =>
+            {
+                out.push_str(&t)
+            }
+            Event::Html(h) | Event::InlineHtml(h) => html.push(&h, &mut out),
             Event::SoftBreak | Event::HardBreak => out.push(' '),
             Event::End(
                 TagEnd::Paragraph
                 | TagEnd::Heading(_)
                 | TagEnd::Item
                 | TagEnd::TableCell
-                | TagEnd::BlockQuote(_),
-            ) => out.push(' '),
+                | TagEnd::BlockQuote(_)
+                | TagEnd::HtmlBlock
+                | TagEnd::FootnoteDefinition
+                | TagEnd::DefinitionListTitle
+                | TagEnd::DefinitionListDefinition,
+            ) => {
+                // Raw elements end with the Markdown block they were opened in.
+                html.skip_to = None;
+                out.push(' ');
+            }
             _ => {}
         }
     }
     collapse_whitespace(&out)
+}
+
+/// The text of raw HTML, fed in pieces as the Markdown parser finds them (an inline element's
+/// start and end tags arrive as separate events).
+#[derive(Default)]
+struct HtmlText {
+    /// Inside `<script>` or `<style>`: text is dropped up to this end tag.
+    skip_to: Option<&'static str>,
+}
+
+impl HtmlText {
+    fn skipping(&self) -> bool {
+        self.skip_to.is_some()
+    }
+
+    fn push(&mut self, html: &str, out: &mut String) {
+        let mut at = 0;
+        while at < html.len() {
+            let (token, next) = sanitize::next(html, at);
+            match token {
+                Token::Text(t) if self.skip_to.is_none() => decode_entities(t, out),
+                Token::Start { name, .. } if self.skip_to.is_none() => {
+                    self.skip_to = sanitize::drops_content(&name);
+                    if !is_inline(&name) {
+                        out.push(' ');
+                    }
+                }
+                Token::End { name } => {
+                    if self.skip_to == Some(name.as_str()) {
+                        self.skip_to = None;
+                    }
+                    if !is_inline(&name) {
+                        out.push(' ');
+                    }
+                }
+                _ => {}
+            }
+            at = next;
+        }
+    }
+}
+
+/// Elements that sit inside a line of text: their tags do not separate words.
+fn is_inline(tag: &str) -> bool {
+    matches!(
+        tag,
+        "a" | "abbr"
+            | "b"
+            | "bdi"
+            | "bdo"
+            | "cite"
+            | "code"
+            | "data"
+            | "del"
+            | "dfn"
+            | "em"
+            | "font"
+            | "i"
+            | "ins"
+            | "kbd"
+            | "mark"
+            | "q"
+            | "s"
+            | "samp"
+            | "small"
+            | "span"
+            | "strike"
+            | "strong"
+            | "sub"
+            | "sup"
+            | "time"
+            | "tt"
+            | "u"
+            | "var"
+    )
+}
+
+/// Appends `text` with its character references (`&amp;`, `&#233;`, `&eacute;`) decoded; a `&`
+/// that starts none is kept as it is.
+fn decode_entities(text: &str, out: &mut String) {
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        // The longest named reference (`&CounterClockwiseContourIntegral;`) is 33 bytes.
+        let end = rest
+            .char_indices()
+            .take(40)
+            .skip(1)
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '#'))
+            .filter(|(_, c)| *c == ';')
+            .map(|(i, _)| i);
+        match end.and_then(|e| htmlescape::decode_html(&rest[..=e]).ok().map(|d| (e, d))) {
+            Some((e, decoded)) => {
+                out.push_str(&decoded);
+                rest = &rest[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
 }
 
 /// At most `max_chars` characters of the document's text, cut at a word boundary with an
@@ -80,6 +217,32 @@ mod tests {
     fn plain_text_drops_markup_and_code() {
         let md = "# Title\n\nSome **bold** and `code`.\n\n```rust\nfn x() {}\n```\n\n- one\n- two";
         assert_eq!(plain_text(md), "Title Some bold and code. one two");
+    }
+
+    #[test]
+    fn search_text_keeps_the_words_and_drops_the_syntax() {
+        let md = "# Reset your **Forgot password**\n\n\
+                  Open [the *settings* page](https://example.com/s \"t\") and ![a key icon](k.png).\n\n\
+                  ```sh\ntome reset --user ann\n```\n\n\
+                  | Field | Value |\n|---|---|\n| `name` | ~~old~~ new |\n\n\
+                  > Note: see[^1].\n\n\
+                  - [x] done\n\n\
+                  <div class=\"x\"><p>Caf&eacute; &amp; bar &#233; &#x41; AT&T &bogus;</p>\n\
+                  <script>alert(1)</script></div>\n\n\
+                  A <b>bold</b> <style>p{}</style>word &lt;tag&gt;.\n\n\
+                  [^1]: The footnote.";
+        assert_eq!(
+            search_text(md),
+            "Reset your Forgot password Open the settings page and a key icon. \
+             tome reset --user ann Field Value name old new Note: see. done \
+             Café & bar é A AT&T &bogus; A bold word <tag>. The footnote."
+        );
+    }
+
+    #[test]
+    fn an_unclosed_raw_script_hides_only_its_own_block() {
+        assert_eq!(search_text("before <script>x\n\nafter"), "before after");
+        assert_eq!(plain_text("```\ncode\n```\n\ntext"), "text");
     }
 
     #[test]

@@ -259,11 +259,13 @@ impl Engine {
                 for t in &a.tags {
                     text(f.tags, t);
                 }
-                text(f.body, &a.body);
+                // Markdown indexed and stored as the text a reader sees: highlights and excerpts
+                // are cut from it, so they show no syntax, and positions match what is shown.
+                text(f.body, &tome_render::search_text(&a.body));
             }
             IndexContent::Faq(q) => {
                 text(f.question, &q.question);
-                text(f.answer, &q.answer);
+                text(f.answer, &tome_render::search_text(&q.answer));
             }
         }
         if let IndexContent::Article(a) = &doc.content {

@@ -15,8 +15,8 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the analyzers change meaning: an index written by another
-/// version is rebuilt.
-pub const SCHEMA_VERSION: u64 = 1;
+/// version is rebuilt. 2: bodies and answers are indexed as their plain text, not Markdown.
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Name of the stemming analyzer.
 pub const EN: &str = "tome_en";

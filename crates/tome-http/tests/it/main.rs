@@ -23,4 +23,5 @@ mod search;
 mod search_sync;
 mod server;
 mod smoke;
+mod snippets;
 mod validation;

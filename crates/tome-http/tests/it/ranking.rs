@@ -275,13 +275,13 @@ async fn highlights_mark_matches_and_escape_everything_else() {
     let mut c = Corpus::new().await;
     c.article(
         "html",
-        json!({ "title": "Embedding", "body": "Paste <script>alert('x')</script> & the embed code \
+        json!({ "title": "Embedding", "body": "Paste `<script>alert('x')</script>` & the embed code \
                  into your page. The Embed code is in Settings." }),
     )
     .await;
     c.faq(
         "faq",
-        json!({ "question": "Embeds?", "answer": "Yes, <b>embedding</b> works." }),
+        json!({ "question": "Embeds?", "answer": "Yes, &lt;b&gt;**embedding**&lt;/b&gt; works." }),
     )
     .await;
     let d = c.body("embed", "").await;
