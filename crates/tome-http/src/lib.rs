@@ -334,6 +334,15 @@ impl<S> FastPublic<S> {
     pub fn router(&self) -> &S {
         &self.inner
     }
+
+    /// The same cached answers in front of another router (e.g. one that echoes requests, to
+    /// test the transport).
+    pub fn with_router(&self, router: Router) -> Service {
+        FastPublic {
+            inner: NormalizePath::trim_trailing_slash(router),
+            state: self.state.clone(),
+        }
+    }
 }
 
 async fn cached_answer<'r, R: RequestView>(state: &AppState, req: &'r R) -> Option<Answer<'r>> {
