@@ -751,6 +751,32 @@ async fn a_slow_head_is_closed_at_the_header_deadline() {
     }
 }
 
+/// A head that grows past the fast path's 16 KiB goes to hyper part-way; its deadline still runs
+/// from its first byte, not from the hand-off.
+#[tokio::test]
+async fn a_slow_head_handed_to_hyper_keeps_its_deadline() {
+    let app = TestApp::new().await;
+    for fast_path in [true, false] {
+        let server = Server::start(
+            app.service().with_router(echo()),
+            ServeOptions {
+                header_timeout: Duration::from_secs(2),
+                ..options(fast_path)
+            },
+        );
+        let mut head = b"GET /e HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+        head.resize(16 * 1024 - 4, b'a');
+        // Past 16 KiB (the fast path's limit) after 1.2 s, then on for seconds more: hyper's own
+        // timer alone would close at 3.2 s.
+        let (closed, got) = trickle(server.addr, &head, &[b'a'; 30]).await;
+        assert!(
+            closed >= Duration::from_millis(1800) && closed < Duration::from_millis(2800),
+            "fast path {fast_path}: closed after {closed:?}"
+        );
+        assert!(got.is_empty(), "{}", got.escape_ascii());
+    }
+}
+
 #[tokio::test]
 async fn a_slow_body_is_cut_off_at_the_body_deadline() {
     let p = pair().await;
