@@ -19,12 +19,13 @@
 //! once, lets a request in progress finish (its response says `Connection: close`) and waits for
 //! every connection, hyper's included.
 //!
-//! The loop and hyper agree on every byte stream by construction: the loop answers only what it
+//! The loop and hyper agree on every byte stream by construction (but for a higher minor version
+//! on a request hyper reads itself: [`higher_minor_as_1_1`]): the loop answers only what it
 //! parses exactly as hyper would (a `Content-Length` of digits only, one valid `Host`) and hands
 //! everything else to hyper; the checks hyper lacks — a valid `Host` (RFC 9112 §3.2), a body
 //! deadline, `HTTP/1.x` for x > 1 read as HTTP/1.1 (RFC 9110 §2.5) — sit in this transport, in
-//! front of both. [`ServeOptions::fast_path`] off hands every connection to hyper at once
-//! (`tests/it/framing.rs` feeds both the same streams).
+//! front of both. [`ServeOptions::fast_path`] off hands every connection to hyper once its first
+//! request line is in (`tests/it/framing.rs` feeds both modes the same streams).
 
 use std::future::Future;
 use std::io::{self, IoSlice};
