@@ -16,6 +16,8 @@
 #   BENCH_UNCACHED=200         iterations of write-then-read for the uncached page
 #   BENCH_RENDER=500           iterations of the Markdown-only render timing
 #   BENCH_THEME=docs           theme of the imported KB
+#   BENCH_FAST_PATH="on off"   tome's --http-fast-path modes measured, a row per case and mode (tome
+#                              restarted on the same data between modes)
 #   BENCH_CORPUS=../shared/corpora/mintlify-docs
 #   BENCH_TMPDIR=$TMPDIR       where the throw-away database and nginx root go
 # Writes bench/results/hosted-latest.md (git-ignored) and raw outputs in bench/results/hosted/.
@@ -32,6 +34,10 @@ WARMUP=${BENCH_WARMUP:-3}
 THREADS=${BENCH_THREADS:-1}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 NGINX_WORKERS=${BENCH_NGINX_WORKERS:-auto}
+read -r -a FAST_PATHS <<<"${BENCH_FAST_PATH:-on off}"
+for fp in "${FAST_PATHS[@]}"; do
+    [[ $fp == on || $fp == off ]] || { echo "error: BENCH_FAST_PATH takes on and/or off, not '$fp'" >&2; exit 1; }
+done
 UNCACHED=${BENCH_UNCACHED:-200}
 RENDER=${BENCH_RENDER:-500}
 THEME=${BENCH_THEME:-docs}
@@ -73,8 +79,8 @@ if ((BUSY_BEFORE > 10)); then
 fi
 
 echo "==> starting tome serve"
-start_tome "$TOME" "$WORK/data" "$WORK/tome" --admin-rate-limit 1000000000 \
-    --hosted-rate-limit 1000000000 || exit 1
+TOME_ARGS=(--admin-rate-limit 1000000000 --hosted-rate-limit 1000000000)
+start_tome "$TOME" "$WORK/data" "$WORK/tome" "${TOME_ARGS[@]}" --http-fast-path "${FAST_PATHS[0]}" || exit 1
 echo "    listening on $BASE"
 
 echo "==> importing $(basename "$CORPUS") (theme $THEME)"
@@ -226,20 +232,38 @@ combine() {
     P50[$k]=$(median <<<"$p50s")
     P99[$k]=$(median <<<"$p99s")
 }
-echo "==> cached article page: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (each after ${WARMUP}s warm-up)"
-for c in article article-gzip; do
-    g=0
-    [[ $c == *-gzip ]] && g=1
-    for ((round = 1; round <= ROUNDS; round++)); do
-        if ((round % 2)); then order=(tome nginx); else order=(nginx tome); fi
-        for target in "${order[@]}"; do run_wrk "$c" "$target" "$g" "$round"; done
-    done
-    combine "$c" tome
-    combine "$c" nginx
-    for ((round = 1; round <= ROUNDS; round++)); do
-        x=$(awk -v a="${RPS[$c:tome:$round]}" -v b="${RPS[$c:nginx:$round]}" 'BEGIN { printf "%.2f", a / b }')
-        y=$(awk -v a="${CPU[$c:tome:$round]}" -v b="${CPU[$c:nginx:$round]}" 'BEGIN { printf "%.2f", a / b }')
-        RATIOS[$c]+="${RATIOS[$c]:+, }$x× / $y×"
+# Each fast-path mode in turn (BENCH_FAST_PATH): tome restarted on the same data with
+# --http-fast-path MODE (its caches refill in the warm-up); the rows of mode "off" are keyed
+# CASE@off.
+ROWS=()
+for fp in "${FAST_PATHS[@]}"; do
+    if [[ $fp != "${FAST_PATHS[0]}" ]]; then
+        ADMIN_KEY=$KEY # printed at the first start only
+        stop_pid "$SERVER_PID"
+        KEY_OPTIONAL=1 start_tome "$TOME" "$WORK/data" "$WORK/tome-$fp" "${TOME_ARGS[@]}" --http-fast-path "$fp" || exit 1
+        KEY=$ADMIN_KEY
+        code=$(curl -sS -o /dev/null -w '%{http_code}' "$BASE$PAGE")
+        [[ $code == 200 ]] || { echo "error: GET $PAGE with --http-fast-path $fp: HTTP $code" >&2; exit 1; }
+    fi
+    suffix=
+    [[ $fp == off ]] && suffix=@off
+    echo "==> cached article page, --http-fast-path $fp: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (each after ${WARMUP}s warm-up)"
+    for c in article article-gzip; do
+        row=$c$suffix
+        ROWS+=("$row")
+        g=0
+        [[ $c == *-gzip ]] && g=1
+        for ((round = 1; round <= ROUNDS; round++)); do
+            if ((round % 2)); then order=(tome nginx); else order=(nginx tome); fi
+            for target in "${order[@]}"; do run_wrk "$row" "$target" "$g" "$round"; done
+        done
+        combine "$row" tome
+        combine "$row" nginx
+        for ((round = 1; round <= ROUNDS; round++)); do
+            x=$(awk -v a="${RPS[$row:tome:$round]}" -v b="${RPS[$row:nginx:$round]}" 'BEGIN { printf "%.2f", a / b }')
+            y=$(awk -v a="${CPU[$row:tome:$round]}" -v b="${CPU[$row:nginx:$round]}" 'BEGIN { printf "%.2f", a / b }')
+            RATIOS[$row]+="${RATIOS[$row]:+, }$x× / $y×"
+        done
     done
 done
 
@@ -279,6 +303,13 @@ uncached_loop() { # uncached_loop <case>
     C99[$case]=$(pct "$raw.second" 99)
     echo "    after a $case edit: first read p50 ${U50[$case]} ms, p99 ${U99[$case]} ms; next (cached) read p50 ${C50[$case]} / p99 ${C99[$case]} ms"
 }
+if [[ ${FAST_PATHS[-1]} != on ]]; then
+    # The uncached figures are the default mode's, as before.
+    ADMIN_KEY=$KEY
+    stop_pid "$SERVER_PID"
+    KEY_OPTIONAL=1 start_tome "$TOME" "$WORK/data" "$WORK/tome-uncached" "${TOME_ARGS[@]}" || exit 1
+    KEY=$ADMIN_KEY
+fi
 echo "==> uncached page: $UNCACHED × (PUT, first read, second read), for title and body edits"
 uncached_loop title
 uncached_loop body
@@ -305,12 +336,19 @@ verdict() { awk -v ok="$1" 'BEGIN { print (ok ? "met" : "**not met**") }'; }
     echo
     echo "| case | tome req/s | nginx req/s | ratio (goal ≥ $GOAL_RPS) | tome / nginx CPU µs/req | CPU ratio (goal ≤ $GOAL_CPU) | tome p50 / p99 ms | nginx p50 / p99 ms | per round |"
     echo "|---|---:|---:|---|---:|---|---:|---:|---|"
-    for c in article article-gzip; do
+    for c in "${ROWS[@]}"; do
         r=$(ratio "${RPS[$c:tome]}" "${RPS[$c:nginx]}")
         cr=$(ratio "${CPU[$c:tome]}" "${CPU[$c:nginx]}")
         echo "| $c | ${RPS[$c:tome]} | ${RPS[$c:nginx]} | $r: $(verdict "$(awk -v x="$r" -v g=$GOAL_RPS 'BEGIN { print (x >= g) }')") |" \
             "${CPU[$c:tome]} / ${CPU[$c:nginx]} | $cr: $(verdict "$(awk -v x="$cr" -v g=$GOAL_CPU 'BEGIN { print (x <= g) }')") |" \
             "${P50[$c:tome]} / ${P99[$c:tome]} | ${P50[$c:nginx]} / ${P99[$c:nginx]} | ${RATIOS[$c]} |"
+    done
+    echo
+    echo "Rows \"CASE@off\": tome with \`--http-fast-path off\` (hyper parses every connection); the others: on (the default)."
+    for c in article article-gzip; do
+        if [[ -n ${RPS[$c@off:tome]:-} && -n ${RPS[$c:tome]:-} ]]; then
+            echo "- $c: fast path off ÷ on: req/s $(ratio "${RPS[$c@off:tome]}" "${RPS[$c:tome]}")×, server CPU per request $(ratio "${CPU[$c@off:tome]}" "${CPU[$c:tome]}")×"
+        fi
     done
     echo
     echo "## Uncached page and render time"

@@ -22,6 +22,8 @@
 #   CARGO_TARGET_DIR           as usual for cargo (default: ./target)
 #   BENCH_TOME                 a tome binary to measure instead of this checkout's (A/B comparisons; still built)
 #   BENCH_HOLD=1               set up both servers, print their addresses and keys, and wait (for profiling)
+#   BENCH_FAST_PATH="on off"   tome's --http-fast-path modes measured, a row per case and mode (tome
+#                              restarted on the same data between modes; BENCH_HOLD uses the first)
 #   TOME_LOG                   tome's log filter, as usual (e.g. info,tower_http=debug for per-request latency)
 # Writes bench/results/public-latest.md (git-ignored) and the raw outputs in bench/results/public/.
 set -euo pipefail
@@ -39,6 +41,10 @@ CONNECTIONS=${BENCH_CONNECTIONS:-16}
 export BENCH_CLIENTS=${BENCH_CLIENTS:-16384}
 NGINX_WORKERS=${BENCH_NGINX_WORKERS:-auto}
 PIN=${BENCH_PIN:-1}
+read -r -a FAST_PATHS <<<"${BENCH_FAST_PATH:-on off}"
+for fp in "${FAST_PATHS[@]}"; do
+    [[ $fp == on || $fp == off ]] || { echo "error: BENCH_FAST_PATH takes on and/or off, not '$fp'" >&2; exit 1; }
+done
 N_ARTICLES=${BENCH_ARTICLES:-48}
 LARGE_BYTES=${BENCH_LARGE_BYTES:-16000}
 UNCACHED=${BENCH_UNCACHED:-200}
@@ -109,7 +115,7 @@ fi
 # ------------------------------------------------------------------------------------- tome
 echo "==> starting tome serve (data in $WORK/data, --trusted-proxies 127.0.0.1)"
 TOME_ARGS=(--admin-rate-limit 1000000000 --trusted-proxies 127.0.0.1)
-start_tome "$TOME" "$WORK/data" "$WORK/tome" "${TOME_ARGS[@]}" || exit 1
+start_tome "$TOME" "$WORK/data" "$WORK/tome" "${TOME_ARGS[@]}" --http-fast-path "${FAST_PATHS[0]}" || exit 1
 echo "    listening on $BASE"
 
 # api <method> <path> [json] : the response body; stops the script on a non-2xx answer.
@@ -422,26 +428,44 @@ combine() {
 
 # Each case runs in ROUNDS rounds, tome and nginx alternating (and which goes first alternating
 # too), so a drift in the machine's speed during the run weighs on both alike.
-echo "==> cached responses: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up), same script for both"
+# Each fast-path mode in turn (BENCH_FAST_PATH): tome restarted on the same data with
+# --http-fast-path MODE (its caches refill in the warm-up); the rows of mode "off" are keyed
+# CASE@off.
 declare -A ROUND_RATIOS
-for c in "${CASES[@]}"; do
-    for ((round = 1; round <= ROUNDS; round++)); do
-        if ((round % 2)); then order=(tome nginx); else order=(nginx tome); fi
-        for target in "${order[@]}"; do
-            run_wrk "$c" "$target" "$(case_path "$c")" "$(case_gzip "$c")" "$round"
+ROWS=()
+for fp in "${FAST_PATHS[@]}"; do
+    if [[ $fp != "${FAST_PATHS[0]}" ]]; then
+        ADMIN_KEY=$KEY # printed at the first start only
+        stop_pid "$SERVER_PID"
+        KEY_OPTIONAL=1 start_tome "$TOME" "$WORK/data" "$WORK/tome-$fp" "${TOME_ARGS[@]}" --http-fast-path "$fp" || exit 1
+        KEY=$ADMIN_KEY
+        code=$(public_get "$BASE" "$STRUCTURE_PATH" /dev/null | cut -d' ' -f1)
+        [[ $code == 200 ]] || { echo "error: GET $STRUCTURE_PATH with --http-fast-path $fp: HTTP $code" >&2; exit 1; }
+    fi
+    suffix=
+    [[ $fp == off ]] && suffix=@off
+    echo "==> cached responses, --http-fast-path $fp: $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up), same script for both"
+    for c in "${CASES[@]}"; do
+        row=$c$suffix
+        ROWS+=("$row")
+        for ((round = 1; round <= ROUNDS; round++)); do
+            if ((round % 2)); then order=(tome nginx); else order=(nginx tome); fi
+            for target in "${order[@]}"; do
+                run_wrk "$row" "$target" "$(case_path "$c")" "$(case_gzip "$c")" "$round"
+            done
+            ROUND_RATIOS[$row]+="${ROUND_RATIOS[$row]:+, }$(awk -v a="${RPS[$row:tome:$round]}" -v b="${RPS[$row:nginx:$round]}" \
+                -v x="${CPU[$row:tome:$round]}" -v y="${CPU[$row:nginx:$round]}" 'BEGIN { printf "%.2f× / %.2f×", a / b, x / y }')"
         done
-        ROUND_RATIOS[$c]+="${ROUND_RATIOS[$c]:+, }$(awk -v a="${RPS[$c:tome:$round]}" -v b="${RPS[$c:nginx:$round]}" \
-            -v x="${CPU[$c:tome:$round]}" -v y="${CPU[$c:nginx:$round]}" 'BEGIN { printf "%.2f× / %.2f×", a / b, x / y }')"
+        combine "$row" tome
+        combine "$row" nginx
     done
-    combine "$c" tome
-    combine "$c" nginx
+    # Reference: tome's floor for this stack — same layers, no gate, no cache, a 2-byte body.
+    run_wrk "healthz$suffix" tome /healthz 0
+    RPS[healthz$suffix:tome]=${RPS[healthz$suffix:tome:1]}
+    P50[healthz$suffix:tome]=${P50[healthz$suffix:tome:1]}
+    P99[healthz$suffix:tome]=${P99[healthz$suffix:tome:1]}
+    CPU[healthz$suffix:tome]=${CPU[healthz$suffix:tome:1]}
 done
-# Reference: tome's floor for this stack — same layers, no gate, no cache, a 2-byte body.
-run_wrk healthz tome /healthz 0
-RPS[healthz:tome]=${RPS[healthz:tome:1]}
-P50[healthz:tome]=${P50[healthz:tome:1]}
-P99[healthz:tome]=${P99[healthz:tome:1]}
-CPU[healthz:tome]=${CPU[healthz:tome:1]}
 
 # ----------------------------------------------------------------------------- uncached reads
 # Each iteration: one management write to the KB (PUT an article's title; the cache is invalidated
@@ -535,7 +559,7 @@ cp "$NGINX_CONF" "$OUT/nginx.conf"
     echo
     echo "| case | tome req/s | nginx req/s | tome ÷ nginx (goal ≥ $GOAL_RPS) | tome / nginx CPU µs/req | CPU ratio (goal ≤ $GOAL_CPU) | tome p50 / p99 ms | nginx p50 / p99 ms | wrk CPU µs/req tome / nginx | other CPU % tome / nginx | per round |"
     echo "|---|---:|---:|---|---:|---|---:|---:|---:|---:|---|"
-    for c in "${CASES[@]}"; do
+    for c in "${ROWS[@]}"; do
         r=$(ratio "${RPS[$c:tome]}" "${RPS[$c:nginx]}")
         cr=$(ratio "${CPU[$c:tome]}" "${CPU[$c:nginx]}")
         echo "| $c | ${RPS[$c:tome]} | ${RPS[$c:nginx]} | $r: $(verdict "$(awk -v x="$r" -v g=$GOAL_RPS 'BEGIN { print (x >= g) }')") |" \
@@ -544,8 +568,19 @@ cp "$NGINX_CONF" "$OUT/nginx.conf"
             "${OTHER[$c:tome]} / ${OTHER[$c:nginx]} | ${ROUND_RATIOS[$c]} |"
     done
     echo
+    echo "Rows \"CASE@off\": tome with \`--http-fast-path off\` (hyper parses every connection); the others: on (the default)."
+    for c in "${CASES[@]}"; do
+        if [[ -n ${RPS[$c@off:tome]:-} && -n ${RPS[$c:tome]:-} ]]; then
+            echo "- $c: fast path off ÷ on: req/s $(ratio "${RPS[$c@off:tome]}" "${RPS[$c:tome]}")×, server CPU per request $(ratio "${CPU[$c@off:tome]}" "${CPU[$c:tome]}")×"
+        fi
+    done
+    echo
     echo "Reference, same settings: tome \`GET /healthz\` (same middleware stack, no gate or cache, 2-byte body):"
-    echo "${RPS[healthz:tome]} req/s, p50 / p99 ${P50[healthz:tome]} / ${P99[healthz:tome]} ms, server CPU ${CPU[healthz:tome]} µs/req."
+    for fp in "${FAST_PATHS[@]}"; do
+        h=healthz
+        [[ $fp == off ]] && h=healthz@off
+        echo "- fast path $fp: ${RPS[$h:tome]} req/s, p50 / p99 ${P50[$h:tome]} / ${P99[$h:tome]} ms, server CPU ${CPU[$h:tome]} µs/req."
+    done
     echo
     echo "Server CPU: utime + stime from /proc (tome: the process; nginx: master + workers) over the"
     echo "measured run ÷ requests. \"Other CPU\": busy time of the whole machine minus server and wrk, in % of"

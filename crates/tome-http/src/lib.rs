@@ -183,6 +183,15 @@ impl<S> FastPublic<S> {
     pub fn router(&self) -> &S {
         &self.inner
     }
+
+    /// The same cached answers in front of another router (e.g. one that echoes requests, to
+    /// test the transport).
+    pub fn with_router(&self, router: Router) -> Service {
+        FastPublic {
+            inner: NormalizePath::trim_trailing_slash(router),
+            state: self.state.clone(),
+        }
+    }
 }
 
 /// The server's view of the application: cached answers from [`FastPublic::cached`], the rest

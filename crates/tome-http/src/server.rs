@@ -14,14 +14,26 @@
 //!
 //! Connections are served on the runtime that accepted them; idle keep-alive connections close
 //! after [`ServeOptions::idle_timeout`], a request head must arrive within
-//! [`ServeOptions::header_timeout`], and graceful shutdown closes idle connections at once, lets
-//! a request in progress finish (its response says `Connection: close`) and waits for every
-//! connection, hyper's included.
+//! [`ServeOptions::header_timeout`] of its first byte and a body within
+//! [`ServeOptions::body_timeout`] of its head, and graceful shutdown closes idle connections at
+//! once, lets a request in progress finish (its response says `Connection: close`) and waits for
+//! every connection, hyper's included.
+//!
+//! The loop and hyper agree on every byte stream by construction (but for a higher minor version
+//! on a request hyper reads itself: [`higher_minor_as_1_1`]): the loop answers only what it
+//! parses exactly as hyper would (a `Content-Length` of digits only, one valid `Host`) and hands
+//! everything else to hyper; the checks hyper lacks — a valid `Host` (RFC 9112 §3.2), a body
+//! deadline, `HTTP/1.x` for x > 1 read as HTTP/1.1 (RFC 9110 §2.5) — sit in this transport, in
+//! front of both. [`ServeOptions::fast_path`] off hands every connection to hyper once its first
+//! request line is in (`tests/it/framing.rs` feeds both modes the same streams).
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -31,6 +43,7 @@ use axum::http::{self, HeaderMap, HeaderName, HeaderValue, Method, Request, Uri}
 use axum::response::{IntoResponse, Response};
 use bytes::{Buf, Bytes, BytesMut};
 use http_body_util::BodyExt;
+use hyper::body::Body as _;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
@@ -42,6 +55,9 @@ use crate::wire::{Headers, RequestView, body_allowed, text, write_head};
 /// The answer to a request whose target is not a valid URI (hyper's, too).
 const BAD_REQUEST: &[u8] =
     b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+/// The answer to a request whose body did not arrive within [`ServeOptions::body_timeout`].
+const REQUEST_TIMEOUT: &[u8] =
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 /// Largest request head read here; a longer one goes to hyper (which answers 431 past its own,
 /// larger limit).
@@ -77,21 +93,29 @@ pub fn answered_in_place() -> u64 {
     0
 }
 
-/// Timeouts of [`spawn_threads`]'s connections.
+/// Timeouts of [`spawn_threads`]'s connections, and which parser reads them.
 #[derive(Debug, Clone, Copy)]
 pub struct ServeOptions {
     /// How long a keep-alive connection may wait for its next request.
     pub idle_timeout: Duration,
-    /// How long a request head may take to arrive once it has started.
+    /// How long a whole request head may take to arrive, from its first byte.
     pub header_timeout: Duration,
+    /// How long a whole request body may take to arrive once its head has; then 408 and close.
+    pub body_timeout: Duration,
+    /// Whether this module's own loop answers the requests it can (`false`: every connection
+    /// goes to hyper, behind the same transport checks).
+    pub fast_path: bool,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        // nginx's keepalive_timeout and hyper's header_read_timeout defaults.
+        // nginx's keepalive_timeout, hyper's header_read_timeout and nginx's
+        // client_body_timeout defaults (nginx's is per read; this is the whole body's).
         ServeOptions {
             idle_timeout: Duration::from_secs(75),
             header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            fast_path: true,
         }
     }
 }
@@ -365,27 +389,56 @@ impl<H: Handler> Connection<H> {
         // Responses are written whole; Nagle would only delay the last packet of a large one.
         let _ = stream.set_nodelay(true);
         let mut buf = BytesMut::with_capacity(4096);
+        let mut idle = std::pin::pin!(tokio::time::sleep(self.options.idle_timeout));
+        // When the head being read must be complete: set at its first byte.
+        let mut head_deadline = None;
+        if !self.options.fast_path {
+            // Hyper alone: only the first request line is read here, for its version.
+            loop {
+                if buf.len() >= MAX_HEAD || higher_minor_as_1_1(&mut buf).is_some() {
+                    return self.hand_off(stream, buf, head_deadline).await;
+                }
+                match self
+                    .fill(&mut stream, &mut buf, idle.as_mut(), &mut head_deadline)
+                    .await
+                {
+                    Ok(true) => {}
+                    _ => return,
+                }
+            }
+        }
         let mut out = Vec::with_capacity(1024);
         let mut fields = Fields::with_capacity(16);
-        let mut idle = std::pin::pin!(tokio::time::sleep(self.options.idle_timeout));
         loop {
-            let head = match parse(&buf, &mut fields) {
+            let head = match parse(&mut buf, &mut fields) {
                 Next::Request(head) => head,
-                Next::HandOff => return self.hand_off(stream, buf).await,
-                Next::Partial if buf.len() >= MAX_HEAD => return self.hand_off(stream, buf).await,
-                Next::Partial => match self.fill(&mut stream, &mut buf, idle.as_mut()).await {
+                Next::HandOff => return self.hand_off(stream, buf, head_deadline).await,
+                Next::Partial if buf.len() >= MAX_HEAD => {
+                    return self.hand_off(stream, buf, head_deadline).await;
+                }
+                Next::Partial => match self
+                    .fill(&mut stream, &mut buf, idle.as_mut(), &mut head_deadline)
+                    .await
+                {
                     Ok(true) => continue,
                     _ => return,
                 },
             };
+            head_deadline = None;
             let whole = head.head_len + head.body_len;
-            while buf.len() < whole {
-                buf.reserve(whole - buf.len());
-                match tokio::time::timeout(self.options.header_timeout, stream.read_buf(&mut buf))
-                    .await
-                {
-                    Ok(Ok(n)) if n > 0 => {}
-                    _ => return,
+            if buf.len() < whole {
+                // One deadline for the whole body, however it trickles in.
+                let deadline = tokio::time::Instant::now() + self.options.body_timeout;
+                while buf.len() < whole {
+                    buf.reserve(whole - buf.len());
+                    match tokio::time::timeout_at(deadline, stream.read_buf(&mut buf)).await {
+                        Ok(Ok(n)) if n > 0 => {}
+                        Ok(_) => return,
+                        Err(_) => {
+                            let _ = stream.write_all(REQUEST_TIMEOUT).await;
+                            return;
+                        }
+                    }
                 }
             }
             let close = head.close || *self.stop.borrow();
@@ -429,21 +482,24 @@ impl<H: Handler> Connection<H> {
     }
 
     /// Reads more of the next request; `Ok(false)` when the connection should close (peer gone,
-    /// idle or header timeout, shutdown while idle).
+    /// idle or header timeout, shutdown while idle). `head_deadline` is when the head being read
+    /// must be complete, set here when its first bytes are in `buf`.
     async fn fill(
         &mut self,
         stream: &mut TcpStream,
         buf: &mut BytesMut,
         mut idle: Pin<&mut tokio::time::Sleep>,
+        head_deadline: &mut Option<tokio::time::Instant>,
     ) -> io::Result<bool> {
         if buf.capacity() - buf.len() < 1024 {
             buf.reserve(4096);
         }
         if !buf.is_empty() {
-            // Part of a head is here: the rest must come soon, shutdown or not.
-            return match tokio::time::timeout(self.options.header_timeout, stream.read_buf(buf))
-                .await
-            {
+            // Part of a head is here: the rest must come soon, shutdown or not — one deadline for
+            // the whole head, not one per read, however it trickles in.
+            let deadline = *head_deadline
+                .get_or_insert_with(|| tokio::time::Instant::now() + self.options.header_timeout);
+            return match tokio::time::timeout_at(deadline, stream.read_buf(buf)).await {
                 Ok(Ok(n)) => Ok(n > 0),
                 Ok(Err(e)) => Err(e),
                 Err(_) => Ok(false),
@@ -489,16 +545,64 @@ impl<H: Handler> Connection<H> {
         send(stream, out, resp, close).await
     }
 
-    /// Gives the connection, and the bytes already read from it, to hyper.
-    async fn hand_off(self, stream: TcpStream, read: BytesMut) {
+    /// Gives the connection, and the bytes already read from it, to hyper; `head_deadline` is
+    /// when the head begun in `read`, if any, must be complete.
+    ///
+    /// hyper's own checks are RFC 9112's but for two that run here, before a request is
+    /// dispatched: its `Host` (400 and close, as the loop's hand-off of the same head ends) and
+    /// its body's deadline (408 and close, as in the loop).
+    async fn hand_off(
+        self,
+        stream: TcpStream,
+        read: BytesMut,
+        head_deadline: Option<tokio::time::Instant>,
+    ) {
         use hyper_util::rt::{TokioIo, TokioTimer};
 
         let (peer, app, service) = (self.peer, self.app.clone(), self.service.clone());
+        let body_timeout = self.options.body_timeout;
+        // Whether hyper has dispatched a request, i.e. read the head begun before the hand-off.
+        let dispatched = head_deadline.map(|_| Arc::new(AtomicBool::new(false)));
+        let seen = dispatched.clone();
         let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-            let mut req = req.map(Body::new);
+            if let Some(seen) = &seen {
+                seen.store(true, Ordering::Relaxed);
+            }
+            let host_ok = host_is_valid(
+                req.version() >= http::Version::HTTP_11,
+                req.headers()
+                    .get_all(http::header::HOST)
+                    .iter()
+                    .map(HeaderValue::as_bytes),
+            );
+            // A body that has not all arrived by its deadline ends in an error for whoever reads
+            // it, and the answer is 408 whatever the handler made of that error.
+            let mut expired = None;
+            let mut req = if req.body().is_end_stream() || !host_ok {
+                req.map(Body::new)
+            } else {
+                let flag = Arc::new(AtomicBool::new(false));
+                expired = Some(flag.clone());
+                req.map(|body| {
+                    Body::new(Deadline {
+                        body,
+                        timer: Box::pin(tokio::time::sleep(body_timeout)),
+                        expired: flag,
+                    })
+                })
+            };
             req.extensions_mut().insert(ConnectInfo(peer));
             let (service, app) = (service.clone(), app.clone());
-            async move { Ok::<_, std::convert::Infallible>(dispatch(&service, &app, req).await) }
+            async move {
+                if !host_ok {
+                    return Ok(refusal(http::StatusCode::BAD_REQUEST));
+                }
+                let resp = dispatch(&service, &app, req).await;
+                if expired.is_some_and(|e| e.load(Ordering::Relaxed)) {
+                    return Ok(refusal(http::StatusCode::REQUEST_TIMEOUT));
+                }
+                Ok::<_, std::convert::Infallible>(resp)
+            }
         });
         let io = TokioIo::new(Rewind {
             read: read.freeze(),
@@ -512,6 +616,15 @@ impl<H: Handler> Connection<H> {
         let mut conn = std::pin::pin!(conn);
         let mut stop = self.stop.clone();
         let mut stopping = false;
+        // hyper's header timeout starts with its first read; the head begun here keeps its own.
+        let first_head = std::pin::pin!(async move {
+            match head_deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        });
+        let mut first_head = first_head;
+        let mut first_pending = dispatched.is_some();
         loop {
             tokio::select! {
                 result = conn.as_mut() => {
@@ -519,6 +632,12 @@ impl<H: Handler> Connection<H> {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                     return;
+                }
+                () = first_head.as_mut(), if first_pending => {
+                    if dispatched.as_ref().is_some_and(|d| !d.load(Ordering::Relaxed)) {
+                        return;
+                    }
+                    first_pending = false;
                 }
                 _ = stop.wait_for(|stop| *stop), if !stopping => {
                     stopping = true;
@@ -550,21 +669,36 @@ async fn dispatch<H: Handler>(service: &H, app: &Handle, req: Request<Body>) -> 
 }
 
 /// Parses the request at the start of `buf`, deciding whether this loop can answer it; its
-/// header fields go to `fields`.
-fn parse(buf: &[u8], fields: &mut Fields) -> Next {
+/// header fields go to `fields`. A request line's `HTTP/1.x` with x > 1 is rewritten to
+/// `HTTP/1.1` in `buf` first ([`higher_minor_as_1_1`]).
+fn parse(buf: &mut [u8], fields: &mut Fields) -> Next {
+    match parse_head(buf, fields) {
+        Some(next) => next,
+        // Not HTTP/1.0 or 1.1: maybe a higher minor version, read as 1.1.
+        None => match higher_minor_as_1_1(buf) {
+            Some(true) => parse_head(buf, fields).unwrap_or(Next::HandOff),
+            Some(false) => Next::HandOff,
+            None => Next::Partial,
+        },
+    }
+}
+
+/// [`parse`], but `None` where `httparse` finds the version is neither HTTP/1.0 nor 1.1.
+fn parse_head(buf: &[u8], fields: &mut Fields) -> Option<Next> {
     if buf.is_empty() {
-        return Next::Partial;
+        return Some(Next::Partial);
     }
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut slots);
     let head_len = match req.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Next::Partial,
+        Ok(httparse::Status::Partial) => return Some(Next::Partial),
+        Err(httparse::Error::Version) => return None,
         // Malformed or too many headers: hyper answers (400, 431) and closes.
-        Err(_) => return Next::HandOff,
+        Err(_) => return Some(Next::HandOff),
     };
     if req.version != Some(1) {
-        return Next::HandOff;
+        return Some(Next::HandOff);
     }
     let method = match req.method {
         Some("GET") => Method::GET,
@@ -574,10 +708,10 @@ fn parse(buf: &[u8], fields: &mut Fields) -> Next {
         Some("DELETE") => Method::DELETE,
         Some("OPTIONS") => Method::OPTIONS,
         // HEAD (no body in the response), CONNECT, anything unusual.
-        _ => return Next::HandOff,
+        _ => return Some(Next::HandOff),
     };
     let Some(target) = req.path.filter(|p| p.starts_with('/')) else {
-        return Next::HandOff;
+        return Some(Next::HandOff);
     };
     // Where a slice of `buf` lies in it.
     let range = |part: &[u8]| {
@@ -589,41 +723,231 @@ fn parse(buf: &[u8], fields: &mut Fields) -> Next {
     let mut seen_length = false;
     let mut body_len = 0;
     let mut close = false;
+    let mut hosts = 0;
     for h in req.headers.iter() {
         // httparse takes only RFC 9110 tokens as names, as `HeaderName` does, and only the
-        // bytes `HeaderValue` takes in values (tab, visible ASCII, space, obs-text): a request
-        // it parses builds a request without fail.
+        // bytes `HeaderValue` takes in values (tab, visible ASCII, space, obs-text), without
+        // the whitespace around them: a request it parses builds a request without fail.
         let is = |known: &str| h.name.eq_ignore_ascii_case(known);
-        if is("content-length") {
-            let Some(n) = std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-            else {
-                return Next::HandOff;
-            };
-            // Two different lengths is a smuggling attempt; hyper refuses it.
-            if seen_length && n != body_len {
-                return Next::HandOff;
+        if is("host") {
+            // Missing, repeated or invalid: hyper's path refuses it (`host_is_valid`).
+            hosts += 1;
+            if hosts > 1 || !valid_host(h.value) {
+                return Some(Next::HandOff);
             }
+        } else if is("content-length") {
+            // Only `1*DIGIT` (RFC 9110 §8.6), as hyper reads it: not `+5`, not a number
+            // wrapped in Unicode whitespace. Anything else, and a second line (which hyper
+            // drops when it repeats the first, and refuses otherwise), is hyper's to answer.
+            let n = match digits(h.value) {
+                Some(n) if !seen_length => n,
+                _ => return Some(Next::HandOff),
+            };
             seen_length = true;
-            body_len = n;
+            body_len = match usize::try_from(n) {
+                Ok(n) if n <= MAX_BODY => n,
+                _ => return Some(Next::HandOff),
+            };
         } else if is("transfer-encoding") || is("expect") || is("upgrade") {
-            return Next::HandOff;
+            return Some(Next::HandOff);
         } else if is("connection") {
             close |= has_token(h.value, "close");
         }
         fields.push((range(h.name.as_bytes()), range(h.value)));
     }
-    if body_len > MAX_BODY {
-        return Next::HandOff;
+    if hosts == 0 {
+        return Some(Next::HandOff);
     }
-    Next::Request(Head {
+    Some(Next::Request(Head {
         method,
         target,
         head_len,
         body_len,
         close,
+    }))
+}
+
+/// A `Content-Length` value as hyper reads it: ASCII digits only, at least one, at most
+/// `u64::MAX`.
+fn digits(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    value.iter().try_fold(0u64, |n, &b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
     })
+}
+
+/// Makes the version of the request line at the start of `buf` read `HTTP/1.1` where it is
+/// `HTTP/1.x` with x from 2 to 9: RFC 9110 §2.5 has a server treat a higher minor version than
+/// it implements as the highest it does (`httparse`, and so hyper, refuse it). `None` while
+/// the line so far does not tell; otherwise whether it was rewritten.
+///
+/// hyper reads every request after the first on a connection it was handed itself: there, a
+/// higher minor version still gets 400 (`tests/it/framing.rs` says so).
+fn higher_minor_as_1_1(buf: &mut [u8]) -> Option<bool> {
+    // httparse skips empty lines before the request line.
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let rest = &buf[start..];
+    let line_end = rest.iter().position(|&b| b == b'\n');
+    let line = &rest[..line_end.unwrap_or(rest.len())];
+    // method SP request-target SP HTTP-version: neither of the first two holds a space.
+    let mut spaces = line
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b' ')
+        .map(|(i, _)| i);
+    let undecided = if line_end.is_some() {
+        Some(false)
+    } else {
+        None
+    };
+    let (Some(_), Some(second)) = (spaces.next(), spaces.next()) else {
+        return undecided;
+    };
+    let version = &line[second + 1..];
+    if version.len() < 8 {
+        return undecided;
+    }
+    if !(version.starts_with(b"HTTP/1.") && (b'2'..=b'9').contains(&version[7])) {
+        return Some(false);
+    }
+    match version.get(8) {
+        // The line may go on (`HTTP/1.23` is no version).
+        None if line_end.is_none() => None,
+        None | Some(b'\r') => {
+            buf[start + second + 1 + 7] = b'1';
+            Some(true)
+        }
+        Some(_) => Some(false),
+    }
+}
+
+/// Whether a request's `Host` lines are as RFC 9112 §3.2 requires: exactly one in HTTP/1.1, at
+/// most one in HTTP/1.0, and a valid `uri-host [ ":" port ]` value.
+fn host_is_valid<'a>(http_1_1: bool, mut hosts: impl Iterator<Item = &'a [u8]>) -> bool {
+    match (hosts.next(), hosts.next()) {
+        (None, _) => !http_1_1,
+        (Some(host), None) => valid_host(host),
+        (Some(_), Some(_)) => false,
+    }
+}
+
+/// Whether `value` is RFC 3986's `host [ ":" port ]`, with a port of at most 65535: an
+/// IP-literal in brackets, or a reg-name (IPv4 addresses are reg-names too), which may be
+/// empty.
+fn valid_host(value: &[u8]) -> bool {
+    let (host_ok, port) = if let Some(rest) = value.strip_prefix(b"[") {
+        let Some(end) = rest.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        (ip_literal(&rest[..end]), &rest[end + 1..])
+    } else {
+        let end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
+        (reg_name(&value[..end]), &value[end..])
+    };
+    let port_ok = match port {
+        [] | [b':'] => true,
+        [b':', digits @ ..] => {
+            digits.len() <= 5 && self::digits(digits).is_some_and(|n| n <= u64::from(u16::MAX))
+        }
+        _ => false,
+    };
+    host_ok && port_ok
+}
+
+/// RFC 3986's `reg-name`: unreserved characters, sub-delimiters and `%` with two hex digits.
+fn reg_name(name: &[u8]) -> bool {
+    let mut i = 0;
+    while i < name.len() {
+        let b = name[i];
+        if b == b'%' {
+            if !(name.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && name.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !(b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The inside of RFC 3986's `IP-literal`: an IPv6 address or `IPvFuture`.
+fn ip_literal(inside: &[u8]) -> bool {
+    if let [b'v' | b'V', rest @ ..] = inside {
+        let Some(dot) = rest.iter().position(|&b| b == b'.') else {
+            return false;
+        };
+        let (version, text) = (&rest[..dot], &rest[dot + 1..]);
+        return !version.is_empty()
+            && version.iter().all(u8::is_ascii_hexdigit)
+            && !text.is_empty()
+            && text
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:".contains(&b));
+    }
+    std::str::from_utf8(inside).is_ok_and(|s| s.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
+/// An empty response with `status` that closes the connection (hyper closes after it).
+fn refusal(status: http::StatusCode) -> Response {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// A request body hyper reads, cut off with an error when it has not all arrived by its
+/// deadline ([`ServeOptions::body_timeout`]); `expired` then says so.
+struct Deadline<B> {
+    body: B,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    expired: Arc<AtomicBool>,
+}
+
+impl<B> hyper::body::Body for Deadline<B>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending => match this.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.expired.store(true, Ordering::Relaxed);
+                    Poll::Ready(Some(Err("the request body did not arrive in time".into())))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// The header's name; the non-standard names Tome reads on every request without allocating.
@@ -820,7 +1144,7 @@ mod tests {
     use super::*;
 
     fn parse(buf: &[u8]) -> Next {
-        super::parse(buf, &mut Fields::new())
+        super::parse(&mut buf.to_vec(), &mut Fields::new())
     }
 
     #[test]
@@ -828,7 +1152,7 @@ mod tests {
         let raw = b"GET /v1/kb/public/acme/structure?x=1 HTTP/1.1\r\nHost: Help.Example\r\n\
             X-Forwarded-For: 1.1.1.1\r\nx-forwarded-for: 2.2.2.2\r\n\r\n";
         let mut fields = Fields::new();
-        let Next::Request(head) = super::parse(raw, &mut fields) else {
+        let Next::Request(head) = super::parse(&mut raw.to_vec(), &mut fields) else {
             panic!("not parsed");
         };
         let peer = SocketAddr::from(([127, 0, 0, 1], 9));
@@ -843,16 +1167,16 @@ mod tests {
         assert_eq!(view.header("origin"), None);
         // Anything unusual in the target takes the general path, which checks it as a URI.
         for unusual in [
-            &b"GET /a\"b HTTP/1.1\r\n\r\n"[..],
-            b"GET /a{b} HTTP/1.1\r\n\r\n",
+            &b"GET /a\"b HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+            b"GET /a{b} HTTP/1.1\r\nHost: x\r\n\r\n",
         ] {
-            let Next::Request(head) = super::parse(unusual, &mut fields) else {
+            let Next::Request(head) = super::parse(&mut unusual.to_vec(), &mut fields) else {
                 panic!("not parsed");
             };
             assert!(head.view(unusual, &fields, peer).is_none());
         }
-        let post = b"POST /v1/kb/public/acme/structure HTTP/1.1\r\n\r\n";
-        let Next::Request(head) = super::parse(post, &mut fields) else {
+        let post = b"POST /v1/kb/public/acme/structure HTTP/1.1\r\nHost: x\r\n\r\n";
+        let Next::Request(head) = super::parse(&mut post.to_vec(), &mut fields) else {
             panic!("not parsed");
         };
         assert!(head.view(post, &fields, peer).is_none());
@@ -890,6 +1214,98 @@ mod tests {
                 String::from_utf8_lossy(other)
             );
         }
+    }
+
+    #[test]
+    fn content_length_is_digits_only() {
+        assert_eq!(digits(b"0"), Some(0));
+        assert_eq!(digits(b"0042"), Some(42));
+        assert_eq!(digits(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b""[..],
+            b"+5",
+            b"-0",
+            b"5 ",
+            b"\xc2\xa05",
+            b"\xc2\x855",
+            b"5\xe3\x80\x80",
+            b"5,5",
+            b"0x5",
+            b"18446744073709551616",
+        ] {
+            assert_eq!(digits(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn hosts_follow_rfc_3986() {
+        for good in [
+            &b"example.com"[..],
+            b"example.com:8080",
+            b"127.0.0.1:80",
+            b"[::1]",
+            b"[2001:db8::1]:443",
+            b"[v1.fe80::a+en1]",
+            b"xn--bcher-kva.example",
+            b"a%20b",
+            b"",
+            b"host:",
+            b"host:65535",
+            b"!$&'()*+,;=._~-",
+        ] {
+            assert!(valid_host(good), "{}", String::from_utf8_lossy(good));
+        }
+        for bad in [
+            &b"a b"[..],
+            b"a:b",
+            b"a:65536",
+            b"a:-1",
+            b"a:80:80",
+            b"user@host",
+            b"[::1",
+            b"[::g]",
+            b"[::1]x",
+            b"[v.x]",
+            b"a%2",
+            b"a%zz",
+            b"a/b",
+            b"\xc3\xa9.example",
+            b"a\tb",
+        ] {
+            assert!(!valid_host(bad), "{}", String::from_utf8_lossy(bad));
+        }
+        let one = |v: &'static [u8]| std::iter::once(v);
+        assert!(host_is_valid(true, one(b"x")));
+        assert!(!host_is_valid(true, std::iter::empty()));
+        assert!(host_is_valid(false, std::iter::empty()));
+        assert!(!host_is_valid(false, [&b"x"[..], b"x"].into_iter()));
+    }
+
+    #[test]
+    fn a_higher_minor_version_reads_as_http_1_1() {
+        let mut line = b"\r\nGET / HTTP/1.2\r\nHost: x\r\n\r\n".to_vec();
+        assert_eq!(higher_minor_as_1_1(&mut line), Some(true));
+        assert_eq!(line, b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(matches!(
+            parse(b"GET / HTTP/1.9\nHost: x\n\n"),
+            Next::Request(_)
+        ));
+        assert!(matches!(parse(b"GET / HTTP/1.2"), Next::Partial));
+        for (raw, expected) in [
+            (&b"GET / HTTP/1.1\r\n"[..], Some(false)),
+            (b"GET / HTTP/1.23\r\n", Some(false)),
+            (b"GET / HTTP/2.0\r\n", Some(false)),
+            (b"GET / HTTP/1.2", None),
+            (b"GET / HTT", None),
+            (b"GET /", None),
+            (b"\r\n", None),
+            (b"GET/\r\n", Some(false)),
+        ] {
+            let mut buf = raw.to_vec();
+            assert_eq!(higher_minor_as_1_1(&mut buf), expected, "{raw:?}");
+            assert_eq!(buf, raw);
+        }
+        assert!(matches!(parse(b"GET / HTTP/1.23\r\n\r\n"), Next::HandOff));
     }
 
     #[test]

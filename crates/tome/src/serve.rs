@@ -48,12 +48,28 @@ pub struct ServeArgs {
     /// Threads serving HTTP, each with its own event loop (default: one per CPU).
     #[arg(long, env = "TOME_HTTP_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub http_threads: Option<u16>,
+    /// Seconds a request head may take to arrive, from its first byte; then the connection closes.
+    #[arg(long, env = "TOME_HEADER_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds a request body may take to arrive once its head has; then 408 and close.
+    #[arg(long, env = "TOME_BODY_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub body_timeout: u64,
+    /// Whether Tome's own HTTP/1.1 loop answers the common requests (`off`: hyper reads
+    /// every connection).
+    #[arg(long, env = "TOME_HTTP_FAST_PATH", default_value = "on")]
+    pub http_fast_path: Switch,
     /// Log format.
     #[arg(long, env = "TOME_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
     /// Days the change feed keeps its rows; a search index (or node) away for longer rebuilds.
     #[arg(long, env = "TOME_CHANGE_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
     pub change_retention_days: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -164,15 +180,16 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         usize::from,
     );
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    let mut http = tome_http::server::spawn_threads(
-        listener.into_std()?,
-        app,
-        tome_http::server::ServeOptions::default(),
-        threads,
-        stopping,
-    )
-    .context("starting the HTTP threads")?;
-    tracing::info!(addr = %addr, threads, "Tome is listening");
+    let options = tome_http::server::ServeOptions {
+        header_timeout: std::time::Duration::from_secs(args.header_timeout),
+        body_timeout: std::time::Duration::from_secs(args.body_timeout),
+        fast_path: args.http_fast_path == Switch::On,
+        ..tome_http::server::ServeOptions::default()
+    };
+    let mut http =
+        tome_http::server::spawn_threads(listener.into_std()?, app, options, threads, stopping)
+            .context("starting the HTTP threads")?;
+    tracing::info!(addr = %addr, threads, fast_path = options.fast_path, "Tome is listening");
     shutdown_signal().await;
     let _ = stop.send(true);
     http.stopped().await;

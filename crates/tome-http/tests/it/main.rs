@@ -8,6 +8,7 @@ mod auth;
 mod backends;
 mod content;
 mod credits;
+mod framing;
 mod hosted;
 mod kb;
 mod layering;

@@ -437,6 +437,7 @@ async fn idle_connections_and_slow_heads_time_out() {
     let options = ServeOptions {
         idle_timeout: Duration::from_millis(300),
         header_timeout: Duration::from_millis(300),
+        ..ServeOptions::default()
     };
     let server = Server::start(&app, options).await;
     let mut idle = server.connect().await;
