@@ -82,6 +82,15 @@ impl Modify for CommonResponses {
                 let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
                 let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
                 let r = &mut op.responses.responses;
+                if public {
+                    // Public answers carry an `ETag`; a matching `If-None-Match` gets no body.
+                    r.entry("304".to_string()).or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description("Not modified: `If-None-Match` matched the `ETag`.")
+                            .build()
+                            .into()
+                    });
+                }
                 let mut add = |code: &str, description: &str| {
                     r.entry(code.to_string())
                         .or_insert_with(|| error(description).into());
