@@ -3,7 +3,7 @@
 # document allows must be accepted, every request it forbids rejected, and every response (status,
 # headers, body) must be one the document describes.
 #
-# Installs schemathesis from PyPI into a virtualenv (target/schemathesis-venv, reused), builds the
+# Installs schemathesis from PyPI into a virtualenv (the cargo target dir's schemathesis-venv, reused), builds the
 # debug `tome`, starts `tome serve` on a temporary data dir and a free loopback port, and runs
 # `schemathesis run --checks all` with the printed admin key. Exits non-zero on any failure.
 #
@@ -14,14 +14,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
-venv=$PWD/target/schemathesis-venv
+target=${CARGO_TARGET_DIR:-target}
+case $target in /*) ;; *) target=$PWD/$target ;; esac
+venv=$target/schemathesis-venv
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 cargo build -p tome
-tome=$PWD/target/debug/tome
+tome=$target/debug/tome
 
 work=$(mktemp -d)
 server_pid=

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, HTTP integration, binary end-to-end) twice — on
-# SQLite, then on PostgreSQL — and the headless-Chromium browser tests in e2e/ (which install
-# Chromium and npm packages if missing).
+# SQLite, then on PostgreSQL — then schemathesis against the OpenAPI document of a running server
+# (scripts/schemathesis.sh, which installs it from PyPI), and the headless-Chromium browser tests in
+# e2e/ (which install Chromium and npm packages if missing).
 #
 # PostgreSQL: TOME_TEST_DATABASE_URL if set (each test makes and drops its own schema there);
 # otherwise a local server if one answers (PGHOST/PGPORT/PGUSER, default postgres@127.0.0.1:5432),
@@ -42,5 +43,8 @@ elif [[ -n ${TOME_TEST_REQUIRE_POSTGRES:-} ]]; then
 else
   step "Skipping the PostgreSQL pass: TOME_TEST_DATABASE_URL is not set and no PostgreSQL answers"
 fi
+
+step "OpenAPI document against a running server (schemathesis)"
+bash scripts/schemathesis.sh
 
 bash e2e/run.sh
