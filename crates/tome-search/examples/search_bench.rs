@@ -4,6 +4,10 @@
 //! FTS5 `bm25()` on the Cranfield collection, with clean queries and with one deterministic typo
 //! in every query word of 5+ letters.
 //!
+//! `search_bench typos CRANFIELD_DIR QUERY_FILE...` — Tome's nDCG@10 on Cranfield with clean
+//! queries and with each file of typo'd queries (`bench/search/typos.sh` makes them with
+//! published typo generators), and the share of clean nDCG@10 each keeps.
+//!
 //! `search_bench speed TLDR_JSONL SCALE [BASE_URL ADMIN_KEY]` — indexing rate and query latency
 //! of the engine in process over the tldr pages copied `SCALE` times; with a server, the same
 //! queries over HTTP, bulk creation over HTTP and write-to-searchable latency.
@@ -196,7 +200,15 @@ async fn fts5_search(pool: &sqlx::SqlitePool, text: &str) -> Vec<u32> {
     rows.into_iter().map(|(r,)| r as u32).collect()
 }
 
-async fn quality(dir: &Path) {
+/// Cranfield's documents `(number, title, abstract)`, queries (in file order) and judgements
+/// (query number → document → grade).
+type Cranfield = (
+    Vec<(u32, String, String)>,
+    Vec<String>,
+    HashMap<usize, HashMap<u32, u32>>,
+);
+
+fn load_cranfield(dir: &Path) -> Cranfield {
     let docs: Vec<(u32, String, String)> =
         cranfield_records(&std::fs::read_to_string(dir.join("cran.all.1400")).unwrap())
             .into_iter()
@@ -230,6 +242,11 @@ async fn quality(dir: &Path) {
         }
     }
 
+    (docs, queries, qrels)
+}
+
+/// Tome's engine over the Cranfield documents (in a temporary directory kept alive with it).
+fn cranfield_engine(docs: &[(u32, String, String)]) -> (Engine, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let (engine, _) = Engine::open(Some(tmp.path())).unwrap();
     let index_docs: Vec<IndexDoc> = docs
@@ -237,6 +254,67 @@ async fn quality(dir: &Path) {
         .map(|(n, t, w)| article(format!("kba_{n:012}"), t, None, w))
         .collect();
     index(&engine, &index_docs);
+    (engine, tmp)
+}
+
+/// Mean nDCG@10 and recall@10 of Tome over the judged queries, `queries[i]` being query i + 1.
+fn tome_quality(
+    engine: &Engine,
+    queries: &[String],
+    qrels: &HashMap<usize, HashMap<u32, u32>>,
+) -> (f64, f64) {
+    let (mut ndcg, mut recall, mut n) = (0.0, 0.0, 0);
+    // BENCH_TYPOS_DETAIL=1: each query's nDCG@10 on stderr, for finding what a change breaks.
+    let detail = std::env::var_os("BENCH_TYPOS_DETAIL").is_some();
+    for (i, q) in queries.iter().enumerate() {
+        let Some(judged) = qrels.get(&(i + 1)) else {
+            continue;
+        };
+        let text: String = q.chars().take(tome_search::MAX_QUERY_CHARS).collect();
+        let ranked: Vec<u32> = engine
+            .search(&request(&text, 10))
+            .unwrap()
+            .articles
+            .iter()
+            .map(|h| h.id[4..].parse().unwrap())
+            .collect();
+        let (a, b) = score_run(&ranked, judged);
+        if detail {
+            eprintln!("{}\t{a:.4}\t{text}", i + 1);
+        }
+        ndcg += a;
+        recall += b;
+        n += 1;
+    }
+    (ndcg / f64::from(n), recall / f64::from(n))
+}
+
+/// Clean queries, then each file of typo'd queries (one query a line, in cran.qry's order):
+/// Tome's nDCG@10 and recall@10 on each and the share of clean nDCG@10 kept.
+fn typos(dir: &Path, files: &[String]) {
+    let (docs, queries, qrels) = load_cranfield(dir);
+    let (engine, _tmp) = cranfield_engine(&docs);
+    let (clean, clean_recall) = tome_quality(&engine, &queries, &qrels);
+    let mut rows = vec![json!({ "queries": "clean", "ndcg10": clean, "recall10": clean_recall })];
+    for file in files {
+        let typoed: Vec<String> = std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(typoed.len(), queries.len(), "{file}: one line per query");
+        let (ndcg, recall) = tome_quality(&engine, &typoed, &qrels);
+        let name = Path::new(file).file_stem().unwrap().to_string_lossy();
+        rows.push(json!({
+            "queries": name, "ndcg10": ndcg, "recall10": recall, "of_clean": ndcg / clean,
+        }));
+    }
+    println!("{}", json!({ "typos": rows }));
+}
+
+async fn quality(dir: &Path) {
+    let (docs, queries, qrels) = load_cranfield(dir);
+    let (engine, _tmp) = cranfield_engine(&docs);
     let fts = fts5_ranker(&docs).await;
 
     let mut rows = Vec::new();
@@ -686,10 +764,11 @@ async fn main() {
             };
             speed(Path::new(&args[2]), args[3].parse().unwrap(), server);
         }
+        Some("typos") => typos(Path::new(&args[2]), &args[3..]),
         Some("query") => one_query(&args[2..]),
         _ => {
             eprintln!(
-                "usage: search_bench quality CRANFIELD_DIR | speed TLDR_JSONL SCALE [BASE_URL KEY [SERVER_INDEX_DIR]] \
+                "usage: search_bench quality CRANFIELD_DIR | typos CRANFIELD_DIR QUERY_FILE... | speed TLDR_JSONL SCALE [BASE_URL KEY [SERVER_INDEX_DIR]] \
                  | query INDEX_COPY_DIR PROJECT_ID KB_ID TEXT [TIMES]"
             );
             std::process::exit(2);

@@ -28,7 +28,7 @@ const MAX_UNITS: usize = 32;
 /// tier). Longer queries read as sentences, where requiring every word finds nothing useful;
 /// their hits are ranked by relevance alone.
 const MAX_STRICT_WORDS: usize = 4;
-/// Words that get typo and prefix expansion (the first ones).
+/// Words that get typo and prefix expansion (the first ones long enough to have any).
 const MAX_EXPANDED_WORDS: usize = 12;
 /// Dictionary entries considered per expanded word, and how many become clauses.
 const MAX_CANDIDATES: usize = 512;
@@ -366,7 +366,12 @@ pub(crate) fn plan(
                 };
                 // Stem → weight relative to the exact word.
                 let mut variants: Vec<(String, f32)> = vec![(exact.clone(), 1.0)];
-                if expanded_words < MAX_EXPANDED_WORDS {
+                // Stop words are optional and short: looking for their neighbours would spend the
+                // budget of expanded words before the content words late in a long question.
+                let stop_word = STOP_WORDS.contains(&plain.as_str());
+                if expanded_words < MAX_EXPANDED_WORDS
+                    && (last || (!stop_word && max_typos(&plain, true) > 0))
+                {
                     expanded_words += 1;
                     // How common the typed word is here, as typed or by its stem.
                     let mut typed_df = scope.count(

@@ -200,6 +200,27 @@ async fn ranking_on_a_help_centre() {
 }
 
 #[tokio::test]
+async fn typos_late_in_a_long_question_are_corrected() {
+    let mut c = Corpus::new().await;
+    c.article(
+        "reset",
+        json!({ "title": "Reset your password", "body": "Open the sign-in page and follow the reset link." }),
+    )
+    .await;
+    c.article(
+        "invoices",
+        json!({ "title": "Download invoices", "body": "Invoices are in Billing." }),
+    )
+    .await;
+    // Thirteen words (most of them stop words) before the typo: stop words neither get typo
+    // expansion nor use up the words that do, so "pasword" still finds "password".
+    let q = "what should i do when i have to get into it again after my pasword is lost";
+    c.check_set(q, "", &["reset"]).await;
+    c.check_set("wht shuld i do abut my pasword", "", &["reset"])
+        .await;
+}
+
+#[tokio::test]
 async fn filters_on_management_search() {
     let mut c = Corpus::new().await;
     let other_cat = c.app.create_category(&c.kb, "Other").await;
