@@ -101,39 +101,10 @@ impl HtmlText {
     }
 }
 
-/// Elements that sit inside a line of text: their tags do not separate words.
+/// Elements that sit inside a line of text: their tags do not separate words (the phrasing
+/// elements the sanitiser knows, and the obsolete `font`, which it drops but text keeps).
 fn is_inline(tag: &str) -> bool {
-    matches!(
-        tag,
-        "a" | "abbr"
-            | "b"
-            | "bdi"
-            | "bdo"
-            | "cite"
-            | "code"
-            | "data"
-            | "del"
-            | "dfn"
-            | "em"
-            | "font"
-            | "i"
-            | "ins"
-            | "kbd"
-            | "mark"
-            | "q"
-            | "s"
-            | "samp"
-            | "small"
-            | "span"
-            | "strike"
-            | "strong"
-            | "sub"
-            | "sup"
-            | "time"
-            | "tt"
-            | "u"
-            | "var"
-    )
+    crate::sanitize::is_inline(tag) || tag == "font"
 }
 
 /// Appends `text` with its character references (`&amp;`, `&#233;`, `&eacute;`) decoded; a `&`

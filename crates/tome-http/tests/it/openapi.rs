@@ -683,14 +683,10 @@ async fn spec_example_requests_match_the_documented_request_schemas() {
     }
 }
 
-#[tokio::test]
-async fn documented_input_properties_are_all_accepted() {
-    // `additionalProperties: false` schemas list exactly what the server accepts: every listed
-    // property is known to the server (an unknown one would be a 422 naming it).
-    let app = TestApp::new().await;
-    let doc = document(&app).await;
-    let schemas = doc["components"]["schemas"].as_object().unwrap();
-    let kb = app.create_kb("props").await["id"]
+/// One of each updatable thing in a new KB `slug`: each update schema's name and the URL its
+/// update goes to.
+async fn update_targets(app: &TestApp, slug: &str) -> [(&'static str, String); 7] {
+    let kb = app.create_kb(slug).await["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -704,7 +700,7 @@ async fn documented_input_properties_are_all_accepted() {
         .as_str()
         .unwrap()
         .to_string();
-    let targets = [
+    [
         ("KbUpdate", format!("/v1/kb/{kb}")),
         ("CategoryUpdate", format!("/v1/kb/{kb}/categories/{cat}")),
         ("SectionUpdate", format!("/v1/kb/{kb}/sections/{sec}")),
@@ -712,7 +708,17 @@ async fn documented_input_properties_are_all_accepted() {
         ("FaqUpdate", format!("/v1/kb/{kb}/faqs/{faq}")),
         ("SiteKeyUpdate", format!("/v1/kb/{kb}/site-key")),
         ("ProjectUpdate", "/v1/project".to_string()),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn documented_input_properties_are_all_accepted() {
+    // `additionalProperties: false` schemas list exactly what the server accepts: every listed
+    // property is known to the server (an unknown one would be a 422 naming it).
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let targets = update_targets(&app, "props").await;
     for (name, url) in targets {
         let props = schemas[name]["properties"]
             .as_object()
@@ -1025,29 +1031,7 @@ async fn documented_limits_are_the_limits_the_server_applies() {
     let app = TestApp::new().await;
     let doc = document(&app).await;
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    let kb = app.create_kb("limits").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let cat = app.create_category(&kb, "C").await;
-    let sec = app.create_section(&kb, &cat, "S").await;
-    let art = app.create_article(&kb, &cat, json!({})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let faq = app.create_faq(&kb, &cat, json!({})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let targets = [
-        ("KbUpdate", format!("/v1/kb/{kb}")),
-        ("CategoryUpdate", format!("/v1/kb/{kb}/categories/{cat}")),
-        ("SectionUpdate", format!("/v1/kb/{kb}/sections/{sec}")),
-        ("ArticleUpdate", format!("/v1/kb/{kb}/articles/{art}")),
-        ("FaqUpdate", format!("/v1/kb/{kb}/faqs/{faq}")),
-        ("SiteKeyUpdate", format!("/v1/kb/{kb}/site-key")),
-        ("ProjectUpdate", "/v1/project".to_string()),
-    ];
+    let targets = update_targets(&app, "limits").await;
     let mut checked = 0;
     let mut problems = Vec::new();
     for (name, url) in targets {
