@@ -210,8 +210,13 @@ where
 {
     type Kind = Cached;
 
-    async fn cached<'r, R: RequestView + Sync>(&self, req: &'r R) -> Option<Answer<'r, Cached>> {
-        FastPublic::cached(self, req).await
+    fn cached<'r, R: RequestView + Sync>(
+        &self,
+        req: &'r R,
+    ) -> impl std::future::Future<Output = Option<Answer<'r, Cached>>> + Send {
+        // The inherent method's future itself: no further state machine to build and move on
+        // the hottest path.
+        FastPublic::cached(self, req)
     }
 
     fn route(
