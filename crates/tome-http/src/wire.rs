@@ -68,6 +68,9 @@ impl RequestView for axum::http::request::Parts {
 }
 
 /// A header value as text, when it is visible ASCII (what `HeaderValue::to_str` accepts).
+// Inlined into the cached-read paths of other modules (a call per header there cost ~2% of a
+// cached read's instructions).
+#[inline]
 pub fn text(value: &[u8]) -> Option<&str> {
     if value.iter().all(|&b| b == b'\t' || (32..127).contains(&b)) {
         std::str::from_utf8(value).ok()
