@@ -332,22 +332,23 @@ impl Head {
 
 /// Bytes of a request target that every URI parser takes as they are: RFC 3986's unreserved
 /// characters, sub-delimiters, `:`, `@`, `/`, `?` and `%`.
-const PLAIN_TARGET: [bool; 256] = {
+const PLAIN_TARGET: [bool; 256] = alphanumeric_and(b"-._~!$&'()*+,;=:@/?%");
+
+/// A byte table: ASCII letters and digits, and `extra`.
+const fn alphanumeric_and(extra: &[u8]) -> [bool; 256] {
     let mut ok = [false; 256];
     let mut b = 0;
     while b < 256 {
-        let c = b as u8;
-        ok[b] = c.is_ascii_alphanumeric();
+        ok[b] = (b as u8).is_ascii_alphanumeric();
         b += 1;
     }
-    let extra = b"-._~!$&'()*+,;=:@/?%";
     let mut i = 0;
     while i < extra.len() {
         ok[extra[i] as usize] = true;
         i += 1;
     }
     ok
-};
+}
 
 /// A request read by this loop, as [`RequestView`]: slices of the bytes read.
 struct RawView<'a> {
@@ -884,21 +885,7 @@ fn reg_name(name: &[u8]) -> bool {
 
 /// The bytes of a `reg-name` but `%`: RFC 3986's unreserved characters and sub-delimiters (a
 /// table: this runs on every request's `Host`).
-const REG_NAME: [bool; 256] = {
-    let mut ok = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        ok[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    let extra = b"-._~!$&'()*+,;=";
-    let mut i = 0;
-    while i < extra.len() {
-        ok[extra[i] as usize] = true;
-        i += 1;
-    }
-    ok
-};
+const REG_NAME: [bool; 256] = alphanumeric_and(b"-._~!$&'()*+,;=");
 
 /// The inside of RFC 3986's `IP-literal`: an IPv6 address or `IPvFuture`.
 fn ip_literal(inside: &[u8]) -> bool {

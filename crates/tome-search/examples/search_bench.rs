@@ -271,13 +271,7 @@ fn tome_quality(
             continue;
         };
         let text: String = q.chars().take(tome_search::MAX_QUERY_CHARS).collect();
-        let ranked: Vec<u32> = engine
-            .search(&request(&text, 10))
-            .unwrap()
-            .articles
-            .iter()
-            .map(|h| h.id[4..].parse().unwrap())
-            .collect();
+        let ranked = top_ten(engine, &text);
         let (a, b) = score_run(&ranked, judged);
         if detail {
             eprintln!("{}\t{a:.4}\t{text}", i + 1);
@@ -327,13 +321,7 @@ async fn quality(dir: &Path) {
             };
             let text = if typos { with_typos(i, q) } else { q.clone() };
             let text: String = text.chars().take(tome_search::MAX_QUERY_CHARS).collect();
-            let tome: Vec<u32> = engine
-                .search(&request(&text, 10))
-                .unwrap()
-                .articles
-                .iter()
-                .map(|h| h.id[4..].parse().unwrap())
-                .collect();
+            let tome = top_ten(&engine, &text);
             let fts_hits = fts5_search(&fts, &text).await;
             let (a, b) = score_run(&tome, judged);
             let (c, d) = score_run(&fts_hits, judged);
@@ -774,4 +762,15 @@ async fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// Tome's first ten Cranfield document numbers for `text`.
+fn top_ten(engine: &Engine, text: &str) -> Vec<u32> {
+    engine
+        .search(&request(text, 10))
+        .unwrap()
+        .articles
+        .iter()
+        .map(|h| h.id[4..].parse().unwrap())
+        .collect()
 }
