@@ -13,6 +13,7 @@ pub const CATEGORY: &str = "kbc_";
 pub const SECTION: &str = "kbs_";
 pub const ARTICLE: &str = "kba_";
 pub const FAQ: &str = "kbf_";
+pub const UPDATE: &str = "upd_";
 
 /// Fills `len` characters from `alphabet` with unbiased random choices from the OS generator.
 pub fn random_string(alphabet: &[u8], len: usize) -> String {

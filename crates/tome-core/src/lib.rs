@@ -10,6 +10,7 @@ pub mod input;
 pub mod keys;
 pub mod model;
 pub mod patch;
+pub mod source;
 pub mod time;
 pub mod validate;
 

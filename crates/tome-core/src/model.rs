@@ -15,6 +15,10 @@ pub enum Entity {
     Section,
     Article,
     Faq,
+    /// A knowledge base's docs-as-code source.
+    Source,
+    /// An update job (`upd_…`).
+    Update,
 }
 
 impl Entity {
@@ -29,6 +33,8 @@ impl Entity {
             Entity::Section => "section_not_found",
             Entity::Article => "article_not_found",
             Entity::Faq => "faq_not_found",
+            Entity::Source => "source_not_found",
+            Entity::Update => "update_not_found",
         }
     }
 
@@ -43,6 +49,8 @@ impl Entity {
             Entity::Section => "Section",
             Entity::Article => "Article",
             Entity::Faq => "FAQ",
+            Entity::Source => "Source",
+            Entity::Update => "Update",
         }
     }
 }

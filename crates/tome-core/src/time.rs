@@ -61,3 +61,32 @@ mod tests {
         assert_eq!(month_of("2026-04-22 14:00:00"), "2026-04");
     }
 }
+
+/// Milliseconds since the Unix epoch, now.
+pub fn unix_millis_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Formats Unix milliseconds as ISO 8601 UTC with milliseconds: `2026-01-15T10:30:00.000Z`
+/// (the docs-platform endpoints' convention).
+pub fn iso_millis(millis: i64) -> String {
+    let secs = millis.div_euclid(1000);
+    let ms = millis.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// [`iso_millis`] of now.
+pub fn iso_now() -> String {
+    iso_millis(unix_millis_now())
+}

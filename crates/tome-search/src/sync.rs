@@ -357,7 +357,7 @@ impl Search {
                             applied.kb_access.insert(kb.clone());
                         }
                     }
-                    Entity::Category | Entity::Section => {}
+                    Entity::Category | Entity::Section | Entity::Source | Entity::Update => {}
                 }
             }
             if (batch.len() as i64) < FEED_BATCH {

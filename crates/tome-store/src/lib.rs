@@ -10,6 +10,7 @@ pub mod copy;
 mod error;
 pub mod postgres;
 pub mod sqlite;
+mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -28,6 +29,7 @@ use tome_core::model::{
 };
 
 pub use error::{Result, StoreError};
+pub use sync::{ClaimedUpdate, KbContent, SourceItem, SyncChanges, SyncStore, UpdateClaim};
 
 /// One page of a keyset-paginated list request.
 #[derive(Debug, Clone, Copy)]
@@ -367,6 +369,8 @@ pub(crate) fn entity_name(e: Entity) -> &'static str {
         Entity::Section => "section",
         Entity::Article => "article",
         Entity::Faq => "faq",
+        Entity::Source => "source",
+        Entity::Update => "update",
     }
 }
 
@@ -380,6 +384,8 @@ pub(crate) fn parse_entity(name: &str) -> Option<Entity> {
         "section" => Entity::Section,
         "article" => Entity::Article,
         "faq" => Entity::Faq,
+        "source" => Entity::Source,
+        "update" => Entity::Update,
         _ => return None,
     })
 }
@@ -451,9 +457,12 @@ pub trait ChangeFeed: Send + Sync {
 }
 
 /// Everything Tome stores. One implementation per database.
-pub trait Store: InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed {}
+pub trait Store:
+    InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed + SyncStore
+{
+}
 
-impl<T: InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed> Store for T {}
+impl<T: InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed + SyncStore> Store for T {}
 
 /// Where to keep data: a SQLite directory or a database URL.
 #[derive(Debug, Clone)]

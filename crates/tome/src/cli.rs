@@ -203,10 +203,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Project(cmd) => project(cli.db.open().await?, cmd, cli.json).await,
         Command::Key(cmd) => key(cli.db.open().await?, cmd, cli.json).await,
         Command::Export(args) => {
-            crate::archive::run_export(cli.db.open().await?, args, cli.json).await
+            tome_sync::archive::run_export(cli.db.open().await?, args.into(), cli.json).await
         }
         Command::Import(args) => {
-            crate::archive::run_import(cli.db.open().await?, args, cli.json).await
+            tome_sync::archive::run_import(cli.db.open().await?, args.into(), cli.json).await
         }
         Command::Copy(args) => crate::copy::run(cli.db, args, cli.json).await,
         Command::Reindex => reindex(&cli.db, cli.json).await,

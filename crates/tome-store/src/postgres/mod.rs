@@ -26,6 +26,7 @@ mod kb;
 mod public;
 mod reach;
 mod rows;
+mod sync;
 
 use std::str::FromStr;
 use std::time::Duration;

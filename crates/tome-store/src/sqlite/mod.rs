@@ -16,6 +16,7 @@ mod instance;
 mod kb;
 mod public;
 mod rows;
+mod sync;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -27,7 +27,7 @@ pub async fn run(store: Arc<dyn Store>, args: ImportArgs, as_json: bool) -> Resu
     let opts = plan::Options {
         title: args.title.clone(),
         slug: args.slug.clone(),
-        default_status: args.default_status.into(),
+        default_status: args.default_status,
         verify: args.verify,
     };
     let plan = plan::build(&tree, &opts)?;

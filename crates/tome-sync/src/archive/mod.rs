@@ -21,75 +21,44 @@ mod yaml;
 use std::fmt;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
 use tome_core::model::Status;
 
 pub use export::run as run_export;
 pub use import::run as run_import;
 
-/// `tome export`.
-#[derive(Debug, Args)]
+/// What `tome export` was asked to do.
+#[derive(Debug, Clone)]
 pub struct ExportArgs {
     /// The knowledge base to export (`kb_…`).
-    #[arg(long)]
     pub kb: String,
     /// The knowledge base's project; looked up when omitted.
-    #[arg(long)]
     pub project: Option<String>,
     /// Where to write: a path ending in `.tar.gz` or `.tgz` gets a gzip tarball, anything else
     /// a directory.
-    #[arg(long)]
     pub out: PathBuf,
-    /// Write into a non-empty directory (replacing the files of a previous export there) or
-    /// over an existing tarball.
-    #[arg(long)]
+    /// Write into a non-empty directory or over an existing tarball.
     pub force: bool,
 }
 
-/// `tome import`.
-#[derive(Debug, Args)]
+/// What `tome import` was asked to do.
+#[derive(Debug, Clone)]
 pub struct ImportArgs {
     /// The project to create the knowledge base in (`prj_…`).
-    #[arg(long)]
     pub project: String,
-    /// A directory or a `.tar.gz`/`.tgz` file: a `tome export`, or a folder of Markdown files.
-    #[arg(long)]
+    /// A directory or a `.tar.gz`/`.tgz` file.
     pub from: PathBuf,
-    /// Slug of the new knowledge base (default: the manifest's, or one from the folder name).
-    #[arg(long)]
+    /// Slug of the new knowledge base.
     pub slug: Option<String>,
-    /// Title of the new knowledge base (default: the manifest's, or the folder name).
-    #[arg(long)]
+    /// Title of the new knowledge base.
     pub title: Option<String>,
     /// Status of files whose front matter sets neither `status` nor `draft`.
-    #[arg(long, value_enum, default_value = "draft")]
-    pub default_status: StatusArg,
-    /// Leave out this file or folder (relative to the archive root); repeatable.
-    #[arg(long, value_name = "PATH")]
+    pub default_status: Status,
+    /// Left out (relative to the archive root).
     pub exclude: Vec<String>,
     /// Fail if files were edited or removed since the export (manifest checksums).
-    #[arg(long)]
     pub verify: bool,
     /// Validate and price the import, write nothing.
-    #[arg(long)]
     pub dry_run: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StatusArg {
-    Draft,
-    Published,
-    Archived,
-}
-
-impl From<StatusArg> for Status {
-    fn from(s: StatusArg) -> Self {
-        match s {
-            StatusArg::Draft => Status::Draft,
-            StatusArg::Published => Status::Published,
-            StatusArg::Archived => Status::Archived,
-        }
-    }
 }
 
 /// One thing wrong with an archive, located as precisely as we can: file, line, field.
