@@ -1,6 +1,12 @@
 //! The files of a source folder, read into memory under the update limits.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use tome_core::source::FilesChanged;
 
 /// Most files a source folder may hold.
 pub const MAX_FILES: usize = 10_000;
@@ -22,4 +28,127 @@ impl Files {
     pub fn text(&self, path: &str) -> Option<&str> {
         self.get(path).and_then(|b| std::str::from_utf8(b).ok())
     }
+}
+
+/// Reads every file below `root` (a `folder` source) under the limits, skipping hidden files
+/// and folders and symbolic links.
+pub fn read_dir(root: &Path) -> Result<Files, String> {
+    if !root.is_dir() {
+        return Err(format!("{} is not a folder", root.display()));
+    }
+    let mut out = Files::default();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("reading {}: {e}", dir.display()))?;
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let kind = entry
+                .file_type()
+                .map_err(|e| format!("reading {}: {e}", entry.path().display()))?;
+            let path = entry.path();
+            if kind.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if !kind.is_file() {
+                continue;
+            }
+            let rel = relative(root, &path);
+            let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            if len > MAX_FILE_BYTES {
+                return Err(too_big(&rel, len));
+            }
+            if out.files.len() >= MAX_FILES {
+                return Err(too_many());
+            }
+            let bytes = fs::read(&path).map_err(|e| format!("reading {rel}: {e}"))?;
+            out.files.insert(rel, bytes);
+        }
+    }
+    Ok(out)
+}
+
+/// The error for a file over [`MAX_FILE_BYTES`].
+pub fn too_big(path: &str, len: u64) -> String {
+    format!("{path} is {len} bytes; a source file may be at most {MAX_FILE_BYTES} bytes (1 MB)")
+}
+
+/// The error for a folder over [`MAX_FILES`].
+pub fn too_many() -> String {
+    format!("the source folder has more than {MAX_FILES} files, the most an update reads")
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// For a folder source, which has no commits: a digest of the whole folder stands in for the
+/// commit. Each state (path → SHA-256 of every file) is saved in `state_dir` under its digest,
+/// so the files changed are counted against the state of `last` — the digest the knowledge
+/// base was last made equal to — even when updates in between failed. Returns what changed and
+/// the new digest; states other than these two are removed.
+pub fn diff_with_state(
+    files: &Files,
+    state_dir: &Path,
+    last: Option<&str>,
+) -> Result<(FilesChanged, String), String> {
+    let is_digest = |d: &str| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit());
+    let old: BTreeMap<String, String> = last
+        .filter(|d| is_digest(d))
+        .and_then(|d| fs::read(state_dir.join(format!("{d}.json"))).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let mut new = BTreeMap::new();
+    let mut all = Sha256::new();
+    for (path, bytes) in &files.files {
+        let digest = hex(&Sha256::digest(bytes));
+        all.update(path.as_bytes());
+        all.update([0]);
+        all.update(digest.as_bytes());
+        new.insert(path.clone(), digest);
+    }
+    let sha = hex(&all.finalize());
+    let mut changed = FilesChanged::default();
+    for (path, digest) in &new {
+        match old.get(path) {
+            None => changed.added.push(path.clone()),
+            Some(d) if d != digest => changed.modified.push(path.clone()),
+            Some(_) => {}
+        }
+    }
+    changed.removed = old
+        .keys()
+        .filter(|p| !new.contains_key(*p))
+        .cloned()
+        .collect();
+    fs::create_dir_all(state_dir).map_err(|e| format!("creating {}: {e}", state_dir.display()))?;
+    let json = serde_json::to_vec(&new).map_err(|e| e.to_string())?;
+    let target = state_dir.join(format!("{sha}.json"));
+    fs::write(&target, json).map_err(|e| format!("writing {}: {e}", target.display()))?;
+    if let Ok(entries) = fs::read_dir(state_dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name.trim_end_matches(".json");
+            if stem != sha && Some(stem) != last {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok((changed, sha))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }

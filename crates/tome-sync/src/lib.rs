@@ -7,3 +7,7 @@ pub mod archive;
 pub mod desired;
 pub mod files;
 pub mod formats;
+pub mod git;
+pub mod links;
+pub mod planner;
+pub mod runner;

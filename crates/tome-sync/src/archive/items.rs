@@ -23,6 +23,8 @@ use super::yaml::Node;
 #[derive(Debug)]
 pub struct PlannedArticle {
     pub path: String,
+    /// The front matter's `id`, if any.
+    pub id: Option<String>,
     pub category: usize,
     pub section: Option<usize>,
     pub new: NewArticle,
@@ -34,6 +36,8 @@ pub struct PlannedArticle {
 #[derive(Debug)]
 pub struct PlannedFaq {
     pub path: String,
+    /// The front matter's `id`, if any.
+    pub id: Option<String>,
     pub category: usize,
     pub section: Option<usize>,
     pub new: NewFaq,
@@ -438,6 +442,7 @@ pub fn resolve(
         match item.kind {
             Kind::Article { new, .. } => planned_articles.push(PlannedArticle {
                 path: item.path,
+                id: item.id.map(|(id, _)| id),
                 category: item.category,
                 section: item.section,
                 new,
@@ -445,6 +450,7 @@ pub fn resolve(
             }),
             Kind::Faq(new) => faqs.push(PlannedFaq {
                 path: item.path,
+                id: item.id.map(|(id, _)| id),
                 category: item.category,
                 section: item.section,
                 new,

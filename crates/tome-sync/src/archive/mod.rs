@@ -10,12 +10,12 @@
 mod export;
 mod front_matter;
 mod import;
-mod items;
-mod manifest;
+pub(crate) mod items;
+pub(crate) mod manifest;
 mod names;
-mod plan;
+pub(crate) mod plan;
 mod sink;
-mod source;
+pub(crate) mod source;
 mod yaml;
 
 use std::fmt;

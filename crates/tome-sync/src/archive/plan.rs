@@ -41,6 +41,8 @@ pub struct Options {
 pub struct Plan {
     pub kb: NewKb,
     pub categories: Vec<NewCategory>,
+    /// The manifest's `id` of each category (parallel to `categories`).
+    pub category_ids: Vec<Option<String>>,
     pub sections: Vec<PlannedSection>,
     pub articles: Vec<items::PlannedArticle>,
     pub faqs: Vec<items::PlannedFaq>,
@@ -53,6 +55,8 @@ pub struct PlannedSection {
     pub category: usize,
     /// `category_id` is a placeholder.
     pub new: NewSection,
+    /// The manifest's `id`, if any.
+    pub id: Option<String>,
 }
 
 /// What the import noticed but did not act on.
@@ -140,6 +144,7 @@ pub fn build(tree: &Tree, opts: &Options) -> Result<Plan, Problems> {
         Some(kb) if problems.is_empty() => Ok(Plan {
             kb,
             categories: layout.categories,
+            category_ids: layout.category_ids,
             sections: layout.sections,
             articles,
             faqs,
@@ -226,6 +231,7 @@ fn knowledge_base(
 #[derive(Debug, Default)]
 struct Layout {
     categories: Vec<NewCategory>,
+    category_ids: Vec<Option<String>>,
     sections: Vec<PlannedSection>,
     /// Category folder (`""` for the root) → category index.
     category_folders: HashMap<String, usize>,
@@ -265,7 +271,8 @@ impl Layout {
             };
             match input.into_new() {
                 Ok(new) => {
-                    self.add_category(c.folder.clone(), new);
+                    let index = self.add_category(c.folder.clone(), new);
+                    self.category_ids[index] = c.id.clone();
                 }
                 Err(e) => {
                     problems.push(Problem::new(manifest::FILE_NAME, e.reason).field(at(&e.field)))
@@ -304,7 +311,10 @@ impl Layout {
                 sort_order: s.sort_order.map_or(Patch::Absent, Patch::Value),
             };
             match input.into_new() {
-                Ok(new) => self.add_section(category, below.to_string(), new),
+                Ok(new) => {
+                    let index = self.add_section(category, below.to_string(), new);
+                    self.sections[index].id = s.id.clone();
+                }
                 Err(e) => {
                     problems.push(Problem::new(manifest::FILE_NAME, e.reason).field(at(&e.field)))
                 }
@@ -314,15 +324,21 @@ impl Layout {
 
     fn add_category(&mut self, folder: String, new: NewCategory) -> usize {
         self.categories.push(new);
+        self.category_ids.push(None);
         let index = self.categories.len() - 1;
         self.category_folders.insert(folder, index);
         index
     }
 
-    fn add_section(&mut self, category: usize, below: String, new: NewSection) {
-        self.sections.push(PlannedSection { category, new });
-        self.section_folders
-            .insert((category, below), self.sections.len() - 1);
+    fn add_section(&mut self, category: usize, below: String, new: NewSection) -> usize {
+        self.sections.push(PlannedSection {
+            category,
+            new,
+            id: None,
+        });
+        let index = self.sections.len() - 1;
+        self.section_folders.insert((category, below), index);
+        index
     }
 
     /// Adds the categories and sections that files need and the manifest does not name:
@@ -375,7 +391,9 @@ impl Layout {
                 ..SectionInput::default()
             };
             match input.into_new() {
-                Ok(new) => self.add_section(category, section, new),
+                Ok(new) => {
+                    self.add_section(category, section, new);
+                }
                 Err(e) => problems
                     .push(Problem::new(format!("{folder}/{section}/"), e.reason).field("name")),
             }

@@ -1,0 +1,490 @@
+//! The update job runner: claims persisted jobs (one node of a cluster per job), fetches the
+//! source, reads it in its format, plans the writes and applies them in one transaction with the
+//! job's final status.
+//!
+//! A job holds a lease that a side task renews every third of its length, carrying the logs
+//! so far; a node that dies stops renewing, and once the lease runs out another node claims the
+//! job again and runs it from the start. The apply checks, inside its transaction, that the job
+//! is still this node's — so a node that lost its lease (paused, partitioned) cannot write over
+//! the node that took over, and a job completes exactly once.
+//!
+//! Everything slow runs off the request path: git in child processes, reading and planning on
+//! the blocking pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tome_core::source::{CommitInfo, Source, SourceKind, UpdateJob, UpdateReport, UpdateTrigger};
+use tome_core::time;
+use tome_store::{ClaimedUpdate, Store, StoreError, UpdateClaim};
+
+use crate::archive::Problem;
+use crate::files::{self, Files};
+use crate::git::{self, GitOptions, Remote};
+use crate::{formats, planner};
+
+/// How long a claimed job is a node's before another may take it over.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// How often an idle runner looks for queued jobs (a trigger on this node wakes it at once).
+const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How often due polling sources are looked for.
+const POLL_CHECK: Duration = Duration::from_secs(30);
+/// Problems listed in a failed update's logs before the rest are counted.
+const PROBLEMS_LOGGED: usize = 200;
+
+/// Options of the runner.
+#[derive(Clone)]
+pub struct RunnerConfig {
+    /// This node's name in leases (unique per process).
+    pub node: String,
+    pub lease: Duration,
+    /// Where work copies live (`<data-dir>/sources`): derived data, re-creatable.
+    pub work_root: PathBuf,
+    pub git: GitOptions,
+    /// Whether `folder` sources (and `file://` URLs) may be used.
+    pub allow_local: bool,
+    /// The hosted root of a KB's pages from its slug, for links between pages.
+    pub page_root: Arc<dyn Fn(&str) -> String + Send + Sync>,
+    /// Called on this node after an update has written content, so its search index and caches
+    /// follow at once (other nodes follow the change feed).
+    pub on_applied: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for RunnerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunnerConfig")
+            .field("node", &self.node)
+            .field("lease", &self.lease)
+            .field("work_root", &self.work_root)
+            .field("allow_local", &self.allow_local)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A unique node name: host name, process ID and a random suffix.
+pub fn node_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{}:{}:{}",
+        if host.is_empty() { "tome" } else { &host },
+        std::process::id(),
+        tome_core::id::random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 6)
+    )
+}
+
+pub struct Runner {
+    store: Arc<dyn Store>,
+    cfg: RunnerConfig,
+    wake: Notify,
+}
+
+impl Runner {
+    pub fn new(store: Arc<dyn Store>, cfg: RunnerConfig) -> Arc<Self> {
+        Arc::new(Runner {
+            store,
+            cfg,
+            wake: Notify::new(),
+        })
+    }
+
+    /// A job was queued: look now rather than at the next idle poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs jobs until the process ends: claims what is queued (or abandoned), and queues
+    /// updates of sources whose poll interval has passed.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut last_poll_check = Instant::now() - POLL_CHECK;
+            loop {
+                if last_poll_check.elapsed() >= POLL_CHECK {
+                    last_poll_check = Instant::now();
+                    this.queue_due_polls().await;
+                }
+                match this.run_next(UpdateClaim::Any).await {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "update runner: claiming a job failed"),
+                }
+                let _ = tokio::time::timeout(IDLE_POLL, this.wake.notified()).await;
+            }
+        })
+    }
+
+    async fn queue_due_polls(&self) {
+        match self.store.take_due_polls(time::unix_now()).await {
+            Ok(due) => {
+                for (project_id, kb_id) in due {
+                    if let Err(e) = self
+                        .store
+                        .enqueue_update(&project_id, &kb_id, UpdateTrigger::Internal)
+                        .await
+                    {
+                        tracing::warn!(kb_id, error = %e, "queueing a polled update failed");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "looking for sources to poll failed"),
+        }
+    }
+
+    /// Claims one job and runs it to its end; `None` when nothing was claimable.
+    pub async fn run_next(&self, which: UpdateClaim<'_>) -> Result<Option<UpdateJob>, StoreError> {
+        let Some(claimed) = self
+            .store
+            .claim_update(&self.cfg.node, self.cfg.lease.as_millis() as i64, which)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id = claimed.job.id.clone();
+        let project = claimed.job.project_id.clone();
+        self.run(claimed).await;
+        self.store.get_update(&project, &id).await.map(Some)
+    }
+
+    async fn run(&self, claimed: ClaimedUpdate) {
+        let job = &claimed.job;
+        let started = Instant::now();
+        let progress = Arc::new(Mutex::new(UpdateReport {
+            logs: job.logs.clone(),
+            ..UpdateReport::default()
+        }));
+        let lost = Arc::new(AtomicBool::new(false));
+        let renewer = self.spawn_renewer(&job.id, progress.clone(), lost.clone());
+        let log = |line: String| {
+            let at = started.elapsed().as_secs_f64();
+            if let Ok(mut p) = progress.lock() {
+                p.logs.push(format!("[{at:6.2}s] {line}"));
+            }
+        };
+        tracing::info!(update_id = %job.id, kb_id = %job.kb_id, attempt = job.attempts, "update started");
+        log(format!(
+            "update {} of knowledge base {} ({}), attempt {}",
+            job.id, job.kb_id, job.kb_slug, job.attempts
+        ));
+
+        let outcome = self.execute(&claimed, &log, &progress, &lost).await;
+        renewer.abort();
+        let mut report = progress.lock().map(|p| p.clone()).unwrap_or_default();
+        let result = match outcome {
+            Ok(Outcome::Applied { summary }) => {
+                tracing::info!(update_id = %job.id, %summary, "update succeeded");
+                Ok(())
+            }
+            Ok(Outcome::Lost) => {
+                tracing::warn!(update_id = %job.id, "update abandoned: another node took it over");
+                return;
+            }
+            Err(message) => {
+                report.logs.push(format!(
+                    "[{:6.2}s] failed: {message}",
+                    started.elapsed().as_secs_f64()
+                ));
+                report.summary = message;
+                Err(())
+            }
+        };
+        if result.is_err() {
+            tracing::warn!(update_id = %job.id, summary = %report.summary, "update failed");
+            if let Err(e) = self
+                .store
+                .fail_update(&job.id, &self.cfg.node, &report)
+                .await
+            {
+                tracing::error!(update_id = %job.id, error = %e, "recording a failed update failed");
+            }
+        }
+    }
+
+    fn spawn_renewer(
+        &self,
+        update_id: &str,
+        progress: Arc<Mutex<UpdateReport>>,
+        lost: Arc<AtomicBool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let node = self.cfg.node.clone();
+        let lease = self.cfg.lease;
+        let id = update_id.to_string();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let report = progress.lock().map(|p| p.clone()).unwrap_or_default();
+                match store
+                    .renew_update(&id, &node, lease.as_millis() as i64, &report)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(update_id = %id, error = %e, "renewing a lease failed")
+                    }
+                }
+            }
+        })
+    }
+
+    /// Everything between the claim and the end; `Err` is the failure's one-line summary (the
+    /// details are already in the logs).
+    async fn execute(
+        &self,
+        claimed: &ClaimedUpdate,
+        log: &(dyn Fn(String) + Sync),
+        progress: &Mutex<UpdateReport>,
+        lost: &AtomicBool,
+    ) -> Result<Outcome, String> {
+        let job = &claimed.job;
+        let source = &claimed.source;
+        let kb = self
+            .store
+            .get_kb(&job.project_id, &job.kb_id)
+            .await
+            .map_err(|e| format!("reading the knowledge base: {e}"))?;
+
+        let (files, commit, author) = match source.kind {
+            SourceKind::Git => self.fetch_git(claimed, log).await?,
+            SourceKind::Folder => self.read_folder(source, log).await?,
+        };
+        if let Ok(mut p) = progress.lock() {
+            p.commit = Some(commit.clone());
+            p.author = author.clone();
+        }
+        let fc = &commit.files_changed;
+        log(format!(
+            "{} files read; changed since the last update: {} added, {} modified, {} removed",
+            files.files.len(),
+            fc.added.len(),
+            fc.modified.len(),
+            fc.removed.len()
+        ));
+
+        let format = source.format;
+        let (format, desired) =
+            tokio::task::spawn_blocking(move || formats::read(&files, format).map_err(|p| p.0))
+                .await
+                .map_err(|e| format!("reading the files panicked: {e}"))?
+                .map_err(|problems| {
+                    log_problems(log, &problems);
+                    problem_summary(&problems)
+                })?;
+        log(format!(
+            "read as {}: {} categories, {} sections, {} articles, {} FAQs",
+            format.as_str(),
+            desired.categories.len(),
+            desired.sections.len(),
+            desired.articles.len(),
+            desired.faqs.len()
+        ));
+        for line in &desired.logs {
+            log(line.clone());
+        }
+
+        let content = self
+            .store
+            .kb_content(&job.project_id, &job.kb_id)
+            .await
+            .map_err(|e| format!("reading the knowledge base: {e}"))?;
+        let items = self
+            .store
+            .source_items(&job.project_id, &job.kb_id)
+            .await
+            .map_err(|e| format!("reading the knowledge base: {e}"))?;
+        let page_root = (self.cfg.page_root)(&kb.slug);
+        let kb_id = job.kb_id.clone();
+        let sha = commit.sha.clone();
+        let plan = tokio::task::spawn_blocking(move || {
+            let now = time::now();
+            planner::plan(
+                &desired,
+                &content,
+                &items,
+                &planner::PlanContext {
+                    kb_id: &kb_id,
+                    page_root: &page_root,
+                    now: &now,
+                    commit: Some(&sha),
+                },
+            )
+        })
+        .await
+        .map_err(|e| format!("planning panicked: {e}"))?
+        .map_err(|problems| {
+            log_problems(log, &problems);
+            problem_summary(&problems)
+        })?;
+        for line in &plan.logs {
+            log(line.clone());
+        }
+        let summary = plan.summary();
+        log(format!("applying: {summary}"));
+        if lost.load(Ordering::SeqCst) {
+            return Ok(Outcome::Lost);
+        }
+
+        let mut report = progress.lock().map(|p| p.clone()).unwrap_or_default();
+        report.summary = format!("Updated {} to {}: {summary}", kb.slug, short(&commit.sha));
+        report.logs.push(format!("done: {summary}"));
+        match self
+            .store
+            .apply_update(
+                &job.id,
+                &self.cfg.node,
+                &job.project_id,
+                &job.kb_id,
+                &plan.changes,
+                &report,
+            )
+            .await
+        {
+            Ok(true) => {
+                if plan.changes.change_count() > 0 {
+                    (self.cfg.on_applied)();
+                }
+                Ok(Outcome::Applied { summary })
+            }
+            Ok(false) => Ok(Outcome::Lost),
+            Err(StoreError::SpendingCap { cap, used, price }) => {
+                let message = format!(
+                    "the update's creates cost {price} credits and the project has used {used} of \
+                     its {cap}-credit monthly cap; nothing was changed"
+                );
+                log(message.clone());
+                Err(message)
+            }
+            Err(e) => Err(format!(
+                "writing the update failed: {e}; nothing was changed"
+            )),
+        }
+    }
+
+    async fn fetch_git(
+        &self,
+        claimed: &ClaimedUpdate,
+        log: &(dyn Fn(String) + Sync),
+    ) -> Result<(Files, CommitInfo, Option<String>), String> {
+        let source = &claimed.source;
+        let work = self.work_dir(&source.kb_id);
+        let remote = Remote {
+            url: source.url.clone(),
+            branch: source.branch.clone(),
+            token: claimed.secrets.token.clone(),
+        };
+        let mut opts = self.cfg.git.clone();
+        opts.allow_local = self.cfg.allow_local;
+        log(format!(
+            "fetching {} ({})",
+            source.url,
+            source
+                .branch
+                .as_deref()
+                .map_or_else(|| "default branch".to_string(), |b| format!("branch {b}"))
+        ));
+        let fetched = git::fetch(&work, &remote, &opts)
+            .await
+            .map_err(|e| e.to_string())?;
+        log(format!(
+            "at commit {} by {}: {}",
+            short(&fetched.sha),
+            fetched.author,
+            fetched.message.lines().next().unwrap_or_default()
+        ));
+        let changed = git::changed_files(
+            &work,
+            source.last_commit.as_deref(),
+            &fetched.sha,
+            &source.path,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let files = git::read_tree(&work, &fetched.sha, &source.path)
+            .await
+            .map_err(|e| e.to_string())?;
+        let commit = CommitInfo {
+            sha: fetched.sha,
+            ref_name: fetched.ref_name,
+            message: fetched.message,
+            files_changed: changed,
+        };
+        Ok((files, commit, Some(fetched.author)))
+    }
+
+    async fn read_folder(
+        &self,
+        source: &Source,
+        log: &(dyn Fn(String) + Sync),
+    ) -> Result<(Files, CommitInfo, Option<String>), String> {
+        if !self.cfg.allow_local {
+            return Err("folder sources are disabled on this server (--sync-allow-local)".into());
+        }
+        let root = PathBuf::from(&source.url).join(&source.path);
+        log(format!("reading folder {}", root.display()));
+        let state = self.work_dir(&source.kb_id).with_extension("folder");
+        let last = source.last_commit.clone();
+        let (files, changed, sha) = tokio::task::spawn_blocking(move || {
+            let files = files::read_dir(&root)?;
+            let (changed, sha) = files::diff_with_state(&files, &state, last.as_deref())?;
+            Ok::<_, String>((files, changed, sha))
+        })
+        .await
+        .map_err(|e| format!("reading the folder panicked: {e}"))??;
+        let commit = CommitInfo {
+            sha,
+            ref_name: String::new(),
+            message: String::new(),
+            files_changed: changed,
+        };
+        Ok((files, commit, None))
+    }
+
+    fn work_dir(&self, kb_id: &str) -> PathBuf {
+        work_dir(&self.cfg.work_root, kb_id)
+    }
+}
+
+/// The work copy of a KB's source: `<work_root>/<kb_id>.git`.
+pub fn work_dir(root: &Path, kb_id: &str) -> PathBuf {
+    root.join(format!("{kb_id}.git"))
+}
+
+enum Outcome {
+    Applied { summary: String },
+    Lost,
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+fn log_problems(log: &(dyn Fn(String) + Sync), problems: &[Problem]) {
+    for p in problems.iter().take(PROBLEMS_LOGGED) {
+        log(format!("error: {p}"));
+    }
+    if problems.len() > PROBLEMS_LOGGED {
+        log(format!(
+            "… and {} more problems",
+            problems.len() - PROBLEMS_LOGGED
+        ));
+    }
+}
+
+fn problem_summary(problems: &[Problem]) -> String {
+    match problems {
+        [] => "the source could not be read".into(),
+        [one] => format!("{one}; nothing was changed"),
+        [first, rest @ ..] => format!(
+            "{first} (and {} more problems); nothing was changed",
+            rest.len()
+        ),
+    }
+}
