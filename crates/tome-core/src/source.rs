@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::patch::Patch;
+use crate::validate::{self as v, Result, ValidationError};
+
 /// Where a source's files come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -236,4 +239,286 @@ pub struct UpdateReport {
     pub logs: Vec<String>,
     pub author: Option<String>,
     pub commit: Option<CommitInfo>,
+}
+
+// ---------------------------------------------------------------- the source body
+
+/// Longest source URL.
+pub const SOURCE_URL_MAX: usize = 2048;
+/// Longest branch name.
+pub const SOURCE_BRANCH_MAX: usize = 255;
+/// Longest sub-folder path.
+pub const SOURCE_PATH_MAX: usize = 1024;
+/// Longest HTTPS token.
+pub const SOURCE_TOKEN_MAX: usize = 1024;
+/// Shortest and longest webhook secret.
+pub const WEBHOOK_SECRET_MIN: usize = 8;
+pub const WEBHOOK_SECRET_MAX: usize = 256;
+/// Polling interval bounds, in minutes (one minute to one week).
+pub const POLL_MINUTES_RANGE: std::ops::RangeInclusive<i64> = 1..=10_080;
+
+/// Body of `PUT /v1/kb/{kb_id}/source`. A `PUT` sets the whole source; `token` and
+/// `webhook_secret` are write-only: omitted, they keep their stored values when the URL stays
+/// the same; `null` clears them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceInput {
+    /// `git` (default) or `folder`.
+    #[serde(default, rename = "type")]
+    pub kind: Patch<String>,
+    #[serde(default)]
+    pub url: Patch<String>,
+    #[serde(default)]
+    pub branch: Patch<String>,
+    #[serde(default)]
+    pub path: Patch<String>,
+    /// `auto` (default), `tome` or `mintlify`.
+    #[serde(default)]
+    pub format: Patch<String>,
+    #[serde(default)]
+    pub token: Patch<String>,
+    #[serde(default)]
+    pub webhook_secret: Patch<String>,
+    #[serde(default)]
+    pub poll_interval_minutes: Patch<i64>,
+}
+
+/// A validated source body: the source, and whether omitted secrets keep their stored values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceUpdate {
+    pub source: NewSource,
+    pub keep_token: bool,
+    pub keep_webhook_secret: bool,
+}
+
+impl SourceInput {
+    /// Validates the body. `allow_local`: the operator allows `folder` sources and `file://`.
+    pub fn into_new(self, allow_local: bool) -> Result<SourceUpdate> {
+        let kind = match self.kind.into_option() {
+            None => SourceKind::Git,
+            Some(k) => SourceKind::parse(&k)
+                .ok_or_else(|| ValidationError::new("type", "must be one of git, folder"))?,
+        };
+        if kind == SourceKind::Folder && !allow_local {
+            return Err(ValidationError::new(
+                "type",
+                "folder sources are disabled on this server (the operator enables them with \
+                 --sync-allow-local)",
+            ));
+        }
+        let url = v::required("url", self.url.into_option())?;
+        v::max_len("url", &url, SOURCE_URL_MAX)?;
+        let url = match kind {
+            SourceKind::Git => git_url(&url, allow_local)?,
+            SourceKind::Folder => folder_path(&url)?,
+        };
+        let branch = match self.branch.into_option() {
+            None => None,
+            Some(b) => Some(branch(&b)?.to_string()),
+        };
+        let path = match self.path.into_option() {
+            None => String::new(),
+            Some(p) => sub_folder(&p)?,
+        };
+        let format = match self.format.into_option() {
+            None => SourceFormat::Auto,
+            Some(f) => SourceFormat::parse(&f).ok_or_else(|| {
+                ValidationError::new("format", "must be one of auto, tome, mintlify")
+            })?,
+        };
+        let keep_token = self.token.is_absent();
+        let token = match self.token.into_option() {
+            None => None,
+            Some(t) => {
+                secret("token", &t, 1, SOURCE_TOKEN_MAX)?;
+                if kind != SourceKind::Git || !url.starts_with("https://") {
+                    return Err(ValidationError::new(
+                        "token",
+                        "is only used with https:// URLs",
+                    ));
+                }
+                Some(t)
+            }
+        };
+        let keep_webhook_secret = self.webhook_secret.is_absent();
+        let webhook_secret = match self.webhook_secret.into_option() {
+            None => None,
+            Some(s) => {
+                secret("webhook_secret", &s, WEBHOOK_SECRET_MIN, WEBHOOK_SECRET_MAX)?;
+                Some(s)
+            }
+        };
+        let poll_interval_minutes = match self.poll_interval_minutes.into_option() {
+            None => None,
+            Some(m) if POLL_MINUTES_RANGE.contains(&m) => Some(m),
+            Some(_) => {
+                return Err(ValidationError::new(
+                    "poll_interval_minutes",
+                    format!(
+                        "must be between {} and {} (one week)",
+                        POLL_MINUTES_RANGE.start(),
+                        POLL_MINUTES_RANGE.end()
+                    ),
+                ));
+            }
+        };
+        Ok(SourceUpdate {
+            source: NewSource {
+                kind,
+                url,
+                branch,
+                path,
+                format,
+                token,
+                webhook_secret,
+                poll_interval_minutes,
+            },
+            keep_token,
+            keep_webhook_secret,
+        })
+    }
+}
+
+fn bad(field: &str, reason: impl Into<String>) -> ValidationError {
+    ValidationError::new(field, reason)
+}
+
+/// A repository URL: `https://`, `ssh://` or `git://` (`file://` with local roots), a host, a
+/// path, no credentials (a token goes in `token`), no query or fragment.
+fn git_url(raw: &str, allow_local: bool) -> Result<String> {
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("url", "must not contain spaces or control characters"));
+    }
+    if !raw.contains("://") && raw.contains(':') && raw.contains('@') {
+        return Err(bad(
+            "url",
+            "must be a URL: write `git@host:org/repo.git` as `ssh://git@host/org/repo.git`",
+        ));
+    }
+    let parsed =
+        url::Url::parse(raw).map_err(|e| bad("url", format!("is not a valid URL ({e})")))?;
+    match parsed.scheme() {
+        "https" | "ssh" | "git" => {}
+        "file" if allow_local => {
+            if parsed.path().is_empty() || parsed.path() == "/" {
+                return Err(bad("url", "must name a folder"));
+            }
+            return Ok(parsed.to_string());
+        }
+        "file" => {
+            return Err(bad(
+                "url",
+                "file:// URLs are disabled on this server (the operator enables them with \
+                 --sync-allow-local)",
+            ));
+        }
+        "http" => {
+            return Err(bad(
+                "url",
+                "must use https:// (plain http:// would send the token and content unencrypted)",
+            ));
+        }
+        other => {
+            return Err(bad(
+                "url",
+                format!("scheme `{other}` is not allowed: use https://, ssh:// or git://"),
+            ));
+        }
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("url", "must name a host"));
+    }
+    if parsed.password().is_some() || (parsed.scheme() == "https" && !parsed.username().is_empty())
+    {
+        return Err(bad(
+            "url",
+            "must not contain credentials: put an HTTPS token in `token`",
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(bad("url", "must not have a query or fragment"));
+    }
+    if parsed.path().trim_matches('/').is_empty() {
+        return Err(bad("url", "must name a repository"));
+    }
+    Ok(raw.to_string())
+}
+
+/// A `folder` source: an absolute path on the server (or a `file://` URL of one).
+fn folder_path(raw: &str) -> Result<String> {
+    let path = match raw.strip_prefix("file://") {
+        Some(rest) => rest,
+        None => raw,
+    };
+    if !path.starts_with('/') {
+        return Err(bad("url", "must be an absolute path on the server"));
+    }
+    if path.chars().any(char::is_control) || path.split('/').any(|p| p == "..") {
+        return Err(bad(
+            "url",
+            "must be an absolute path without `..` or control characters",
+        ));
+    }
+    Ok(path.to_string())
+}
+
+/// A branch name as git allows it (`git check-ref-format --branch`).
+fn branch(b: &str) -> Result<&str> {
+    let b = b.strip_prefix("refs/heads/").unwrap_or(b);
+    let ok = !b.is_empty()
+        && b.chars().count() <= SOURCE_BRANCH_MAX
+        && !b.starts_with(['-', '/', '.'])
+        && !b.ends_with(['/', '.'])
+        && !b.ends_with(".lock")
+        && !b.contains("..")
+        && !b.contains("//")
+        && !b.contains("@{")
+        && !b.contains("/.")
+        && b != "@"
+        && !b
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c));
+    if ok {
+        Ok(b)
+    } else {
+        Err(bad(
+            "branch",
+            format!("must be a valid git branch name of at most {SOURCE_BRANCH_MAX} characters"),
+        ))
+    }
+}
+
+/// A sub-folder of the repository: relative, `/`-separated, no `.` or `..` parts; normalised
+/// without leading or trailing `/`.
+fn sub_folder(p: &str) -> Result<String> {
+    v::max_len("path", p, SOURCE_PATH_MAX)?;
+    if p.chars().any(char::is_control) || p.contains('\\') {
+        return Err(bad("path", "must not contain control characters or `\\`"));
+    }
+    let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+    if parts.contains(&"..") {
+        return Err(bad("path", "must stay inside the repository (no `..`)"));
+    }
+    if parts.contains(&".") && parts.len() > 1 {
+        return Err(bad("path", "must not contain `.` parts"));
+    }
+    Ok(parts
+        .into_iter()
+        .filter(|s| *s != ".")
+        .collect::<Vec<_>>()
+        .join("/"))
+}
+
+fn secret(field: &str, s: &str, min: usize, max: usize) -> Result<()> {
+    let n = v::char_len(s);
+    if n < min || n > max {
+        return Err(bad(
+            field,
+            format!("must be between {min} and {max} characters"),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(bad(field, "must not contain control characters"));
+    }
+    Ok(())
 }

@@ -49,19 +49,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_known_instants() {
-        assert_eq!(format_unix(0), "1970-01-01 00:00:00");
-        assert_eq!(format_unix(951_782_400), "2000-02-29 00:00:00");
-        assert_eq!(format_unix(1_776_866_400), "2026-04-22 14:00:00");
-        assert_eq!(month_of("2026-04-22 14:00:00"), "2026-04");
-    }
-}
-
 /// Milliseconds since the Unix epoch, now.
 pub fn unix_millis_now() -> i64 {
     SystemTime::now()
@@ -89,4 +76,26 @@ pub fn iso_millis(millis: i64) -> String {
 /// [`iso_millis`] of now.
 pub fn iso_now() -> String {
     iso_millis(unix_millis_now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(format_unix(0), "1970-01-01 00:00:00");
+        assert_eq!(format_unix(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(format_unix(1_776_866_400), "2026-04-22 14:00:00");
+        assert_eq!(month_of("2026-04-22 14:00:00"), "2026-04");
+    }
+
+    #[test]
+    fn iso_millis_has_milliseconds_and_z() {
+        assert_eq!(
+            super::iso_millis(1_768_473_000_123),
+            "2026-01-15T10:30:00.123Z"
+        );
+        assert_eq!(super::iso_millis(0), "1970-01-01T00:00:00.000Z");
+    }
 }

@@ -31,7 +31,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::answer::{Answer, FixedPart, Handler};
 use crate::error::ApiError;
-pub use crate::state::{AppState, HttpConfig, SEARCH_FOLLOW_INTERVAL};
+pub use crate::state::{AppState, HttpConfig, SEARCH_FOLLOW_INTERVAL, page_root};
 use crate::wire::RequestView;
 
 /// Largest accepted request body: 20 bulk articles of 100,000 characters each, JSON-escaped.
@@ -43,6 +43,11 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::kb::router())
         .merge(routes::content::router())
         .merge(routes::articles::router())
+        .merge(routes::sources::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refuse_source_managed,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             invalidate_after_write,
@@ -58,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/openapi.json", get(openapi_json))
         .route("/metrics", get(metrics_endpoint))
         .merge(api)
+        .merge(routes::sources::hooks())
         .merge(routes::public::router(state.clone()))
         .merge(hosted::router())
         .route_layer(axum::middleware::from_fn_with_state(
@@ -267,6 +273,57 @@ async fn cached_answer<'r, R: RequestView>(
         hosted::serve_cached(state, req)
             .await
             .map(|a| a.map_kind(Cached::Page))
+    }
+}
+
+/// Refuses content writes (categories, sections, articles, FAQs) to a knowledge base whose
+/// content a source manages: 409 `source_managed`, naming the source. The KB's own settings,
+/// site key and source stay writable. A KB that is not the caller's passes through to the
+/// handler's 404.
+async fn refuse_source_managed(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let mut parts = req
+        .uri()
+        .path()
+        .strip_prefix("/v1/kb/")
+        .unwrap_or("")
+        .split('/');
+    let (Some(kb_id), Some(kind)) = (parts.next(), parts.next()) else {
+        return next.run(req).await;
+    };
+    if !matches!(kind, "categories" | "sections" | "articles" | "faqs") {
+        return next.run(req).await;
+    }
+    let Some(auth) = req.extensions().get::<extract::Auth>() else {
+        return next.run(req).await;
+    };
+    match s.store.get_source(&auth.project_id, kb_id).await {
+        Ok(source) => {
+            let branch = source.branch.as_deref().unwrap_or("its default branch");
+            ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "source_managed",
+                format!(
+                    "This knowledge base's content is managed by its source ({}, {branch}): \
+                     change the repository and trigger an update, or detach the source with \
+                     DELETE /v1/kb/{kb_id}/source.",
+                    source.url
+                ),
+            )
+            .with_details(serde_json::json!({
+                "source": {"type": source.kind.as_str(), "url": source.url, "branch": source.branch},
+            }))
+            .into_response()
+        }
+        Err(tome_store::StoreError::NotFound(_)) => next.run(req).await,
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

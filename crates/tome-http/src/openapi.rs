@@ -5,7 +5,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::extract::query_schema;
-use crate::routes::{articles, content, kb, public};
+use crate::routes::{articles, content, kb, public, sources};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,9 @@ use crate::routes::{articles, content, kb, public};
         articles::publish_faq, articles::delete_faq, articles::search,
         public::structure, public::categories, public::category, public::article, public::faqs,
         public::search,
+        sources::get_source, sources::put_source, sources::delete_source,
+        sources::trigger_update, sources::update_status, sources::list_updates,
+        sources::push_hook,
     ),
     modifiers(&BearerAuth, &CommonResponses),
     security(("bearer" = [])),
@@ -70,6 +73,22 @@ impl Modify for CommonResponses {
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
             let public = path.starts_with("/v1/kb/public/");
+            let content = ["categories", "sections", "articles", "faqs"]
+                .iter()
+                .any(|k| path.starts_with(&format!("/v1/kb/{{kb_id}}/{k}")));
+            for op in [&mut item.put, &mut item.post, &mut item.delete]
+                .into_iter()
+                .flatten()
+                .filter(|_| content)
+            {
+                op.responses
+                    .responses
+                    .entry("409".to_string())
+                    .or_insert_with(|| {
+                        error("The knowledge base's content is managed by its source (`source_managed`).")
+                            .into()
+                    });
+            }
             let ops = [
                 &mut item.get,
                 &mut item.put,

@@ -36,6 +36,10 @@ pub struct HttpConfig {
     pub metrics_token: Option<String>,
     /// Hosted help-centre requests allowed per client address per minute.
     pub hosted_rate_limit: u64,
+    /// Whether `folder` sources and `file://` source URLs are allowed (`--sync-allow-local`).
+    pub sync_allow_local: bool,
+    /// Push-webhook requests allowed per client address per minute.
+    pub webhook_rate_limit: u64,
 }
 
 impl Default for HttpConfig {
@@ -50,6 +54,8 @@ impl Default for HttpConfig {
             cache_bytes: 64 * 1024 * 1024,
             metrics_token: None,
             hosted_rate_limit: 600,
+            sync_allow_local: false,
+            webhook_rate_limit: 60,
         }
     }
 }
@@ -71,6 +77,9 @@ pub struct AppState {
     pub hosted: Arc<HostedCache>,
     /// The authority of `--hosted-url`, whose paths are all hosted pages.
     pub hosted_host: Option<Arc<str>>,
+    /// This node's update runner, woken when an update is queued here (`None`: jobs wait for a
+    /// node that runs one).
+    pub runner: Option<Arc<tome_sync::runner::Runner>>,
 }
 
 impl AppState {
@@ -120,7 +129,31 @@ impl AppState {
             limiter,
             config: Arc::new(config),
             cursors: Arc::new(CursorCodec::new(secret)),
+            runner: None,
         })
+    }
+
+    /// The state with this node's update runner.
+    pub fn with_runner(mut self, runner: Arc<tome_sync::runner::Runner>) -> Self {
+        self.runner = Some(runner);
+        self
+    }
+
+    /// Brings search and the caches level with the database now (writes made on other nodes or
+    /// by an update job), rather than at the follower's next tick.
+    pub async fn catch_up(&self) -> Result<(), tome_search::SearchError> {
+        let applied = self.search.catch_up().await?;
+        invalidate_applied(&self.public, &applied);
+        Ok(())
+    }
+}
+
+/// The hosted root of a KB's pages, for links written into synced content: `/hc/{slug}` on the
+/// main address (root-relative, so it holds whatever name clients use), or `{hosted-url}/{slug}`.
+pub fn page_root(hosted_url: Option<&str>, slug: &str) -> String {
+    match hosted_url {
+        Some(host) => format!("{}/{slug}", host.trim_end_matches('/')),
+        None => format!("/hc/{slug}"),
     }
 }
 

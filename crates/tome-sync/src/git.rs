@@ -16,6 +16,18 @@ pub struct GitOptions {
     pub git_program: PathBuf,
 }
 
+impl Default for GitOptions {
+    fn default() -> Self {
+        GitOptions {
+            fetch_timeout: Duration::from_secs(120),
+            allow_private: false,
+            allow_local: false,
+            max_repo_bytes: 1 << 30,
+            git_program: PathBuf::from("git"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Remote {
     pub url: String,

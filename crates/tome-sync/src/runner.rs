@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tome_core::source::{CommitInfo, Source, SourceKind, UpdateJob, UpdateReport, UpdateTrigger};
 use tome_core::time;
-use tome_store::{ClaimedUpdate, Store, StoreError, UpdateClaim};
+use tome_store::{ClaimedUpdate, PageRequest, Store, StoreError, UpdateClaim};
 
 use crate::archive::Problem;
 use crate::files::{self, Files};
@@ -486,5 +486,27 @@ fn problem_summary(problems: &[Problem]) -> String {
             "{first} (and {} more problems); nothing was changed",
             rest.len()
         ),
+    }
+}
+
+/// Every knowledge base of the project that has a source, oldest first.
+pub async fn sourced_kbs(store: &dyn Store, project_id: &str) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_kbs(project_id, None, PageRequest { limit: 100, after })
+            .await?;
+        for (kb, _) in &page.items {
+            match store.get_source(project_id, &kb.id).await {
+                Ok(_) => out.push(kb.id.clone()),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(out),
+        }
     }
 }

@@ -94,6 +94,22 @@ impl DbArgs {
         }
     }
 
+    /// Where update jobs keep work copies of sources: `sources` beside the search index's
+    /// default place. Derived data: deleting it makes the next update fetch afresh.
+    pub fn sources_dir(&self) -> PathBuf {
+        let sqlite_file = self.database_url.as_deref().and_then(|url| {
+            url.strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+        });
+        match sqlite_file {
+            Some(path) => Path::new(path)
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("sources"),
+            None => self.data_dir.join("sources"),
+        }
+    }
+
     /// `--database-url` if given, else the SQLite file in `--data-dir`.
     pub fn location(&self) -> Location {
         match &self.database_url {
@@ -132,6 +148,9 @@ pub enum Command {
     Export(crate::archive::ExportArgs),
     /// Create a knowledge base from an export or a folder of Markdown files.
     Import(crate::archive::ImportArgs),
+    /// Update knowledge bases from their sources (docs-as-code): queue, and with --wait run and
+    /// follow to the end.
+    Update(crate::update::UpdateArgs),
     /// Copy a whole instance to another database (SQLite ⇄ PostgreSQL), verified.
     Copy(crate::copy::CopyArgs),
     /// Rebuild the search index from the database. Stop `tome serve` first: it holds the index
@@ -208,6 +227,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => {
             tome_sync::archive::run_import(cli.db.open().await?, args.into(), cli.json).await
         }
+        Command::Update(args) => crate::update::run(cli.db, args, cli.json).await,
         Command::Copy(args) => crate::copy::run(cli.db, args, cli.json).await,
         Command::Reindex => reindex(&cli.db, cli.json).await,
     }

@@ -4,6 +4,7 @@ mod archive;
 mod cli;
 mod copy;
 mod serve;
+mod update;
 
 use clap::Parser;
 

@@ -64,6 +64,15 @@ pub struct ServeArgs {
     /// Days the change feed keeps its rows; a search index (or node) away for longer rebuilds.
     #[arg(long, env = "TOME_CHANGE_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
     pub change_retention_days: u64,
+    /// Whether this node runs update jobs (docs-as-code). Every node can queue them; at least
+    /// one must run them.
+    #[arg(long, env = "TOME_SYNC_RUNNER", default_value = "on")]
+    pub sync_runner: Switch,
+    /// Push-webhook requests allowed per client address per minute.
+    #[arg(long, env = "TOME_WEBHOOK_RATE_LIMIT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_rate_limit: u64,
+    #[command(flatten)]
+    pub sync: crate::update::SyncArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,6 +150,8 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         cache_bytes: args.cache_size_mb.saturating_mul(1024 * 1024),
         metrics_token: args.metrics_token.clone(),
         hosted_rate_limit: args.hosted_rate_limit,
+        sync_allow_local: args.sync.sync_allow_local,
+        webhook_rate_limit: args.webhook_rate_limit,
         ..HttpConfig::default()
     };
     let search_dir = db.search_dir();
@@ -168,7 +179,21 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         }
         None => Arc::new(MemoryRateLimiter::new()),
     };
-    let state = AppState::assemble(store.clone(), limiter, config, search.clone(), metrics).await?;
+    let mut state =
+        AppState::assemble(store.clone(), limiter, config, search.clone(), metrics).await?;
+    if args.sync_runner == Switch::On {
+        let follower = search.clone();
+        let runner = args.sync.runner(
+            store.clone(),
+            &db,
+            args.hosted_url.clone(),
+            // This node's index and caches catch up at once; the change feed carries the update
+            // to the other nodes.
+            Arc::new(move || follower.note_write()),
+        );
+        runner.spawn();
+        state = state.with_runner(runner);
+    }
     let app = tome_http::service(state);
 
     let listener = tokio::net::TcpListener::bind(args.listen)

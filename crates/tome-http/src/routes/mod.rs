@@ -4,3 +4,4 @@ pub mod articles;
 pub mod content;
 pub mod kb;
 pub mod public;
+pub mod sources;
