@@ -573,3 +573,295 @@ impl<'a> Matcher<'a> {
             .copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tome_core::input::{NewArticle, NewCategory, NewFaq, NewSection};
+
+    use super::*;
+    use crate::desired::{DesiredArticle, DesiredCategory, DesiredFaq, DesiredSection, page_link};
+
+    const NOW: &str = "2026-12-06 10:00:00";
+    const LATER: &str = "2026-12-06 11:00:00";
+
+    fn cx(now: &str) -> PlanContext<'_> {
+        PlanContext {
+            kb_id: "kb_test00000000",
+            page_root: "/hc/docs",
+            now,
+            commit: Some("abc"),
+        }
+    }
+
+    fn article(path: &str, title: &str, body: &str) -> DesiredArticle {
+        DesiredArticle {
+            path: path.into(),
+            id: None,
+            category: 0,
+            section: None,
+            new: NewArticle {
+                category_id: String::new(),
+                section_id: None,
+                title: title.into(),
+                body: body.into(),
+                excerpt: None,
+                status: Status::Published,
+                tags: vec![],
+                related_articles: vec![],
+                sort_order: 0,
+            },
+            related: vec![],
+        }
+    }
+
+    fn desired(articles: Vec<DesiredArticle>) -> Desired {
+        Desired {
+            categories: vec![DesiredCategory {
+                id: None,
+                new: NewCategory {
+                    name: "Guides".into(),
+                    description: None,
+                    icon: None,
+                    sort_order: 0,
+                },
+            }],
+            sections: vec![DesiredSection {
+                id: None,
+                category: 0,
+                new: NewSection {
+                    category_id: String::new(),
+                    name: "Basics".into(),
+                    description: None,
+                    sort_order: 0,
+                },
+            }],
+            articles,
+            faqs: vec![DesiredFaq {
+                path: "faq/refunds.md".into(),
+                id: None,
+                category: 0,
+                section: Some(0),
+                new: NewFaq {
+                    category_id: String::new(),
+                    section_id: None,
+                    question: "Refunds?".into(),
+                    answer: "Within 30 days.".into(),
+                    status: Status::Published,
+                    sort_order: 0,
+                },
+            }],
+            logs: vec![],
+        }
+    }
+
+    /// What the store would hold after applying `plan` to `before`.
+    fn apply(before: &KbContent, plan: &Plan) -> KbContent {
+        fn merge<T: Clone>(
+            old: &[T],
+            id: impl Fn(&T) -> &str,
+            create: &[T],
+            update: &[T],
+            delete: &[String],
+        ) -> Vec<T> {
+            let mut out: Vec<T> = old
+                .iter()
+                .filter(|x| !delete.iter().any(|d| d == id(x)))
+                .map(|x| {
+                    update
+                        .iter()
+                        .find(|u| id(u) == id(x))
+                        .cloned()
+                        .unwrap_or_else(|| x.clone())
+                })
+                .collect();
+            out.extend(create.iter().cloned());
+            out
+        }
+        let c = &plan.changes;
+        KbContent {
+            categories: merge(
+                &before.categories,
+                |x| &x.id,
+                &c.create_categories,
+                &c.update_categories,
+                &c.delete_categories,
+            ),
+            sections: merge(
+                &before.sections,
+                |x| &x.id,
+                &c.create_sections,
+                &c.update_sections,
+                &c.delete_sections,
+            ),
+            articles: merge(
+                &before.articles,
+                |x| &x.id,
+                &c.create_articles,
+                &c.update_articles,
+                &c.delete_articles,
+            ),
+            faqs: merge(
+                &before.faqs,
+                |x| &x.id,
+                &c.create_faqs,
+                &c.update_faqs,
+                &c.delete_faqs,
+            ),
+        }
+    }
+
+    #[test]
+    fn a_first_update_creates_everything_and_a_second_changes_nothing() {
+        let want = desired(vec![
+            article("a.md", "Alpha", "See [beta](tome:page/1#setup)."),
+            article("b.md", "Beta", "Beta body"),
+        ]);
+        let first = plan(&want, &KbContent::default(), &[], &cx(NOW)).expect("plan");
+        assert_eq!(first.articles.created, 2);
+        assert_eq!(first.categories.created, 1);
+        assert_eq!(first.sections.created, 1);
+        assert_eq!(first.faqs.created, 1);
+        let beta = &first.changes.create_articles[1];
+        assert_eq!(
+            first.changes.create_articles[0].body,
+            format!("See [beta](/hc/docs/articles/{}-beta#setup).", beta.id)
+        );
+        assert_eq!(
+            first.changes.create_faqs[0].section_id.as_deref(),
+            Some(first.changes.create_sections[0].id.as_str())
+        );
+        assert_eq!(beta.published_at.as_deref(), Some(NOW));
+
+        let state = apply(&KbContent::default(), &first);
+        let again = plan(&want, &state, &first.changes.items, &cx(LATER)).expect("plan");
+        assert_eq!(again.changes.change_count(), 0, "{}", again.summary());
+        assert_eq!(again.summary(), "no changes");
+        assert_eq!(again.changes.items, first.changes.items);
+    }
+
+    #[test]
+    fn edits_renames_and_removals_keep_ids_and_timestamps() {
+        let v1 = desired(vec![
+            article("a.md", "Alpha", "Alpha body"),
+            article("b.md", "Beta", "Beta body"),
+            article("c.md", "Gamma", "Gamma body"),
+        ]);
+        let first = plan(&v1, &KbContent::default(), &[], &cx(NOW)).expect("plan");
+        let state = apply(&KbContent::default(), &first);
+        let id = |path: &str| {
+            first
+                .changes
+                .items
+                .iter()
+                .find(|i| i.path == path)
+                .map(|i| i.entity_id.clone())
+                .expect("item")
+        };
+        // a.md edited, b.md renamed to moved/b.md, c.md removed, d.md added.
+        let v2 = desired(vec![
+            article("a.md", "Alpha", "Alpha body, edited"),
+            article("moved/b.md", "Beta", "Beta body"),
+            article("d.md", "Delta", "Delta body"),
+        ]);
+        let second = plan(&v2, &state, &first.changes.items, &cx(LATER)).expect("plan");
+        assert_eq!(
+            second.articles,
+            Tally {
+                created: 1,
+                updated: 1,
+                deleted: 1,
+                unchanged: 1
+            }
+        );
+        assert_eq!(second.changes.delete_articles, vec![id("c.md")]);
+        let edited = second
+            .changes
+            .update_articles
+            .iter()
+            .find(|a| a.id == id("a.md"))
+            .expect("a.md updated");
+        assert_eq!(edited.created_at, NOW);
+        assert_eq!(edited.updated_at, LATER);
+        assert_eq!(edited.published_at.as_deref(), Some(NOW));
+        let after = apply(&state, &second);
+        let renamed = after
+            .articles
+            .iter()
+            .find(|a| a.title == "Beta")
+            .expect("beta");
+        assert_eq!(renamed.id, id("b.md"), "a renamed file keeps its article");
+        assert_eq!(
+            renamed.updated_at, NOW,
+            "a rename alone changes nothing in the article"
+        );
+        assert!(
+            second
+                .logs
+                .iter()
+                .any(|l| l.contains("moved/b.md was b.md"))
+        );
+        // The FAQ and the category did not change.
+        assert_eq!(second.faqs.unchanged, 1);
+        assert_eq!(second.categories.unchanged, 1);
+    }
+
+    #[test]
+    fn front_matter_ids_match_the_kbs_own_items() {
+        let v1 = desired(vec![article("a.md", "Alpha", "Alpha body")]);
+        let first = plan(&v1, &KbContent::default(), &[], &cx(NOW)).expect("plan");
+        let state = apply(&KbContent::default(), &first);
+        let kept = first.changes.create_articles[0].id.clone();
+        let mut moved = article("elsewhere/x.md", "Alpha renamed", "New body");
+        moved.id = Some(kept.clone());
+        let second = plan(
+            &desired(vec![moved]),
+            &state,
+            &first.changes.items,
+            &cx(LATER),
+        )
+        .expect("plan");
+        assert_eq!(second.changes.update_articles[0].id, kept);
+        assert!(second.changes.delete_articles.is_empty());
+    }
+
+    #[test]
+    fn a_first_update_adopts_api_content_by_title() {
+        let v1 = desired(vec![article("a.md", "Alpha", "Alpha body")]);
+        let first = plan(&v1, &KbContent::default(), &[], &cx(NOW)).expect("plan");
+        let state = apply(&KbContent::default(), &first);
+        // The same KB, but nothing in the path map (content made through the API).
+        let adopted = plan(&v1, &state, &[], &cx(LATER)).expect("plan");
+        assert_eq!(adopted.changes.change_count(), 0, "{}", adopted.summary());
+    }
+
+    #[test]
+    fn links_that_push_a_body_over_the_limit_are_a_problem() {
+        let filler = "x".repeat(v::ARTICLE_BODY_MAX - page_link(1).len() - 4);
+        let body = format!("{filler}[b]({})", page_link(1));
+        let want = desired(vec![
+            article("a.md", "Alpha", &body),
+            article("b.md", "Beta", "b"),
+        ]);
+        let problems = plan(&want, &KbContent::default(), &[], &cx(NOW)).expect_err("too long");
+        assert_eq!(problems[0].file, "a.md");
+        assert_eq!(problems[0].field.as_deref(), Some("body"));
+    }
+
+    #[test]
+    fn a_removed_category_is_deleted_after_its_items_move_out() {
+        let v1 = desired(vec![article("a.md", "Alpha", "Alpha body")]);
+        let first = plan(&v1, &KbContent::default(), &[], &cx(NOW)).expect("plan");
+        let state = apply(&KbContent::default(), &first);
+        let mut v2 = desired(vec![article("a.md", "Alpha", "Alpha body")]);
+        v2.categories[0].new.name = "Handbook".into();
+        let second = plan(&v2, &state, &first.changes.items, &cx(LATER)).expect("plan");
+        assert_eq!(second.categories.created, 1);
+        assert_eq!(second.categories.deleted, 1);
+        let moved = &second.changes.update_articles[0];
+        assert_eq!(moved.category_id, second.changes.create_categories[0].id);
+        assert_eq!(
+            second.changes.delete_categories,
+            vec![first.changes.create_categories[0].id.clone()]
+        );
+    }
+}
