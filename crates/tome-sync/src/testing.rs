@@ -52,7 +52,13 @@ fn git_command() -> Command {
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("LC_ALL", "C");
-    for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG", "GIT_CONFIG_COUNT"] {
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_CONFIG",
+        "GIT_CONFIG_COUNT",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -98,7 +104,11 @@ impl GitServer {
                     .arg("daemon")
                     .arg("--reuseaddr")
                     .arg(format!("--base-path={}", repos.display()))
-                    .args(["--export-all", "--enable=receive-pack", "--informative-errors"])
+                    .args([
+                        "--export-all",
+                        "--enable=receive-pack",
+                        "--informative-errors",
+                    ])
                     .arg("--listen=127.0.0.1")
                     .arg(format!("--port={port}"))
                     .arg(&repos)
@@ -150,7 +160,10 @@ impl GitServer {
         let work = self.root.path().join("work").join(name);
         std::fs::create_dir_all(&bare).expect("bare dir");
         std::fs::create_dir_all(&work).expect("work dir");
-        git(&bare, &["init", "--bare", "--quiet", "--initial-branch=main"]);
+        git(
+            &bare,
+            &["init", "--bare", "--quiet", "--initial-branch=main"],
+        );
         git(&work, &["init", "--quiet", "--initial-branch=main"]);
         git(&work, &["config", "user.name", AUTHOR_NAME]);
         git(&work, &["config", "user.email", AUTHOR_EMAIL]);
@@ -253,7 +266,17 @@ impl WorkRepo {
     /// returns the commit id.
     pub fn commit(&self, message: &str) -> String {
         git(&self.dir, &["add", "--all"]);
-        git(&self.dir, &["commit", "--quiet", "--allow-empty", "--no-verify", "-m", message]);
+        git(
+            &self.dir,
+            &[
+                "commit",
+                "--quiet",
+                "--allow-empty",
+                "--no-verify",
+                "-m",
+                message,
+            ],
+        );
         self.head()
     }
 
@@ -279,7 +302,10 @@ impl WorkRepo {
 
     /// Makes `branch` the bare repository's default branch (its `HEAD`).
     pub fn set_default_branch(&self, branch: &str) -> &Self {
-        git(&self.bare, &["symbolic-ref", "HEAD", &format!("refs/heads/{branch}")]);
+        git(
+            &self.bare,
+            &["symbolic-ref", "HEAD", &format!("refs/heads/{branch}")],
+        );
         self
     }
 
@@ -289,7 +315,11 @@ impl WorkRepo {
     }
 }
 
-async fn serve_http(listener: tokio::net::TcpListener, repos: PathBuf, state: Arc<Mutex<HttpState>>) {
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    repos: PathBuf,
+    state: Arc<Mutex<HttpState>>,
+) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
@@ -333,7 +363,11 @@ async fn handle(
         let redirect = repo.and_then(|name| {
             let to = s.redirects.get(&name)?;
             let rest = &path[name.len() + ".git".len() + 1..];
-            let q = if query.is_empty() { String::new() } else { format!("?{query}") };
+            let q = if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{query}")
+            };
             Some(format!("{to}{rest}{q}"))
         });
         (s.token.clone(), redirect)
@@ -341,7 +375,9 @@ async fn handle(
     if let Some(location) = redirect {
         let mut response = plain(StatusCode::MOVED_PERMANENTLY, "moved\n");
         if let Ok(value) = location.parse() {
-            response.headers_mut().insert(hyper::header::LOCATION, value);
+            response
+                .headers_mut()
+                .insert(hyper::header::LOCATION, value);
         }
         return response;
     }
@@ -379,9 +415,25 @@ async fn handle(
         Ok(b) => b.to_bytes(),
         Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("reading the body: {e}\n")),
     };
-    match run_cgi(repos, &method, &path, &query, content_type, encoding, protocol, token.is_some(), peer, body).await {
+    match run_cgi(
+        repos,
+        &method,
+        &path,
+        &query,
+        content_type,
+        encoding,
+        protocol,
+        token.is_some(),
+        peer,
+        body,
+    )
+    .await
+    {
         Ok(response) => response,
-        Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("git http-backend: {e}\n")),
+        Err(e) => plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("git http-backend: {e}\n"),
+        ),
     }
 }
 
@@ -432,7 +484,10 @@ async fn run_cgi(
         cmd.env("REMOTE_USER", "x-access-token");
     }
     let mut child = cmd.spawn()?;
-    let mut stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("no stdin"))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdin"))?;
     let writer = tokio::spawn(async move {
         let _ = stdin.write_all(&body).await;
     });
@@ -459,7 +514,10 @@ async fn run_cgi(
         };
         let value = value.trim();
         if name.eq_ignore_ascii_case("status") {
-            let code = value.split_whitespace().next().and_then(|c| c.parse::<u16>().ok());
+            let code = value
+                .split_whitespace()
+                .next()
+                .and_then(|c| c.parse::<u16>().ok());
             if let Some(status) = code.and_then(|c| StatusCode::from_u16(c).ok()) {
                 *response.status_mut() = status;
             }

@@ -170,8 +170,7 @@ impl GitError {
 /// Fetches `remote`'s branch into the work copy `work` (see the module docs).
 pub async fn fetch(work: &Path, remote: &Remote, opts: &GitOptions) -> Result<Fetched, GitError> {
     let scrub = Scrubber::new(remote.token.as_deref());
-    match tokio::time::timeout(opts.fetch_timeout, fetch_within(work, remote, opts, &scrub)).await
-    {
+    match tokio::time::timeout(opts.fetch_timeout, fetch_within(work, remote, opts, &scrub)).await {
         Ok(result) => result.map_err(|e| GitError::new(e.kind, scrub.scrub(&e.message))),
         Err(_) => Err(GitError::new(
             GitErrorKind::Timeout,
@@ -319,7 +318,11 @@ fn check_branch_name(branch: &str) -> Result<(), GitError> {
 }
 
 /// Makes sure `work` is a bare repository; true when it was (re-)created.
-async fn ensure_work_copy(work: &Path, opts: &GitOptions, scrub: &Scrubber) -> Result<bool, GitError> {
+async fn ensure_work_copy(
+    work: &Path,
+    opts: &GitOptions,
+    scrub: &Scrubber,
+) -> Result<bool, GitError> {
     if work.join("HEAD").is_file() {
         let out = Git::new(opts, Some(work), "rev-parse")
             .args(["rev-parse", "--is-bare-repository"])
@@ -334,7 +337,11 @@ async fn ensure_work_copy(work: &Path, opts: &GitOptions, scrub: &Scrubber) -> R
     Ok(true)
 }
 
-async fn recreate_work_copy(work: &Path, opts: &GitOptions, scrub: &Scrubber) -> Result<(), GitError> {
+async fn recreate_work_copy(
+    work: &Path,
+    opts: &GitOptions,
+    scrub: &Scrubber,
+) -> Result<(), GitError> {
     let io = |e: std::io::Error| {
         GitError::new(
             GitErrorKind::Internal,
@@ -358,7 +365,10 @@ async fn recreate_work_copy(work: &Path, opts: &GitOptions, scrub: &Scrubber) ->
 
 /// Settings for talking to `target`.
 fn network(git: &mut Git, target: &Target, token: Option<&str>) {
-    git.config(&format!("protocol.{}.allow", target.parsed.scheme.protocol()), "always");
+    git.config(
+        &format!("protocol.{}.allow", target.parsed.scheme.protocol()),
+        "always",
+    );
     if let Some(resolve) = &target.curl_resolve {
         git.config("http.curloptResolve", resolve);
     }
@@ -390,7 +400,8 @@ async fn ls_remote(
     let mut git = Git::new(opts, None, "ls-remote");
     network(&mut git, target, token);
     if target.parsed.scheme.is_http() {
-        git.env("GIT_TRACE_CURL", "1").env("GIT_TRACE_CURL_NO_DATA", "1");
+        git.env("GIT_TRACE_CURL", "1")
+            .env("GIT_TRACE_CURL_NO_DATA", "1");
     }
     git.arg("ls-remote");
     match branch {
@@ -405,7 +416,10 @@ async fn ls_remote(
             Some(location) => Ok(Listed::Redirect(location)),
             None => Err(GitError::new(
                 GitErrorKind::Redirect,
-                format!("{} answered with a redirect ({status}) without a location", target.display),
+                format!(
+                    "{} answered with a redirect ({status}) without a location",
+                    target.display
+                ),
             )),
         };
     }
@@ -416,7 +430,10 @@ async fn ls_remote(
     match branch {
         Some(b) => {
             let wanted = format!("refs/heads/{b}");
-            if text.lines().any(|l| l.split('\t').nth(1) == Some(wanted.as_str())) {
+            if text
+                .lines()
+                .any(|l| l.split('\t').nth(1) == Some(wanted.as_str()))
+            {
                 Ok(Listed::Branch(b.to_owned()))
             } else {
                 Err(GitError::new(
@@ -439,7 +456,10 @@ async fn ls_remote(
                 }
                 None if text.trim().is_empty() => Err(GitError::new(
                     GitErrorKind::NotFound,
-                    format!("{} has no commits (its default branch is empty)", target.display),
+                    format!(
+                        "{} has no commits (its default branch is empty)",
+                        target.display
+                    ),
                 )),
                 None => Err(GitError::new(
                     GitErrorKind::NotFound,
@@ -499,7 +519,9 @@ async fn follow_redirect(
         )
     };
     if hops > MAX_REDIRECTS {
-        return Err(refused(&format!("more than {MAX_REDIRECTS} redirects, not followed")));
+        return Err(refused(&format!(
+            "more than {MAX_REDIRECTS} redirects, not followed"
+        )));
     }
     let Some(absolute) = remote::resolve_location(&from.parsed, location) else {
         return Err(refused("not a URL that can be followed"));
@@ -509,12 +531,19 @@ async fn follow_redirect(
         .map_or(absolute.as_str(), |(p, _)| p)
         .strip_suffix("/info/refs")
     else {
-        return Err(refused("not a git repository URL (expected …/info/refs), not followed"));
+        return Err(refused(
+            "not a git repository URL (expected …/info/refs), not followed",
+        ));
     };
     let next = remote::check(base, opts).await.map_err(|e| {
         GitError::new(
             e.kind,
-            format!("{} redirected to {}, which is refused: {}", from.display, remote::shown(location), e.message),
+            format!(
+                "{} redirected to {}, which is refused: {}",
+                from.display,
+                remote::shown(location),
+                e.message
+            ),
         )
     })?;
     if !next.parsed.scheme.is_http() {
@@ -612,7 +641,9 @@ fn classify(message: &str, url: &str, step: &str) -> GitError {
             "authentication failed for {url}: the server asked for credentials or refused the token ({message})"
         ),
         GitErrorKind::NotFound => format!("repository or branch not found at {url} ({message})"),
-        GitErrorKind::Redirect => format!("{url} answered with a redirect that was not followed ({message})"),
+        GitErrorKind::Redirect => {
+            format!("{url} answered with a redirect that was not followed ({message})")
+        }
         _ => format!("git {step} from {url} failed: {message}"),
     };
     GitError::new(kind, text)
@@ -690,7 +721,10 @@ fatal: unable to access 'http://x/a.git/': The requested URL returned error: 301
 ";
         assert_eq!(
             redirect_in_trace(trace),
-            Some((301, Some("/b.git/info/refs?service=git-upload-pack".to_owned())))
+            Some((
+                301,
+                Some("/b.git/info/refs?service=git-upload-pack".to_owned())
+            ))
         );
         let ok = "12:00:00.000002 http.c:700              <= Recv header: HTTP/1.1 200 OK\n";
         assert_eq!(redirect_in_trace(ok), None);
@@ -701,7 +735,9 @@ fatal: unable to access 'http://x/a.git/': The requested URL returned error: 301
         for good in ["main", "release/1.0", "docs-v2"] {
             assert!(check_branch_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "-x", "a..b", "a b", "x:y", "x.lock", "@{-1}", ".hidden", "a/"] {
+        for bad in [
+            "", "-x", "a..b", "a b", "x:y", "x.lock", "@{-1}", ".hidden", "a/",
+        ] {
             assert!(check_branch_name(bad).is_err(), "{bad}");
         }
     }

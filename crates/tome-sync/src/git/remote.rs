@@ -72,7 +72,11 @@ impl ParsedUrl {
         } else {
             host.to_owned()
         };
-        let user = self.user.as_ref().map(|u| format!("{u}@")).unwrap_or_default();
+        let user = self
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
         let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
         format!("{}://{user}{host}{port}", self.scheme.protocol())
     }
@@ -148,10 +152,16 @@ pub(super) fn parse(url: &str, opts: &GitOptions) -> Result<ParsedUrl, GitError>
             ));
         }
         if !(authority.is_empty() || authority.eq_ignore_ascii_case("localhost")) {
-            return Err(invalid(url, "a file:// URL has no host (file:///path/to/repo)"));
+            return Err(invalid(
+                url,
+                "a file:// URL has no host (file:///path/to/repo)",
+            ));
         }
         if path.is_empty() || path.split('/').any(|p| p == "..") {
-            return Err(invalid(url, "a file:// URL needs an absolute path without `..`"));
+            return Err(invalid(
+                url,
+                "a file:// URL needs an absolute path without `..`",
+            ));
         }
         return Ok(ParsedUrl {
             scheme,
@@ -189,7 +199,10 @@ pub(super) fn parse(url: &str, opts: &GitOptions) -> Result<ParsedUrl, GitError>
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
             {
-                return Err(invalid(url, "the ssh user name has characters that are not allowed"));
+                return Err(invalid(
+                    url,
+                    "the ssh user name has characters that are not allowed",
+                ));
             }
             Some(info.to_owned())
         }
@@ -212,7 +225,10 @@ pub(super) fn parse(url: &str, opts: &GitOptions) -> Result<ParsedUrl, GitError>
         }
         let port = match after {
             "" => None,
-            p => Some(p.strip_prefix(':').ok_or_else(|| invalid(url, "bad port"))?),
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(|| invalid(url, "bad port"))?,
+            ),
         };
         (v6.to_owned(), port)
     } else {
@@ -238,7 +254,10 @@ pub(super) fn parse(url: &str, opts: &GitOptions) -> Result<ParsedUrl, GitError>
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:_".contains(&b))
     {
-        return Err(invalid(url, "the host name has characters that are not allowed"));
+        return Err(invalid(
+            url,
+            "the host name has characters that are not allowed",
+        ));
     }
     if path.len() <= 1 {
         return Err(invalid(url, "it has no repository path"));
@@ -319,7 +338,11 @@ pub(super) async fn check(url: &str, opts: &GitOptions) -> Result<Target, GitErr
             } else {
                 ip_text.clone()
             };
-            (display.clone(), Some(format!("{}:{port}:{addr}", parsed.host)), None)
+            (
+                display.clone(),
+                Some(format!("{}:{port}:{addr}", parsed.host)),
+                None,
+            )
         }
         Scheme::Git => (
             format!("{}{}", parsed.origin_with(Some(&ip_text)), parsed.path),
@@ -433,17 +456,32 @@ mod tests {
             "64:ff9b::a00:1",
             "2002:7f00:1::",
         ] {
-            assert!(is_forbidden(bad.parse().expect("ip")), "{bad} should be refused");
+            assert!(
+                is_forbidden(bad.parse().expect("ip")),
+                "{bad} should be refused"
+            );
         }
-        for good in ["140.82.121.3", "100.128.0.1", "172.32.0.1", "2606:50c0:8000::153", "8.8.8.8"] {
-            assert!(!is_forbidden(good.parse().expect("ip")), "{good} should be allowed");
+        for good in [
+            "140.82.121.3",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2606:50c0:8000::153",
+            "8.8.8.8",
+        ] {
+            assert!(
+                !is_forbidden(good.parse().expect("ip")),
+                "{good} should be allowed"
+            );
         }
     }
 
     #[test]
     fn url_forms() {
         let p = parse("https://github.com/org/repo.git", &opts()).expect("ok");
-        assert_eq!((p.scheme, p.host.as_str(), p.port_or_default()), (Scheme::Https, "github.com", 443));
+        assert_eq!(
+            (p.scheme, p.host.as_str(), p.port_or_default()),
+            (Scheme::Https, "github.com", 443)
+        );
         let p = parse("ssh://git@example.com:2222/org/repo", &opts()).expect("ok");
         assert_eq!((p.user.as_deref(), p.port), (Some("git"), Some(2222)));
         let p = parse("git://[2001:db8::1]:9000/x", &opts()).expect("ok");
@@ -451,7 +489,10 @@ mod tests {
         assert_eq!(p.to_url(), "git://[2001:db8::1]:9000/x");
 
         let e = parse("https://user:secretpw@github.com/x", &opts()).expect_err("creds");
-        assert!(e.message.contains("token") && !e.message.contains("secretpw"), "{e}");
+        assert!(
+            e.message.contains("token") && !e.message.contains("secretpw"),
+            "{e}"
+        );
         assert!(parse("https://user@github.com/x", &opts()).is_err());
         assert!(parse("git@github.com:org/repo.git", &opts()).is_err());
         assert!(parse("ftp://example.com/x", &opts()).is_err());
@@ -464,7 +505,10 @@ mod tests {
             allow_local: true,
             ..GitOptions::default()
         };
-        assert_eq!(parse("file:///srv/repo", &local).expect("ok").path, "/srv/repo");
+        assert_eq!(
+            parse("file:///srv/repo", &local).expect("ok").path,
+            "/srv/repo"
+        );
     }
 
     #[test]

@@ -142,7 +142,10 @@ impl Git {
         self
     }
 
-    pub(super) fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(&mut self, args: I) -> &mut Self {
+    pub(super) fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(
+        &mut self,
+        args: I,
+    ) -> &mut Self {
         self.cmd.args(args);
         self
     }
@@ -164,7 +167,8 @@ impl Git {
 
     /// Starts the process; the returned guard kills its process group when dropped.
     pub(super) fn spawn(&mut self) -> Result<Running, GitError> {
-        self.cmd.env("GIT_CONFIG_COUNT", self.config.len().to_string());
+        self.cmd
+            .env("GIT_CONFIG_COUNT", self.config.len().to_string());
         for (i, (key, value)) in self.config.iter().enumerate() {
             self.cmd.env(format!("GIT_CONFIG_KEY_{i}"), key);
             self.cmd.env(format!("GIT_CONFIG_VALUE_{i}"), value);
@@ -220,7 +224,10 @@ impl Running {
 
     pub(super) async fn wait(mut self) -> Result<ExitStatus, GitError> {
         let status = self.child.wait().await.map_err(|e| {
-            GitError::new(GitErrorKind::Internal, format!("git {} failed: {e}", self.what))
+            GitError::new(
+                GitErrorKind::Internal,
+                format!("git {} failed: {e}", self.what),
+            )
         })?;
         self.guard.disarm();
         Ok(status)
@@ -311,6 +318,7 @@ pub(super) fn is_trace_line(line: &str) -> bool {
         && b[2] == b':'
         && b[5] == b':'
         && b[8] == b'.'
-        && b.iter().all(|c| c.is_ascii_digit() || *c == b':' || *c == b'.')
+        && b.iter()
+            .all(|c| c.is_ascii_digit() || *c == b':' || *c == b'.')
         && location.contains(".c:")
 }

@@ -116,7 +116,9 @@ async fn tree_of(
         "tree" if out.success() => Ok(spec),
         _ if !out.success() => Err(GitError::new(
             GitErrorKind::NotFound,
-            format!("the source folder `{folder}` does not exist in the repository at commit {short}"),
+            format!(
+                "the source folder `{folder}` does not exist in the repository at commit {short}"
+            ),
         )),
         other => Err(GitError::new(
             GitErrorKind::NotFound,
@@ -136,8 +138,16 @@ async fn ls_tree(
     let mut running = Git::new(opts, Some(work), "ls-tree")
         .args(["ls-tree", "-r", "-l", "-z", "--end-of-options", tree])
         .spawn()?;
-    let stdout = running.child.stdout.take().ok_or_else(|| internal("ls-tree has no output"))?;
-    let mut stderr = running.child.stderr.take().ok_or_else(|| internal("ls-tree has no error output"))?;
+    let stdout = running
+        .child
+        .stdout
+        .take()
+        .ok_or_else(|| internal("ls-tree has no output"))?;
+    let mut stderr = running
+        .child
+        .stderr
+        .take()
+        .ok_or_else(|| internal("ls-tree has no error output"))?;
     let errors = tokio::spawn(async move {
         let mut text = String::new();
         let _ = stderr.read_to_string(&mut text).await;
@@ -182,7 +192,10 @@ async fn ls_tree(
     let status = running.wait().await?;
     let stderr = errors.await.unwrap_or_default();
     if !status.success() {
-        return Err(internal(&format!("git ls-tree failed: {}", scrub.scrub(stderr.trim()))));
+        return Err(internal(&format!(
+            "git ls-tree failed: {}",
+            scrub.scrub(stderr.trim())
+        )));
     }
     Ok(())
 }
@@ -291,9 +304,21 @@ async fn cat_blobs(
         .args(["cat-file", "--batch"])
         .stdin_piped()
         .spawn()?;
-    let mut stdin = running.child.stdin.take().ok_or_else(|| internal("cat-file has no input"))?;
-    let stdout = running.child.stdout.take().ok_or_else(|| internal("cat-file has no output"))?;
-    let mut stderr = running.child.stderr.take().ok_or_else(|| internal("cat-file has no error output"))?;
+    let mut stdin = running
+        .child
+        .stdin
+        .take()
+        .ok_or_else(|| internal("cat-file has no input"))?;
+    let stdout = running
+        .child
+        .stdout
+        .take()
+        .ok_or_else(|| internal("cat-file has no output"))?;
+    let mut stderr = running
+        .child
+        .stderr
+        .take()
+        .ok_or_else(|| internal("cat-file has no error output"))?;
     let mut request = String::with_capacity(blobs.len() * 41);
     for (_, object, _) in blobs {
         request.push_str(object);
@@ -322,7 +347,8 @@ async fn cat_blobs(
             .map_err(|e| internal(&format!("reading git cat-file: {e}")))?;
         // `<object> SP blob SP <size> LF`, or `<object> SP missing LF`.
         let mut fields = header.split_whitespace();
-        let (Some(got), Some("blob"), Some(got_size)) = (fields.next(), fields.next(), fields.next())
+        let (Some(got), Some("blob"), Some(got_size)) =
+            (fields.next(), fields.next(), fields.next())
         else {
             return Err(internal(&format!(
                 "git cat-file could not read {path} ({}): {}",
@@ -330,9 +356,13 @@ async fn cat_blobs(
                 header.trim()
             )));
         };
-        let got_size: u64 = got_size.parse().map_err(|_| internal("unexpected git cat-file output"))?;
+        let got_size: u64 = got_size
+            .parse()
+            .map_err(|_| internal("unexpected git cat-file output"))?;
         if got != object || got_size != *size {
-            return Err(internal(&format!("git cat-file answered for another object than {path}")));
+            return Err(internal(&format!(
+                "git cat-file answered for another object than {path}"
+            )));
         }
         let len = usize::try_from(got_size).map_err(|_| internal("blob too large"))?;
         let mut content = vec![0u8; len + 1];
@@ -404,7 +434,16 @@ pub async fn changed_files(
         }
     };
     let mut git = Git::new(opts, Some(work), "diff-tree");
-    git.args(["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", "--end-of-options", old, new]);
+    git.args([
+        "diff-tree",
+        "-r",
+        "-z",
+        "--no-renames",
+        "--no-commit-id",
+        "--end-of-options",
+        old,
+        new,
+    ]);
     if !folder.is_empty() {
         git.args(["--", &folder]);
     }
