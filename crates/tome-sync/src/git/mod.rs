@@ -65,6 +65,54 @@ pub const FETCHED_REF: &str = "refs/tome/fetched";
 /// Redirects followed (each one re-checked) before giving up.
 pub const MAX_REDIRECTS: usize = 5;
 
+/// Oldest git this module accepts: `http.curloptResolve` (the address pin) arrived in 2.37, and an
+/// older git would ignore it without a word.
+pub const MIN_GIT_VERSION: (u32, u32) = (2, 37);
+
+/// The git programs already found recent enough.
+static CHECKED_PROGRAMS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Checks that `opts.git_program` runs and is at least [`MIN_GIT_VERSION`]; returns its version
+/// (`git version 2.47.3`). [`fetch`] calls it once per program; call it at start-up to fail early.
+pub async fn check_git(opts: &GitOptions) -> Result<String, GitError> {
+    let out = Git::new(opts, None, "version")
+        .arg("version")
+        .output()
+        .await?
+        .check(&Scrubber::default())?;
+    let text = out.stdout_text().trim().to_owned();
+    let version = text.strip_prefix("git version ").and_then(|v| {
+        let mut parts = v.split(|c: char| !c.is_ascii_digit());
+        Some((
+            parts.next()?.parse::<u32>().ok()?,
+            parts.next()?.parse::<u32>().ok()?,
+        ))
+    });
+    match version {
+        Some(v) if v >= MIN_GIT_VERSION => Ok(text),
+        _ => Err(GitError::new(
+            GitErrorKind::Internal,
+            format!(
+                "`{text}` is not supported; Tome needs git {}.{} or later",
+                MIN_GIT_VERSION.0, MIN_GIT_VERSION.1
+            ),
+        )),
+    }
+}
+
+async fn check_git_once(opts: &GitOptions) -> Result<(), GitError> {
+    let known = |programs: &Vec<PathBuf>| programs.contains(&opts.git_program);
+    if known(&CHECKED_PROGRAMS.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(());
+    }
+    check_git(opts).await?;
+    CHECKED_PROGRAMS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(opts.git_program.clone());
+    Ok(())
+}
+
 /// How fetches run.
 #[derive(Debug, Clone)]
 pub struct GitOptions {
@@ -198,6 +246,7 @@ async fn fetch_within(
     scrub: &Scrubber,
 ) -> Result<Fetched, GitError> {
     let token = remote.token.as_deref().filter(|t| !t.is_empty());
+    check_git_once(opts).await?;
     if let Some(branch) = &remote.branch {
         check_branch_name(branch)?;
     }
@@ -728,6 +777,70 @@ fatal: unable to access 'http://x/a.git/': The requested URL returned error: 301
         );
         let ok = "12:00:00.000002 http.c:700              <= Recv header: HTTP/1.1 200 OK\n";
         assert_eq!(redirect_in_trace(ok), None);
+    }
+
+    #[tokio::test]
+    async fn redirect_targets_are_checked_like_new_urls() {
+        let strict = GitOptions::default();
+        let from = remote::check("https://140.82.121.3/o/r.git", &strict)
+            .await
+            .expect("an address literal needs no DNS");
+        let to_private = "https://127.0.0.1/o/r.git/info/refs?service=git-upload-pack";
+        let err = follow_redirect(&from, to_private, false, 1, &strict)
+            .await
+            .expect_err("private");
+        assert_eq!(err.kind, GitErrorKind::Refused);
+        assert!(
+            err.message.contains("redirected to https://127.0.0.1/")
+                && err.message.contains("private"),
+            "{err}"
+        );
+
+        let to_metadata = "http://169.254.169.254/latest/info/refs";
+        let lax = GitOptions {
+            allow_private: true,
+            ..GitOptions::default()
+        };
+        let err = follow_redirect(&from, to_metadata, false, 1, &lax)
+            .await
+            .expect_err("downgrade");
+        assert!(err.message.contains("from https to http"), "{err}");
+
+        let elsewhere = "https://140.82.121.4/o/r.git/info/refs";
+        let next = follow_redirect(&from, elsewhere, false, 1, &strict)
+            .await
+            .expect("public");
+        assert_eq!(next.display, "https://140.82.121.4/o/r.git");
+        assert_eq!(
+            next.curl_resolve.as_deref(),
+            Some("140.82.121.4:443:140.82.121.4")
+        );
+        let err = follow_redirect(&from, elsewhere, true, 1, &strict)
+            .await
+            .expect_err("token to another host");
+        assert!(err.message.contains("another host"), "{err}");
+        let err = follow_redirect(&from, elsewhere, false, MAX_REDIRECTS + 1, &strict)
+            .await
+            .expect_err("too many");
+        assert!(err.message.contains("more than 5 redirects"), "{err}");
+    }
+
+    #[test]
+    fn scrubs_the_token_and_its_encodings() {
+        let token = "ghp_abc123";
+        let scrub = Scrubber::new(Some(token));
+        let header = run::auth_header(token);
+        let text = format!("failed: {header}; token {token}; pair x-access-token:{token}");
+        let clean = scrub.scrub(&text);
+        assert!(
+            !clean.contains(token)
+                && !clean.contains(header.trim_start_matches("Authorization: Basic ")),
+            "{clean}"
+        );
+        assert_eq!(
+            clean,
+            "failed: Authorization: Basic ***; token ***; pair ***"
+        );
     }
 
     #[test]

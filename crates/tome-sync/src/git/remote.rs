@@ -323,7 +323,7 @@ pub(super) async fn check(url: &str, opts: &GitOptions) -> Result<Target, GitErr
         return Err(GitError::new(
             GitErrorKind::Refused,
             format!(
-                "repository host {} resolves to {}, a loopback, private or link-local address; not allowed on this server",
+                "repository host {} resolves to {}, a loopback, private or link-local address; not allowed on this server (the operator can allow it with --sync-allow-private)",
                 parsed.host,
                 bad.ip()
             ),

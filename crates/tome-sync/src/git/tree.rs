@@ -59,6 +59,8 @@ struct Entry {
     /// Blob size; None for submodules.
     size: Option<u64>,
     path: String,
+    /// False when the path is not UTF-8 (`path` is then a lossy rendering, for messages).
+    utf8: bool,
 }
 
 fn is_regular(mode: &str) -> bool {
@@ -178,15 +180,16 @@ async fn ls_tree(
         else {
             return Err(internal("unexpected git ls-tree output"));
         };
-        let path = match String::from_utf8(record[tab + 1..].to_vec()) {
-            Ok(p) => p,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned() + "\u{0}",
+        let (path, utf8) = match String::from_utf8(record[tab + 1..].to_vec()) {
+            Ok(p) => (p, true),
+            Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
         };
         each(Entry {
             mode: mode.to_owned(),
             object: object.to_owned(),
             size: size.parse().ok(),
             path,
+            utf8,
         });
     }
     let status = running.wait().await?;
@@ -224,10 +227,10 @@ pub async fn read_tree(
         if is_hidden(&entry.path) {
             return;
         }
-        if entry.path.ends_with('\0') {
+        if !entry.utf8 {
             skipped.push(format!(
                 "skipped {}: the file name is not UTF-8",
-                entry.path.trim_end_matches('\0')
+                entry.path
             ));
             return;
         }
@@ -418,7 +421,7 @@ pub async fn changed_files(
             };
             let mut added = Vec::new();
             ls_tree(work, &new_tree, opts, |e| {
-                if is_regular(&e.mode) && !is_hidden(&e.path) && !e.path.ends_with('\0') {
+                if is_regular(&e.mode) && !is_hidden(&e.path) && e.utf8 {
                     added.push(e.path);
                 }
             })
