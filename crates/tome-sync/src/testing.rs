@@ -21,7 +21,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tempfile::TempDir;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
 
 /// The author of every test commit.
 pub const AUTHOR_NAME: &str = "Test Author";
@@ -257,7 +257,7 @@ impl WorkRepo {
     }
 
     /// Deletes a file.
-    pub fn remove(&self, path: &str) -> &Self {
+    pub fn delete(&self, path: &str) -> &Self {
         std::fs::remove_file(self.dir.join(path)).expect("delete file");
         self
     }
@@ -339,8 +339,10 @@ async fn serve_http(
     }
 }
 
-fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(text.to_owned())));
+type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
+
+fn plain(status: StatusCode, text: &str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(text.to_owned())).boxed_unsync());
     *response.status_mut() = status;
     response
 }
@@ -350,7 +352,7 @@ async fn handle(
     peer: SocketAddr,
     repos: &Path,
     state: &Mutex<HttpState>,
-) -> Response<Full<Bytes>> {
+) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
     let (token, redirect) = {
@@ -401,34 +403,7 @@ async fn handle(
         );
         return response;
     }
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let method = req.method().as_str().to_owned();
-    let content_type = header("content-type");
-    let encoding = header("content-encoding");
-    let protocol = header("git-protocol");
-    let body = match req.into_body().collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("reading the body: {e}\n")),
-    };
-    match run_cgi(
-        repos,
-        &method,
-        &path,
-        &query,
-        content_type,
-        encoding,
-        protocol,
-        token.is_some(),
-        peer,
-        body,
-    )
-    .await
-    {
+    match run_cgi(repos, req, token.is_some(), peer).await {
         Ok(response) => response,
         Err(e) => plain(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -437,20 +412,20 @@ async fn handle(
     }
 }
 
-/// Runs `git http-backend` as a CGI program and turns its output into a response.
-#[allow(clippy::too_many_arguments)]
+/// Runs `git http-backend` as a CGI program: the request body streams to its stdin, its stdout
+/// (after the CGI headers, `Status:` included) streams back as the response.
 async fn run_cgi(
     repos: &Path,
-    method: &str,
-    path: &str,
-    query: &str,
-    content_type: Option<String>,
-    encoding: Option<String>,
-    protocol: Option<String>,
+    req: Request<Incoming>,
     authenticated: bool,
     peer: SocketAddr,
-    body: Bytes,
-) -> std::io::Result<Response<Full<Bytes>>> {
+) -> std::io::Result<Response<Body>> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let mut cmd = tokio::process::Command::new("git");
     cmd.arg("http-backend")
         .env_clear()
@@ -459,25 +434,26 @@ async fn run_cgi(
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_PROJECT_ROOT", repos)
         .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("PATH_INFO", path)
-        .env("QUERY_STRING", query)
-        .env("REQUEST_METHOD", method)
-        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("PATH_INFO", req.uri().path())
+        .env("QUERY_STRING", req.uri().query().unwrap_or(""))
+        .env("REQUEST_METHOD", req.method().as_str())
         .env("REMOTE_ADDR", peer.ip().to_string())
         .env("GATEWAY_INTERFACE", "CGI/1.1")
         .env("SERVER_PROTOCOL", "HTTP/1.1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .kill_on_drop(true);
-    if let Some(ct) = content_type {
-        cmd.env("CONTENT_TYPE", ct);
-    }
-    if let Some(enc) = encoding {
-        cmd.env("HTTP_CONTENT_ENCODING", enc);
-    }
-    if let Some(p) = protocol {
-        cmd.env("HTTP_GIT_PROTOCOL", p);
+    for (header_name, var) in [
+        ("content-type", "CONTENT_TYPE"),
+        ("content-length", "CONTENT_LENGTH"),
+        // http-backend inflates gzip request bodies itself when told.
+        ("content-encoding", "HTTP_CONTENT_ENCODING"),
+        ("git-protocol", "HTTP_GIT_PROTOCOL"),
+    ] {
+        if let Some(value) = header(header_name) {
+            cmd.env(var, value);
+        }
     }
     if authenticated {
         // http-backend allows pushes only for an authenticated user.
@@ -488,28 +464,38 @@ async fn run_cgi(
         .stdin
         .take()
         .ok_or_else(|| std::io::Error::other("no stdin"))?;
-    let writer = tokio::spawn(async move {
-        let _ = stdin.write_all(&body).await;
-    });
-    let out = child.wait_with_output().await?;
-    let _ = writer.await;
-    let raw = out.stdout;
-    let (head_len, sep) = match find(&raw, b"\r\n\r\n") {
-        Some(i) => (i, 4),
-        None => match find(&raw, b"\n\n") {
-            Some(i) => (i, 2),
-            None => {
-                return Err(std::io::Error::other(format!(
-                    "no CGI headers; stderr: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )));
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdout"))?;
+    let mut body = req.into_body();
+    tokio::spawn(async move {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data()
+                && stdin.write_all(&data).await.is_err()
+            {
+                break;
             }
-        },
-    };
-    let head = String::from_utf8_lossy(&raw[..head_len]).into_owned();
-    let mut response = Response::new(Full::new(Bytes::copy_from_slice(&raw[head_len + sep..])));
-    for line in head.lines() {
-        let Some((name, value)) = line.split_once(':') else {
+        }
+        // Dropping stdin ends the request body for the CGI program.
+    });
+
+    let mut reader = tokio::io::BufReader::new(stdout);
+    let (mut sender, channel) = http_body_util::channel::Channel::<Bytes, Infallible>::new(4);
+    let mut response = Response::new(channel.boxed_unsync());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).await? == 0 {
+            return Err(std::io::Error::other(
+                "git http-backend ended before its headers",
+            ));
+        }
+        let text = line.trim_end_matches(['\r', '\n']);
+        if text.is_empty() {
+            break;
+        }
+        let Some((name, value)) = text.split_once(':') else {
             continue;
         };
         let value = value.trim();
@@ -528,9 +514,23 @@ async fn run_cgi(
             response.headers_mut().append(name, value);
         }
     }
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if sender
+                        .send_data(Bytes::copy_from_slice(&buf[..n]))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = child.wait().await;
+    });
     Ok(response)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }

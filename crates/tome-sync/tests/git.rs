@@ -39,9 +39,11 @@ async fn fetches_over_git_and_http() {
     for url in [server.git_url("docs"), server.http_url("docs")] {
         let work = tempfile::tempdir().expect("tmp");
         let dir = work.path().join("source.git");
+        let before = server.http_requests();
         let fetched = git::fetch(&dir, &remote(url.clone()), &opts())
             .await
             .expect(&url);
+        let first_requests = server.http_requests() - before;
         assert_eq!(fetched.sha, sha, "{url}");
         assert_eq!(fetched.branch, "main");
         assert_eq!(fetched.ref_name, "refs/heads/main");
@@ -209,7 +211,7 @@ async fn changed_files_are_exact_under_the_source_folder() {
     let old = repo.commit("first");
     repo.write("docs/a.md", "a, edited\n")
         .rename("docs/b.md", "docs/sub/b2.md")
-        .remove("docs/c.md")
+        .delete("docs/c.md")
         .write("docs/new.md", "new\n")
         .write("docs/.draft.md", "hidden\n")
         .write("docs/.hidden/x.md", "x, edited\n")

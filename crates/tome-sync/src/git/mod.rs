@@ -263,9 +263,9 @@ async fn fetch_within(
 
     // Resolve the branch, following (re-checked) redirects of the first request.
     let mut hops = 0;
-    let branch = loop {
+    let (branch, tip) = loop {
         match ls_remote(&target, remote.branch.as_deref(), token, opts, scrub).await? {
-            Listed::Branch(branch) => break branch,
+            Listed::Branch(branch, tip) => break (branch, tip),
             Listed::Redirect(location) => {
                 hops += 1;
                 target = follow_redirect(&target, &location, token.is_some(), hops, opts).await?;
@@ -274,16 +274,31 @@ async fn fetch_within(
     };
 
     let mut fresh = ensure_work_copy(work, opts, scrub).await?;
+    // The tip is already here (no change since the last update, or a commit seen before): no
+    // transfer at all, which makes an update without changes cheaper than a bare `git fetch`.
+    let mut have_tip = match &tip {
+        Some(tip) if !fresh => has_commit(work, tip, opts).await?,
+        _ => false,
+    };
+    if let (true, Some(tip)) = (have_tip, &tip) {
+        Git::new(opts, Some(work), "update-ref")
+            .args(["update-ref", "--no-deref", FETCHED_REF, tip])
+            .output()
+            .await?
+            .check(scrub)?;
+    }
     loop {
-        match fetch_branch(work, &target, &branch, token, opts, scrub).await {
-            Ok(()) => {}
-            Err(e) if !fresh && e.kind == GitErrorKind::Internal => {
-                tracing::warn!(error = %e.message, "git work copy looks broken; re-creating it");
-                recreate_work_copy(work, opts, scrub).await?;
-                fresh = true;
-                continue;
+        if !have_tip {
+            match fetch_branch(work, &target, &branch, token, opts, scrub).await {
+                Ok(()) => {}
+                Err(e) if !fresh && e.kind == GitErrorKind::Internal => {
+                    tracing::warn!(error = %e.message, "git work copy looks broken; re-creating it");
+                    recreate_work_copy(work, opts, scrub).await?;
+                    fresh = true;
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
         let size = repo_size(work, opts, scrub).await?;
         if size <= opts.max_repo_bytes {
@@ -294,6 +309,7 @@ async fn fetch_within(
             tracing::info!(size, "git work copy over its size limit; re-creating it");
             recreate_work_copy(work, opts, scrub).await?;
             fresh = true;
+            have_tip = false;
             continue;
         }
         return Err(GitError::new(
@@ -433,7 +449,8 @@ fn network(git: &mut Git, target: &Target, token: Option<&str>) {
 }
 
 enum Listed {
-    Branch(String),
+    /// The branch and, when the server listed it, its tip.
+    Branch(String, Option<String>),
     Redirect(String),
 }
 
@@ -476,14 +493,18 @@ async fn ls_remote(
         return Err(classify(&out.message(scrub), &target.display, "list"));
     }
     let text = out.stdout_text();
+    // `<sha> TAB <ref>` lines (and `ref: <target> TAB HEAD` for --symref).
+    let tip_of = |name: &str| {
+        text.lines().find_map(|l| {
+            let (sha, r) = l.split_once('\t')?;
+            (r == name && check_object_id(sha).is_ok()).then(|| sha.to_owned())
+        })
+    };
     match branch {
         Some(b) => {
             let wanted = format!("refs/heads/{b}");
-            if text
-                .lines()
-                .any(|l| l.split('\t').nth(1) == Some(wanted.as_str()))
-            {
-                Ok(Listed::Branch(b.to_owned()))
+            if let Some(tip) = tip_of(&wanted) {
+                Ok(Listed::Branch(b.to_owned(), Some(tip)))
             } else {
                 Err(GitError::new(
                     GitErrorKind::NotFound,
@@ -501,7 +522,7 @@ async fn ls_remote(
             match head {
                 Some(b) => {
                     check_branch_name(&b)?;
-                    Ok(Listed::Branch(b))
+                    Ok(Listed::Branch(b, tip_of("HEAD")))
                 }
                 None if text.trim().is_empty() => Err(GitError::new(
                     GitErrorKind::NotFound,
@@ -696,6 +717,15 @@ fn classify(message: &str, url: &str, step: &str) -> GitError {
         _ => format!("git {step} from {url} failed: {message}"),
     };
     GitError::new(kind, text)
+}
+
+/// Whether the work copy has the commit `sha` (with its tree: a shallow fetch brings both).
+async fn has_commit(work: &Path, sha: &str, opts: &GitOptions) -> Result<bool, GitError> {
+    let out = Git::new(opts, Some(work), "cat-file")
+        .args(["cat-file", "-e", &format!("{sha}^{{tree}}")])
+        .output()
+        .await?;
+    Ok(out.success())
 }
 
 /// Bytes of packed and loose objects (`git count-objects -v`, which reports KiB).
