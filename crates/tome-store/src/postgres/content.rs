@@ -266,7 +266,12 @@ pub(super) async fn write_article(
     Ok(done.rows_affected())
 }
 
-pub(super) async fn write_faq(conn: &mut PgConnection, f: &Faq, project_id: &str, insert: bool) -> Result<u64> {
+pub(super) async fn write_faq(
+    conn: &mut PgConnection,
+    f: &Faq,
+    project_id: &str,
+    insert: bool,
+) -> Result<u64> {
     let sql = if insert {
         "INSERT INTO faqs (category_id, section_id, question, answer, status, sort_order,
              published_at, updated_at, created_at, id, kb_id, project_id)

@@ -36,7 +36,9 @@ fn source(row: &SqliteRow) -> Result<Source> {
         path: row.try_get("path")?,
         format: SourceFormat::parse(&format).ok_or_else(|| corrupt("source format", &format))?,
         has_token: row.try_get::<Option<String>, _>("token")?.is_some(),
-        has_webhook_secret: row.try_get::<Option<String>, _>("webhook_secret")?.is_some(),
+        has_webhook_secret: row
+            .try_get::<Option<String>, _>("webhook_secret")?
+            .is_some(),
         poll_interval_minutes: row.try_get("poll_interval_minutes")?,
         last_commit: row.try_get("last_commit")?,
         last_synced_at: row.try_get("last_synced_at")?,
@@ -286,7 +288,11 @@ async fn check_related(conn: &mut SqliteConnection, kb_id: &str, c: &SyncChanges
 }
 
 /// Makes the KB's path map equal to `items`, touching only the rows that differ.
-async fn replace_items(conn: &mut SqliteConnection, kb_id: &str, items: &[SourceItem]) -> Result<()> {
+async fn replace_items(
+    conn: &mut SqliteConnection,
+    kb_id: &str,
+    items: &[SourceItem],
+) -> Result<()> {
     let rows = sqlx::query("SELECT * FROM source_items WHERE kb_id = ?")
         .bind(kb_id)
         .fetch_all(&mut *conn)
@@ -641,7 +647,8 @@ impl SyncStore for SqliteStore {
         if let Some(after) = page.after {
             q.push(" AND seq < ").push_bind(after.seq);
         }
-        q.push(" ORDER BY seq DESC LIMIT ").push_bind(page.limit + 1);
+        q.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(page.limit + 1);
         let rows = q.build().fetch_all(&mut *conn).await?;
         let items = rows
             .iter()
