@@ -7,3 +7,4 @@ pub mod archive;
 pub mod desired;
 pub mod files;
 pub mod formats;
+pub mod links;

@@ -8,15 +8,15 @@
 //! trait and writes a directory or a tarball ([`export`], [`sink`]).
 
 mod export;
-mod front_matter;
+pub(crate) mod front_matter;
 mod import;
 mod items;
 mod manifest;
-mod names;
-mod plan;
+pub(crate) mod names;
+pub(crate) mod plan;
 mod sink;
 mod source;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::fmt;
 use std::path::PathBuf;
