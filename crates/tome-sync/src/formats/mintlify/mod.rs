@@ -425,7 +425,8 @@ fn rewrite_links(
         };
         let parts = targets
             .get(&key)
-            .or_else(|| targets.get(&format!("{key}/index")))?;
+            .or_else(|| targets.get(&format!("{key}/index")))
+            .filter(|p| !p.is_empty())?;
         let chosen = match anchor {
             Some(a) => parts
                 .iter()
@@ -579,7 +580,18 @@ fn convert_page(
     }
 
     let mdx = file.ends_with(".mdx");
-    let (body, notes) = mdx::convert(files, &file, parsed.body, mdx);
+    let (mut body, notes) = mdx::convert(files, &file, parsed.body, mdx);
+    // An API page whose playground Mintlify builds from an OpenAPI/AsyncAPI file: the
+    // operation it documents stays visible.
+    for key in ["openapi", "asyncapi", "api"] {
+        if let (Some(op), _) = node_text(&file, &fields, key, &mut Vec::new()) {
+            body = format!("**API:** `{}`\n\n{body}", op.replace('`', "'"))
+                .trim_end()
+                .to_string()
+                + "\n";
+            break;
+        }
+    }
     let title = title.unwrap_or_else(|| {
         front_matter::first_heading(&body).unwrap_or_else(|| {
             let name = file.rsplit('/').next().unwrap_or(&file);
