@@ -404,12 +404,27 @@ impl Runner {
             source.last_commit.as_deref(),
             &fetched.sha,
             &source.path,
+            &opts,
         )
         .await
         .map_err(|e| e.to_string())?;
-        let files = git::read_tree(&work, &fetched.sha, &source.path)
-            .await
-            .map_err(|e| e.to_string())?;
+        if let Some(why) = &changed.all_added {
+            log(why.clone());
+        }
+        let tree = git::read_tree(
+            &work,
+            &fetched.sha,
+            &source.path,
+            &git::TreeLimits::default(),
+            &opts,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        for line in tree.skipped.iter().take(PROBLEMS_LOGGED) {
+            log(line.clone());
+        }
+        let files = tree.files;
+        let changed = changed.files;
         let commit = CommitInfo {
             sha: fetched.sha,
             ref_name: fetched.ref_name,
