@@ -320,6 +320,19 @@ pub(crate) fn self_related(c: &SyncChanges) -> Option<&Article> {
         .find(|a| a.related_articles.contains(&a.id))
 }
 
+/// The error for a source item whose article or FAQ is not in the knowledge base.
+pub(crate) fn missing_item(item: &SourceItem) -> StoreError {
+    StoreError::Internal(
+        format!(
+            "source item {:?} maps to {}, which is not a {} of this knowledge base",
+            item.path,
+            item.entity_id,
+            crate::entity_name(item.entity)
+        )
+        .into(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,17 +347,4 @@ mod tests {
         assert_eq!(capped[..UPDATE_LOG_MAX - 1], long[..UPDATE_LOG_MAX - 1]);
         assert!(capped[UPDATE_LOG_MAX - 1].contains("501 more lines cut"));
     }
-}
-
-/// The error for a source item whose article or FAQ is not in the knowledge base.
-pub(crate) fn missing_item(item: &SourceItem) -> StoreError {
-    StoreError::Internal(
-        format!(
-            "source item {:?} maps to {}, which is not a {} of this knowledge base",
-            item.path,
-            item.entity_id,
-            crate::entity_name(item.entity)
-        )
-        .into(),
-    )
 }
