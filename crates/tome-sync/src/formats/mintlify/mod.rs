@@ -157,7 +157,13 @@ pub fn read_with(files: &Files, default_status: Status) -> Result<Desired, Probl
 
     // Front matter and bodies.
     for page in &mut pages {
-        convert_page(files, page, default_status, &mut desired.logs, &mut problems);
+        convert_page(
+            files,
+            page,
+            default_status,
+            &mut desired.logs,
+            &mut problems,
+        );
     }
 
     // Article indices, then links between pages.
@@ -603,7 +609,13 @@ fn convert_page(
         let list: Vec<String> = notes
             .unknown
             .iter()
-            .map(|(n, c)| if *c > 1 { format!("<{n}> ×{c}") } else { format!("<{n}>") })
+            .map(|(n, c)| {
+                if *c > 1 {
+                    format!("<{n}> ×{c}")
+                } else {
+                    format!("<{n}>")
+                }
+            })
             .collect();
         said.push(format!(
             "unknown components unwrapped to their content: {}",
