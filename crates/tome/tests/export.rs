@@ -1048,7 +1048,7 @@ fn a_mintlify_repository_imports() {
     );
     assert_eq!(
         done["counts"],
-        json!({"categories": 26, "sections": 26, "articles": 247, "faqs": 0})
+        json!({"categories": 26, "sections": 26, "articles": 247, "faqs": 64})
     );
     assert_eq!(done["knowledge_base"]["title"], "Mintlify");
     let kb = done["knowledge_base"]["id"].as_str().unwrap();
@@ -1091,4 +1091,22 @@ fn a_mintlify_repository_imports() {
     );
     assert!(body.contains(&quickstart_url), "{body}");
     assert!(!body.contains("tome:page/"), "{body}");
+    // Accordions that ask a question are FAQs too, their links rewritten the same way.
+    let faqs = srv.list_all(&key, &format!("/v1/kb/{kb}/faqs"));
+    assert_eq!(faqs.len(), 64);
+    assert!(
+        faqs.iter()
+            .all(|f| f["question"].as_str().unwrap().ends_with('?'))
+    );
+    assert!(faqs.iter().any(|f| {
+        f["answer"]
+            .as_str()
+            .unwrap()
+            .contains("](/hc/mintlify/articles/kba_")
+    }));
+    assert!(
+        !faqs
+            .iter()
+            .any(|f| f["answer"].as_str().unwrap().contains("tome:page/"))
+    );
 }

@@ -245,6 +245,9 @@ async fn fill(store: &dyn Store, project: &str, kb: &KnowledgeBase, plan: &Plan)
         let mut new = f.new.clone();
         new.category_id = category_ids[f.category].clone();
         new.section_id = f.section.map(|s| section_ids[s].clone());
+        if plan.page_links && new.answer.contains(PAGE_LINK_PREFIX) {
+            new.answer = links::rewrite_page_links(&new.answer, url_of);
+        }
         store
             .create_faq(project, kb, new)
             .await

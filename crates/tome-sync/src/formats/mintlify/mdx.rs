@@ -38,6 +38,8 @@ pub struct Notes {
     /// Snippets that could not be inlined, with the reason.
     pub snippet_problems: Vec<String>,
     pub inlined_snippets: usize,
+    /// Accordions titled with a question: (question, converted answer), in page order.
+    pub questions: Vec<(String, String)>,
 }
 
 /// Converts one page's body (front matter already removed). `path` is the page's path, for
@@ -1177,7 +1179,15 @@ impl Converter<'_> {
                 {
                     parts.push(d);
                 }
-                parts.push(self.children_block(inner, scope));
+                let content = self.children_block(inner, scope);
+                if name == "Accordion" && title.trim_end().ends_with('?') && !content.is_empty() {
+                    let mut answer = parts[1..].to_vec();
+                    answer.push(content.clone());
+                    self.notes
+                        .questions
+                        .push((md_inline(&title), tidy(&Self::join(&answer))));
+                }
+                parts.push(content);
                 Self::join(&parts)
             }
             "CodeGroup" | "RequestExample" | "ResponseExample" => {

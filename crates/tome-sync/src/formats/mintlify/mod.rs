@@ -13,7 +13,9 @@
 //! `id` (matched against the knowledge base's own IDs); `sidebarTitle` and Mintlify's other
 //! keys are ignored. Bodies go through [`mdx::convert`]. A body over the article limit is split
 //! at its `##` headings into `Title`, `Title (2)`, … (paths `page.mdx`, `page.mdx#2`, …),
-//! related to each other; links between pages become `tome:page/N[#anchor]`.
+//! related to each other; links between pages become `tome:page/N[#anchor]`. An accordion
+//! titled with a question (`<Accordion title="How do I …?">`) also becomes an FAQ of the page's
+//! category and section, so troubleshooting pages fill the FAQ page.
 
 pub mod mdx;
 pub mod nav;
@@ -21,13 +23,15 @@ pub mod nav;
 use std::collections::{HashMap, HashSet};
 
 use tome_core::Patch;
-use tome_core::input::{ArticleInput, CategoryInput, SectionInput};
+use tome_core::input::{ArticleInput, CategoryInput, FaqInput, SectionInput};
 use tome_core::model::Status;
 use tome_core::validate::{self as v, ValidationError};
 
 use crate::archive::plan::PLACEHOLDER_CATEGORY;
 use crate::archive::{Problem, Problems, front_matter, names};
-use crate::desired::{Desired, DesiredArticle, DesiredCategory, DesiredSection, page_link};
+use crate::desired::{
+    Desired, DesiredArticle, DesiredCategory, DesiredFaq, DesiredSection, page_link,
+};
 use crate::files::Files;
 use crate::links;
 
@@ -132,6 +136,7 @@ pub fn read_with(files: &Files, default_status: Status) -> Result<Desired, Probl
             section: r.section,
             parts: Vec::new(),
             meta: None,
+            questions: Vec::new(),
         });
     }
 
@@ -222,6 +227,39 @@ pub fn read_with(files: &Files, default_status: Status) -> Result<Desired, Probl
                 Err(e) => problems.push(invalid(&page.file, meta, e)),
             }
         }
+        // Accordions that ask a question are FAQs too (they also stay in the article).
+        for (k, (question, answer)) in page.questions.iter().enumerate() {
+            if cost(answer) > v::FAQ_ANSWER_MAX {
+                desired.logs.push(format!(
+                    "{}: the accordion {question:?} is not also an FAQ: its answer is longer \
+                     than an FAQ's {} characters",
+                    page.file,
+                    v::FAQ_ANSWER_MAX
+                ));
+                continue;
+            }
+            let input = FaqInput {
+                category_id: Patch::Value(PLACEHOLDER_CATEGORY.into()),
+                question: Patch::Value(question.clone()),
+                answer: Patch::Value(rewrite_links(answer, &page.file, usize::MAX, &targets)),
+                status: Patch::Value(meta.status.clone()),
+                sort_order: Patch::Value(desired.faqs.len() as i64),
+                ..FaqInput::default()
+            };
+            match input.into_new() {
+                Ok(new) => desired.faqs.push(DesiredFaq {
+                    path: format!("{}#faq{}", page.file, k + 1),
+                    id: None,
+                    category: page.category,
+                    section: page.section,
+                    new,
+                }),
+                Err(e) => desired.logs.push(format!(
+                    "{}: the accordion {question:?} is not also an FAQ: {}: {}",
+                    page.file, e.field, e.reason
+                )),
+            }
+        }
     }
 
     if problems.is_empty() {
@@ -248,6 +286,8 @@ struct Page {
     parts: Vec<String>,
     /// `None` when the page had problems.
     meta: Option<Meta>,
+    /// Accordions titled with a question, which also become FAQs.
+    questions: Vec<(String, String)>,
 }
 
 struct Meta {
@@ -635,7 +675,7 @@ fn convert_page(
             notes.dropped_media
         ));
     }
-    said.extend(notes.snippet_problems);
+    said.extend(notes.snippet_problems.iter().cloned());
     if !said.is_empty() {
         logs.push(format!("{file}: {}", said.join("; ")));
     }
@@ -651,6 +691,7 @@ fn convert_page(
         ));
     }
     page.parts = parts;
+    page.questions = notes.questions;
     page.meta = Some(Meta {
         id,
         title,

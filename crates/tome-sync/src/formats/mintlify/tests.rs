@@ -292,3 +292,27 @@ fn corpus_every_nav_page_in_order_without_residue() {
     let last_line = tail.lines().last().unwrap().trim();
     assert!(all.contains(last_line), "{last_line:?}");
 }
+
+#[test]
+fn question_accordions_are_also_faqs() {
+    let d = read(&files(&[
+        ("docs.json", r#"{"navigation": [{"group": "Help", "pages": ["help/faq", "other"]}]}"#),
+        (
+            "help/faq.mdx",
+            "---\ntitle: Troubleshooting\n---\n<AccordionGroup>\n  <Accordion title=\"Why does the build fail?\">\n    See [the other page](../other).\n  </Accordion>\n  <Accordion title=\"Details\">\n    Not a question.\n  </Accordion>\n</AccordionGroup>\n",
+        ),
+        ("other.mdx", "Other"),
+    ]))
+    .unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(d.faqs.len(), 1);
+    let faq = &d.faqs[0];
+    assert_eq!(faq.new.question, "Why does the build fail?");
+    assert_eq!(faq.new.answer, "See [the other page](tome:page/1).\n");
+    assert_eq!((faq.path.as_str(), faq.category), ("help/faq.mdx#faq1", 0));
+    assert!(
+        d.articles[0]
+            .new
+            .body
+            .contains("**Why does the build fail?**")
+    );
+}
