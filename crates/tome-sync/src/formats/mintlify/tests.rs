@@ -54,7 +54,7 @@ fn small() -> Vec<(&'static str, &'static str)> {
             "---\ntitle: Install\ndraft: true\n---\nText {braces}\n",
         ),
         ("cli/deep.mdx", "Deep page\n"),
-        ("more.mdx", "---\ntitle: More\n---\nx\n"),
+        ("more.mdx", "---\ntitle: More\nrelated:\n  - /index\n  - Guide: ./guide.mdx\n  - https://x.test\n  - /nope\n---\nx\n"),
         ("api/one.mdx", "---\ntitle: One\nopenapi: POST /one\n---\n"),
         ("orphan.mdx", "---\ntitle: Orphan\n---\n"),
         ("snippets/s.mdx", "snippet\n"),
@@ -112,6 +112,12 @@ fn navigation_order_and_placement() {
     assert_eq!(a[3].new.body, "Text {braces}\n");
     assert!(a[1].new.body.contains("> [!TIP]"));
     assert_eq!(a[6].new.body, "**API:** `POST /one`\n");
+    // `related` from the front matter, else the previous and next page of the category.
+    let related: Vec<&[usize]> = a.iter().map(|a| a.related.as_slice()).collect();
+    assert_eq!(
+        related,
+        [&[1][..], &[0, 2], &[1, 3], &[2, 4], &[3], &[0, 1], &[]]
+    );
     let logs = d.logs.join("\n");
     for expected in [
         "guide.mdx is listed more than once",
@@ -119,6 +125,7 @@ fn navigation_order_and_placement() {
         "orphan.mdx skipped: it is not in the navigation",
         "README.md skipped",
         "1 files under snippets/",
+        "more.mdx:3: related: \"/nope\" is not a page",
     ] {
         assert!(logs.contains(expected), "{expected:?} not in\n{logs}");
     }
@@ -170,8 +177,10 @@ fn long_pages_are_split_at_headings() {
     assert_eq!(titles, ["Log", "Log (2)", "Log (3)", "After"]);
     let paths: Vec<&str> = d.articles.iter().map(|a| a.path.as_str()).collect();
     assert_eq!(paths, ["log.mdx", "log.mdx#2", "log.mdx#3", "after.mdx"]);
-    assert_eq!(d.articles[0].related, [1, 2]);
-    assert_eq!(d.articles[1].related, [0, 2]);
+    // The other parts, then the next page of the category.
+    assert_eq!(d.articles[0].related, [1, 2, 3]);
+    assert_eq!(d.articles[1].related, [0, 2, 3]);
+    assert_eq!(d.articles[3].related, [0]);
     assert!(
         d.articles[..3]
             .iter()
