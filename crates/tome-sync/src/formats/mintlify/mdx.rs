@@ -38,6 +38,8 @@ pub struct Notes {
     /// Snippets that could not be inlined, with the reason.
     pub snippet_problems: Vec<String>,
     pub inlined_snippets: usize,
+    /// Accordions titled with a question: (question, converted answer), in page order.
+    pub questions: Vec<(String, String)>,
 }
 
 /// Converts one page's body (front matter already removed). `path` is the page's path, for
@@ -97,11 +99,14 @@ struct Tag {
 
 impl Tag {
     fn attr(&self, key: &str) -> Option<String> {
-        self.attrs.iter().find(|(k, _)| k == key).and_then(|(_, v)| match v {
-            AttrValue::Str(s) => Some(s.clone()),
-            AttrValue::Expr(e) => literal(e),
-            AttrValue::Flag => None,
-        })
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| match v {
+                AttrValue::Str(s) => Some(s.clone()),
+                AttrValue::Expr(e) => literal(e),
+                AttrValue::Flag => None,
+            })
     }
 
     fn flag(&self, key: &str) -> bool {
@@ -122,19 +127,109 @@ impl Tag {
 
 /// HTML elements recognised as tags (anything else after `<` is text).
 const HTML: &[&str] = &[
-    "a", "abbr", "article", "aside", "audio", "b", "blockquote", "br", "button", "center",
-    "code", "dd", "del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "footer",
-    "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "iframe", "img", "input", "ins",
-    "kbd", "label", "li", "main", "mark", "nav", "ol", "p", "picture", "pre", "s", "script",
-    "section", "small", "source", "span", "strong", "style", "sub", "summary", "sup", "svg",
-    "table", "tbody", "td", "template", "tfoot", "th", "thead", "tr", "u", "ul", "video",
+    "a",
+    "abbr",
+    "article",
+    "aside",
+    "audio",
+    "b",
+    "blockquote",
+    "br",
+    "button",
+    "center",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "li",
+    "main",
+    "mark",
+    "nav",
+    "ol",
+    "p",
+    "picture",
+    "pre",
+    "s",
+    "script",
+    "section",
+    "small",
+    "source",
+    "span",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "svg",
+    "table",
+    "tbody",
+    "td",
+    "template",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+    "video",
 ];
 
 /// HTML kept as HTML (the renderer sanitises it); children converted.
 const HTML_KEPT: &[&str] = &[
-    "abbr", "b", "blockquote", "code", "dd", "del", "details", "dl", "dt", "em", "i", "ins",
-    "kbd", "li", "mark", "ol", "pre", "s", "small", "strong", "sub", "summary", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "abbr",
+    "b",
+    "blockquote",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "dl",
+    "dt",
+    "em",
+    "i",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "pre",
+    "s",
+    "small",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
 ];
 
 /// HTML dropped with everything in it.
@@ -148,9 +243,24 @@ const INLINE: &[&str] = &[
 
 /// Components rendered as blocks wherever they are.
 const BLOCK: &[&str] = &[
-    "Accordion", "AccordionGroup", "Card", "CardGroup", "CodeGroup", "Columns", "Expandable",
-    "Frame", "ParamField", "RequestExample", "ResponseExample", "ResponseField", "Step", "Steps",
-    "Tab", "Tabs", "Tile", "Update",
+    "Accordion",
+    "AccordionGroup",
+    "Card",
+    "CardGroup",
+    "CodeGroup",
+    "Columns",
+    "Expandable",
+    "Frame",
+    "ParamField",
+    "RequestExample",
+    "ResponseExample",
+    "ResponseField",
+    "Step",
+    "Steps",
+    "Tab",
+    "Tabs",
+    "Tile",
+    "Update",
 ];
 
 fn alert_kind(name: &str) -> Option<&'static str> {
@@ -466,7 +576,9 @@ fn esm_end(s: &str, i: usize) -> usize {
                 .iter()
                 .any(|t| line.ends_with(t));
                 let next = &s[j + 1..line_end(s, j + 1)];
-                let next_continues = next.trim_start().starts_with(['.', ')', '}', ']', '?', ':'])
+                let next_continues = next
+                    .trim_start()
+                    .starts_with(['.', ')', '}', ']', '?', ':'])
                     && !next.trim().is_empty();
                 if !continues && !next_continues {
                     return j + 1;
@@ -490,8 +602,7 @@ fn dedent(s: &str) -> String {
     for (n, line) in lines.iter().enumerate() {
         let t = line.trim_start();
         if let Some((c, k)) = fence {
-            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c)
-            {
+            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c) {
                 fence = None;
             }
             continue;
@@ -545,8 +656,7 @@ fn tidy(s: &str) -> String {
     for line in s.split('\n') {
         let t = line.trim_start();
         if let Some((c, k)) = fence {
-            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c)
-            {
+            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c) {
                 fence = None;
             }
             out.push_str(line);
@@ -594,8 +704,7 @@ fn demote_headings(s: &str) -> String {
     for line in s.split('\n') {
         let t = line.trim_start();
         if let Some((c, k)) = fence {
-            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c)
-            {
+            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c) {
                 fence = None;
             }
         } else if let Some(f) = fence_open(t) {
@@ -621,8 +730,7 @@ fn label_code_blocks(s: &str) -> String {
     for line in s.split('\n') {
         let t = line.trim_start();
         if let Some((c, k)) = fence {
-            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c)
-            {
+            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c) {
                 fence = None;
             }
         } else if let Some((c, k)) = fence_open(t) {
@@ -719,7 +827,14 @@ impl Converter<'_> {
 
     /// Converts from `i` to the end of the line (or further, when an element spans lines);
     /// returns where to continue.
-    fn line(&mut self, src: &str, start: usize, indent: &str, scope: &Scope, out: &mut String) -> usize {
+    fn line(
+        &mut self,
+        src: &str,
+        start: usize,
+        indent: &str,
+        scope: &Scope,
+        out: &mut String,
+    ) -> usize {
         let b = src.as_bytes();
         let mut i = start + indent.len();
         let content_start = i;
@@ -741,7 +856,8 @@ impl Converter<'_> {
                 continue;
             }
             if c == b'\\' {
-                let end = (i + 1 + src[i + 1..].chars().next().map_or(0, char::len_utf8)).min(src.len());
+                let end =
+                    (i + 1 + src[i + 1..].chars().next().map_or(0, char::len_utf8)).min(src.len());
                 out.push_str(&src[i..end]);
                 i = end;
                 continue;
@@ -921,7 +1037,10 @@ impl Converter<'_> {
                 }
                 let mut s = text;
                 if s.is_empty() {
-                    s = tag.attr("title").or_else(|| tag.attr("label")).unwrap_or_default();
+                    s = tag
+                        .attr("title")
+                        .or_else(|| tag.attr("label"))
+                        .unwrap_or_default();
                 }
                 match tag.attr("href") {
                     Some(href) if !s.is_empty() => format!("[{s}]({href})"),
@@ -945,9 +1064,14 @@ impl Converter<'_> {
     fn media_link(&mut self, tag: &Tag) -> String {
         let src = tag.attr("src").unwrap_or_default();
         if src.starts_with("https://") || src.starts_with("http://") {
-            let title = tag
-                .attr("title")
-                .unwrap_or_else(|| if tag.name == "iframe" { "Embedded content" } else { "Video" }.into());
+            let title = tag.attr("title").unwrap_or_else(|| {
+                if tag.name == "iframe" {
+                    "Embedded content"
+                } else {
+                    "Video"
+                }
+                .into()
+            });
             format!("[{}]({src})", md_inline(&title))
         } else {
             self.notes.dropped_media += 1;
@@ -1055,7 +1179,15 @@ impl Converter<'_> {
                 {
                     parts.push(d);
                 }
-                parts.push(self.children_block(inner, scope));
+                let content = self.children_block(inner, scope);
+                if name == "Accordion" && title.trim_end().ends_with('?') && !content.is_empty() {
+                    let mut answer = parts[1..].to_vec();
+                    answer.push(content.clone());
+                    self.notes
+                        .questions
+                        .push((md_inline(&title), tidy(&Self::join(&answer))));
+                }
+                parts.push(content);
                 Self::join(&parts)
             }
             "CodeGroup" | "RequestExample" | "ResponseExample" => {
@@ -1111,7 +1243,11 @@ impl Converter<'_> {
                     .and_then(|l| l.parse().ok())
                     .unwrap_or(2)
                     .clamp(1, 6);
-                format!("{} {}", "#".repeat(level), self.children_inline(inner, scope))
+                format!(
+                    "{} {}",
+                    "#".repeat(level),
+                    self.children_inline(inner, scope)
+                )
             }
             "GitHub.Repo" => {
                 let repo = tag.attr("repo").unwrap_or_default();
@@ -1119,7 +1255,11 @@ impl Converter<'_> {
             }
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 let level: usize = name[1..].parse().unwrap_or(2);
-                format!("{} {}", "#".repeat(level), self.children_inline(inner, scope))
+                format!(
+                    "{} {}",
+                    "#".repeat(level),
+                    self.children_inline(inner, scope)
+                )
             }
             "hr" => "---".into(),
             "img" => self.image(tag),
@@ -1191,9 +1331,9 @@ impl Converter<'_> {
         };
         let top = self.stack.last().cloned().unwrap_or_default();
         if self.stack.contains(&path) {
-            self.notes
-                .snippet_problems
-                .push(format!("{path} includes itself (through {top}); not inlined again"));
+            self.notes.snippet_problems.push(format!(
+                "{path} includes itself (through {top}); not inlined again"
+            ));
             return String::new();
         }
         let Some(text) = self.files.text(&path) else {
@@ -1239,7 +1379,11 @@ fn html_attrs(tag: &Tag) -> String {
     let mut s = String::new();
     for (k, v) in &tag.attrs {
         if let AttrValue::Str(v) = v {
-            let k = if k == "className" { "class" } else { k.as_str() };
+            let k = if k == "className" {
+                "class"
+            } else {
+                k.as_str()
+            };
             s.push_str(&format!(" {k}=\"{}\"", html_escape(v)));
         }
     }
@@ -1268,8 +1412,7 @@ pub fn residue(body: &str) -> Option<String> {
     for line in body.lines() {
         let t = line.trim_start();
         if let Some((c, k)) = fence {
-            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c)
-            {
+            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c) {
                 fence = None;
             }
             continue;

@@ -115,7 +115,10 @@ impl Reader<'_> {
         let path = target.trim_start_matches("./").trim_start_matches('/');
         let Some(text) = self.files.text(path) else {
             return Err(self
-                .problem(field, format!("`$ref` names {target:?}, which is not in the repository"))
+                .problem(
+                    field,
+                    format!("`$ref` names {target:?}, which is not in the repository"),
+                )
                 .at(self.line_of(target)));
         };
         serde_json::from_str(text)
@@ -142,7 +145,12 @@ impl Reader<'_> {
         result
     }
 
-    fn container_inner(&mut self, v: &Value, tab: Option<&str>, field: &str) -> Result<(), Problem> {
+    fn container_inner(
+        &mut self,
+        v: &Value,
+        tab: Option<&str>,
+        field: &str,
+    ) -> Result<(), Problem> {
         if let Some(target) = self.deref(v, field)? {
             return self.container(&target, tab, field);
         }
@@ -238,7 +246,12 @@ impl Reader<'_> {
     }
 
     /// Pages directly under a tab (or at the top): a group named after the tab, or "General".
-    fn loose_pages(&mut self, pages: &Value, tab: Option<&str>, field: &str) -> Result<(), Problem> {
+    fn loose_pages(
+        &mut self,
+        pages: &Value,
+        tab: Option<&str>,
+        field: &str,
+    ) -> Result<(), Problem> {
         let entries = self.entries(pages, field)?;
         let name = tab.unwrap_or("General").to_string();
         match self.nav.groups.last_mut() {
@@ -438,8 +451,11 @@ mod tests {
 
         let err = read(&files(&[("docs.json", "{\n\"navigation\": [\n}")])).unwrap_err();
         assert_eq!((err.file.as_str(), err.line), ("docs.json", Some(3)));
-        let err = read(&files(&[("docs.json", r#"{"navigation": {"groups": [{"pages": []}]}}"#)]))
-            .unwrap_err();
+        let err = read(&files(&[(
+            "docs.json",
+            r#"{"navigation": {"groups": [{"pages": []}]}}"#,
+        )]))
+        .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("navigation.groups[0]"));
         let err = read(&files(&[(
             "docs.json",
