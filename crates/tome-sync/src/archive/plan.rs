@@ -165,13 +165,16 @@ pub fn build(tree: &Tree, opts: &Options) -> Result<Plan, Problems> {
 /// The plan of a format reader's [`Desired`] content (a Mintlify repository): placement and
 /// order as the reader found them, page links rewritten on import.
 pub fn from_desired(desired: Desired, kb: NewKb) -> Plan {
+    let category_ids = desired.categories.iter().map(|c| c.id.clone()).collect();
     Plan {
         kb,
         categories: desired.categories.into_iter().map(|c| c.new).collect(),
+        category_ids,
         sections: desired
             .sections
             .into_iter()
             .map(|s| PlannedSection {
+                id: s.id,
                 category: s.category,
                 new: s.new,
             })
@@ -181,6 +184,7 @@ pub fn from_desired(desired: Desired, kb: NewKb) -> Plan {
             .into_iter()
             .map(|a| items::PlannedArticle {
                 path: a.path,
+                id: a.id,
                 category: a.category,
                 section: a.section,
                 new: a.new,
@@ -192,6 +196,7 @@ pub fn from_desired(desired: Desired, kb: NewKb) -> Plan {
             .into_iter()
             .map(|f| items::PlannedFaq {
                 path: f.path,
+                id: f.id,
                 category: f.category,
                 section: f.section,
                 new: f.new,
