@@ -2,7 +2,7 @@
 // to a git repository, served by `git daemon` on 127.0.0.1, set as the source of a public KB
 // (format `auto`) and updated through the trigger/status endpoints; then every article's hosted
 // page is loaded in Chromium and checked for MDX residue:
-//   - no `<Component` text (`<[A-Z][A-Za-z]+`) and no line starting with `import ` / `export `
+//   - no `<Component` text (`<[A-Z][A-Za-z]+` at a line start or after a space or bracket) and no line starting with `import ` / `export `
 //     in the rendered text outside <pre>/<code>; no `tome:page/` link left;
 //   - callouts render: every navigation page with a top-level <Note>/<Info> shows a note alert;
 //   - links between pages point at hosted articles, and each of them loads (200).
@@ -52,7 +52,8 @@ function readPage(page) {
     if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
     else if (!fenced && /^\s*<(Note|Info)>/.test(line)) note = true;
   }
-  return { page, title: title && (title[1] ?? title[2] ?? title[3]), note };
+  const quoted = title?.[1]?.replace(/\\(.)/g, '$1');
+  return { page, title: title && (quoted ?? title[2] ?? title[3]), note };
 }
 
 describe('hosted pages of a Mintlify repository synced from git', () => {
@@ -128,7 +129,9 @@ describe('hosted pages of a Mintlify repository synced from git', () => {
         // The rendered text without code: remove <pre> and <code>, then read what a person sees.
         for (const el of document.querySelectorAll('pre, code')) el.remove();
         const text = document.body.innerText;
-        const tags = [...new Set(text.match(/<[A-Z][A-Za-z]+/g) || [])];
+        // A component tag opens a line or follows a space or bracket; `ReactElement<StepProps>`
+        // (a type shown by a <ResponseField>) is text.
+        const tags = [...new Set((text.match(/(?:^|[\s(\[{>])<[A-Z][A-Za-z]+/gm) || []).map((t) => t.trim()))];
         const esm = text.split('\n').filter((l) => /^\s*(import|export) /.test(l));
         return { pageLinks, leftover, alerts, notes, tags, esm };
       }, SLUG);

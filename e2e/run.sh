@@ -61,7 +61,10 @@ if [ "$installed" != "$locked" ]; then
   npm ci --no-audit --no-fund
 fi
 
-# The hosted tests import ../shared/corpora/mintlify-docs with `tome import --format mintlify`.
+# The hosted tests import ../shared/corpora/mintlify-docs with `tome import --format mintlify`;
+# the docs-as-code test commits it to a repository that `git daemon` serves.
+command -v git >/dev/null 2>&1 && [ -x "$(git --exec-path)/git-daemon" ] ||
+  cannot_run "git with git daemon is needed for the docs-as-code test (Debian: apt-get install git)"
 
 # --- the server -----------------------------------------------------------------------------------
 cd "$ROOT"

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tome_core::source::{CommitInfo, Source, SourceKind, UpdateJob, UpdateReport, UpdateTrigger};
 use tome_core::time;
-use tome_store::{ClaimedUpdate, PageRequest, Store, StoreError, UpdateClaim};
+use tome_core::model::KnowledgeBase;
+use tome_store::{ClaimedUpdate, PageRequest, Store, StoreError, SyncChanges, UpdateClaim};
 
 use crate::archive::Problem;
 use crate::files::{self, Files};
@@ -253,7 +254,14 @@ impl Runner {
             .map_err(|e| format!("reading the knowledge base: {e}"))?;
 
         let (files, commit, author) = match source.kind {
-            SourceKind::Git => self.fetch_git(claimed, log).await?,
+            SourceKind::Git => match self.fetch_git(claimed, &kb, log).await? {
+                Fetch::Files(files, commit, author) => (files, commit, author),
+                Fetch::AlreadyThere(commit, author) => {
+                    return self
+                        .finish_unchanged(claimed, &kb.slug, commit, author, log, progress, lost)
+                        .await;
+                }
+            },
             SourceKind::Folder => self.read_folder(source, log).await?,
         };
         if let Ok(mut p) = progress.lock() {
@@ -371,8 +379,9 @@ impl Runner {
     async fn fetch_git(
         &self,
         claimed: &ClaimedUpdate,
+        kb: &KnowledgeBase,
         log: &(dyn Fn(String) + Sync),
-    ) -> Result<(Files, CommitInfo, Option<String>), String> {
+    ) -> Result<Fetch, String> {
         let source = &claimed.source;
         let work = self.work_dir(&source.kb_id);
         let remote = Remote {
@@ -399,6 +408,15 @@ impl Runner {
             fetched.author,
             fetched.message.lines().next().unwrap_or_default()
         ));
+        if already_there(source, kb, &fetched.sha) {
+            let commit = CommitInfo {
+                sha: fetched.sha,
+                ref_name: fetched.ref_name,
+                message: fetched.message,
+                files_changed: Default::default(),
+            };
+            return Ok(Fetch::AlreadyThere(commit, Some(fetched.author)));
+        }
         let changed = git::changed_files(
             &work,
             source.last_commit.as_deref(),
@@ -431,7 +449,66 @@ impl Runner {
             message: fetched.message,
             files_changed: changed,
         };
-        Ok((files, commit, Some(fetched.author)))
+        Ok(Fetch::Files(files, commit, Some(fetched.author)))
+    }
+
+    /// Ends a job whose commit the knowledge base already equals (see [`already_there`]):
+    /// success with no changes, the path map as it is, no file read.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_unchanged(
+        &self,
+        claimed: &ClaimedUpdate,
+        kb_slug: &str,
+        commit: CommitInfo,
+        author: Option<String>,
+        log: &(dyn Fn(String) + Sync),
+        progress: &Mutex<UpdateReport>,
+        lost: &AtomicBool,
+    ) -> Result<Outcome, String> {
+        let job = &claimed.job;
+        log(format!(
+            "the knowledge base already equals commit {} (updated to it on {} UTC, settings \
+             unchanged since): no files read",
+            short(&commit.sha),
+            claimed.source.last_synced_at.as_deref().unwrap_or("?"),
+        ));
+        let items = self
+            .store
+            .source_items(&job.project_id, &job.kb_id)
+            .await
+            .map_err(|e| format!("reading the knowledge base: {e}"))?;
+        if lost.load(Ordering::SeqCst) {
+            return Ok(Outcome::Lost);
+        }
+        let summary = "no changes".to_string();
+        let mut report = progress.lock().map(|p| p.clone()).unwrap_or_default();
+        report.commit = Some(commit.clone());
+        report.author = author;
+        report.summary = format!("Updated {kb_slug} to {}: {summary}", short(&commit.sha));
+        report.logs.push(format!("done: {summary}"));
+        let changes = SyncChanges {
+            items,
+            commit: Some(commit.sha),
+            ..SyncChanges::default()
+        };
+        match self
+            .store
+            .apply_update(
+                &job.id,
+                &self.cfg.node,
+                &job.project_id,
+                &job.kb_id,
+                &changes,
+                &report,
+            )
+            .await
+        {
+            Ok(true) => Ok(Outcome::Applied { summary }),
+            Ok(false) => Ok(Outcome::Lost),
+            Err(e) => Err(format!(
+                "writing the update failed: {e}; nothing was changed"
+            )),
+        }
     }
 
     async fn read_folder(
@@ -470,6 +547,30 @@ impl Runner {
 /// The work copy of a KB's source: `<work_root>/<kb_id>.git`.
 pub fn work_dir(root: &Path, kb_id: &str) -> PathBuf {
     root.join(format!("{kb_id}.git"))
+}
+
+/// What fetching a git source found.
+enum Fetch {
+    /// The commit's files, to read and plan.
+    Files(Files, CommitInfo, Option<String>),
+    /// The commit the knowledge base already equals (nothing to read).
+    AlreadyThere(CommitInfo, Option<String>),
+}
+
+/// Whether the knowledge base already equals `sha`, so an update to it can end without reading
+/// a file: the last successful update was to this very commit (`last_commit`, which replacing
+/// the source's URL, branch, path or format forgets), and the KB's settings — its slug, which
+/// links between pages are written with — have not changed since (`updated_at` strictly before
+/// `last_synced_at`; within the same second the update reads everything, to be safe). Content
+/// writes other than updates are refused on a sourced KB (409 `source_managed`), so nothing
+/// else can have made it differ. A server whose `--hosted-url` or Tome version changed applies
+/// that with the next commit.
+fn already_there(source: &Source, kb: &KnowledgeBase, sha: &str) -> bool {
+    source.last_commit.as_deref() == Some(sha)
+        && source
+            .last_synced_at
+            .as_deref()
+            .is_some_and(|synced| kb.updated_at.as_str() < synced)
 }
 
 enum Outcome {

@@ -1,0 +1,202 @@
+//! The job runner against a real git server and store (SQLite, or PostgreSQL when
+//! `TOME_TEST_DATABASE_URL` is set): an update to the commit the KB already equals ends without
+//! reading a file, unless the KB's settings changed since (its slug is in every page link).
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tome_core::input::{KbPatch, NewKb};
+use tome_core::keys::{self, KeyKind};
+use tome_core::model::Theme;
+use tome_core::source::{NewSource, SourceFormat, SourceKind, UpdateJob, UpdateStatus, UpdateTrigger};
+use tome_store::testing::TestDb;
+use tome_store::{OpenOptions, PageRequest, Store, UpdateClaim};
+use tome_sync::git::GitOptions;
+use tome_sync::runner::{Runner, RunnerConfig};
+use tome_sync::testing::GitServer;
+
+const NAV: &str =
+    r#"{"navigation": {"tabs": [{"tab": "Docs", "groups": [{"group": "Start", "pages": ["index", "guide"]}]}]}}"#;
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    runner: Arc<Runner>,
+    project: String,
+    kb: String,
+    _work: tempfile::TempDir,
+}
+
+async fn fixture(db: &TestDb, url: String) -> Fixture {
+    let store = tome_store::open(&db.location(), &OpenOptions::default())
+        .await
+        .unwrap();
+    let project = store
+        .bootstrap(&keys::generate_api_key(KeyKind::Admin))
+        .await
+        .unwrap()
+        .unwrap()
+        .project
+        .id;
+    let new = NewKb {
+        title: "Docs".into(),
+        slug: "docs".into(),
+        description: None,
+        is_public: true,
+        theme: Theme::Minimal,
+        theme_settings: None,
+        logo_path: None,
+    };
+    let kb = store
+        .create_kb(&project, new, &keys::generate_site_key(), 100)
+        .await
+        .unwrap()
+        .kb
+        .id;
+    let source = NewSource {
+        kind: SourceKind::Git,
+        url,
+        branch: None,
+        path: String::new(),
+        format: SourceFormat::Auto,
+        token: None,
+        webhook_secret: None,
+        poll_interval_minutes: None,
+    };
+    store.put_source(&project, &kb, source, false).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let runner = Runner::new(
+        store.clone(),
+        RunnerConfig {
+            node: "test-node".into(),
+            lease: Duration::from_secs(30),
+            work_root: work.path().to_path_buf(),
+            git: GitOptions {
+                allow_private: true,
+                ..GitOptions::default()
+            },
+            allow_local: false,
+            page_root: Arc::new(|slug| format!("/hc/{slug}")),
+            on_applied: Arc::new(|| {}),
+        },
+    );
+    Fixture {
+        store,
+        runner,
+        project,
+        kb,
+        _work: work,
+    }
+}
+
+impl Fixture {
+    async fn update(&self) -> UpdateJob {
+        let (job, _) = self
+            .store
+            .enqueue_update(&self.project, &self.kb, UpdateTrigger::Internal)
+            .await
+            .unwrap();
+        let done = self
+            .runner
+            .run_next(UpdateClaim::Job(&job.id))
+            .await
+            .unwrap()
+            .expect("the job was claimable");
+        assert_eq!(done.status, UpdateStatus::Success, "{:#?}", done.logs);
+        done
+    }
+
+    /// (title, body, updated_at) of every article.
+    async fn articles(&self) -> Vec<(String, String, String)> {
+        let content = self.store.kb_content(&self.project, &self.kb).await.unwrap();
+        let mut out: Vec<_> = content
+            .articles
+            .into_iter()
+            .map(|a| (a.title, a.body, a.updated_at))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+fn read_files(job: &UpdateJob) -> bool {
+    job.logs.iter().any(|l| l.contains(" files read;"))
+}
+
+/// Waits until the wire clock (whole seconds) has moved on, so that "before" and "after" differ.
+async fn next_second() {
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+}
+
+#[tokio::test]
+async fn an_update_to_the_commit_already_applied_reads_nothing() {
+    let server = GitServer::start().await;
+    let repo = server.create_repo("docs");
+    repo.write("docs.json", NAV)
+        .write("index.mdx", "---\ntitle: Home\n---\nSee [the guide](/guide).\n")
+        .write("guide.mdx", "---\ntitle: Guide\n---\nSteps.\n");
+    let sha = repo.commit("Docs");
+    repo.push();
+    let db = TestDb::new();
+    let f = fixture(&db, server.git_url("docs")).await;
+    next_second().await;
+
+    let first = f.update().await;
+    assert!(read_files(&first), "{:#?}", first.logs);
+    let after_first = f.articles().await;
+    assert_eq!(after_first.len(), 2);
+    let home = &after_first[1];
+    assert_eq!(home.0, "Home");
+    assert!(home.1.contains("](/hc/docs/articles/kba_"), "{}", home.1);
+    let items = f.store.source_items(&f.project, &f.kb).await.unwrap();
+
+    // The same commit again: success, no changes, and no file read.
+    let again = f.update().await;
+    assert!(!read_files(&again), "{:#?}", again.logs);
+    assert!(
+        again.logs.iter().any(|l| l.contains("already equals commit")),
+        "{:#?}",
+        again.logs
+    );
+    assert!(again.summary.ends_with(": no changes"), "{}", again.summary);
+    let commit = again.commit.as_ref().unwrap();
+    assert_eq!(commit.sha, sha);
+    assert_eq!(commit.message, "Docs");
+    assert!(commit.files_changed.added.is_empty() && commit.files_changed.modified.is_empty());
+    assert_eq!(f.articles().await, after_first, "nothing touched");
+    assert_eq!(f.store.source_items(&f.project, &f.kb).await.unwrap(), items);
+    let source = f.store.get_source(&f.project, &f.kb).await.unwrap();
+    assert_eq!(source.last_commit.as_deref(), Some(sha.as_str()));
+
+    // The KB's slug changed since: the same commit is read again, and the page link follows.
+    next_second().await;
+    let patch = KbPatch {
+        slug: Some("handbook".into()),
+        ..KbPatch::default()
+    };
+    f.store.update_kb(&f.project, &f.kb, patch).await.unwrap();
+    let relinked = f.update().await;
+    assert!(read_files(&relinked), "{:#?}", relinked.logs);
+    let after = f.articles().await;
+    assert!(after[1].1.contains("](/hc/handbook/articles/kba_"), "{}", after[1].1);
+    assert_eq!(after[0], after_first[0], "the guide has no link and is untouched");
+
+    // A new commit is read as always.
+    next_second().await;
+    repo.write("guide.mdx", "---\ntitle: Guide\n---\nMore steps.\n");
+    repo.commit("Edit the guide");
+    repo.push();
+    let edited = f.update().await;
+    assert!(read_files(&edited), "{:#?}", edited.logs);
+    assert_eq!(
+        edited.commit.as_ref().unwrap().files_changed.modified,
+        ["guide.mdx"]
+    );
+    assert!(f.articles().await[0].1.contains("More steps."));
+    let listed = f
+        .store
+        .list_updates(&f.project, PageRequest { limit: 100, after: None })
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 4);
+}
