@@ -383,7 +383,7 @@ class Bench:
         tree = os.path.join(self.src, "tldr")
         picks = ["common/tar.md", "linux/apt.md", "osx/brew.md", "common/git-commit.md", "windows/dir.md"]
         picks = [p for p in picks if os.path.exists(os.path.join(tree, p))][: a.reps_change]
-        changes, searchable = [], []
+        changes, searchable, change_fetches = [], [], []
         for rep, rel in enumerate(picks):
             token = f"zqbench{rep}x{int(time.time())}"
             with open(os.path.join(tree, rel), "a", encoding="utf-8") as f:
@@ -405,6 +405,10 @@ class Bench:
                 time.sleep(0.005)
             ts = time.perf_counter() - t0 if found else float("nan")
             self.record("tldr", f"one-file change #{rep + 1}", secs, st, peak)
+            # For scale: a plain `git fetch` of the same new commit into the floor's clone.
+            tf, _ = timed(["git", "-C", clones["tldr"], "fetch", "-q", "--depth", "1", "origin", "main"],
+                          env=GIT_ENV)
+            change_fetches.append(tf)
             after = server.api.articles(kb)
             touched = [after[i] for i in after if i not in before or before[i]["updated_at"] != after[i]["updated_at"]]
             fc = st["commit"]["filesChanged"]
@@ -421,6 +425,8 @@ class Bench:
                           f"{c:.3f} s", None, "< 1 s", max(changes) < 1.0))
         self.rows.append(("tldr", "(c′) the edit searchable, trigger → first search hit", "—",
                           f"{median(searchable):.3f} s", None, "—", None))
+        self.notes.append(f"for scale, `git fetch --depth 1` of each one-file commit into a clone: "
+                          f"median {median(change_fetches) * 1000:.0f} ms")
 
         # (d) the job as its own process: tome update --wait under /usr/bin/time -v.
         rss_kbs = {c: self.new_kb(server.api, f"{c}-rss", c) for c in ("mintlify", "tldr")}
