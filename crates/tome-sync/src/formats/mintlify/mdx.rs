@@ -862,13 +862,14 @@ impl Converter<'_> {
                 i = end;
                 continue;
             }
-            if c == b'{' && self.mdx {
-                if let Some(end) = expr_end(src, i) {
-                    let expr = &src[i + 1..end - 1];
-                    out.push_str(&self.expression(expr, scope));
-                    i = end;
-                    continue;
-                }
+            if c == b'{'
+                && self.mdx
+                && let Some(end) = expr_end(src, i)
+            {
+                let expr = &src[i + 1..end - 1];
+                out.push_str(&self.expression(expr, scope));
+                i = end;
+                continue;
             }
             if c == b'<' {
                 if src[i..].starts_with("<!--") {
@@ -1302,7 +1303,7 @@ impl Converter<'_> {
             .unwrap_or(("name", String::new()));
         let mut term = format!("<code>{}</code>", html_escape(&name));
         if let Some(t) = tag.attr("type") {
-            term.push_str(&format!(" <em>{}</em>", html_escape(&t)));
+            term.push_str(&format!(" <em><code>{}</code></em>", html_escape(&t)));
         }
         if kind != "name" {
             term.push_str(&format!(" · {kind}"));

@@ -96,7 +96,7 @@ fn fields_become_definition_lists() {
     );
     assert_eq!(
         out,
-        "<dl>\n<dt><code>id</code> <em>string</em> · path · required · default: <code>a&lt;b</code></dt>\n<dd>\n\nThe **ID**.\n\n</dd>\n</dl>\n\n<dl>\n<dt><code>ok</code> <em>boolean</em> · required</dt>\n</dl>\n"
+        "<dl>\n<dt><code>id</code> <em><code>string</code></em> · path · required · default: <code>a&lt;b</code></dt>\n<dd>\n\nThe **ID**.\n\n</dd>\n</dl>\n\n<dl>\n<dt><code>ok</code> <em><code>boolean</code></em> · required</dt>\n</dl>\n"
     );
     let html = tome_render::render(&out).html;
     assert!(
