@@ -630,6 +630,32 @@ fn dedent(s: &str) -> String {
     out
 }
 
+/// A Markdown image `![alt](dest "title")` at `i`: (the byte after it, its destination).
+fn markdown_image(s: &str, i: usize) -> Option<(usize, &str)> {
+    let line = &s[i..line_end(s, i)];
+    let mut depth = 0usize;
+    let mut close = None;
+    for (k, c) in line.char_indices().skip(1) {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(k);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let close = close?;
+    let rest = line[close + 1..].strip_prefix('(')?;
+    let end = rest.find(')')?;
+    let dest = rest[..end].split_whitespace().next().unwrap_or("");
+    let dest = dest.trim_start_matches('<').trim_end_matches('>');
+    Some((i + close + 2 + end + 1, dest))
+}
+
 /// Prefixes every line of `block` (blank lines get the prefix trimmed).
 fn prefix_lines(block: &str, first: &str, rest: &str) -> String {
     let mut out = String::with_capacity(block.len() + 16);
@@ -852,6 +878,18 @@ impl Converter<'_> {
             if c == b'`' {
                 let end = skip_code(src, i, false).unwrap_or(i + 1);
                 out.push_str(&src[i..end]);
+                i = end;
+                continue;
+            }
+            if c == b'!'
+                && b.get(i + 1) == Some(&b'[')
+                && let Some((end, dest)) = markdown_image(src, i)
+            {
+                if dest.starts_with("https://") || dest.starts_with("http://") {
+                    out.push_str(&src[i..end]);
+                } else {
+                    self.notes.dropped_media += 1;
+                }
                 i = end;
                 continue;
             }

@@ -233,14 +233,14 @@ fn media_with_repository_paths_is_dropped_and_counted() {
     let (out, notes) = convert(
         &Files::default(),
         "p.mdx",
-        "<img src=\"/images/a.png\" alt=\"A\" className=\"x\" />\n\n<img src=\"https://cdn.test/b.png\" alt=\"B\" />\n\n<iframe src=\"https://www.youtube.com/embed/x\" title=\"Demo\"></iframe>",
+        "<img src=\"/images/a.png\" alt=\"A\" className=\"x\" />\n\n<img src=\"https://cdn.test/b.png\" alt=\"B\" />\n\nSee ![local [x]](/images/c.png \"t\") and ![remote](https://cdn.test/d.png).\n\n<iframe src=\"https://www.youtube.com/embed/x\" title=\"Demo\"></iframe>",
         true,
     );
     assert_eq!(
         out,
-        "![B](https://cdn.test/b.png)\n\n[Demo](https://www.youtube.com/embed/x)\n"
+        "![B](https://cdn.test/b.png)\n\nSee  and ![remote](https://cdn.test/d.png).\n\n[Demo](https://www.youtube.com/embed/x)\n"
     );
-    assert_eq!(notes.dropped_media, 1);
+    assert_eq!(notes.dropped_media, 2);
 }
 
 #[test]
