@@ -288,6 +288,12 @@ fn corpus_every_nav_page_in_order_without_residue() {
             a.path
         );
         let text = without_code(&html);
+        // Repository files are not served: no image may point at one.
+        assert!(
+            !text.contains("src=\"/"),
+            "{}: an image with a repository path",
+            a.path
+        );
         for bad in [
             "&lt;Note",
             "&lt;Card",
