@@ -13,10 +13,11 @@
 //! | `<Tabs>`/`<Tab title>`, `<View title>` | a bold label per tab, then its content |
 //! | `<CodeGroup>`, `<RequestExample>`, `<ResponseExample>` | a bold label (the code block's title) before each code block |
 //! | `<Accordion title>`, `<Expandable title>`, `<AccordionGroup>` | a bold label, then the content |
-//! | `<Frame caption>` | its content, then the caption in italics |
+//! | `<Frame caption hint>` | the hint, its content, then the caption in italics |
 //! | `<ParamField>`/`<ResponseField>` | a definition list: name, type, required, default; description |
 //! | `<Update label>` | a `##` heading (headings inside move one level down) |
-//! | `<Tree>`, `<Color>`, `<Badge>`, `<Tooltip>`, `<Icon>`, `<Visibility>`, … | lists, text, nothing |
+//! | `<Tree>`, `<Color>`, `<Badge>`, `<Icon>`, `<Visibility>`, … | lists, text, nothing |
+//! | `<Tooltip tip>` | `<abbr title="tip">` around the text |
 //! | `import X from '/snippets/x.mdx'` then `<X a="b" />` | the snippet, inlined (props substituted) |
 //!
 //! Unknown components are unwrapped to their content (plus a `title`/`href`/`description` when
@@ -35,8 +36,8 @@ pub struct Notes {
     pub unknown: BTreeMap<String, usize>,
     pub dropped_expressions: usize,
     pub dropped_media: usize,
-    /// Snippets that could not be inlined, with the reason.
-    pub snippet_problems: Vec<String>,
+    /// Snippets that could not be inlined and limits reached, one sentence each.
+    pub warnings: Vec<String>,
     pub inlined_snippets: usize,
     /// Accordions titled with a question: (question, converted answer), in page order.
     pub questions: Vec<(String, String)>,
@@ -51,6 +52,9 @@ pub fn convert(files: &Files, path: &str, body: &str, mdx: bool) -> (String, Not
         stack: vec![path.to_string()],
         steps: Vec::new(),
         mdx,
+        depth: 0,
+        unclosed: 0,
+        inlined_bytes: 0,
     };
     let scope = Scope {
         dir: parent(path).to_string(),
@@ -78,7 +82,20 @@ struct Converter<'a> {
     /// Step counters of the `<Steps>` being rendered.
     steps: Vec<usize>,
     mdx: bool,
+    /// How deep components nest at this point.
+    depth: usize,
+    /// Components whose closing tag was not found (each such search reads to the page's end).
+    unclosed: usize,
+    /// Bytes of snippets inlined so far.
+    inlined_bytes: usize,
 }
+
+/// Deepest component nesting converted; deeper content is kept as written.
+const MAX_DEPTH: usize = 64;
+/// Unclosed components after which `<` is plain text for the rest of the page.
+const MAX_UNCLOSED: usize = 100;
+/// Most snippet text inlined into one page (a snippet may include others many times).
+const MAX_INLINED_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 enum AttrValue {
@@ -968,12 +985,25 @@ impl Converter<'_> {
         let (inner, after) = if tag.self_closing {
             (None, tag.end)
         } else {
+            if self.unclosed >= MAX_UNCLOSED {
+                return None;
+            }
             match find_close(src, tag.end, &tag.name) {
                 Some((cs, ce)) => (Some(&src[tag.end..cs]), ce),
                 // An unclosed lowercase tag (`<br>`, `<img …>`) has no content.
-                None if !tag.is_component() => (None, tag.end),
+                None if !tag.is_component() => {
+                    self.unclosed += 1;
+                    (None, tag.end)
+                }
                 None => {
                     // MDX would refuse this page; keep the text rather than lose it.
+                    self.unclosed += 1;
+                    if self.unclosed == MAX_UNCLOSED {
+                        self.notes.warnings.push(format!(
+                            "{MAX_UNCLOSED} components are never closed; the rest of the page is \
+                             kept as written"
+                        ));
+                    }
                     return None;
                 }
             }
@@ -1012,13 +1042,23 @@ impl Converter<'_> {
     }
 
     fn children_block(&mut self, inner: Option<&str>, scope: &Scope) -> String {
-        match inner {
-            Some(s) => {
-                let d = dedent(s);
-                self.block(&d, scope, false).trim_matches('\n').to_string()
+        let Some(s) = inner else {
+            return String::new();
+        };
+        let d = dedent(s);
+        if self.depth >= MAX_DEPTH {
+            if self.depth == MAX_DEPTH {
+                self.notes.warnings.push(format!(
+                    "components nest more than {MAX_DEPTH} deep; the deepest are kept as written"
+                ));
+                self.depth += 1;
             }
-            None => String::new(),
+            return d.trim_matches('\n').to_string();
         }
+        self.depth += 1;
+        let out = self.block(&d, scope, false).trim_matches('\n').to_string();
+        self.depth -= 1;
+        out
     }
 
     fn children_inline(&mut self, inner: Option<&str>, scope: &Scope) -> String {
@@ -1042,7 +1082,21 @@ impl Converter<'_> {
                     format!("<mark>{text}</mark>")
                 }
             }
-            "Tooltip" => text,
+            "Tooltip" => {
+                let text = match tag.attr("href") {
+                    Some(href) if !text.is_empty() => format!("[{text}]({href})"),
+                    _ => text,
+                };
+                match tag.attr("tip") {
+                    Some(tip) if !text.is_empty() => {
+                        format!(
+                            "<abbr title=\"{}\">{text}</abbr>",
+                            html_escape(&md_inline(&tip))
+                        )
+                    }
+                    _ => text,
+                }
+            }
             "br" => "<br>".into(),
             "a" => match tag.attr("href") {
                 Some(href) => format!("[{}]({href})", if text.is_empty() { &href } else { &text }),
@@ -1234,7 +1288,8 @@ impl Converter<'_> {
                 label_code_blocks(&body)
             }
             "Frame" => {
-                let mut parts = vec![self.children_block(inner, scope)];
+                let mut parts = tag.attr("hint").into_iter().collect::<Vec<_>>();
+                parts.push(self.children_block(inner, scope));
                 if let Some(c) = tag.attr("caption") {
                     parts.push(format!("*{}*", md_inline(&c)));
                 }
@@ -1370,13 +1425,13 @@ impl Converter<'_> {
         };
         let top = self.stack.last().cloned().unwrap_or_default();
         if self.stack.contains(&path) {
-            self.notes.snippet_problems.push(format!(
+            self.notes.warnings.push(format!(
                 "{path} includes itself (through {top}); not inlined again"
             ));
             return String::new();
         }
         let Some(text) = self.files.text(&path) else {
-            self.notes.snippet_problems.push(format!(
+            self.notes.warnings.push(format!(
                 "<{}> imports {path}, which is not in the repository; left out",
                 tag.name
             ));
@@ -1386,6 +1441,16 @@ impl Converter<'_> {
             Ok(p) => p.body.to_string(),
             Err(_) => text.to_string(),
         };
+        self.inlined_bytes += body.len();
+        if self.inlined_bytes > MAX_INLINED_BYTES || self.depth >= MAX_DEPTH {
+            self.notes.warnings.push(format!(
+                "<{}> ({path}) not inlined: the page's snippets add up to more than {} MB or \
+                 nest too deeply",
+                tag.name,
+                MAX_INLINED_BYTES >> 20
+            ));
+            return String::new();
+        }
         let mut props = HashMap::new();
         for (k, v) in &tag.attrs {
             let value = match v {
@@ -1406,7 +1471,9 @@ impl Converter<'_> {
         self.stack.push(path);
         let mdx = self.mdx;
         self.mdx = true;
+        self.depth += 1;
         let out = self.block(&body, &inner_scope, true);
+        self.depth -= 1;
         self.mdx = mdx;
         self.stack.pop();
         out
