@@ -28,7 +28,8 @@ impl Files {
     /// Reads the files of a folder that a format reader uses (`.md`, `.mdx`, `.markdown`,
     /// `.json`), skipping hidden files and folders and the `exclude`d paths (relative to
     /// `root`). Symlinked folders are not followed. Fails over [`MAX_FILES`] such files or on
-    /// one over [`MAX_FILE_BYTES`].
+    /// a Markdown file over [`MAX_FILE_BYTES`] (JSON files that big are API descriptions, not
+    /// navigation, and are left out).
     pub fn read_dir(root: &std::path::Path, exclude: &[String]) -> anyhow::Result<Files> {
         use anyhow::{Context, bail};
         let exclude: Vec<&str> = exclude
@@ -71,6 +72,10 @@ impl Files {
                     continue;
                 }
                 let size = std::fs::metadata(&path)?.len();
+                // A big JSON file is an API description, never navigation: not needed.
+                if size > MAX_FILE_BYTES && lower.ends_with(".json") {
+                    continue;
+                }
                 if size > MAX_FILE_BYTES {
                     bail!("{rel}: the file is larger than {MAX_FILE_BYTES} bytes");
                 }
@@ -82,5 +87,38 @@ impl Files {
             }
         }
         Ok(files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn read_dir_reads_what_readers_use() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::create_dir_all(root.join("skip")).unwrap();
+        std::fs::write(root.join("docs.json"), "{}").unwrap();
+        std::fs::write(root.join("a/b/page.mdx"), "x").unwrap();
+        std::fs::write(root.join("a/logo.png"), "png").unwrap();
+        std::fs::write(root.join(".git/config"), "x").unwrap();
+        std::fs::write(root.join("skip/x.md"), "x").unwrap();
+        std::fs::write(
+            root.join("openapi.json"),
+            vec![b' '; MAX_FILE_BYTES as usize + 1],
+        )
+        .unwrap();
+        let files = Files::read_dir(root, &["skip/".into()]).unwrap();
+        let paths: Vec<&str> = files.files.keys().map(String::as_str).collect();
+        assert_eq!(paths, ["a/b/page.mdx", "docs.json"]);
+        assert_eq!(files.text("a/b/page.mdx"), Some("x"));
+
+        std::fs::write(root.join("big.md"), vec![b'x'; MAX_FILE_BYTES as usize + 1]).unwrap();
+        let err = Files::read_dir(root, &[]).unwrap_err().to_string();
+        assert!(err.starts_with("big.md: "), "{err}");
     }
 }

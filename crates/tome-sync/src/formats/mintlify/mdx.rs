@@ -952,7 +952,8 @@ impl Converter<'_> {
 
     fn expression(&mut self, expr: &str, scope: &Scope) -> String {
         let e = expr.trim();
-        if e.is_empty() || (e.starts_with("/*") && e.ends_with("*/")) {
+        // Comments, and `{#custom-id}` after a heading (Tome makes its own heading IDs).
+        if e.is_empty() || (e.starts_with("/*") && e.ends_with("*/")) || e.starts_with('#') {
             return String::new();
         }
         if let Some(s) = literal(e) {
