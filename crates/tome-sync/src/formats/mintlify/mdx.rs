@@ -717,7 +717,8 @@ fn tidy(s: &str) -> String {
         if let Some(f) = fence_open(t) {
             fence = Some(f);
         }
-        out.push_str(line.trim_end());
+        // Trailing spaces stay: two of them are a line break.
+        out.push_str(line);
         out.push('\n');
     }
     let trimmed = out.trim_end();

@@ -286,3 +286,11 @@ fn hostile_pages_stay_cheap() {
     assert!(out.len() <= MAX_INLINED_BYTES + page.len(), "{}", out.len());
     assert!(notes.warnings.iter().any(|p| p.contains("not inlined")));
 }
+
+#[test]
+fn hard_line_breaks_survive() {
+    assert_eq!(
+        md("<Note>\n  one  \n  two\n</Note>\n\nthree  \nfour"),
+        "> [!NOTE]\n> one  \n> two\n\nthree  \nfour\n"
+    );
+}
