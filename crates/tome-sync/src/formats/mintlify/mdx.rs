@@ -15,7 +15,7 @@
 //! | `<Accordion title>`, `<Expandable title>`, `<AccordionGroup>` | a bold label, then the content |
 //! | `<Frame caption hint>` | the hint, its content, then the caption in italics |
 //! | `<ParamField>`/`<ResponseField>` | a definition list: name, type, required, default; description |
-//! | `<Update label>` | a `##` heading (headings inside move one level down) |
+//! | `<Update label description tags>` | a `##` heading, the description and tags in italics; headings inside move one level down |
 //! | `<Tree>`, `<Color>`, `<Badge>`, `<Icon>`, `<Visibility>`, … | lists, text, nothing |
 //! | `<Tooltip tip>` | `<abbr title="tip">` around the text |
 //! | `import X from '/snippets/x.mdx'` then `<X a="b" />` | the snippet, inlined (props substituted) |
@@ -1303,6 +1303,15 @@ impl Converter<'_> {
                 let mut parts = vec![format!("## {}", md_inline(&label))];
                 if let Some(d) = tag.attr("description") {
                     parts.push(format!("*{}*", md_inline(&d)));
+                }
+                // `tags={["New releases", "Bug fixes"]}`.
+                let tags = tag.attrs.iter().find_map(|(k, v)| match (k.as_str(), v) {
+                    ("tags", AttrValue::Expr(e)) => serde_json::from_str::<Vec<String>>(e).ok(),
+                    _ => None,
+                });
+                if let Some(tags) = tags.filter(|t| !t.is_empty()) {
+                    let tags: Vec<String> = tags.iter().map(|t| md_inline(t)).collect();
+                    parts.push(format!("*{}*", tags.join(" · ")));
                 }
                 let body = self.children_block(inner, scope);
                 parts.push(demote_headings(&body));

@@ -113,7 +113,7 @@ fn updates_become_headings_with_their_headings_one_level_down() {
     );
     assert_eq!(
         out,
-        "## May 1\n\n*v2*\n\n### Editor\n\nText\n\n```md\n## not a heading\n```\n"
+        "## May 1\n\n*v2*\n\n*New*\n\n### Editor\n\nText\n\n```md\n## not a heading\n```\n"
     );
 }
 
