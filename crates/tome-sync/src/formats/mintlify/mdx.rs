@@ -736,9 +736,21 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Escapes text placed inside `**…**` or link text.
+/// Markdown on one line: runs of whitespace (newlines included) become one space.
 fn md_inline(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Plain text (an attribute: a title, a label) as Markdown that shows it as written.
+fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in md_inline(s).chars() {
+        if matches!(c, '\\' | '*' | '_' | '[' | ']' | '<' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Moves ATX headings outside code one level down (`##` → `###`), at most to level 6.
@@ -793,7 +805,7 @@ fn label_code_blocks(s: &str) -> String {
             };
             if !label.is_empty() {
                 let indent = &line[..line.len() - t.len()];
-                out.push_str(&format!("{indent}**{}**\n\n", md_inline(&label)));
+                out.push_str(&format!("{indent}**{}**\n\n", md_text(&label)));
             }
         }
         out.push_str(line);
@@ -1149,7 +1161,7 @@ impl Converter<'_> {
         let src = tag.attr("src").unwrap_or_default();
         if src.starts_with("https://") || src.starts_with("http://") {
             let alt = tag.attr("alt").unwrap_or_default();
-            format!("![{}]({src})", md_inline(&alt))
+            format!("![{}]({src})", md_text(&alt))
         } else {
             self.notes.dropped_media += 1;
             String::new()
@@ -1167,7 +1179,7 @@ impl Converter<'_> {
                 }
                 .into()
             });
-            format!("[{}]({src})", md_inline(&title))
+            format!("[{}]({src})", md_text(&title))
         } else {
             self.notes.dropped_media += 1;
             String::new()
@@ -1176,7 +1188,7 @@ impl Converter<'_> {
 
     /// A bold label, linked when there is an `href`.
     fn label(title: &str, href: Option<&str>) -> String {
-        let title = md_inline(title);
+        let title = md_text(title);
         match (title.is_empty(), href) {
             (false, Some(h)) => format!("**[{title}]({h})**"),
             (true, Some(h)) => format!("[{h}]({h})"),
@@ -1199,7 +1211,7 @@ impl Converter<'_> {
         if let Some(kind) = alert_kind(name) {
             let mut parts = Vec::new();
             if let Some(t) = tag.attr("title") {
-                parts.push(format!("**{}**", md_inline(&t)));
+                parts.push(format!("**{}**", md_text(&t)));
             }
             parts.push(self.children_block(inner, scope));
             let body = Self::join(&parts);
@@ -1214,7 +1226,7 @@ impl Converter<'_> {
                 let title = tag.attr("title").unwrap_or_default();
                 let mut parts = vec![Self::label(&title, tag.attr("href").as_deref())];
                 if let Some(d) = tag.attr("description") {
-                    parts.push(d);
+                    parts.push(md_text(&d));
                 }
                 parts.push(self.children_block(inner, scope));
                 Self::join(&parts)
@@ -1242,7 +1254,7 @@ impl Converter<'_> {
                     .attr("stepNumber")
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(n);
-                let title = tag.attr("title").map(|t| md_inline(&t)).unwrap_or_default();
+                let title = tag.attr("title").map(|t| md_text(&t)).unwrap_or_default();
                 let content = self.children_block(inner, scope);
                 let marker = format!("{n}. ");
                 let pad = " ".repeat(marker.len());
@@ -1272,7 +1284,7 @@ impl Converter<'_> {
                 if name == "Accordion"
                     && let Some(d) = tag.attr("description")
                 {
-                    parts.push(d);
+                    parts.push(md_text(&d));
                 }
                 let content = self.children_block(inner, scope);
                 if name == "Accordion" && title.trim_end().ends_with('?') && !content.is_empty() {
@@ -1300,9 +1312,9 @@ impl Converter<'_> {
             "ParamField" | "ResponseField" => self.field(tag, inner, scope),
             "Update" => {
                 let label = tag.attr("label").unwrap_or_else(|| "Update".into());
-                let mut parts = vec![format!("## {}", md_inline(&label))];
+                let mut parts = vec![format!("## {}", md_text(&label))];
                 if let Some(d) = tag.attr("description") {
-                    parts.push(format!("*{}*", md_inline(&d)));
+                    parts.push(format!("*{}*", md_text(&d)));
                 }
                 // `tags={["New releases", "Bug fixes"]}`.
                 let tags = tag.attrs.iter().find_map(|(k, v)| match (k.as_str(), v) {
@@ -1310,7 +1322,7 @@ impl Converter<'_> {
                     _ => None,
                 });
                 if let Some(tags) = tags.filter(|t| !t.is_empty()) {
-                    let tags: Vec<String> = tags.iter().map(|t| md_inline(t)).collect();
+                    let tags: Vec<String> = tags.iter().map(|t| md_text(t)).collect();
                     parts.push(format!("*{}*", tags.join(" · ")));
                 }
                 let body = self.children_block(inner, scope);
@@ -1329,18 +1341,18 @@ impl Converter<'_> {
                 let folder = tag.attr("name").unwrap_or_default();
                 let body = self.children_block(inner, scope);
                 let body: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
-                let mut out = format!("- {}/", md_inline(&folder));
+                let mut out = format!("- {}/", md_text(&folder));
                 for l in body {
                     out.push_str("\n  ");
                     out.push_str(l);
                 }
                 out
             }
-            "Tree.File" => format!("- {}", md_inline(&tag.attr("name").unwrap_or_default())),
+            "Tree.File" => format!("- {}", md_text(&tag.attr("name").unwrap_or_default())),
             "Color.Item" => {
                 let n = tag.attr("name").unwrap_or_default();
                 let v = tag.attr("value").unwrap_or_default();
-                format!("- **{}**: `{}`", md_inline(&n), v)
+                format!("- **{}**: `{}`", md_text(&n), v.replace('`', "'"))
             }
             "Heading" => {
                 let level: usize = tag
@@ -1391,7 +1403,7 @@ impl Converter<'_> {
                     .unwrap_or_default();
                 let mut parts = vec![Self::label(&title, tag.attr("href").as_deref())];
                 if let Some(d) = tag.attr("description") {
-                    parts.push(d);
+                    parts.push(md_text(&d));
                 }
                 parts.push(self.children_block(inner, scope));
                 Self::join(&parts)

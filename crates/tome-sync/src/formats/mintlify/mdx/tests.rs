@@ -294,3 +294,13 @@ fn hard_line_breaks_survive() {
         "> [!NOTE]\n> one  \n> two\n\nthree  \nfour\n"
     );
 }
+
+#[test]
+fn attribute_text_shows_as_written() {
+    assert_eq!(
+        md("<Card title=\"snake_case *not bold* [x] <T>\" description=\"a`b\" />"),
+        "**snake\\_case \\*not bold\\* \\[x\\] \\<T>**\n\na\\`b\n"
+    );
+    let html = tome_render::render(&md("<Tab title=\"<Note>_x_\">y</Tab>")).html;
+    assert!(html.contains("<strong>&lt;Note&gt;_x_</strong>"), "{html}");
+}
