@@ -85,7 +85,8 @@ echo "    listening on $BASE"
 
 echo "==> importing $(basename "$CORPUS") (theme $THEME)"
 PROJECT=$(curl -sS -H "Authorization: Bearer $KEY" "$BASE/v1/project" | jq -r .data.id)
-"$TOME" import --project "$PROJECT" --from "$CORPUS" --format mintlify --slug mintlify \
+# The import always uses this tree's build (an A/B build under BENCH_TOME may predate it).
+"$TARGET_DIR/release/tome" import --project "$PROJECT" --from "$CORPUS" --format mintlify --slug mintlify \
     --data-dir "$WORK/data" --json >"$OUT/import.json" 2>"$OUT/import.txt"
 cat "$OUT/import.txt"
 KB=$(jq -r .knowledge_base.id "$OUT/import.json")

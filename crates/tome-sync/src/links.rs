@@ -43,6 +43,18 @@ pub fn hosted_article_url(kb_slug: &str, id: &str, title: &str) -> String {
     }
 }
 
+/// The hosted article URL below `root` (`/hc/help` or `https://help.example.com/help`):
+/// `{root}/articles/{id}-{slug of the title}`, as the help centre links its own pages.
+pub fn article_url(root: &str, id: &str, title: &str) -> String {
+    let slug: String = tome_render::slugify(title).chars().take(60).collect();
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        format!("{root}/articles/{id}")
+    } else {
+        format!("{root}/articles/{id}-{slug}")
+    }
+}
+
 /// Calls `f` with the destination of every inline link and image (`[text](dest "title")`),
 /// link reference definition (`[label]: dest`) and HTML `href="…"` attribute outside code, and
 /// replaces the destination with what `f` returns (`None` keeps it).
@@ -212,16 +224,19 @@ pub(crate) fn find_backtick_run(s: &str, from: usize, n: usize) -> Option<usize>
     None
 }
 
-/// The hosted article URL below `root` (`/hc/help` or `https://help.example.com/help`):
-/// `{root}/articles/{id}-{slug of the title}`, as the help centre links its own pages.
-pub fn article_url(root: &str, id: &str, title: &str) -> String {
-    let slug: String = tome_render::slugify(title).chars().take(60).collect();
-    let slug = slug.trim_end_matches('-');
-    if slug.is_empty() {
-        format!("{root}/articles/{id}")
-    } else {
-        format!("{root}/articles/{id}-{slug}")
+/// `dir` + `rel` with `.` and `..` resolved (never above the root).
+pub fn normalize(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for p in rel.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
     }
+    parts.join("/")
 }
 
 #[cfg(test)]
@@ -277,14 +292,5 @@ mod tests {
             hosted_article_url("help", "kba_abc", "!!"),
             "/hc/help/articles/kba_abc"
         );
-    }
-
-    #[test]
-    fn article_urls_match_the_help_centre() {
-        assert_eq!(
-            article_url("/hc/help", "kba_abc123def456", "How to: Export CSV?"),
-            "/hc/help/articles/kba_abc123def456-how-to-export-csv"
-        );
-        assert_eq!(article_url("/hc/h", "kba_x", "!!!"), "/hc/h/articles/kba_x");
     }
 }

@@ -384,6 +384,9 @@ impl Runner {
     ) -> Result<Fetch, String> {
         let source = &claimed.source;
         let work = self.work_dir(&source.kb_id);
+        // One git at a time in a work copy, also across processes sharing the data directory
+        // (`tome update` beside `tome serve`); released when this update ends.
+        let _lock = lock_work_copy(&work, self.cfg.git.fetch_timeout).await?;
         let remote = Remote {
             url: source.url.clone(),
             branch: source.branch.clone(),
@@ -438,16 +441,15 @@ impl Runner {
         )
         .await
         .map_err(|e| e.to_string())?;
-        for line in tree.skipped.iter().take(PROBLEMS_LOGGED) {
-            log(line.clone());
+        for line in tree.skipped {
+            log(line);
         }
         let files = tree.files;
-        let changed = changed.files;
         let commit = CommitInfo {
             sha: fetched.sha,
             ref_name: fetched.ref_name,
             message: fetched.message,
-            files_changed: changed,
+            files_changed: changed.files,
         };
         Ok(Fetch::Files(files, commit, Some(fetched.author)))
     }
@@ -571,6 +573,36 @@ fn already_there(source: &Source, kb: &KnowledgeBase, sha: &str) -> bool {
             .last_synced_at
             .as_deref()
             .is_some_and(|synced| kb.updated_at.as_str() < synced)
+}
+
+/// An exclusive `flock` on `<work copy>.lock`, waited for up to `wait`.
+async fn lock_work_copy(work: &Path, wait: Duration) -> Result<std::fs::File, String> {
+    use rustix::fs::{FlockOperation, flock};
+    let path = work.with_extension("lock");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("opening {}: {e}", path.display()))?;
+    let started = Instant::now();
+    loop {
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(file),
+            Err(rustix::io::Errno::WOULDBLOCK) if started.elapsed() < wait => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "the work copy {} is busy with another update ({e})",
+                    work.display()
+                ));
+            }
+        }
+    }
 }
 
 enum Outcome {

@@ -105,8 +105,9 @@ pub async fn get_source(
     Ok(data(SourceResponse::new(source, &s.config.base_url)))
 }
 
-/// Set the knowledge base's source (git repository, or a server folder where the operator
-/// allows it). From then on the KB's content is managed by updates: content writes through the
+/// Set the knowledge base's source.
+///
+/// A git repository, or a server folder where the operator allows it. From then on the KB's content is managed by updates: content writes through the
 /// API answer 409 `source_managed`. `token` and `webhook_secret` are write-only.
 #[utoipa::path(put, path = "/v1/kb/{kb_id}/source", tag = "Sources", params(("kb_id" = String, Path)),
     request_body = SourceBody,
@@ -155,7 +156,9 @@ pub async fn put_source(
     ))
 }
 
-/// Detach the source: the content stays as it is and becomes editable through the API again;
+/// Detach the source.
+///
+/// The content stays as it is and becomes editable through the API again;
 /// queued updates end as failures.
 #[utoipa::path(delete, path = "/v1/kb/{kb_id}/source", tag = "Sources", params(("kb_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
@@ -258,8 +261,9 @@ pub struct TriggerResponse {
     pub status_ids: Vec<String>,
 }
 
-/// Queue an update of the project's docs from their sources: every knowledge base with a source,
-/// or only `?kb_id=`. A knowledge base that already has an update waiting gets that one's ID.
+/// Queue an update of the project's docs from their sources.
+///
+/// Every knowledge base with a source, or only `?kb_id=`. A knowledge base that already has an update waiting gets that one's ID.
 #[utoipa::path(post, path = "/v1/project/update/{projectId}", tag = "Updates",
     params(("projectId" = String, Path), ("kb_id" = Option<String>, Query)),
     responses((status = 202, body = TriggerResponse),
@@ -312,7 +316,9 @@ pub async fn trigger_update(
     ))
 }
 
-/// An update's status. Once it reports `success`, search, the public API and the hosted pages
+/// An update's status.
+///
+/// Once it reports `success`, search, the public API and the hosted pages
 /// answered by this node show the new content.
 #[utoipa::path(get, path = "/v1/project/update-status/{statusId}", tag = "Updates",
     params(("statusId" = String, Path)),
@@ -351,7 +357,9 @@ pub async fn list_updates(
 
 // ---------------------------------------------------------------- the push webhook
 
-/// Push webhook of a git host: GitHub, Gitea and Forgejo sign the body
+/// Push webhook: a signed push queues an update.
+///
+/// GitHub, Gitea and Forgejo sign the body
 /// (`X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body with the source's
 /// webhook_secret>`), GitLab sends the secret as `X-Gitlab-Token`. A push to the source's
 /// branch queues an update (202, `statusId`); other events and branches are acknowledged (200)

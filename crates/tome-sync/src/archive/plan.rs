@@ -165,18 +165,17 @@ pub fn build(tree: &Tree, opts: &Options) -> Result<Plan, Problems> {
 /// The plan of a format reader's [`Desired`] content (a Mintlify repository): placement and
 /// order as the reader found them, page links rewritten on import.
 pub fn from_desired(desired: Desired, kb: NewKb) -> Plan {
-    let category_ids = desired.categories.iter().map(|c| c.id.clone()).collect();
     Plan {
         kb,
+        category_ids: desired.categories.iter().map(|c| c.id.clone()).collect(),
         categories: desired.categories.into_iter().map(|c| c.new).collect(),
-        category_ids,
         sections: desired
             .sections
             .into_iter()
             .map(|s| PlannedSection {
-                id: s.id,
                 category: s.category,
                 new: s.new,
+                id: s.id,
             })
             .collect(),
         articles: desired

@@ -13,10 +13,11 @@
 //! | `<Tabs>`/`<Tab title>`, `<View title>` | a bold label per tab, then its content |
 //! | `<CodeGroup>`, `<RequestExample>`, `<ResponseExample>` | a bold label (the code block's title) before each code block |
 //! | `<Accordion title>`, `<Expandable title>`, `<AccordionGroup>` | a bold label, then the content |
-//! | `<Frame caption>` | its content, then the caption in italics |
+//! | `<Frame caption hint>` | the hint, its content, then the caption in italics |
 //! | `<ParamField>`/`<ResponseField>` | a definition list: name, type, required, default; description |
-//! | `<Update label>` | a `##` heading (headings inside move one level down) |
-//! | `<Tree>`, `<Color>`, `<Badge>`, `<Tooltip>`, `<Icon>`, `<Visibility>`, … | lists, text, nothing |
+//! | `<Update label description tags>` | a `##` heading, the description and tags in italics; headings inside move one level down |
+//! | `<Tree>`, `<Color>`, `<Badge>`, `<Icon>`, `<Visibility>`, … | lists, text, nothing |
+//! | `<Tooltip tip>` | `<abbr title="tip">` around the text |
 //! | `import X from '/snippets/x.mdx'` then `<X a="b" />` | the snippet, inlined (props substituted) |
 //!
 //! Unknown components are unwrapped to their content (plus a `title`/`href`/`description` when
@@ -35,8 +36,8 @@ pub struct Notes {
     pub unknown: BTreeMap<String, usize>,
     pub dropped_expressions: usize,
     pub dropped_media: usize,
-    /// Snippets that could not be inlined, with the reason.
-    pub snippet_problems: Vec<String>,
+    /// Snippets that could not be inlined and limits reached, one sentence each.
+    pub warnings: Vec<String>,
     pub inlined_snippets: usize,
     /// Accordions titled with a question: (question, converted answer), in page order.
     pub questions: Vec<(String, String)>,
@@ -51,6 +52,9 @@ pub fn convert(files: &Files, path: &str, body: &str, mdx: bool) -> (String, Not
         stack: vec![path.to_string()],
         steps: Vec::new(),
         mdx,
+        depth: 0,
+        unclosed: 0,
+        inlined_bytes: 0,
     };
     let scope = Scope {
         dir: parent(path).to_string(),
@@ -78,7 +82,20 @@ struct Converter<'a> {
     /// Step counters of the `<Steps>` being rendered.
     steps: Vec<usize>,
     mdx: bool,
+    /// How deep components nest at this point.
+    depth: usize,
+    /// Components whose closing tag was not found (each such search reads to the page's end).
+    unclosed: usize,
+    /// Bytes of snippets inlined so far.
+    inlined_bytes: usize,
 }
+
+/// Deepest component nesting converted; deeper content is kept as written.
+const MAX_DEPTH: usize = 64;
+/// Unclosed components after which `<` is plain text for the rest of the page.
+const MAX_UNCLOSED: usize = 100;
+/// Most snippet text inlined into one page (a snippet may include others many times).
+const MAX_INLINED_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 enum AttrValue {
@@ -630,6 +647,32 @@ fn dedent(s: &str) -> String {
     out
 }
 
+/// A Markdown image `![alt](dest "title")` at `i`: (the byte after it, its destination).
+fn markdown_image(s: &str, i: usize) -> Option<(usize, &str)> {
+    let line = &s[i..line_end(s, i)];
+    let mut depth = 0usize;
+    let mut close = None;
+    for (k, c) in line.char_indices().skip(1) {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(k);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let close = close?;
+    let rest = line[close + 1..].strip_prefix('(')?;
+    let end = rest.find(')')?;
+    let dest = rest[..end].split_whitespace().next().unwrap_or("");
+    let dest = dest.trim_start_matches('<').trim_end_matches('>');
+    Some((i + close + 2 + end + 1, dest))
+}
+
 /// Prefixes every line of `block` (blank lines get the prefix trimmed).
 fn prefix_lines(block: &str, first: &str, rest: &str) -> String {
     let mut out = String::with_capacity(block.len() + 16);
@@ -674,7 +717,8 @@ fn tidy(s: &str) -> String {
         if let Some(f) = fence_open(t) {
             fence = Some(f);
         }
-        out.push_str(line.trim_end());
+        // Trailing spaces stay: two of them are a line break.
+        out.push_str(line);
         out.push('\n');
     }
     let trimmed = out.trim_end();
@@ -692,9 +736,21 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Escapes text placed inside `**…**` or link text.
+/// Markdown on one line: runs of whitespace (newlines included) become one space.
 fn md_inline(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Plain text (an attribute: a title, a label) as Markdown that shows it as written.
+fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in md_inline(s).chars() {
+        if matches!(c, '\\' | '*' | '_' | '[' | ']' | '<' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Moves ATX headings outside code one level down (`##` → `###`), at most to level 6.
@@ -749,7 +805,7 @@ fn label_code_blocks(s: &str) -> String {
             };
             if !label.is_empty() {
                 let indent = &line[..line.len() - t.len()];
-                out.push_str(&format!("{indent}**{}**\n\n", md_inline(&label)));
+                out.push_str(&format!("{indent}**{}**\n\n", md_text(&label)));
             }
         }
         out.push_str(line);
@@ -855,6 +911,18 @@ impl Converter<'_> {
                 i = end;
                 continue;
             }
+            if c == b'!'
+                && b.get(i + 1) == Some(&b'[')
+                && let Some((end, dest)) = markdown_image(src, i)
+            {
+                if dest.starts_with("https://") || dest.starts_with("http://") {
+                    out.push_str(&src[i..end]);
+                } else {
+                    self.notes.dropped_media += 1;
+                }
+                i = end;
+                continue;
+            }
             if c == b'\\' {
                 let end =
                     (i + 1 + src[i + 1..].chars().next().map_or(0, char::len_utf8)).min(src.len());
@@ -862,13 +930,14 @@ impl Converter<'_> {
                 i = end;
                 continue;
             }
-            if c == b'{' && self.mdx {
-                if let Some(end) = expr_end(src, i) {
-                    let expr = &src[i + 1..end - 1];
-                    out.push_str(&self.expression(expr, scope));
-                    i = end;
-                    continue;
-                }
+            if c == b'{'
+                && self.mdx
+                && let Some(end) = expr_end(src, i)
+            {
+                let expr = &src[i + 1..end - 1];
+                out.push_str(&self.expression(expr, scope));
+                i = end;
+                continue;
             }
             if c == b'<' {
                 if src[i..].starts_with("<!--") {
@@ -896,7 +965,8 @@ impl Converter<'_> {
 
     fn expression(&mut self, expr: &str, scope: &Scope) -> String {
         let e = expr.trim();
-        if e.is_empty() || (e.starts_with("/*") && e.ends_with("*/")) {
+        // Comments, and `{#custom-id}` after a heading (Tome makes its own heading IDs).
+        if e.is_empty() || (e.starts_with("/*") && e.ends_with("*/")) || e.starts_with('#') {
             return String::new();
         }
         if let Some(s) = literal(e) {
@@ -929,12 +999,25 @@ impl Converter<'_> {
         let (inner, after) = if tag.self_closing {
             (None, tag.end)
         } else {
+            if self.unclosed >= MAX_UNCLOSED {
+                return None;
+            }
             match find_close(src, tag.end, &tag.name) {
                 Some((cs, ce)) => (Some(&src[tag.end..cs]), ce),
                 // An unclosed lowercase tag (`<br>`, `<img …>`) has no content.
-                None if !tag.is_component() => (None, tag.end),
+                None if !tag.is_component() => {
+                    self.unclosed += 1;
+                    (None, tag.end)
+                }
                 None => {
                     // MDX would refuse this page; keep the text rather than lose it.
+                    self.unclosed += 1;
+                    if self.unclosed == MAX_UNCLOSED {
+                        self.notes.warnings.push(format!(
+                            "{MAX_UNCLOSED} components are never closed; the rest of the page is \
+                             kept as written"
+                        ));
+                    }
                     return None;
                 }
             }
@@ -973,13 +1056,23 @@ impl Converter<'_> {
     }
 
     fn children_block(&mut self, inner: Option<&str>, scope: &Scope) -> String {
-        match inner {
-            Some(s) => {
-                let d = dedent(s);
-                self.block(&d, scope, false).trim_matches('\n').to_string()
+        let Some(s) = inner else {
+            return String::new();
+        };
+        let d = dedent(s);
+        if self.depth >= MAX_DEPTH {
+            if self.depth == MAX_DEPTH {
+                self.notes.warnings.push(format!(
+                    "components nest more than {MAX_DEPTH} deep; the deepest are kept as written"
+                ));
+                self.depth += 1;
             }
-            None => String::new(),
+            return d.trim_matches('\n').to_string();
         }
+        self.depth += 1;
+        let out = self.block(&d, scope, false).trim_matches('\n').to_string();
+        self.depth -= 1;
+        out
     }
 
     fn children_inline(&mut self, inner: Option<&str>, scope: &Scope) -> String {
@@ -1003,7 +1096,21 @@ impl Converter<'_> {
                     format!("<mark>{text}</mark>")
                 }
             }
-            "Tooltip" => text,
+            "Tooltip" => {
+                let text = match tag.attr("href") {
+                    Some(href) if !text.is_empty() => format!("[{text}]({href})"),
+                    _ => text,
+                };
+                match tag.attr("tip") {
+                    Some(tip) if !text.is_empty() => {
+                        format!(
+                            "<abbr title=\"{}\">{text}</abbr>",
+                            html_escape(&md_inline(&tip))
+                        )
+                    }
+                    _ => text,
+                }
+            }
             "br" => "<br>".into(),
             "a" => match tag.attr("href") {
                 Some(href) => format!("[{}]({href})", if text.is_empty() { &href } else { &text }),
@@ -1054,7 +1161,7 @@ impl Converter<'_> {
         let src = tag.attr("src").unwrap_or_default();
         if src.starts_with("https://") || src.starts_with("http://") {
             let alt = tag.attr("alt").unwrap_or_default();
-            format!("![{}]({src})", md_inline(&alt))
+            format!("![{}]({src})", md_text(&alt))
         } else {
             self.notes.dropped_media += 1;
             String::new()
@@ -1072,7 +1179,7 @@ impl Converter<'_> {
                 }
                 .into()
             });
-            format!("[{}]({src})", md_inline(&title))
+            format!("[{}]({src})", md_text(&title))
         } else {
             self.notes.dropped_media += 1;
             String::new()
@@ -1081,7 +1188,7 @@ impl Converter<'_> {
 
     /// A bold label, linked when there is an `href`.
     fn label(title: &str, href: Option<&str>) -> String {
-        let title = md_inline(title);
+        let title = md_text(title);
         match (title.is_empty(), href) {
             (false, Some(h)) => format!("**[{title}]({h})**"),
             (true, Some(h)) => format!("[{h}]({h})"),
@@ -1104,7 +1211,7 @@ impl Converter<'_> {
         if let Some(kind) = alert_kind(name) {
             let mut parts = Vec::new();
             if let Some(t) = tag.attr("title") {
-                parts.push(format!("**{}**", md_inline(&t)));
+                parts.push(format!("**{}**", md_text(&t)));
             }
             parts.push(self.children_block(inner, scope));
             let body = Self::join(&parts);
@@ -1119,7 +1226,7 @@ impl Converter<'_> {
                 let title = tag.attr("title").unwrap_or_default();
                 let mut parts = vec![Self::label(&title, tag.attr("href").as_deref())];
                 if let Some(d) = tag.attr("description") {
-                    parts.push(d);
+                    parts.push(md_text(&d));
                 }
                 parts.push(self.children_block(inner, scope));
                 Self::join(&parts)
@@ -1147,7 +1254,7 @@ impl Converter<'_> {
                     .attr("stepNumber")
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(n);
-                let title = tag.attr("title").map(|t| md_inline(&t)).unwrap_or_default();
+                let title = tag.attr("title").map(|t| md_text(&t)).unwrap_or_default();
                 let content = self.children_block(inner, scope);
                 let marker = format!("{n}. ");
                 let pad = " ".repeat(marker.len());
@@ -1177,7 +1284,7 @@ impl Converter<'_> {
                 if name == "Accordion"
                     && let Some(d) = tag.attr("description")
                 {
-                    parts.push(d);
+                    parts.push(md_text(&d));
                 }
                 let content = self.children_block(inner, scope);
                 if name == "Accordion" && title.trim_end().ends_with('?') && !content.is_empty() {
@@ -1195,7 +1302,8 @@ impl Converter<'_> {
                 label_code_blocks(&body)
             }
             "Frame" => {
-                let mut parts = vec![self.children_block(inner, scope)];
+                let mut parts = tag.attr("hint").into_iter().collect::<Vec<_>>();
+                parts.push(self.children_block(inner, scope));
                 if let Some(c) = tag.attr("caption") {
                     parts.push(format!("*{}*", md_inline(&c)));
                 }
@@ -1204,9 +1312,18 @@ impl Converter<'_> {
             "ParamField" | "ResponseField" => self.field(tag, inner, scope),
             "Update" => {
                 let label = tag.attr("label").unwrap_or_else(|| "Update".into());
-                let mut parts = vec![format!("## {}", md_inline(&label))];
+                let mut parts = vec![format!("## {}", md_text(&label))];
                 if let Some(d) = tag.attr("description") {
-                    parts.push(format!("*{}*", md_inline(&d)));
+                    parts.push(format!("*{}*", md_text(&d)));
+                }
+                // `tags={["New releases", "Bug fixes"]}`.
+                let tags = tag.attrs.iter().find_map(|(k, v)| match (k.as_str(), v) {
+                    ("tags", AttrValue::Expr(e)) => serde_json::from_str::<Vec<String>>(e).ok(),
+                    _ => None,
+                });
+                if let Some(tags) = tags.filter(|t| !t.is_empty()) {
+                    let tags: Vec<String> = tags.iter().map(|t| md_text(t)).collect();
+                    parts.push(format!("*{}*", tags.join(" · ")));
                 }
                 let body = self.children_block(inner, scope);
                 parts.push(demote_headings(&body));
@@ -1224,18 +1341,18 @@ impl Converter<'_> {
                 let folder = tag.attr("name").unwrap_or_default();
                 let body = self.children_block(inner, scope);
                 let body: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
-                let mut out = format!("- {}/", md_inline(&folder));
+                let mut out = format!("- {}/", md_text(&folder));
                 for l in body {
                     out.push_str("\n  ");
                     out.push_str(l);
                 }
                 out
             }
-            "Tree.File" => format!("- {}", md_inline(&tag.attr("name").unwrap_or_default())),
+            "Tree.File" => format!("- {}", md_text(&tag.attr("name").unwrap_or_default())),
             "Color.Item" => {
                 let n = tag.attr("name").unwrap_or_default();
                 let v = tag.attr("value").unwrap_or_default();
-                format!("- **{}**: `{}`", md_inline(&n), v)
+                format!("- **{}**: `{}`", md_text(&n), v.replace('`', "'"))
             }
             "Heading" => {
                 let level: usize = tag
@@ -1286,7 +1403,7 @@ impl Converter<'_> {
                     .unwrap_or_default();
                 let mut parts = vec![Self::label(&title, tag.attr("href").as_deref())];
                 if let Some(d) = tag.attr("description") {
-                    parts.push(d);
+                    parts.push(md_text(&d));
                 }
                 parts.push(self.children_block(inner, scope));
                 Self::join(&parts)
@@ -1302,7 +1419,7 @@ impl Converter<'_> {
             .unwrap_or(("name", String::new()));
         let mut term = format!("<code>{}</code>", html_escape(&name));
         if let Some(t) = tag.attr("type") {
-            term.push_str(&format!(" <em>{}</em>", html_escape(&t)));
+            term.push_str(&format!(" <em><code>{}</code></em>", html_escape(&t)));
         }
         if kind != "name" {
             term.push_str(&format!(" · {kind}"));
@@ -1331,13 +1448,13 @@ impl Converter<'_> {
         };
         let top = self.stack.last().cloned().unwrap_or_default();
         if self.stack.contains(&path) {
-            self.notes.snippet_problems.push(format!(
+            self.notes.warnings.push(format!(
                 "{path} includes itself (through {top}); not inlined again"
             ));
             return String::new();
         }
         let Some(text) = self.files.text(&path) else {
-            self.notes.snippet_problems.push(format!(
+            self.notes.warnings.push(format!(
                 "<{}> imports {path}, which is not in the repository; left out",
                 tag.name
             ));
@@ -1347,6 +1464,16 @@ impl Converter<'_> {
             Ok(p) => p.body.to_string(),
             Err(_) => text.to_string(),
         };
+        self.inlined_bytes += body.len();
+        if self.inlined_bytes > MAX_INLINED_BYTES || self.depth >= MAX_DEPTH {
+            self.notes.warnings.push(format!(
+                "<{}> ({path}) not inlined: the page's snippets add up to more than {} MB or \
+                 nest too deeply",
+                tag.name,
+                MAX_INLINED_BYTES >> 20
+            ));
+            return String::new();
+        }
         let mut props = HashMap::new();
         for (k, v) in &tag.attrs {
             let value = match v {
@@ -1367,7 +1494,9 @@ impl Converter<'_> {
         self.stack.push(path);
         let mdx = self.mdx;
         self.mdx = true;
+        self.depth += 1;
         let out = self.block(&body, &inner_scope, true);
+        self.depth -= 1;
         self.mdx = mdx;
         self.stack.pop();
         out
@@ -1390,20 +1519,7 @@ fn html_attrs(tag: &Tag) -> String {
     s
 }
 
-/// `dir` + `rel` with `.` and `..` resolved (never above the root).
-pub fn normalize(dir: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for p in rel.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
+pub use crate::links::normalize;
 
 /// Whether `body` (converted Markdown) still holds MDX: a component tag or an `import`/`export`
 /// line outside code. Returns the first offending line.

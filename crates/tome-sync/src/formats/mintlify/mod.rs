@@ -780,7 +780,7 @@ fn convert_page(
             notes.dropped_media
         ));
     }
-    said.extend(notes.snippet_problems.iter().cloned());
+    said.extend(notes.warnings.iter().cloned());
     if !said.is_empty() {
         logs.push(format!("{file}: {}", said.join("; ")));
     }

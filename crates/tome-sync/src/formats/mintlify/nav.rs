@@ -439,6 +439,45 @@ mod tests {
     }
 
     #[test]
+    fn versions_anchors_dropdowns_and_loose_pages() {
+        let json = r#"{"navigation": {
+            "versions": [
+                {"version": "v1", "groups": [{"group": "Old", "pages": ["old"]}]},
+                {"version": "v2", "default": true, "anchors": [
+                    {"anchor": "Guides", "groups": [{"group": "G", "pages": ["g"]}]},
+                    {"anchor": "Blog", "href": "https://x.test"},
+                    {"anchor": "Ref", "dropdowns": [{"dropdown": "SDK", "pages": ["sdk/a", "sdk/b"]}]}
+                ]}
+            ],
+            "pages": ["top"]
+        }}"#;
+        let nav = read(&files(&[("docs.json", json)])).unwrap();
+        let names: Vec<(&str, Option<&str>, usize)> = nav
+            .groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.tab.as_deref(), g.entries.len()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("G", Some("Guides"), 1),
+                ("SDK", Some("SDK"), 2),
+                ("General", None, 1)
+            ]
+        );
+        assert!(
+            nav.logs[0].contains("version \"v1\" skipped"),
+            "{:?}",
+            nav.logs
+        );
+        assert!(
+            nav.logs[1].contains("anchor \"Blog\" skipped"),
+            "{:?}",
+            nav.logs
+        );
+    }
+
+    #[test]
     fn mint_json_and_errors() {
         let nav = read(&files(&[(
             "mint.json",

@@ -54,7 +54,10 @@ fn small() -> Vec<(&'static str, &'static str)> {
             "---\ntitle: Install\ndraft: true\n---\nText {braces}\n",
         ),
         ("cli/deep.mdx", "Deep page\n"),
-        ("more.mdx", "---\ntitle: More\nrelated:\n  - /index\n  - Guide: ./guide.mdx\n  - https://x.test\n  - /nope\n---\nx\n"),
+        (
+            "more.mdx",
+            "---\ntitle: More\nrelated:\n  - /index\n  - Guide: ./guide.mdx\n  - https://x.test\n  - /nope\n---\nx\n",
+        ),
         ("api/one.mdx", "---\ntitle: One\nopenapi: POST /one\n---\n"),
         ("orphan.mdx", "---\ntitle: Orphan\n---\n"),
         ("snippets/s.mdx", "snippet\n"),
@@ -275,6 +278,40 @@ fn corpus_every_nav_page_in_order_without_residue() {
         if let Some(line) = mdx::residue(&a.new.body) {
             panic!("{}: MDX left in the body: {line:?}", a.path);
         }
+        // What a reader sees on the hosted page: no component tag or import as text, once
+        // code (where the docs show components on purpose) is taken out.
+        let html = tome_render::render(&a.new.body).html;
+        let text = without_code(&html);
+        // Repository files are not served: no image may point at one.
+        assert!(
+            !text.contains("src=\"/"),
+            "{}: an image with a repository path",
+            a.path
+        );
+        for bad in [
+            "&lt;Note",
+            "&lt;Card",
+            "&lt;Step",
+            "&lt;Tab",
+            "&lt;Accordion",
+            "<p>import ",
+            "<p>export ",
+        ] {
+            assert!(
+                !text.contains(bad),
+                "{}: {bad:?} in the rendered page",
+                a.path
+            );
+        }
+        let tag = text
+            .match_indices("&lt;")
+            .find(|(i, _)| text[i + 4..].starts_with(|c: char| c.is_ascii_uppercase()));
+        assert!(
+            tag.is_none(),
+            "{}: {:?}",
+            a.path,
+            &text[tag.unwrap().0..][..40.min(text.len() - tag.unwrap().0)]
+        );
     }
 
     // The changelog is split, and every one of its dated entries survives.
@@ -324,4 +361,41 @@ fn question_accordions_are_also_faqs() {
             .body
             .contains("**Why does the build fail?**")
     );
+}
+
+/// `html` without its `<code>…</code>` and `<pre>…</pre>` elements.
+fn without_code(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    loop {
+        let next = ["<code", "<pre"]
+            .iter()
+            .filter_map(|t| rest.find(t).map(|i| (i, *t)))
+            .min();
+        let Some((i, t)) = next else { break };
+        out.push_str(&rest[..i]);
+        let close = if t == "<code" { "</code>" } else { "</pre>" };
+        rest = rest[i..]
+            .find(close)
+            .map_or("", |e| &rest[i + e + close.len()..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `DUMP=a.mdx,b.mdx cargo test -p tome-sync dump -- --ignored --nocapture` prints what the
+/// corpus's pages become.
+#[test]
+#[ignore]
+fn dump() {
+    let d = read(&corpus()).unwrap();
+    let want = std::env::var("DUMP").unwrap_or_default();
+    for a in &d.articles {
+        if want.split(',').any(|w| a.path == w) {
+            println!(
+                "===== {} | {} | {:?}\n{}",
+                a.path, a.new.title, a.new.tags, a.new.body
+            );
+        }
+    }
 }

@@ -96,7 +96,7 @@ fn fields_become_definition_lists() {
     );
     assert_eq!(
         out,
-        "<dl>\n<dt><code>id</code> <em>string</em> · path · required · default: <code>a&lt;b</code></dt>\n<dd>\n\nThe **ID**.\n\n</dd>\n</dl>\n\n<dl>\n<dt><code>ok</code> <em>boolean</em> · required</dt>\n</dl>\n"
+        "<dl>\n<dt><code>id</code> <em><code>string</code></em> · path · required · default: <code>a&lt;b</code></dt>\n<dd>\n\nThe **ID**.\n\n</dd>\n</dl>\n\n<dl>\n<dt><code>ok</code> <em><code>boolean</code></em> · required</dt>\n</dl>\n"
     );
     let html = tome_render::render(&out).html;
     assert!(
@@ -113,7 +113,7 @@ fn updates_become_headings_with_their_headings_one_level_down() {
     );
     assert_eq!(
         out,
-        "## May 1\n\n*v2*\n\n### Editor\n\nText\n\n```md\n## not a heading\n```\n"
+        "## May 1\n\n*v2*\n\n*New*\n\n### Editor\n\nText\n\n```md\n## not a heading\n```\n"
     );
 }
 
@@ -123,7 +123,7 @@ fn inline_components() {
         md(
             "A <Badge>New</Badge> <Icon icon=\"x\" /> <Tooltip tip=\"t\">word</Tooltip> <kbd>Cmd</kbd>."
         ),
-        "A <mark>New</mark>  word <kbd>Cmd</kbd>.\n"
+        "A <mark>New</mark>  <abbr title=\"t\">word</abbr> <kbd>Cmd</kbd>.\n"
     );
     assert_eq!(
         md("See <a href=\"/x\">this</a>.<br />Next"),
@@ -169,14 +169,9 @@ fn snippets_are_inlined_with_props_and_cycles_stop() {
         out,
         "Hello bananas!\n\n> [!NOTE]\n> From A\n\nHello nested!\n\n> [!NOTE]\n> From A\n\nLoop\n"
     );
-    assert_eq!(
-        notes.snippet_problems.len(),
-        2,
-        "{:?}",
-        notes.snippet_problems
-    );
-    assert!(notes.snippet_problems[0].contains("includes itself"));
-    assert!(notes.snippet_problems[1].contains("gone.mdx"));
+    assert_eq!(notes.warnings.len(), 2, "{:?}", notes.warnings);
+    assert!(notes.warnings[0].contains("includes itself"));
+    assert!(notes.warnings[1].contains("gone.mdx"));
 }
 
 #[test]
@@ -233,14 +228,14 @@ fn media_with_repository_paths_is_dropped_and_counted() {
     let (out, notes) = convert(
         &Files::default(),
         "p.mdx",
-        "<img src=\"/images/a.png\" alt=\"A\" className=\"x\" />\n\n<img src=\"https://cdn.test/b.png\" alt=\"B\" />\n\n<iframe src=\"https://www.youtube.com/embed/x\" title=\"Demo\"></iframe>",
+        "<img src=\"/images/a.png\" alt=\"A\" className=\"x\" />\n\n<img src=\"https://cdn.test/b.png\" alt=\"B\" />\n\nSee ![local [x]](/images/c.png \"t\") and ![remote](https://cdn.test/d.png).\n\n<iframe src=\"https://www.youtube.com/embed/x\" title=\"Demo\"></iframe>",
         true,
     );
     assert_eq!(
         out,
-        "![B](https://cdn.test/b.png)\n\n[Demo](https://www.youtube.com/embed/x)\n"
+        "![B](https://cdn.test/b.png)\n\nSee  and ![remote](https://cdn.test/d.png).\n\n[Demo](https://www.youtube.com/embed/x)\n"
     );
-    assert_eq!(notes.dropped_media, 1);
+    assert_eq!(notes.dropped_media, 2);
 }
 
 #[test]
@@ -254,4 +249,58 @@ fn residue_is_found_outside_code_only() {
     assert_eq!(residue("`<Note>`\n\n```\n<Note>\nimport x\n```\n"), None);
     assert!(residue("text <Note> here").is_some());
     assert!(residue("import X from 'y'").is_some());
+}
+
+#[test]
+fn hostile_pages_stay_cheap() {
+    // Deep nesting: converted down to a limit, then kept as written; no stack overflow.
+    let deep = format!("{}x{}", "<Note>\n".repeat(5_000), "\n</Note>".repeat(5_000));
+    let (out, notes) = convert(&Files::default(), "p.mdx", &deep, true);
+    assert!(out.contains('x'));
+    assert!(notes.warnings.iter().any(|p| p.contains("nest more than")));
+    // Many unclosed components: each search for a closing tag reads the page; after a limit
+    // the rest is text.
+    let open = "<Note>\ntext\n".repeat(20_000);
+    let t = std::time::Instant::now();
+    let (out, _) = convert(&Files::default(), "p.mdx", &open, true);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.matches("text").count(), 20_000);
+    // A snippet that includes another many times does not multiply without end.
+    let f = files(&[
+        (
+            "snippets/a.mdx",
+            &*"import B from '/snippets/b.mdx'\n\n<B />\n".repeat(50),
+        ),
+        (
+            "snippets/b.mdx",
+            &*"import C from '/snippets/c.mdx'\n\n<C />\n".repeat(50),
+        ),
+        ("snippets/c.mdx", &*"word ".repeat(2_000)),
+    ]);
+    let page = "import A from '/snippets/a.mdx'\n\n<A />\n".repeat(50);
+    let (out, notes) = convert(&f, "p.mdx", &page, true);
+    assert!(out.len() <= MAX_INLINED_BYTES + page.len(), "{}", out.len());
+    assert!(notes.warnings.iter().any(|p| p.contains("not inlined")));
+}
+
+#[test]
+fn hard_line_breaks_survive() {
+    assert_eq!(
+        md("<Note>\n  one  \n  two\n</Note>\n\nthree  \nfour"),
+        "> [!NOTE]\n> one  \n> two\n\nthree  \nfour\n"
+    );
+}
+
+#[test]
+fn attribute_text_shows_as_written() {
+    assert_eq!(
+        md("<Card title=\"snake_case *not bold* [x] <T>\" description=\"a`b\" />"),
+        "**snake\\_case \\*not bold\\* \\[x\\] \\<T>**\n\na\\`b\n"
+    );
+    let html = tome_render::render(&md("<Tab title=\"<Note>_x_\">y</Tab>")).html;
+    assert!(html.contains("<strong>&lt;Note&gt;_x_</strong>"), "{html}");
 }
