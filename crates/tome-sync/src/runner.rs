@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+use tome_core::model::KnowledgeBase;
 use tome_core::source::{CommitInfo, Source, SourceKind, UpdateJob, UpdateReport, UpdateTrigger};
 use tome_core::time;
-use tome_core::model::KnowledgeBase;
 use tome_store::{ClaimedUpdate, PageRequest, Store, StoreError, SyncChanges, UpdateClaim};
 
 use crate::archive::Problem;

@@ -9,15 +9,16 @@ use std::time::Duration;
 use tome_core::input::{KbPatch, NewKb};
 use tome_core::keys::{self, KeyKind};
 use tome_core::model::Theme;
-use tome_core::source::{NewSource, SourceFormat, SourceKind, UpdateJob, UpdateStatus, UpdateTrigger};
+use tome_core::source::{
+    NewSource, SourceFormat, SourceKind, UpdateJob, UpdateStatus, UpdateTrigger,
+};
 use tome_store::testing::TestDb;
 use tome_store::{OpenOptions, PageRequest, Store, UpdateClaim};
 use tome_sync::git::GitOptions;
 use tome_sync::runner::{Runner, RunnerConfig};
 use tome_sync::testing::GitServer;
 
-const NAV: &str =
-    r#"{"navigation": {"tabs": [{"tab": "Docs", "groups": [{"group": "Start", "pages": ["index", "guide"]}]}]}}"#;
+const NAV: &str = r#"{"navigation": {"tabs": [{"tab": "Docs", "groups": [{"group": "Start", "pages": ["index", "guide"]}]}]}}"#;
 
 struct Fixture {
     store: Arc<dyn Store>,
@@ -63,7 +64,10 @@ async fn fixture(db: &TestDb, url: String) -> Fixture {
         webhook_secret: None,
         poll_interval_minutes: None,
     };
-    store.put_source(&project, &kb, source, false).await.unwrap();
+    store
+        .put_source(&project, &kb, source, false)
+        .await
+        .unwrap();
     let work = tempfile::tempdir().unwrap();
     let runner = Runner::new(
         store.clone(),
@@ -108,7 +112,11 @@ impl Fixture {
 
     /// (title, body, updated_at) of every article.
     async fn articles(&self) -> Vec<(String, String, String)> {
-        let content = self.store.kb_content(&self.project, &self.kb).await.unwrap();
+        let content = self
+            .store
+            .kb_content(&self.project, &self.kb)
+            .await
+            .unwrap();
         let mut out: Vec<_> = content
             .articles
             .into_iter()
@@ -133,7 +141,10 @@ async fn an_update_to_the_commit_already_applied_reads_nothing() {
     let server = GitServer::start().await;
     let repo = server.create_repo("docs");
     repo.write("docs.json", NAV)
-        .write("index.mdx", "---\ntitle: Home\n---\nSee [the guide](/guide).\n")
+        .write(
+            "index.mdx",
+            "---\ntitle: Home\n---\nSee [the guide](/guide).\n",
+        )
         .write("guide.mdx", "---\ntitle: Guide\n---\nSteps.\n");
     let sha = repo.commit("Docs");
     repo.push();
@@ -154,7 +165,10 @@ async fn an_update_to_the_commit_already_applied_reads_nothing() {
     let again = f.update().await;
     assert!(!read_files(&again), "{:#?}", again.logs);
     assert!(
-        again.logs.iter().any(|l| l.contains("already equals commit")),
+        again
+            .logs
+            .iter()
+            .any(|l| l.contains("already equals commit")),
         "{:#?}",
         again.logs
     );
@@ -164,7 +178,10 @@ async fn an_update_to_the_commit_already_applied_reads_nothing() {
     assert_eq!(commit.message, "Docs");
     assert!(commit.files_changed.added.is_empty() && commit.files_changed.modified.is_empty());
     assert_eq!(f.articles().await, after_first, "nothing touched");
-    assert_eq!(f.store.source_items(&f.project, &f.kb).await.unwrap(), items);
+    assert_eq!(
+        f.store.source_items(&f.project, &f.kb).await.unwrap(),
+        items
+    );
     let source = f.store.get_source(&f.project, &f.kb).await.unwrap();
     assert_eq!(source.last_commit.as_deref(), Some(sha.as_str()));
 
@@ -178,8 +195,15 @@ async fn an_update_to_the_commit_already_applied_reads_nothing() {
     let relinked = f.update().await;
     assert!(read_files(&relinked), "{:#?}", relinked.logs);
     let after = f.articles().await;
-    assert!(after[1].1.contains("](/hc/handbook/articles/kba_"), "{}", after[1].1);
-    assert_eq!(after[0], after_first[0], "the guide has no link and is untouched");
+    assert!(
+        after[1].1.contains("](/hc/handbook/articles/kba_"),
+        "{}",
+        after[1].1
+    );
+    assert_eq!(
+        after[0], after_first[0],
+        "the guide has no link and is untouched"
+    );
 
     // A new commit is read as always.
     next_second().await;
@@ -195,7 +219,13 @@ async fn an_update_to_the_commit_already_applied_reads_nothing() {
     assert!(f.articles().await[0].1.contains("More steps."));
     let listed = f
         .store
-        .list_updates(&f.project, PageRequest { limit: 100, after: None })
+        .list_updates(
+            &f.project,
+            PageRequest {
+                limit: 100,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 4);
