@@ -11,6 +11,7 @@
 //! Everything slow runs off the request path: git in child processes, reading and planning on
 //! the blocking pool.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,7 @@ use tome_store::{ClaimedUpdate, PageRequest, Store, StoreError, SyncChanges, Upd
 
 use crate::archive::Problem;
 use crate::files::{self, Files};
-use crate::git::{self, GitOptions, Remote};
+use crate::git::{self, GitOptions, KnownBlobs, Remote};
 use crate::{formats, planner};
 
 /// How long a claimed job is a node's before another may take it over.
@@ -33,6 +34,9 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 const IDLE_POLL: Duration = Duration::from_millis(500);
 /// How often due polling sources are looked for.
 const POLL_CHECK: Duration = Duration::from_secs(30);
+/// Most bytes of file contents the runner keeps between updates (see `Runner::blobs`); past it
+/// the kept trees are dropped, and a tree larger than this is not kept.
+const BLOB_MEMORY: usize = 64 * 1024 * 1024;
 /// Problems listed in a failed update's logs before the rest are counted.
 const PROBLEMS_LOGGED: usize = 200;
 
@@ -82,6 +86,9 @@ pub struct Runner {
     store: Arc<dyn Store>,
     cfg: RunnerConfig,
     wake: Notify,
+    /// Per KB, the file contents of the last tree read, by blob ID: the next update of the KB
+    /// reads only the files whose blobs are new (a one-file commit reads one file).
+    blobs: Mutex<HashMap<String, Arc<KnownBlobs>>>,
 }
 
 impl Runner {
@@ -90,6 +97,7 @@ impl Runner {
             store,
             cfg,
             wake: Notify::new(),
+            blobs: Mutex::new(HashMap::new()),
         })
     }
 
@@ -432,15 +440,19 @@ impl Runner {
         if let Some(why) = &changed.all_added {
             log(why.clone());
         }
-        let tree = git::read_tree(
+        let known = self.known_blobs(&source.kb_id);
+        let tree = git::read_tree_with(
             &work,
             &fetched.sha,
             &source.path,
             &git::TreeLimits::default(),
             &opts,
+            &known,
         )
         .await
         .map_err(|e| e.to_string())?;
+        drop(known);
+        self.remember_blobs(&source.kb_id, &tree);
         for line in tree.skipped {
             log(line);
         }
@@ -539,6 +551,42 @@ impl Runner {
             files_changed: changed,
         };
         Ok((files, commit, None))
+    }
+
+    /// The blobs of the KB's last tree read (none yet: empty).
+    fn known_blobs(&self, kb_id: &str) -> Arc<KnownBlobs> {
+        self.blobs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(kb_id).cloned())
+            .unwrap_or_default()
+    }
+
+    /// Keeps the blobs of a tree just read for the KB's next update (see [`BLOB_MEMORY`]).
+    fn remember_blobs(&self, kb_id: &str, tree: &git::TreeFiles) {
+        let Ok(mut all) = self.blobs.lock() else {
+            return;
+        };
+        all.remove(kb_id);
+        let bytes: usize = tree.files.files.values().map(Vec::len).sum();
+        if bytes > BLOB_MEMORY {
+            return;
+        }
+        let held: usize = all
+            .values()
+            .map(|b| b.values().map(Vec::len).sum::<usize>())
+            .sum();
+        if held + bytes > BLOB_MEMORY {
+            all.clear();
+        }
+        let known: KnownBlobs = tree
+            .blobs
+            .iter()
+            .filter_map(|(path, object)| {
+                Some((object.clone(), tree.files.files.get(path)?.clone()))
+            })
+            .collect();
+        all.insert(kb_id.to_string(), Arc::new(known));
     }
 
     fn work_dir(&self, kb_id: &str) -> PathBuf {

@@ -1,6 +1,7 @@
 //! The job runner against a real git server and store (SQLite, or PostgreSQL when
 //! `TOME_TEST_DATABASE_URL` is set): an update to the commit the KB already equals ends without
-//! reading a file, unless the KB's settings changed since (its slug is in every page link).
+//! reading a file, unless the KB's settings changed since (its slug is in every page link); and a
+//! tree read takes the files whose blobs it already holds from memory.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -229,4 +230,65 @@ async fn an_update_to_the_commit_already_applied_reads_nothing() {
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 4);
+}
+
+#[tokio::test]
+async fn a_tree_read_takes_known_blobs_from_memory() {
+    use tome_sync::git::{self, KnownBlobs, Remote, TreeLimits, read_tree, read_tree_with};
+    let server = GitServer::start().await;
+    let repo = server.create_repo("docs");
+    repo.write("a.md", "A\n")
+        .write("b.md", "B\n")
+        .write("same.md", "B\n");
+    repo.commit("Three files");
+    repo.push();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("w.git");
+    let remote = Remote {
+        url: server.git_url("docs"),
+        branch: None,
+        token: None,
+    };
+    let opts = GitOptions {
+        allow_private: true,
+        ..GitOptions::default()
+    };
+    let first = git::fetch(&dir, &remote, &opts).await.unwrap();
+    let limits = TreeLimits::default();
+    let old = read_tree(&dir, &first.sha, "", &limits, &opts)
+        .await
+        .unwrap();
+    assert_eq!(old.blobs.len(), 3);
+    assert_eq!(
+        old.blobs["b.md"], old.blobs["same.md"],
+        "same content, same blob"
+    );
+
+    repo.write("a.md", "A, edited\n");
+    let second = repo.commit("Edit a");
+    repo.push();
+    git::fetch(&dir, &remote, &opts).await.unwrap();
+    let full = read_tree(&dir, &second, "", &limits, &opts).await.unwrap();
+    let known: KnownBlobs = old
+        .blobs
+        .iter()
+        .map(|(path, object)| (object.clone(), old.files.files[path].clone()))
+        .collect();
+    let reused = read_tree_with(&dir, &second, "", &limits, &opts, &known)
+        .await
+        .unwrap();
+    assert_eq!(reused.files.files, full.files.files);
+    assert_eq!(reused.blobs, full.blobs);
+    assert_eq!(reused.files.text("a.md"), Some("A, edited\n"));
+
+    // Known blobs are taken as they are, not read: a (deliberately wrong) known content shows
+    // that only the new blob came from git.
+    let mut marked = known.clone();
+    marked.insert(old.blobs["b.md"].clone(), b"from memory\n".to_vec());
+    let taken = read_tree_with(&dir, &second, "", &limits, &opts, &marked)
+        .await
+        .unwrap();
+    assert_eq!(taken.files.text("b.md"), Some("from memory\n"));
+    assert_eq!(taken.files.text("same.md"), Some("from memory\n"));
+    assert_eq!(taken.files.text("a.md"), Some("A, edited\n"));
 }

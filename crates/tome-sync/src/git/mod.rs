@@ -56,7 +56,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use tree::{ChangedFiles, TreeFiles, TreeLimits, changed_files, read_tree};
+pub use tree::{
+    ChangedFiles, KnownBlobs, TreeFiles, TreeLimits, changed_files, read_tree, read_tree_with,
+};
 
 use remote::{Scheme, Target};
 use run::{Git, Scrubber};

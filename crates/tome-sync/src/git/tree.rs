@@ -36,6 +36,9 @@ impl Default for TreeLimits {
 #[derive(Debug, Default, Clone)]
 pub struct TreeFiles {
     pub files: Files,
+    /// The blob (object ID) of each file, by path: pass them back as [`KnownBlobs`] to read the
+    /// next commit of the same source without reading unchanged files again.
+    pub blobs: std::collections::BTreeMap<String, String>,
     /// One human-readable line per entry skipped (symbolic links, submodules, paths that are not
     /// UTF-8), for the update's logs.
     pub skipped: Vec<String>,
@@ -207,6 +210,10 @@ fn internal(message: &str) -> GitError {
     GitError::new(GitErrorKind::Internal, message)
 }
 
+/// Contents of blobs already read, by object ID (a blob's ID is the hash of its content, so an
+/// entry can only ever be the right content).
+pub type KnownBlobs = std::collections::HashMap<String, Vec<u8>>;
+
 /// Reads every file under `path` at `commit` (see the module docs for what counts as a file).
 /// The file count and sizes are checked against `limits` before any content is read.
 pub async fn read_tree(
@@ -215,6 +222,19 @@ pub async fn read_tree(
     path: &str,
     limits: &TreeLimits,
     opts: &GitOptions,
+) -> Result<TreeFiles, GitError> {
+    read_tree_with(work, commit, path, limits, opts, &KnownBlobs::new()).await
+}
+
+/// [`read_tree`], taking the contents of blobs found in `known` from there instead of reading
+/// them: after a commit that changed one file, only that file is read.
+pub async fn read_tree_with(
+    work: &Path,
+    commit: &str,
+    path: &str,
+    limits: &TreeLimits,
+    opts: &GitOptions,
+    known: &KnownBlobs,
 ) -> Result<TreeFiles, GitError> {
     let folder = folder(path)?;
     let tree = tree_of(work, commit, &folder, opts).await?;
@@ -286,12 +306,32 @@ pub async fn read_tree(
             ),
         ));
     }
-    let contents = cat_blobs(work, &wanted, opts).await?;
+    let unknown: Vec<(String, String, u64)> = wanted
+        .iter()
+        .filter(|(_, object, _)| !known.contains_key(object))
+        .cloned()
+        .collect();
+    let contents = cat_blobs(work, &unknown, opts).await?;
+    let read: std::collections::HashMap<String, Vec<u8>> = unknown
+        .into_iter()
+        .map(|(_, object, _)| object)
+        .zip(contents)
+        .collect();
     let mut files = Files::default();
-    for ((path, _, _), content) in wanted.into_iter().zip(contents) {
-        files.files.insert(path, content);
+    let mut blobs = std::collections::BTreeMap::new();
+    for (path, object, _) in wanted {
+        let content = match read.get(&object).or_else(|| known.get(&object)) {
+            Some(content) => content.clone(),
+            None => return Err(internal(&format!("blob {object} of {path} was not read"))),
+        };
+        files.files.insert(path.clone(), content);
+        blobs.insert(path, object);
     }
-    Ok(TreeFiles { files, skipped })
+    Ok(TreeFiles {
+        files,
+        blobs,
+        skipped,
+    })
 }
 
 /// The contents of `blobs` (path, object, size), in order, through one `git cat-file --batch`.
