@@ -176,7 +176,8 @@ PHASES = [
     ("fetch", re.compile(r"^fetching "), re.compile(r"^at commit ")),
     ("tree read", re.compile(r"^at commit "), re.compile(r"^\d+ files read")),
     ("format read", re.compile(r"^\d+ files read"), re.compile(r"^read as ")),
-    ("plan", re.compile(r"^read as "), re.compile(r"^applying: ")),
+    ("load", re.compile(r"^read as "), re.compile(r"^the knowledge base now: ")),
+    ("plan", re.compile(r"^the knowledge base now: "), re.compile(r"^applying: ")),
 ]
 
 
@@ -187,6 +188,7 @@ def phases(status):
         m = re.match(r"^\[\s*([0-9.]+)s\] (.*)$", line)
         if m:
             at.append((float(m.group(1)), m.group(2)))
+    # Log times have 10 ms steps; a phase never takes less than nothing.
 
     def first(rx):
         return next((t for t, text in at if rx.search(text)), None)
@@ -199,7 +201,7 @@ def phases(status):
                                for k in ("createdAt", "startedAt", "endedAt"))
     applying = first(re.compile(r"^applying: "))
     out["queue"] = (started - created) if started and created else None
-    out["apply"] = (ended - started - applying) if ended and started and applying is not None else None
+    out["apply"] = max(0.0, ended - started - applying) if ended and started and applying is not None else None
     out["job"] = (ended - started) if ended and started else None
     out["catch-up"] = (status["_seen"] - ended) if ended and status.get("_seen") else None
     out["to end"] = (ended - created) if ended and created else None
@@ -296,7 +298,7 @@ class Bench:
         fmt = lambda v: "—" if v is None else f"{v * 1000:.0f}"
         self.detail.append(
             f"| {corpus} | {what} | {secs * 1000:.0f} | {fmt(ph['queue'])} | {fmt(ph['fetch'])} | "
-            f"{fmt(ph['tree read'])} | {fmt(ph['format read'])} | {fmt(ph['plan'])} | "
+            f"{fmt(ph['tree read'])} | {fmt(ph['format read'])} | {fmt(ph['load'])} | {fmt(ph['plan'])} | "
             f"{fmt(ph['apply'])} | {fmt(ph['job'])} | {fmt(ph['catch-up'])} | {peak // 1024 if peak else '—'} |")
         return ph
 
@@ -469,13 +471,13 @@ class Bench:
             out.append(f"| {corpus} | {what} | {base} | {val} | {r} | {goal} | {m} |")
         out += ["", "Each update, from the job's own logs (ms): queue = `createdAt`→`startedAt`; fetch = "
                 "`git` fetch into the work copy; tree = changed files + reading every file of the "
-                "commit; format = parsing them (Tome layout or Mintlify); plan = loading the KB's "
-                "content and diffing; apply = the one transaction up to `endedAt`; catch-up = `endedAt` to "
+                "commit; format = parsing them (Tome layout or Mintlify); load = reading the KB's content "
+                "and path map from the database; plan = diffing; apply = the one transaction up to `endedAt`; catch-up = `endedAt` to "
                 "the status answering `success`, which it does once the node's search index and caches "
                 "hold the update. Peak RSS is the server's VmHWM during the job (reset before each "
                 "trigger).", "",
-                "| corpus | run | trigger → success | queue | fetch | tree | format | plan | apply | job | catch-up | server peak RSS MiB |",
-                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                "| corpus | run | trigger → success | queue | fetch | tree | format | load | plan | apply | job | catch-up | server peak RSS MiB |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         out += self.detail
         out += ["", "`tome update --wait` as the job process, under `/usr/bin/time -v` (server stopped):", "",
                 "| corpus | run | max RSS MiB | wall s | summary |", "|---|---|---:|---:|---|"]

@@ -316,6 +316,15 @@ impl Runner {
             .source_items(&job.project_id, &job.kb_id)
             .await
             .map_err(|e| format!("reading the knowledge base: {e}"))?;
+        log(format!(
+            "the knowledge base now: {} categories, {} sections, {} articles, {} FAQs, {} \
+             source paths",
+            content.categories.len(),
+            content.sections.len(),
+            content.articles.len(),
+            content.faqs.len(),
+            items.len()
+        ));
         let page_root = (self.cfg.page_root)(&kb.slug);
         let kb_id = job.kb_id.clone();
         let sha = commit.sha.clone();
