@@ -12,6 +12,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tome_core::input::schema::SourceSet;
 use tome_core::source::{Source, SourceInput, UpdateJob, UpdateStatus, UpdateTrigger};
 use tome_store::StoreError;
 use utoipa::ToSchema;
@@ -110,7 +111,7 @@ pub async fn get_source(
 /// A git repository, or a server folder where the operator allows it. From then on the KB's content is managed by updates: content writes through the
 /// API answer 409 `source_managed`. `token` and `webhook_secret` are write-only.
 #[utoipa::path(put, path = "/v1/kb/{kb_id}/source", tag = "Sources", params(("kb_id" = String, Path)),
-    request_body = SourceBody,
+    request_body = SourceSet,
     responses((status = 200, body = Data<SourceResponse>), (status = 201, body = Data<SourceResponse>),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_source(
@@ -170,30 +171,6 @@ pub async fn delete_source(
     s.store.delete_source(&auth.project_id, &kb_id).await?;
     tracing::info!(kb.id = %kb_id, "source removed");
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The request schema of `PUT /v1/kb/{kb_id}/source` (the validation is `SourceInput`'s).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct SourceBody {
-    /// `git` (default) or `folder` (only when the operator enables local roots).
-    #[schema(rename = "type", nullable = false)]
-    kind: Option<String>,
-    /// `https://`, `ssh://` or `git://` (`file://` or an absolute path only with local roots);
-    /// no credentials (use `token`). At most 2048 characters.
-    url: String,
-    /// Default: the remote's default branch.
-    branch: Option<String>,
-    /// Sub-folder of the repository (no `..`); default the root.
-    path: Option<String>,
-    /// `auto` (default), `tome` or `mintlify`.
-    format: Option<String>,
-    /// HTTPS token (write-only; never returned or logged).
-    token: Option<String>,
-    /// Secret of the push webhook, 8–256 characters (write-only).
-    webhook_secret: Option<String>,
-    /// Poll the repository every N minutes (1–10080); off by default.
-    poll_interval_minutes: Option<i64>,
 }
 
 // ---------------------------------------------------------------- updates
