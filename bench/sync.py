@@ -12,8 +12,9 @@ both as git repositories served by `git daemon` on 127.0.0.1, against a real `to
       and `tome update --wait` run as the job process under `/usr/bin/time -v`.
 
 Where the time goes comes from the update's own logs (each line carries the seconds since the
-job started): fetch, tree read (changed files + file contents), format read, planning (KB
-content load + diff), and the apply transaction (to `endedAt`).
+job started): fetch, tree read (changed files + file contents), format read, load (the KB's
+content and path map), planning (the diff), the apply transaction (to `endedAt`), and the
+catch-up (`endedAt` to the status saying `success`, once the search index and caches hold it).
 """
 
 import argparse
