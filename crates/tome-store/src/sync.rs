@@ -10,9 +10,11 @@
 
 use async_trait::async_trait;
 use tome_core::model::{Article, Category, Entity, Faq, Section};
-use tome_core::source::{NewSource, Source, SourceSecrets, UpdateJob, UpdateReport, UpdateTrigger};
+use tome_core::source::{
+    NewSource, Source, SourceSecrets, UPDATE_LOG_MAX, UpdateJob, UpdateReport, UpdateTrigger,
+};
 
-use crate::{Page, PageRequest, Result};
+use crate::{Page, PageRequest, Result, StoreError};
 
 /// Every category, section, article and FAQ of one knowledge base, whatever their status, each
 /// list in creation order.
@@ -104,6 +106,10 @@ pub trait SyncStore: Send + Sync {
     /// Sets (creates or replaces) the knowledge base's source. A `None` token or webhook secret
     /// in `new` keeps the stored one when `keep_secrets` is set (a `PUT` that omits them), and
     /// clears it otherwise. Returns the source and whether it was created.
+    ///
+    /// Replacing a source with a different kind, URL, branch, path or format forgets its
+    /// `last_commit`, so the next update at the same commit still makes the content equal to
+    /// the new location.
     async fn put_source(
         &self,
         project_id: &str,
@@ -117,14 +123,17 @@ pub trait SyncStore: Send + Sync {
     /// The source of a KB that has one, without a project (the push webhook knows only the KB).
     async fn source_by_kb(&self, kb_id: &str) -> Result<Option<(Source, SourceSecrets)>>;
     /// Detaches the source: the content stays and becomes editable; the path map and queued
-    /// jobs go (queued jobs end as `failure`, "source removed").
+    /// jobs go (queued jobs end as `failure`, "source removed"; so does a running one, whose
+    /// node then finds it no longer its own and stops).
     async fn delete_source(&self, project_id: &str, kb_id: &str) -> Result<()>;
-    /// Sources with polling on whose last poll is at least their interval ago; marks them
-    /// polled (so one node of a cluster takes each) and returns their KB IDs.
+    /// Sources with polling on whose last poll is at least their interval ago (or that were
+    /// never polled); marks them polled at `now_unix` (so one node of a cluster takes each) and
+    /// returns `(project_id, kb_id)` of each.
     async fn take_due_polls(&self, now_unix: i64) -> Result<Vec<(String, String)>>;
 
     /// The KB's content in full (any status), for planning.
     async fn kb_content(&self, project_id: &str, kb_id: &str) -> Result<KbContent>;
+    /// The KB's path → item map in the order it was written (empty without a source).
     async fn source_items(&self, project_id: &str, kb_id: &str) -> Result<Vec<SourceItem>>;
 
     /// Queues an update of the KB, or returns the job already queued for it (`false`).
@@ -142,6 +151,9 @@ pub trait SyncStore: Send + Sync {
     /// Claims the oldest `queued` job whose KB has no other job running — or an `in_progress`
     /// one whose lease ran out (its node died) — for `node`, with a lease of `lease_ms`. At most
     /// one node gets a job (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer).
+    ///
+    /// A claim counts an attempt; a re-claimed job gets a log line saying it was re-queued.
+    /// `node` must be unique to the claiming process (the lease is fenced by it).
     async fn claim_update(
         &self,
         node: &str,
@@ -150,6 +162,13 @@ pub trait SyncStore: Send + Sync {
     ) -> Result<Option<ClaimedUpdate>>;
     /// Extends the lease and records progress (logs so far, the commit once known). `false`
     /// when the job is no longer this node's (its lease expired and another node took it).
+    ///
+    /// `progress.logs` replaces the stored logs (capped at [`UPDATE_LOG_MAX`] lines), so a runner
+    /// starts from [`ClaimedUpdate`]'s `job.logs` (which say when a job was re-queued) and
+    /// appends. A `None` author or commit keeps the stored one; the summary is set when the job
+    /// ends.
+    ///
+    /// [`UPDATE_LOG_MAX`]: tome_core::source::UPDATE_LOG_MAX
     async fn renew_update(
         &self,
         update_id: &str,
@@ -164,6 +183,12 @@ pub trait SyncStore: Send + Sync {
     /// whole) and ends the job as `success`, in one transaction. `Ok(false)` and nothing
     /// written when the job is no longer this node's; `Err(SpendingCap)` and nothing written
     /// at the cap.
+    ///
+    /// Also refused, with nothing written: an entity of another knowledge base
+    /// (`Internal`), an update or delete of a row that is not there (`NotFound`), a section,
+    /// article or FAQ placed in a category or section outside the KB or a section of another
+    /// category, or a related article that is not in the KB (`Invalid`). Deleting articles
+    /// drops them from the related lists of the rest, as the API's deletes do.
     async fn apply_update(
         &self,
         update_id: &str,
@@ -173,4 +198,128 @@ pub trait SyncStore: Send + Sync {
         changes: &SyncChanges,
         report: &UpdateReport,
     ) -> Result<bool>;
+}
+
+/// `logs` capped at [`UPDATE_LOG_MAX`] lines: the first `UPDATE_LOG_MAX - 1`, then one line
+/// saying how many were cut.
+pub(crate) fn cap_logs(logs: &[String]) -> Vec<String> {
+    if logs.len() <= UPDATE_LOG_MAX {
+        return logs.to_vec();
+    }
+    let keep = UPDATE_LOG_MAX - 1;
+    let mut out = logs[..keep].to_vec();
+    out.push(format!(
+        "… {} more lines cut (an update keeps at most {UPDATE_LOG_MAX})",
+        logs.len() - keep
+    ));
+    out
+}
+
+/// The line a job's logs get when a node claims it again after its first node stopped.
+pub(crate) const REQUEUED_LINE: &str = "re-queued: the node running it stopped (lease expired)";
+
+/// Checks what the stores cannot leave to foreign keys: every entity belongs to `kb_id`, and
+/// every path maps to an article or FAQ.
+pub(crate) fn check_plan(kb_id: &str, c: &SyncChanges) -> Result<()> {
+    let foreign = c
+        .create_categories
+        .iter()
+        .chain(&c.update_categories)
+        .map(|x| (&x.kb_id, &x.id))
+        .chain(
+            c.create_sections
+                .iter()
+                .chain(&c.update_sections)
+                .map(|x| (&x.kb_id, &x.id)),
+        )
+        .chain(
+            c.create_articles
+                .iter()
+                .chain(&c.update_articles)
+                .map(|x| (&x.kb_id, &x.id)),
+        )
+        .chain(
+            c.create_faqs
+                .iter()
+                .chain(&c.update_faqs)
+                .map(|x| (&x.kb_id, &x.id)),
+        )
+        .find(|(k, _)| k.as_str() != kb_id);
+    if let Some((other, id)) = foreign {
+        return Err(StoreError::Internal(
+            format!("update of {kb_id} writes {id} of another knowledge base ({other})").into(),
+        ));
+    }
+    let mut paths: Vec<&str> = c.items.iter().map(|i| i.path.as_str()).collect();
+    paths.sort_unstable();
+    if let Some(w) = paths.windows(2).find(|w| w[0] == w[1]) {
+        return Err(StoreError::Internal(
+            format!("source item {:?} is listed twice", w[0]).into(),
+        ));
+    }
+    if let Some(item) = c
+        .items
+        .iter()
+        .find(|i| !matches!(i.entity, Entity::Article | Entity::Faq))
+    {
+        return Err(StoreError::Internal(
+            format!("source item {:?} maps to a {:?}", item.path, item.entity).into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The charges of an update's creates, one per kind that has any.
+pub(crate) fn plan_charges(c: &SyncChanges) -> Vec<tome_core::credits::Charge> {
+    use tome_core::credits::{Action, Charge};
+    [
+        (Action::CategoryCreated, c.create_categories.len()),
+        (Action::SectionCreated, c.create_sections.len()),
+        (Action::ArticleCreated, c.create_articles.len()),
+        (Action::FaqCreated, c.create_faqs.len()),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(action, n)| Charge {
+        action,
+        count: n as i64,
+    })
+    .collect()
+}
+
+/// The related-article IDs named by the articles an update writes, each once.
+pub(crate) fn related_ids(c: &SyncChanges) -> Vec<String> {
+    let mut ids: Vec<String> = c
+        .create_articles
+        .iter()
+        .chain(&c.update_articles)
+        .flat_map(|a| a.related_articles.iter().cloned())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The article (if any) of those an update writes that names itself as related.
+pub(crate) fn self_related(c: &SyncChanges) -> Option<&Article> {
+    c.create_articles
+        .iter()
+        .chain(&c.update_articles)
+        .find(|a| a.related_articles.contains(&a.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_are_capped_with_a_line_saying_how_many_were_cut() {
+        let short: Vec<String> = (0..UPDATE_LOG_MAX).map(|i| i.to_string()).collect();
+        assert_eq!(cap_logs(&short), short);
+        let long: Vec<String> = (0..UPDATE_LOG_MAX + 500).map(|i| i.to_string()).collect();
+        let capped = cap_logs(&long);
+        assert_eq!(capped.len(), UPDATE_LOG_MAX);
+        assert_eq!(capped[..UPDATE_LOG_MAX - 1], long[..UPDATE_LOG_MAX - 1]);
+        assert!(capped[UPDATE_LOG_MAX - 1].contains("501 more lines cut"));
+    }
 }

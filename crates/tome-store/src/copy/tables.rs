@@ -202,6 +202,62 @@ pub const TABLES: &[Table] = &[
             col("created_at", Text),
         ],
     ),
+    table(
+        "kb_sources",
+        &[
+            col("seq", Int),
+            col("kb_id", Text),
+            col("project_id", Text),
+            col("kind", Text),
+            col("url", Text),
+            col("branch", Text),
+            col("path", Text),
+            col("format", Text),
+            col("token", Text),
+            col("webhook_secret", Text),
+            col("poll_interval_minutes", Int),
+            col("last_commit", Text),
+            col("last_synced_at", Text),
+            col("last_polled_at", Int),
+            col("created_at", Text),
+            col("updated_at", Text),
+        ],
+    ),
+    table(
+        "source_items",
+        &[
+            col("seq", Int),
+            col("kb_id", Text),
+            col("path", Text),
+            col("entity", Text),
+            col("entity_id", Text),
+            col("sha256", Text),
+        ],
+    ),
+    // Leases are copied as they are: a job in progress on the source is claimed again on the
+    // target once its lease runs out.
+    table(
+        "update_jobs",
+        &[
+            col("seq", Int),
+            col("id", Text),
+            col("project_id", Text),
+            col("kb_id", Text),
+            col("kb_slug", Text),
+            col("status", Text),
+            col("trigger", Text),
+            col("summary", Text),
+            col("logs", TextList),
+            col("created_at", Text),
+            col("started_at", Text),
+            col("ended_at", Text),
+            col("author", Text),
+            col("commit_info", Text),
+            col("attempts", Int),
+            col("lease_owner", Text),
+            col("lease_until", Int),
+        ],
+    ),
     // The change feed travels with the data it describes, under the same feed ID, so a search
     // index built from the source stays valid against the copy.
     Table {

@@ -158,7 +158,7 @@ const HAS_DANGLING_RELATED: &str = "kb_id = $2 AND related_articles <> '{}' AND 
     SELECT 1 FROM unnest(articles.related_articles) AS r(id)
     WHERE r.id NOT IN (SELECT a2.id FROM articles a2 WHERE a2.kb_id = articles.kb_id))";
 
-async fn prune_related(conn: &mut PgConnection, kb_id: &str) -> Result<()> {
+pub(super) async fn prune_related(conn: &mut PgConnection, kb_id: &str) -> Result<()> {
     changes::log_where(
         conn,
         Entity::Article,
@@ -228,12 +228,12 @@ fn push_content_filter(
     }
 }
 
-async fn write_article(
+pub(super) async fn write_article(
     conn: &mut PgConnection,
     a: &Article,
     project_id: &str,
     insert: bool,
-) -> Result<()> {
+) -> Result<u64> {
     let sql = if insert {
         "INSERT INTO articles (category_id, section_id, title, body, excerpt, status, tags,
              related_articles, sort_order, published_at, updated_at, created_at, id, kb_id, project_id)
@@ -244,7 +244,7 @@ async fn write_article(
              updated_at = $11, created_at = $12
          WHERE id = $13 AND kb_id = $14 AND project_id = $15"
     };
-    sqlx::query(sql)
+    let done = sqlx::query(sql)
         .bind(&a.category_id)
         .bind(&a.section_id)
         .bind(&a.title)
@@ -262,10 +262,16 @@ async fn write_article(
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    changes::log(conn, project_id, Some(&a.kb_id), Entity::Article, &a.id).await
+    changes::log(conn, project_id, Some(&a.kb_id), Entity::Article, &a.id).await?;
+    Ok(done.rows_affected())
 }
 
-async fn write_faq(conn: &mut PgConnection, f: &Faq, project_id: &str, insert: bool) -> Result<()> {
+pub(super) async fn write_faq(
+    conn: &mut PgConnection,
+    f: &Faq,
+    project_id: &str,
+    insert: bool,
+) -> Result<u64> {
     let sql = if insert {
         "INSERT INTO faqs (category_id, section_id, question, answer, status, sort_order,
              published_at, updated_at, created_at, id, kb_id, project_id)
@@ -275,7 +281,7 @@ async fn write_faq(conn: &mut PgConnection, f: &Faq, project_id: &str, insert: b
              sort_order = $6, published_at = $7, updated_at = $8, created_at = $9
          WHERE id = $10 AND kb_id = $11 AND project_id = $12"
     };
-    sqlx::query(sql)
+    let done = sqlx::query(sql)
         .bind(&f.category_id)
         .bind(&f.section_id)
         .bind(&f.question)
@@ -290,7 +296,8 @@ async fn write_faq(conn: &mut PgConnection, f: &Faq, project_id: &str, insert: b
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    changes::log(conn, project_id, Some(&f.kb_id), Entity::Faq, &f.id).await
+    changes::log(conn, project_id, Some(&f.kb_id), Entity::Faq, &f.id).await?;
+    Ok(done.rows_affected())
 }
 
 async fn delete_row(

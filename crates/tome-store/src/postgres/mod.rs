@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "public_slug",
         include_str!("../../migrations/postgres/0003_public_slug.sql"),
     ),
+    (
+        4,
+        "sources",
+        include_str!("../../migrations/postgres/0004_sources.sql"),
+    ),
 ];
 
 /// The upper 32 bits of the advisory-lock key: "tome" in ASCII. The lower 32 bits are the OID of
@@ -337,12 +342,36 @@ async fn charge(
     now: &str,
 ) -> Result<()> {
     let month = tome_core::time::month_of(now);
+    let price = charge.credits();
+    check_cap(conn, project_id, price, month).await?;
+    sqlx::query(
+        "INSERT INTO credit_ledger (project_id, month, action, items, credits, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(project_id)
+    .bind(month)
+    .bind(charge.action.as_str())
+    .bind(charge.count)
+    .bind(price)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Refuses with `SpendingCap` when spending `price` more in `month` would exceed the project's
+/// cap.
+async fn check_cap(
+    conn: &mut PgConnection,
+    project_id: &str,
+    price: i64,
+    month: &str,
+) -> Result<()> {
     let cap: Option<i64> = sqlx::query_scalar("SELECT credit_cap FROM projects WHERE id = $1")
         .bind(project_id)
         .fetch_optional(&mut *conn)
         .await?
         .flatten();
-    let price = charge.credits();
     if let Some(cap) = cap {
         // SUM(BIGINT) is NUMERIC in PostgreSQL; cast it back.
         let used: i64 = sqlx::query_scalar(
@@ -357,18 +386,22 @@ async fn charge(
             return Err(StoreError::SpendingCap { cap, used, price });
         }
     }
-    sqlx::query(
-        "INSERT INTO credit_ledger (project_id, month, action, items, credits, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(project_id)
-    .bind(month)
-    .bind(charge.action.as_str())
-    .bind(charge.count)
-    .bind(price)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    Ok(())
+}
+
+/// Debits several charges as one purchase: the cap is checked against their total, then each
+/// gets its own ledger row. Must run inside the write transaction that creates what they pay for.
+async fn charge_all(
+    conn: &mut PgConnection,
+    project_id: &str,
+    charges: &[tome_core::credits::Charge],
+    now: &str,
+) -> Result<()> {
+    let total: i64 = charges.iter().map(|c| c.credits()).sum();
+    check_cap(conn, project_id, total, tome_core::time::month_of(now)).await?;
+    for c in charges {
+        charge(conn, project_id, *c, now).await?;
+    }
     Ok(())
 }
 

@@ -156,7 +156,7 @@ const HAS_DANGLING_RELATED: &str = "kb_id = ? AND related_articles != '[]' AND E
 
 /// Drops IDs of deleted articles from every related list in the KB, logging the articles it
 /// changes. Runs after the delete, in its transaction.
-async fn prune_related(conn: &mut SqliteConnection, kb_id: &str) -> Result<()> {
+pub(super) async fn prune_related(conn: &mut SqliteConnection, kb_id: &str) -> Result<()> {
     changes::log_where(
         conn,
         Entity::Article,
@@ -222,12 +222,12 @@ fn push_content_filter(
     }
 }
 
-async fn write_article(
+pub(super) async fn write_article(
     conn: &mut SqliteConnection,
     a: &Article,
     project_id: &str,
     insert: bool,
-) -> Result<()> {
+) -> Result<u64> {
     let sql = if insert {
         "INSERT INTO articles (category_id, section_id, title, body, excerpt, status, tags,
              related_articles, sort_order, published_at, updated_at, created_at, id, kb_id, project_id)
@@ -238,7 +238,7 @@ async fn write_article(
              updated_at = ?, created_at = ?
          WHERE id = ? AND kb_id = ? AND project_id = ?"
     };
-    sqlx::query(sql)
+    let done = sqlx::query(sql)
         .bind(&a.category_id)
         .bind(&a.section_id)
         .bind(&a.title)
@@ -256,15 +256,16 @@ async fn write_article(
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    changes::log(conn, project_id, Some(&a.kb_id), Entity::Article, &a.id).await
+    changes::log(conn, project_id, Some(&a.kb_id), Entity::Article, &a.id).await?;
+    Ok(done.rows_affected())
 }
 
-async fn write_faq(
+pub(super) async fn write_faq(
     conn: &mut SqliteConnection,
     f: &Faq,
     project_id: &str,
     insert: bool,
-) -> Result<()> {
+) -> Result<u64> {
     let sql = if insert {
         "INSERT INTO faqs (category_id, section_id, question, answer, status, sort_order,
              published_at, updated_at, created_at, id, kb_id, project_id)
@@ -274,7 +275,7 @@ async fn write_faq(
              sort_order = ?, published_at = ?, updated_at = ?, created_at = ?
          WHERE id = ? AND kb_id = ? AND project_id = ?"
     };
-    sqlx::query(sql)
+    let done = sqlx::query(sql)
         .bind(&f.category_id)
         .bind(&f.section_id)
         .bind(&f.question)
@@ -289,7 +290,8 @@ async fn write_faq(
         .bind(project_id)
         .execute(&mut *conn)
         .await?;
-    changes::log(conn, project_id, Some(&f.kb_id), Entity::Faq, &f.id).await
+    changes::log(conn, project_id, Some(&f.kb_id), Entity::Faq, &f.id).await?;
+    Ok(done.rows_affected())
 }
 
 async fn delete_row(

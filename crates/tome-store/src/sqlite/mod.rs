@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "public_slug",
         include_str!("../../migrations/sqlite/0003_public_slug.sql"),
     ),
+    (
+        4,
+        "sources",
+        include_str!("../../migrations/sqlite/0004_sources.sql"),
+    ),
 ];
 
 /// The SQLite implementation of [`crate::Store`].
@@ -225,24 +230,8 @@ async fn charge(
     now: &str,
 ) -> Result<()> {
     let month = tome_core::time::month_of(now);
-    let cap: Option<i64> = sqlx::query_scalar("SELECT credit_cap FROM projects WHERE id = ?")
-        .bind(project_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .flatten();
     let price = charge.credits();
-    if let Some(cap) = cap {
-        let used: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(credits), 0) FROM credit_ledger WHERE project_id = ? AND month = ?",
-        )
-        .bind(project_id)
-        .bind(month)
-        .fetch_one(&mut *conn)
-        .await?;
-        if used + price > cap {
-            return Err(StoreError::SpendingCap { cap, used, price });
-        }
-    }
+    check_cap(conn, project_id, price, month).await?;
     sqlx::query(
         "INSERT INTO credit_ledger (project_id, month, action, items, credits, created_at)
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -255,6 +244,50 @@ async fn charge(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Refuses with `SpendingCap` when spending `price` more in `month` would exceed the project's
+/// cap.
+async fn check_cap(
+    conn: &mut SqliteConnection,
+    project_id: &str,
+    price: i64,
+    month: &str,
+) -> Result<()> {
+    let cap: Option<i64> = sqlx::query_scalar("SELECT credit_cap FROM projects WHERE id = ?")
+        .bind(project_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    if let Some(cap) = cap {
+        let used: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(credits), 0) FROM credit_ledger WHERE project_id = ? AND month = ?",
+        )
+        .bind(project_id)
+        .bind(month)
+        .fetch_one(&mut *conn)
+        .await?;
+        if used + price > cap {
+            return Err(StoreError::SpendingCap { cap, used, price });
+        }
+    }
+    Ok(())
+}
+
+/// Debits several charges as one purchase: the cap is checked against their total, then each
+/// gets its own ledger row. Must run inside the write transaction that creates what they pay for.
+async fn charge_all(
+    conn: &mut SqliteConnection,
+    project_id: &str,
+    charges: &[tome_core::credits::Charge],
+    now: &str,
+) -> Result<()> {
+    let total: i64 = charges.iter().map(|c| c.credits()).sum();
+    check_cap(conn, project_id, total, tome_core::time::month_of(now)).await?;
+    for c in charges {
+        charge(conn, project_id, *c, now).await?;
+    }
     Ok(())
 }
 
