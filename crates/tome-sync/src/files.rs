@@ -152,3 +152,63 @@ fn hex(bytes: &[u8]) -> String {
     }
     s
 }
+
+impl Files {
+    /// Reads the files of a folder that a format reader uses (`.md`, `.mdx`, `.markdown`,
+    /// `.json`), skipping hidden files and folders and the `exclude`d paths (relative to
+    /// `root`). Symlinked folders are not followed. Fails over [`MAX_FILES`] such files or on
+    /// one over [`MAX_FILE_BYTES`].
+    pub fn read_dir(root: &std::path::Path, exclude: &[String]) -> anyhow::Result<Files> {
+        use anyhow::{Context, bail};
+        let exclude: Vec<&str> = exclude
+            .iter()
+            .map(|e| e.trim_start_matches("./").trim_end_matches('/'))
+            .filter(|e| !e.is_empty())
+            .collect();
+        let mut files = Files::default();
+        let mut dirs = vec![(root.to_path_buf(), String::new())];
+        while let Some((dir, prefix)) = dirs.pop() {
+            let entries = std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?;
+            for entry in entries {
+                let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else {
+                    bail!("{}: file names must be UTF-8", entry.path().display());
+                };
+                if name.starts_with('.') {
+                    continue;
+                }
+                let rel = format!("{prefix}{name}");
+                if exclude
+                    .iter()
+                    .any(|e| rel == *e || rel.strip_prefix(e).is_some_and(|r| r.starts_with('/')))
+                {
+                    continue;
+                }
+                let kind = entry.file_type()?;
+                let path = entry.path();
+                if kind.is_dir() {
+                    dirs.push((path, format!("{rel}/")));
+                    continue;
+                }
+                let lower = rel.to_lowercase();
+                let wanted = [".md", ".mdx", ".markdown", ".json"]
+                    .iter()
+                    .any(|ext| lower.ends_with(ext));
+                if !wanted || !(kind.is_file() || (kind.is_symlink() && path.is_file())) {
+                    continue;
+                }
+                let size = std::fs::metadata(&path)?.len();
+                if size > MAX_FILE_BYTES {
+                    bail!("{rel}: the file is larger than {MAX_FILE_BYTES} bytes");
+                }
+                if files.files.len() >= MAX_FILES {
+                    bail!("the folder has more than {MAX_FILES} Markdown and JSON files");
+                }
+                let bytes = std::fs::read(&path).with_context(|| format!("reading {rel}"))?;
+                files.files.insert(rel, bytes);
+            }
+        }
+        Ok(files)
+    }
+}

@@ -404,17 +404,31 @@ impl Runner {
             source.last_commit.as_deref(),
             &fetched.sha,
             &source.path,
+            &opts,
         )
         .await
         .map_err(|e| e.to_string())?;
-        let files = git::read_tree(&work, &fetched.sha, &source.path)
-            .await
-            .map_err(|e| e.to_string())?;
+        if let Some(why) = &changed.all_added {
+            log(why.clone());
+        }
+        let tree = git::read_tree(
+            &work,
+            &fetched.sha,
+            &source.path,
+            &git::TreeLimits::default(),
+            &opts,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        for line in tree.skipped {
+            log(line);
+        }
+        let files = tree.files;
         let commit = CommitInfo {
             sha: fetched.sha,
             ref_name: fetched.ref_name,
             message: fetched.message,
-            files_changed: changed,
+            files_changed: changed.files,
         };
         Ok((files, commit, Some(fetched.author)))
     }

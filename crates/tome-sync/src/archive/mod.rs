@@ -8,15 +8,15 @@
 //! trait and writes a directory or a tarball ([`export`], [`sink`]).
 
 mod export;
-mod front_matter;
+pub(crate) mod front_matter;
 mod import;
 pub(crate) mod items;
 pub(crate) mod manifest;
-mod names;
+pub(crate) mod names;
 pub(crate) mod plan;
 mod sink;
 pub(crate) mod source;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::fmt;
 use std::path::PathBuf;
