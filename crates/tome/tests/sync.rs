@@ -12,7 +12,6 @@ mod cluster;
 mod sync_support;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use sync_support::*;
@@ -161,7 +160,7 @@ fn first_update_shows_the_tree_everywhere() {
     // The source now records the commit.
     let src = w.get(&format!("/v1/kb/{kb}/source"));
     assert_eq!(src.data()["last_commit"], sha.as_str());
-    assert!(iso.is_match(src.data()["last_synced_at"].as_str().unwrap_or("")) || src.data()["last_synced_at"].is_string());
+    assert!(src.data()["last_synced_at"].is_string(), "{}", src.text);
 
     // Management API.
     let cats = w.list(&format!("/v1/kb/{kb}/categories"));
@@ -379,4 +378,500 @@ fn a_broken_file_fails_the_update_and_changes_nothing() {
     // And the good tree still updates (nothing is stuck).
     let st = w.update(&kb, "success");
     assert!(st["summary"].as_str().unwrap().ends_with("no changes"), "{st:#}");
+}
+
+// ------------------------------------------------------------------ 5. the credit cap
+
+#[test]
+fn an_update_over_the_credit_cap_fails_and_creates_nothing() {
+    // KB create costs 3; the tree costs 2×2 (categories) + 1 (section) + 4×3 (articles) = 17.
+    let w = World::with_cap(Some(10), &[]);
+    let (kb, _) = w.kb("capped");
+    w.git.repo("capped", TREE);
+    w.set_source(&kb, json!({"url": w.git.server.git_url("capped"), "format": "tome"}));
+    let usage = w.get("/v1/usage");
+    assert_eq!(usage.status, 200, "{}", usage.text);
+
+    let st = w.update(&kb, "failure");
+    let text = format!("{}\n{}", st["summary"], logs(&st));
+    assert!(text.contains("17 credits"), "{text}");
+    assert!(text.contains("10-credit"), "{text}");
+    assert_eq!(
+        w.content(&kb),
+        json!({"categories": [], "sections": [], "articles": [], "faqs": []})
+    );
+    assert_eq!(w.get("/v1/usage").json, usage.json, "a failed update charged credits");
+    // The source was not moved to the commit.
+    assert_eq!(
+        w.get(&format!("/v1/kb/{kb}/source")).data()["last_commit"],
+        Value::Null
+    );
+}
+
+// ------------------------------------------------------------------ 6. source_managed
+
+#[test]
+fn a_sourced_kb_refuses_content_writes_until_the_source_is_detached() {
+    let w = World::new(&[]);
+    let (kb, _) = w.kb("managed");
+    let mut tree = TREE.to_vec();
+    tree.push((
+        "billing/can-i-pay-by-card.md",
+        "---\ntype: faq\nquestion: Can I pay by card?\n---\n\nYes, every major card.\n",
+    ));
+    w.git.repo("managed", &tree);
+    let url = w.git.server.git_url("managed");
+    w.set_source(&kb, json!({"url": url, "branch": "main", "format": "tome"}));
+    w.update(&kb, "success");
+    let before = w.content(&kb);
+    let cat = before["categories"][0]["id"].as_str().unwrap().to_string();
+    let faq = before["faqs"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(before["faqs"][0]["question"], "Can I pay by card?");
+
+    let writes = [
+        (
+            "POST",
+            format!("/v1/kb/{kb}/articles"),
+            Some(json!({"category_id": cat, "title": "By hand", "body": "x"})),
+        ),
+        (
+            "PUT",
+            format!("/v1/kb/{kb}/categories/{cat}"),
+            Some(json!({"name": "Renamed by hand"})),
+        ),
+        ("DELETE", format!("/v1/kb/{kb}/faqs/{faq}"), None),
+    ];
+    for (method, path, body) in &writes {
+        let r = w.api(method, path, body.as_ref());
+        assert_eq!(r.status, 409, "{method} {path}: {}", r.text);
+        assert_eq!(err_code(&r), "source_managed", "{}", r.text);
+        assert_eq!(r.json["error"]["details"]["source"]["url"], url.as_str());
+        assert_eq!(r.json["error"]["details"]["source"]["branch"], "main");
+        assert!(r.json["error"]["message"].as_str().unwrap().contains(&url));
+    }
+    assert_eq!(w.content(&kb), before);
+
+    // KB settings stay editable.
+    let r = w.api("PUT", &format!("/v1/kb/{kb}"), Some(&json!({"title": "Managed docs"})));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.data()["title"], "Managed docs");
+
+    // Detach: content stays, writes work again.
+    let r = w.api("DELETE", &format!("/v1/kb/{kb}/source"), None);
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = w.get(&format!("/v1/kb/{kb}/source"));
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(w.content(&kb), before);
+    for (method, path, body) in &writes {
+        let r = w.api(method, path, body.as_ref());
+        assert!(
+            [200, 201, 204].contains(&r.status),
+            "{method} {path} after detaching: {}",
+            r.text
+        );
+    }
+    let after = w.content(&kb);
+    assert_eq!(after["articles"].as_array().unwrap().len(), 5);
+    assert!(after["faqs"].as_array().unwrap().is_empty());
+    // No source left: a trigger is a clear 400.
+    let r = w.api("POST", &format!("/v1/project/update/{}", w.project), None);
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(err_code(&r), "invalid_request");
+}
+
+// ------------------------------------------------------------------ 7. the push webhook
+
+#[test]
+fn the_push_webhook_checks_signatures_and_branches() {
+    let w = World::new(&[]);
+    let (kb, _) = w.kb("hooked");
+    let repo = w.git.repo("hooked", TREE);
+    let secret = "a-long-webhook-secret";
+    w.set_source(
+        &kb,
+        json!({"url": w.git.server.git_url("hooked"), "branch": "main", "format": "tome",
+               "webhook_secret": secret}),
+    );
+    let src = w.get(&format!("/v1/kb/{kb}/source"));
+    assert_eq!(src.data()["has_webhook_secret"], true);
+    assert!(!src.text.contains(secret));
+    let hook = format!("/v1/hooks/git/{kb}");
+    assert_eq!(
+        src.data()["webhook_url"],
+        format!("http://127.0.0.1:{}{hook}", w.tome.port)
+    );
+    let push = |branch: &str| {
+        json!({"ref": format!("refs/heads/{branch}"), "after": repo.head(),
+               "repository": {"full_name": "acme/hooked", "default_branch": "main"}})
+        .to_string()
+    };
+    let send = |headers: &[(&str, &str)], body: &str| {
+        raw_http(w.tome.port, "POST", &hook, headers, body.as_bytes())
+    };
+    let updates = || w.list("/v1/project/updates").len();
+    assert_eq!(updates(), 0);
+
+    // Wrong, missing and malformed signatures: 401, nothing queued.
+    let body = push("main");
+    let wrong = hub_signature("not-the-secret", body.as_bytes());
+    for headers in [
+        vec![("x-github-event", "push"), ("x-hub-signature-256", wrong.as_str())],
+        vec![("x-github-event", "push")],
+        vec![("x-github-event", "push"), ("x-hub-signature-256", "sha256=zz")],
+        vec![("x-gitlab-event", "Push Hook"), ("x-gitlab-token", "not-the-secret")],
+    ] {
+        let r = send(&headers, &body);
+        assert_eq!(r.status, 401, "{headers:?}: {}", r.text);
+        assert_eq!(err_code(&r), "unauthorized", "{}", r.text);
+    }
+    // A body changed after signing is refused too.
+    let signed = hub_signature(secret, body.as_bytes());
+    let tampered = body.replace("acme/hooked", "evil/hooked");
+    let r = send(&[("x-github-event", "push"), ("x-hub-signature-256", &signed)], &tampered);
+    assert_eq!(r.status, 401, "{}", r.text);
+    // An unknown KB looks the same as a bad signature.
+    let r = raw_http(
+        w.tome.port,
+        "POST",
+        "/v1/hooks/git/kb_000000000000",
+        &[("x-github-event", "push"), ("x-hub-signature-256", &signed)],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(updates(), 0, "a refused webhook queued an update");
+
+    // Ping: 200, nothing queued.
+    let ping = json!({"zen": "Keep it logically awesome.", "hook_id": 1}).to_string();
+    let sig = hub_signature(secret, ping.as_bytes());
+    let r = send(&[("x-github-event", "ping"), ("x-hub-signature-256", &sig)], &ping);
+    assert_eq!(r.status, 200, "{}", r.text);
+    // A push to another branch: 200, not queued.
+    let other = push("feature/x");
+    let sig = hub_signature(secret, other.as_bytes());
+    let r = send(&[("x-github-event", "push"), ("x-hub-signature-256", &sig)], &other);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["queued"], false);
+    assert_eq!(updates(), 0);
+
+    // A signed push to the branch: 202 and an update that succeeds, from `github`.
+    let r = send(&[("x-github-event", "push"), ("x-hub-signature-256", &signed)], &body);
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.json["statusId"].as_str().unwrap().to_string();
+    let st = w.wait(&id);
+    assert_eq!(st["status"], "success", "{st:#}");
+    assert_eq!(st["source"], "github");
+    assert_eq!(st["commit"]["sha"], repo.head().as_str());
+    assert_eq!(w.list(&format!("/v1/kb/{kb}/articles")).len(), 4);
+    assert_eq!(updates(), 1);
+
+    // GitLab: the secret as X-Gitlab-Token.
+    repo.write("billing/new.md", "---\ntitle: New page\n---\n\nFrom GitLab.\n");
+    repo.commit("gitlab push");
+    repo.push();
+    let body = json!({"object_kind": "push", "ref": "refs/heads/main",
+                      "project": {"default_branch": "main"}})
+    .to_string();
+    let r = send(&[("x-gitlab-event", "Push Hook"), ("x-gitlab-token", secret)], &body);
+    assert_eq!(r.status, 202, "{}", r.text);
+    let st = w.wait(r.json["statusId"].as_str().unwrap());
+    assert_eq!(st["status"], "success", "{st:#}");
+    assert_eq!(files_changed(&st).0, ["billing/new.md"]);
+    assert_eq!(w.list(&format!("/v1/kb/{kb}/articles")).len(), 5);
+    assert_eq!(updates(), 2);
+}
+
+// ------------------------------------------------------------------ 8. bad input
+
+#[test]
+fn every_source_field_is_validated_by_name() {
+    let w = World::new(&[]);
+    let (kb, _) = w.kb("strict");
+    let ok = "https://example.com/docs.git";
+    let long = format!("https://example.com/{}.git", "a".repeat(2049 - 24));
+    assert_eq!(long.len(), 2049);
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"url": ok, "type": "svn"}), "type"),
+        (json!({"url": ok, "type": "folder"}), "type"),
+        (json!({"url": ok, "type": 7}), "type"),
+        (json!({}), "url"),
+        (json!({"url": "not a url"}), "url"),
+        (json!({"url": "example.com/docs"}), "url"),
+        (json!({"url": "ftp://example.com/docs.git"}), "url"),
+        (json!({"url": "file:///srv/docs"}), "url"),
+        (json!({"url": "https://u:p@example.com/r.git"}), "url"),
+        (json!({"url": "https://user@example.com/r.git"}), "url"),
+        (json!({"url": "https://example.com/r.git?x=1"}), "url"),
+        (json!({"url": "https:///r.git"}), "url"),
+        (json!({"url": long}), "url"),
+        (json!({"url": 5}), "url"),
+        (json!({"url": ok, "branch": "bad..branch"}), "branch"),
+        (json!({"url": ok, "branch": "-x"}), "branch"),
+        (json!({"url": ok, "branch": "a b"}), "branch"),
+        (json!({"url": ok, "path": "../outside"}), "path"),
+        (json!({"url": ok, "path": "docs/../../x"}), "path"),
+        (json!({"url": ok, "format": "docusaurus"}), "format"),
+        (json!({"url": "git://example.com/docs.git", "token": "ghp_abc"}), "token"),
+        (json!({"url": "ssh://git@example.com/docs.git", "token": "ghp_abc"}), "token"),
+        (json!({"url": ok, "token": ""}), "token"),
+        (json!({"url": ok, "webhook_secret": "short"}), "webhook_secret"),
+        (json!({"url": ok, "webhook_secret": "x".repeat(257)}), "webhook_secret"),
+        (json!({"url": ok, "poll_interval_minutes": 0}), "poll_interval_minutes"),
+        (json!({"url": ok, "poll_interval_minutes": 10081}), "poll_interval_minutes"),
+        (json!({"url": ok, "colour": "blue"}), "colour"),
+    ];
+    for (body, field) in &cases {
+        let r = w.api("PUT", &format!("/v1/kb/{kb}/source"), Some(body));
+        assert_eq!(r.status, 422, "{body}: {}", r.text);
+        assert_eq!(err_code(&r), "validation_error", "{body}: {}", r.text);
+        assert_eq!(r.json["error"]["details"]["field"], *field, "{body}: {}", r.text);
+    }
+    // Malformed JSON: 400.
+    for raw in ["{\"url\": ", "not json", "[1, 2]"] {
+        let r = w.tome.raw("PUT", &format!("/v1/kb/{kb}/source"), &w.key, raw);
+        assert!(r.status == 400 || r.status == 422, "{raw}: {} {}", r.status, r.text);
+        if raw != "[1, 2]" {
+            assert_eq!(r.status, 400, "{raw}: {}", r.text);
+        }
+    }
+    assert_eq!(w.get(&format!("/v1/kb/{kb}/source")).status, 404);
+    // A good body passes (the URL is not fetched until an update).
+    let r = w.api("PUT", &format!("/v1/kb/{kb}/source"), Some(&json!({"url": ok})));
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.data()["format"], "auto");
+    assert_eq!(r.data()["branch"], Value::Null);
+    assert_eq!(r.data()["path"], "");
+    let r = w.api(
+        "PUT",
+        &format!("/v1/kb/{kb}/source"),
+        Some(&json!({"url": ok, "branch": "refs/heads/docs", "path": "/docs/", "format": "mintlify"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.data()["branch"], "docs");
+    assert_eq!(r.data()["path"], "docs");
+
+    // Plain http:// is for private networks only: refused by a server without
+    // --sync-allow-private, with its field.
+    let strict = World::plain(None, &[]);
+    let (kb2, _) = strict.kb("no-http");
+    let r = strict.api(
+        "PUT",
+        &format!("/v1/kb/{kb2}/source"),
+        Some(&json!({"url": "http://example.com/docs.git"})),
+    );
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.json["error"]["details"]["field"], "url");
+}
+
+#[test]
+fn foreign_and_unknown_ids_leak_nothing() {
+    let w = World::new(&[]);
+    let (kb, _) = w.kb("mine");
+    // Another project on the same server, with its own sourced KB and an update.
+    let (other_project, other_key) = project_with_key(&w.db.cli_args(), "Other team", None);
+    let r = w.tome.api("POST", "/v1/kb", &other_key, Some(&json!({"title": "Theirs", "slug": "theirs"})));
+    assert_eq!(r.status, 201, "{}", r.text);
+    let other_kb = r.data()["id"].as_str().unwrap().to_string();
+    // A project with no sourced KB: 400 naming the reason.
+    let r = w.tome.api("POST", &format!("/v1/project/update/{other_project}"), &other_key, None);
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(err_code(&r), "invalid_request");
+    assert!(r.json["error"]["message"].as_str().unwrap().contains("source"), "{}", r.text);
+    w.git.repo("theirs", TREE);
+    let r = w.tome.api(
+        "PUT",
+        &format!("/v1/kb/{other_kb}/source"),
+        &other_key,
+        Some(&json!({"url": w.git.server.git_url("theirs")})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = w.tome.api("POST", &format!("/v1/project/update/{other_project}"), &other_key, None);
+    assert_eq!(r.status, 202, "{}", r.text);
+    let foreign_status = r.json["statusId"].as_str().unwrap().to_string();
+
+    // projectId: foreign and unknown give the same 400.
+    let mut answers = Vec::new();
+    for p in [other_project.as_str(), "prj_000000000000", "nonsense"] {
+        let r = w.api("POST", &format!("/v1/project/update/{p}"), None);
+        assert_eq!(r.status, 400, "{p}: {}", r.text);
+        assert_eq!(err_code(&r), "invalid_request");
+        assert_eq!(
+            r.json["error"]["details"],
+            json!({"field": "projectId", "reason": "Project not found"})
+        );
+        answers.push(r.json);
+    }
+    assert!(answers.windows(2).all(|a| a[0] == a[1]), "{answers:?}");
+
+    // statusId: foreign and unknown give the same 404.
+    let mut answers = Vec::new();
+    for s in [foreign_status.as_str(), "upd_000000000000", "x"] {
+        let r = w.get(&format!("/v1/project/update-status/{s}"));
+        assert_eq!(r.status, 404, "{s}: {}", r.text);
+        assert_eq!(err_code(&r), "update_not_found");
+        answers.push(r.json["error"]["code"].clone());
+    }
+    // The foreign update is not in my list.
+    assert!(w.list("/v1/project/updates").is_empty());
+
+    // kb_id on the source routes: foreign is exactly like unknown.
+    for (method, body) in [
+        ("GET", None),
+        ("PUT", Some(json!({"url": "https://example.com/docs.git"}))),
+        ("DELETE", None),
+    ] {
+        let foreign = w.api(method, &format!("/v1/kb/{other_kb}/source"), body.as_ref());
+        let unknown = w.api(method, "/v1/kb/kb_000000000000/source", body.as_ref());
+        assert_eq!(foreign.status, 404, "{method}: {}", foreign.text);
+        assert_eq!(err_code(&foreign), "kb_not_found", "{method}: {}", foreign.text);
+        assert_eq!(unknown.status, 404);
+        assert_eq!(
+            foreign.text.replace(&other_kb, "ID"),
+            unknown.text.replace("kb_000000000000", "ID"),
+            "{method}"
+        );
+    }
+    // ?kb_id= of a foreign KB on my trigger: not found, like an unknown one.
+    let foreign = w.api("POST", &format!("/v1/project/update/{}?kb_id={other_kb}", w.project), None);
+    let unknown = w.api("POST", &format!("/v1/project/update/{}?kb_id=kb_000000000000", w.project), None);
+    assert_eq!(foreign.status, unknown.status, "{} / {}", foreign.text, unknown.text);
+    assert_eq!(err_code(&foreign), err_code(&unknown));
+    assert_eq!(foreign.status, 404, "{}", foreign.text);
+    // The foreign KB's source is untouched by all this.
+    let r = w.tome.api("GET", &format!("/v1/kb/{other_kb}/source"), &other_key, None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    // My KB without a source: 404 source_not_found.
+    let r = w.get(&format!("/v1/kb/{kb}/source"));
+    assert_eq!(r.status, 404);
+    assert_eq!(err_code(&r), "source_not_found", "{}", r.text);
+}
+
+#[test]
+fn repository_limits_fail_with_a_clear_log() {
+    let w = World::new(&[]);
+
+    // 20,000 files in one commit.
+    let (kb, _) = w.kb("huge");
+    let repo = w.git.server.create_repo("huge");
+    for i in 0..20_000 {
+        let folder = format!("{}/{}", repo.dir().display(), i % 100);
+        if i < 100 {
+            std::fs::create_dir_all(&folder).unwrap();
+        }
+        std::fs::write(format!("{folder}/p{i}.md"), format!("# Page {i}\n")).unwrap();
+    }
+    repo.commit("twenty thousand files");
+    repo.push();
+    w.set_source(&kb, json!({"url": w.git.server.git_url("huge"), "format": "tome"}));
+    let st = w.update(&kb, "failure");
+    let text = format!("{}\n{}", st["summary"], logs(&st));
+    assert!(
+        text.contains("the source folder has 20000 files, over the limit of 10000"),
+        "{text}"
+    );
+    assert!(w.list(&format!("/v1/kb/{kb}/articles")).is_empty());
+
+    // One 5 MB file among good ones.
+    let (kb, _) = w.kb("fat");
+    let repo = w.git.repo("fat", TREE);
+    let big = format!("---\ntitle: Big\n---\n\n{}\n", "lorem ipsum ".repeat(5 * 1024 * 1024 / 12));
+    repo.write("billing/big.md", &big);
+    repo.commit("a big file");
+    repo.push();
+    w.set_source(&kb, json!({"url": w.git.server.git_url("fat"), "format": "tome"}));
+    let st = w.update(&kb, "failure");
+    let text = format!("{}\n{}", st["summary"], logs(&st));
+    let size = big.len();
+    assert!(
+        text.contains(&format!(
+            "billing/big.md is 5.0 MiB ({size} bytes), over the limit of 1.0 MiB per file"
+        )),
+        "{text}"
+    );
+    assert!(w.list(&format!("/v1/kb/{kb}/articles")).is_empty());
+}
+
+#[test]
+fn a_token_protected_http_repository_and_the_token_never_shows() {
+    let w = World::new(&[]);
+    let (kb, _) = w.kb("private-docs");
+    w.git.repo("private-docs", TREE);
+    let token = "tok_s3cr3t_9f8e7d6c5b4a";
+    w.git.server.require_token(Some(token));
+    let url = w.git.server.http_url("private-docs");
+
+    // A wrong token: failure, and neither token shows.
+    let wrong = "tok_wrong_0a1b2c3d4e5f";
+    let put = w.set_source(&kb, json!({"url": url, "token": wrong, "format": "tome"}));
+    assert_eq!(put.data()["has_token"], true);
+    assert!(!put.text.contains(wrong));
+    let st = w.update(&kb, "failure");
+    let text = st.to_string();
+    assert!(!text.contains(wrong), "{text}");
+    assert!(!text.contains(token));
+
+    // The right token: success.
+    w.set_source(&kb, json!({"url": url, "token": token, "format": "tome"}));
+    let st = w.update(&kb, "success");
+    assert_eq!(files_changed(&st).0, paths(TREE));
+    assert_eq!(w.list(&format!("/v1/kb/{kb}/articles")).len(), 4);
+    // Re-PUT without the token keeps it (same URL), and a later update still fetches.
+    let put = w.set_source(&kb, json!({"url": url, "format": "tome", "branch": "main"}));
+    assert_eq!(put.data()["has_token"], true);
+    w.update(&kb, "success");
+
+    let everything = [
+        w.get("/v1/project/updates").text,
+        w.get(&format!("/v1/kb/{kb}/source")).text,
+        w.tome.call("GET", "/metrics", &[], None).text,
+    ]
+    .join("\n");
+    assert!(!everything.contains(token), "the token leaked");
+    assert!(!everything.contains(wrong), "the wrong token leaked");
+}
+
+// ------------------------------------------------------------------ 9. tome update
+
+#[test]
+fn tome_update_runs_without_a_server_and_exits_1_on_failure() {
+    let mut w = World::new(&["--sync-runner", "off"]);
+    let (kb, _) = w.kb("cli-docs");
+    let repo = w.git.repo("cli-docs", TREE);
+    w.set_source(&kb, json!({"url": w.git.server.git_url("cli-docs"), "format": "tome"}));
+    w.tome.kill9();
+
+    let mut args = w.db.cli_args();
+    args.push("--sync-allow-private".into());
+    let run = |args: &[std::ffi::OsString]| {
+        cli(args, &["update", "--project", &w.project, "--kb", &kb, "--wait", "--json"])
+    };
+    let out = run(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let statuses: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let st = &statuses[0];
+    assert_eq!(statuses.as_array().unwrap().len(), 1, "{statuses:#}");
+    assert_eq!(st["status"], "success", "{st:#}");
+    assert_eq!(st["source"], "internal");
+    assert_eq!(st["kbId"], kb.as_str());
+    assert_eq!(st["commit"]["sha"], repo.head().as_str());
+    assert_eq!(files_changed(st).0, paths(TREE));
+
+    // A broken file: exit code 1, the failure printed.
+    repo.write("billing/bad.md", "---\nstatus: bogus\n---\n");
+    repo.commit("broken");
+    repo.push();
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let statuses: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(statuses[0]["status"], "failure");
+    assert!(statuses[0].to_string().contains("billing/bad.md:2"), "{statuses:#}");
+
+    // The server sees what the CLI did.
+    w.tome = Tome::start(&w.args);
+    let arts = w.list(&format!("/v1/kb/{kb}/articles"));
+    assert_eq!(arts.len(), 4);
+    let list = w.list("/v1/project/updates");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["status"], "failure");
+    assert_eq!(list[1]["status"], "success");
 }

@@ -31,13 +31,12 @@ pub struct Tome {
 }
 
 impl Tome {
-    /// `tome serve` with `args` (database and data dir) plus the flags every sync test wants:
-    /// private sources allowed (the git server is on 127.0.0.1) and no admin throttling.
+    /// `tome serve` with `args` (database, data dir, sync flags) and no admin throttling.
     pub fn start(args: &[OsString]) -> Tome {
         let port = free_port();
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--admin-rate-limit", "100000", "--sync-allow-private"])
+            .args(["--admin-rate-limit", "100000"])
             .args(args)
             .env("TOME_LOG", "warn")
             .stdout(Stdio::piped())
@@ -214,6 +213,8 @@ impl Git {
 /// project with an admin key, a git server and one `tome serve` with the runner on.
 pub struct World {
     pub tome: Tome,
+    /// The server's arguments (to start it again).
+    pub args: Vec<OsString>,
     pub project: String,
     pub key: String,
     pub git: Git,
@@ -225,7 +226,16 @@ impl World {
         World::with_cap(None, extra)
     }
 
+    /// A world whose server allows private sources (`--sync-allow-private`: the git server is
+    /// on 127.0.0.1), with a project capped at `cap` credits a month.
     pub fn with_cap(cap: Option<i64>, extra: &[&str]) -> World {
+        let mut all = vec!["--sync-allow-private"];
+        all.extend_from_slice(extra);
+        World::plain(cap, &all)
+    }
+
+    /// A world whose server gets exactly `extra` besides the database.
+    pub fn plain(cap: Option<i64>, extra: &[&str]) -> World {
         let db = TestDb::new();
         let (project, key) = project_with_key(&db.cli_args(), "Docs team", cap);
         let mut args = db.cli_args();
@@ -233,6 +243,7 @@ impl World {
         let tome = Tome::start(&args);
         World {
             tome,
+            args,
             project,
             key,
             git: Git::start(),
