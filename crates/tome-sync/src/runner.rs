@@ -158,7 +158,6 @@ impl Runner {
             ..UpdateReport::default()
         }));
         let lost = Arc::new(AtomicBool::new(false));
-        let renewer = self.spawn_renewer(&job.id, progress.clone(), lost.clone());
         let log = |line: String| {
             let at = started.elapsed().as_secs_f64();
             if let Ok(mut p) = progress.lock() {
@@ -167,9 +166,11 @@ impl Runner {
         };
         tracing::info!(update_id = %job.id, kb_id = %job.kb_id, attempt = job.attempts, "update started");
         log(format!(
-            "update {} of knowledge base {} ({}), attempt {}",
-            job.id, job.kb_id, job.kb_slug, job.attempts
+            "update {} of knowledge base {} ({}), attempt {}, on node {}",
+            job.id, job.kb_id, job.kb_slug, job.attempts, self.cfg.node
         ));
+        // The renewer saves this first line at once, so the status names the node from the start.
+        let renewer = self.spawn_renewer(&job.id, progress.clone(), lost.clone());
 
         let outcome = self.execute(&claimed, &log, &progress, &lost).await;
         renewer.abort();
@@ -215,8 +216,11 @@ impl Runner {
         let lease = self.cfg.lease;
         let id = update_id.to_string();
         tokio::spawn(async move {
+            let mut first = true;
             loop {
-                tokio::time::sleep(lease / 3).await;
+                if !std::mem::take(&mut first) {
+                    tokio::time::sleep(lease / 3).await;
+                }
                 let report = progress.lock().map(|p| p.clone()).unwrap_or_default();
                 match store
                     .renew_update(&id, &node, lease.as_millis() as i64, &report)

@@ -12,6 +12,7 @@ mod cluster;
 mod sync_support;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sync_support::*;
@@ -874,4 +875,240 @@ fn tome_update_runs_without_a_server_and_exits_1_on_failure() {
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["status"], "failure");
     assert_eq!(list[1]["status"], "success");
+}
+
+// ------------------------------------------------------------------ 10. two nodes, one database
+
+/// Two `tome serve` nodes on one PostgreSQL schema, each with its own data dir (search index,
+/// git work copies), both running update runners with a 2-second lease.
+struct Pair {
+    a: Tome,
+    b: Tome,
+    project: String,
+    key: String,
+    git: Git,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    db: tome_store::testing::TestDb,
+}
+
+fn pair(test: &str) -> Option<Pair> {
+    let db = tome_store::testing::TestDb::postgres(test)?;
+    let (project, key) = project_with_key(&db.cli_args(), "Cluster docs", None);
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let node = |dir: &tempfile::TempDir| {
+        Tome::start(&[
+            "--database-url".into(),
+            db.url().into(),
+            "--data-dir".into(),
+            arg(dir.path()),
+            "--sync-allow-private".into(),
+            "--sync-lease".into(),
+            "2".into(),
+        ])
+    };
+    Some(Pair {
+        a: node(&dirs.0),
+        b: node(&dirs.1),
+        project,
+        key,
+        git: Git::start(),
+        _dirs: dirs,
+        db,
+    })
+}
+
+/// The node names in an update's logs (`…, attempt N, on node NAME`), one per attempt line.
+fn attempt_lines(st: &Value) -> Vec<(u64, String)> {
+    let re = regex::Regex::new(r", attempt (\d+), on node (\S+)$").unwrap();
+    st["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| {
+            let c = re.captures(l.as_str().unwrap())?;
+            Some((c[1].parse().unwrap(), c[2].to_string()))
+        })
+        .collect()
+}
+
+/// The process ID part of a node name (`host:pid:suffix`).
+fn node_pid(node: &str) -> u32 {
+    node.split(':').nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn two_nodes_run_each_update_exactly_once() {
+    let Some(c) = pair("two_nodes_run_each_update_exactly_once") else {
+        return;
+    };
+    let pids = [c.a.pid().unwrap(), c.b.pid().unwrap()];
+    let mut kbs = Vec::new();
+    for i in 0..6 {
+        let slug = format!("team-{i}");
+        let r = c.a.api("POST", "/v1/kb", &c.key, Some(&json!({"title": slug, "slug": slug})));
+        assert_eq!(r.status, 201, "{}", r.text);
+        let kb = r.data()["id"].as_str().unwrap().to_string();
+        c.git.repo(&slug, TREE);
+        let r = c.b.api(
+            "PUT",
+            &format!("/v1/kb/{kb}/source"),
+            &c.key,
+            Some(&json!({"url": c.git.server.git_url(&slug), "format": "tome"})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        kbs.push(kb);
+    }
+    // One trigger for the whole project, half through each node.
+    let r = c.a.api("POST", &format!("/v1/project/update/{}", c.project), &c.key, None);
+    assert_eq!(r.status, 202, "{}", r.text);
+    let ids: Vec<String> = r.json["statusIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 6);
+    // A second trigger while they are queued or running returns the same jobs.
+    let again = c.b.api("POST", &format!("/v1/project/update/{}", c.project), &c.key, None);
+    assert_eq!(again.status, 202);
+
+    for id in &ids {
+        let st = wait_final(&c.b, &c.key, id);
+        assert_eq!(st["status"], "success", "{st:#}");
+        assert_eq!(st["attempts"], 1, "{st:#}");
+        let attempts = attempt_lines(&st);
+        assert_eq!(attempts.len(), 1, "{st:#}");
+        assert!(pids.contains(&node_pid(&attempts[0].1)), "{attempts:?} vs {pids:?}");
+    }
+    for kb in &kbs {
+        let arts = list_all(&c.a, &c.key, &format!("/v1/kb/{kb}/articles"));
+        assert_eq!(arts.len(), 4, "{kb}");
+    }
+    // Every job ran once: one success per KB from the first trigger, and whatever the second
+    // trigger queued (a job already running is not joined) ran once too.
+    let all = list_all(&c.a, &c.key, "/v1/project/updates");
+    for u in &all {
+        let st = wait_final(&c.a, &c.key, u["_id"].as_str().unwrap());
+        assert_eq!(st["status"], "success", "{st:#}");
+        assert_eq!(st["attempts"], 1, "{st:#}");
+    }
+    let _ = &c.db;
+}
+
+/// The tldr corpus (7,425 pages) as a repository in Tome's layout, one folder per platform:
+/// returns the expected (folder, title) of every page.
+fn tldr_repo(git: &Git, name: &str) -> (tome_sync::testing::WorkRepo, Vec<(String, String)>) {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/tldr/pages-en.jsonl");
+    let text = std::fs::read_to_string(&corpus)
+        .unwrap_or_else(|e| panic!("the tldr corpus at {}: {e}", corpus.display()));
+    let repo = git.server.create_repo(name);
+    let mut expected = Vec::new();
+    for line in text.lines() {
+        let page: Value = serde_json::from_str(line).unwrap();
+        let path = page["path"].as_str().unwrap().trim_start_matches("pages/");
+        if path.rsplit('/').next().unwrap().starts_with('.') {
+            // `common/..md` (the `..` command): a hidden file, which sources leave out.
+            continue;
+        }
+        let title = page["title"].as_str().unwrap();
+        let file = format!(
+            "---\ntitle: {}\nexcerpt: {}\n---\n\n{}",
+            serde_json::to_string(title).unwrap(),
+            serde_json::to_string(page["excerpt"].as_str().unwrap_or("")).unwrap(),
+            page["body"].as_str().unwrap()
+        );
+        let full = repo.dir().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, file).unwrap();
+        expected.push((path.split('/').next().unwrap().to_string(), title.to_string()));
+    }
+    repo.commit("tldr pages");
+    repo.push();
+    expected.sort();
+    (repo, expected)
+}
+
+#[test]
+fn kill_9_mid_update_is_finished_once_by_the_other_node() {
+    let Some(mut c) = pair("kill_9_mid_update_is_finished_once_by_the_other_node") else {
+        return;
+    };
+    let r = c.a.api("POST", "/v1/kb", &c.key, Some(&json!({"title": "tldr", "slug": "tldr"})));
+    assert_eq!(r.status, 201, "{}", r.text);
+    let kb = r.data()["id"].as_str().unwrap().to_string();
+    let (_repo, expected) = tldr_repo(&c.git, "tldr");
+    let r = c.a.api(
+        "PUT",
+        &format!("/v1/kb/{kb}/source"),
+        &c.key,
+        Some(&json!({"url": c.git.server.git_url("tldr"), "format": "tome"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = c.a.api("POST", &format!("/v1/project/update/{}?kb_id={kb}", c.project), &c.key, None);
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.json["statusId"].as_str().unwrap().to_string();
+
+    // Wait until a node has claimed the update (its first log line names it), then kill that
+    // node: the update is mid-way (fetching, reading or applying 7,424 pages).
+    let mut first_node = String::new();
+    wait_until(Duration::from_secs(60), "the update is running with logs", || {
+        let st = c.a.api("GET", &format!("/v1/project/update-status/{id}"), &c.key, None).json;
+        assert_ne!(st["status"], "success", "the update ended before the kill: {st:#}");
+        match attempt_lines(&st).first() {
+            Some((1, node)) if st["status"] == "in_progress" => {
+                first_node = node.clone();
+                true
+            }
+            _ => false,
+        }
+    });
+    let (survivor, victim) = if node_pid(&first_node) == c.a.pid().unwrap() {
+        (&c.b, &mut c.a)
+    } else {
+        assert_eq!(node_pid(&first_node), c.b.pid().unwrap());
+        (&c.a, &mut c.b)
+    };
+    victim.kill9();
+
+    let st = wait_final(survivor, &c.key, &id);
+    assert_eq!(st["status"], "success", "{st:#}");
+    assert_eq!(st["attempts"], 2, "{st:#}");
+    let attempts = attempt_lines(&st);
+    assert_eq!(attempts.len(), 2, "{st:#}");
+    assert_eq!(attempts[0], (1, first_node.clone()));
+    assert_eq!(attempts[1].0, 2);
+    assert_eq!(node_pid(&attempts[1].1), survivor.pid().unwrap());
+    assert_eq!(files_changed(&st).0.len(), expected.len());
+
+    // The content is the tree, once.
+    let cats = list_all(survivor, &c.key, &format!("/v1/kb/{kb}/categories"));
+    let folder_of: BTreeMap<String, String> = cats
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["name"].as_str().unwrap().to_lowercase().replace(' ', "-"),
+            )
+        })
+        .collect();
+    let arts = list_all(survivor, &c.key, &format!("/v1/kb/{kb}/articles"));
+    let mut got: Vec<(String, String)> = arts
+        .iter()
+        .map(|a| {
+            (
+                folder_of[a["category_id"].as_str().unwrap()].clone(),
+                a["title"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got.len(), 7424);
+    let missing: Vec<_> = expected.iter().filter(|e| !got.contains(e)).take(5).collect();
+    let extra: Vec<_> = got.iter().filter(|g| !expected.contains(g)).take(5).collect();
+    assert!(got == expected, "missing {missing:?}, unexpected {extra:?}");
+    assert_eq!(
+        cats.len(),
+        expected.iter().map(|(f, _)| f).collect::<std::collections::BTreeSet<_>>().len()
+    );
 }
