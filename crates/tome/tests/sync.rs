@@ -233,8 +233,24 @@ fn first_update_shows_the_tree_everywhere() {
 #[test]
 fn edit_rename_delete_add_is_exact_and_keeps_ids() {
     let w = World::new(&[]);
-    let (kb, _, repo) = synced(&w, "moves");
+    let (kb, site_key, repo) = synced(&w, "moves");
     let before = by_title(&w.list(&format!("/v1/kb/{kb}/articles")));
+    let install = before["Install Tome"]["id"].as_str().unwrap().to_string();
+    let refunds = before["Refunds"]["id"].as_str().unwrap().to_string();
+    // Warm the public API's and the hosted pages' caches.
+    let public = |id: &str| {
+        w.tome.call(
+            "GET",
+            &format!("/v1/kb/public/moves/articles/{id}"),
+            &[("x-minolith-site-key", &site_key)],
+            None,
+        )
+    };
+    let hosted = |id: &str| w.tome.call("GET", &format!("/hc/moves/articles/{id}"), &[], None);
+    assert!(public(&install).text.contains("zanzibar"));
+    assert!(hosted(&install).text.contains("zanzibar"));
+    assert_eq!(public(&refunds).status, 200);
+    assert_eq!(hosted(&refunds).status, 200);
 
     repo.write(
         "getting-started/install.md",
@@ -289,6 +305,15 @@ fn edit_rename_delete_add_is_exact_and_keeps_ids() {
     // Added: in the category of its folder.
     assert_eq!(after["Taxes"]["category_id"], cat_id("Billing"));
     assert_eq!(after["Taxes"]["status"], "published");
+
+    // The public API and the hosted pages answer with the new content as soon as the status
+    // says `success`.
+    let p = public(&install);
+    assert!(p.text.contains("kilimanjaro") && !p.text.contains("zanzibar"), "{}", p.text);
+    let h = hosted(&install);
+    assert!(h.text.contains("kilimanjaro") && !h.text.contains("zanzibar"));
+    assert_eq!(public(&refunds).status, 404);
+    assert_eq!(hosted(&refunds).status, 404);
 
     // Search is current.
     let install = after["Install Tome"]["id"].as_str().unwrap();
@@ -1111,4 +1136,184 @@ fn kill_9_mid_update_is_finished_once_by_the_other_node() {
         cats.len(),
         expected.iter().map(|(f, _)| f).collect::<std::collections::BTreeSet<_>>().len()
     );
+}
+
+// ------------------------------------------------------------------ 11. the Mintlify corpus
+
+/// The pages of a Mintlify `docs.json` navigation (first language), in order: a group's `root`
+/// before its pages.
+fn navigation_pages(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(r) = m.get("root").and_then(Value::as_str) {
+                out.push(r.to_string());
+            }
+            for (k, x) in m {
+                if k == "pages" {
+                    for p in x.as_array().unwrap() {
+                        match p.as_str() {
+                            Some(s) => out.push(s.to_string()),
+                            None => navigation_pages(p, out),
+                        }
+                    }
+                } else if k != "root" {
+                    navigation_pages(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| navigation_pages(x, out)),
+        _ => {}
+    }
+}
+
+/// The `title:` of a page's front matter, unquoted.
+fn front_matter_title(text: &str) -> String {
+    let fm = text
+        .strip_prefix("---\n")
+        .and_then(|t| t.split_once("\n---"))
+        .map(|(fm, _)| fm)
+        .unwrap_or_else(|| panic!("no front matter in {text:.80}"));
+    let raw = fm
+        .lines()
+        .find_map(|l| l.strip_prefix("title:"))
+        .unwrap_or_else(|| panic!("no title in {fm}"))
+        .trim();
+    match (raw.chars().next(), raw.chars().last()) {
+        (Some('"'), Some('"')) => serde_json::from_str(raw).unwrap(),
+        (Some('\''), Some('\'')) => raw[1..raw.len() - 1].replace("''", "'"),
+        _ => raw.to_string(),
+    }
+}
+
+/// The text of a Markdown body outside fenced code blocks and inline code spans (code shows
+/// MDX on purpose: the corpus documents its own components).
+fn prose(body: &str) -> String {
+    let mut out = String::new();
+    let mut fence: Option<String> = None;
+    for line in body.lines() {
+        let t = line.trim_start_matches([' ', '>']);
+        let marker: String = t.chars().take_while(|c| *c == '`' || *c == '~').collect();
+        match &fence {
+            Some(open) if marker.len() >= open.len() && marker.starts_with(&open[..1]) && t.trim() == marker => {
+                fence = None;
+                continue;
+            }
+            Some(_) => continue,
+            None if marker.len() >= 3 => {
+                fence = Some(marker);
+                continue;
+            }
+            None => {}
+        }
+        let mut in_code = false;
+        let mut ticks = 0;
+        let mut kept = String::new();
+        for part in line.split_inclusive('`') {
+            if !in_code {
+                kept.push_str(part.trim_end_matches('`'));
+            }
+            if part.ends_with('`') {
+                ticks += 1;
+                in_code = ticks % 2 == 1;
+            }
+        }
+        out.push_str(&kept);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_mintlify_corpus_becomes_its_navigation_in_order() {
+    let w = World::new(&[]);
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/mintlify-docs");
+    assert!(corpus.join("docs.json").exists(), "the corpus is missing at {}", corpus.display());
+    let repo = w.git.server.create_repo("mintlify");
+    copy_tree(&corpus, repo.dir());
+    repo.commit("the Mintlify docs");
+    repo.push();
+    let (kb, _) = w.kb("mint");
+    w.set_source(&kb, json!({"url": w.git.server.git_url("mintlify")}));
+    let st = w.update(&kb, "success");
+    let log = logs(&st);
+
+    // Every page of the navigation, in order, with the title of its front matter; a page over
+    // the article limit continues as `Title (2)`, `Title (3)`, ….
+    let docs: Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus.join("docs.json")).unwrap()).unwrap();
+    let mut pages = Vec::new();
+    navigation_pages(&docs["navigation"]["languages"][0], &mut pages);
+    assert_eq!(pages.len(), 246);
+    let titles: Vec<String> = pages
+        .iter()
+        .map(|p| {
+            let file = ["mdx", "md"]
+                .iter()
+                .map(|ext| corpus.join(format!("{p}.{ext}")))
+                .find(|f| f.exists())
+                .unwrap_or_else(|| panic!("no file for {p}"));
+            front_matter_title(&std::fs::read_to_string(file).unwrap())
+        })
+        .collect();
+    let mut arts = w.list(&format!("/v1/kb/{kb}/articles"));
+    arts.sort_by_key(|a| a["sort_order"].as_i64().unwrap());
+    let orders: Vec<i64> = arts.iter().map(|a| a["sort_order"].as_i64().unwrap()).collect();
+    assert!(orders.windows(2).all(|o| o[0] < o[1]), "sort_order is not a strict order: {orders:?}");
+    let got: Vec<&str> = arts.iter().map(|a| a["title"].as_str().unwrap()).collect();
+    let mut at = 0;
+    let mut continued = 0;
+    for title in &titles {
+        assert_eq!(got.get(at).copied(), Some(title.as_str()), "article {at} (of {})", got.len());
+        at += 1;
+        let mut k = 2;
+        while got.get(at).copied() == Some(format!("{title} ({k})").as_str()) {
+            at += 1;
+            k += 1;
+            continued += 1;
+        }
+    }
+    assert_eq!(at, got.len(), "articles not in the navigation: {:?}", &got[at..]);
+    assert!(continued >= 1, "the changelog should continue over several articles");
+    assert!(
+        log.contains("changelog.mdx: ") && log.contains("split at its headings into"),
+        "{log}"
+    );
+    assert!(arts.iter().all(|a| a["status"] == "published"));
+
+    // Files outside the navigation are skipped, each with a log line.
+    let listed: std::collections::HashSet<String> = pages.iter().cloned().collect();
+    for (path, _) in repo
+        .git(&["ls-files"])
+        .lines()
+        .filter(|p| p.ends_with(".mdx") || p.ends_with(".md"))
+        .filter(|p| !p.starts_with("snippets/"))
+        .map(|p| (p, p.rsplit_once('.').unwrap().0))
+        .filter(|(_, stem)| !listed.contains(*stem))
+    {
+        assert!(
+            log.contains(&format!("{path} skipped: it is not in the navigation")),
+            "{path} not reported:\n{log}"
+        );
+    }
+
+    // No MDX left in any body: no component tags, no import/export lines.
+    let component = regex::Regex::new(r"</?[A-Z][A-Za-z]*[\s/>]").unwrap();
+    for a in &arts {
+        let id = a["id"].as_str().unwrap();
+        let full = w.get(&format!("/v1/kb/{kb}/articles/{id}"));
+        assert_eq!(full.status, 200);
+        let body = full.data()["body"].as_str().unwrap();
+        assert!(body.chars().count() <= 100_000, "{}: {} chars", a["title"], body.len());
+        let text = prose(body);
+        assert!(!text.contains("<Note"), "{}: <Note left in\n{text}", a["title"]);
+        for line in text.lines() {
+            assert!(
+                !line.starts_with("import ") && !line.starts_with("export "),
+                "{}: {line:?}",
+                a["title"]
+            );
+            assert!(!component.is_match(line), "{}: component left in {line:?}", a["title"]);
+        }
+    }
 }
