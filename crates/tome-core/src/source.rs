@@ -438,7 +438,8 @@ fn git_url(raw: &str, allow_local: bool, allow_private: bool) -> Result<String> 
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(bad("url", "must name a host"));
     }
-    if parsed.password().is_some() || (parsed.scheme().starts_with("http") && !parsed.username().is_empty())
+    if parsed.password().is_some()
+        || (parsed.scheme().starts_with("http") && !parsed.username().is_empty())
     {
         return Err(bad(
             "url",

@@ -136,7 +136,9 @@ fn first_update_shows_the_tree_everywhere() {
     assert_eq!(st["source"], "api");
     assert_eq!(st["attempts"], 1);
     for field in ["createdAt", "endedAt", "startedAt"] {
-        let t = st[field].as_str().unwrap_or_else(|| panic!("{field}: {st:#}"));
+        let t = st[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field}: {st:#}"));
         assert!(iso.is_match(t), "{field} = {t}");
     }
     assert!(st["createdAt"].as_str() <= st["endedAt"].as_str());
@@ -168,7 +170,10 @@ fn first_update_shows_the_tree_everywhere() {
     assert_eq!(names(&cats, "name"), ["Billing", "Getting started"]);
     let secs = w.list(&format!("/v1/kb/{kb}/sections"));
     assert_eq!(names(&secs, "name"), ["Account"]);
-    let getting_started = cats.iter().find(|c| c["name"] == "Getting started").unwrap();
+    let getting_started = cats
+        .iter()
+        .find(|c| c["name"] == "Getting started")
+        .unwrap();
     assert_eq!(secs[0]["category_id"], getting_started["id"]);
     let arts = by_title(&w.list(&format!("/v1/kb/{kb}/articles")));
     assert_eq!(
@@ -180,7 +185,11 @@ fn first_update_shows_the_tree_everywhere() {
     assert_eq!(install["excerpt"], "Get it running");
     assert_eq!(install["tags"], json!(["setup", "install"]));
     assert_eq!(
-        w.get(&format!("/v1/kb/{kb}/articles/{}", install["id"].as_str().unwrap())).data()["body"],
+        w.get(&format!(
+            "/v1/kb/{kb}/articles/{}",
+            install["id"].as_str().unwrap()
+        ))
+        .data()["body"],
         "Download the zanzibar installer and run it.\n"
     );
     assert_eq!(install["category_id"], getting_started["id"]);
@@ -201,7 +210,10 @@ fn first_update_shows_the_tree_everywhere() {
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["data"]["title"], "Install Tome");
     assert!(
-        a.json["data"]["body"].as_str().unwrap_or_default().contains("zanzibar")
+        a.json["data"]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("zanzibar")
             || a.text.contains("zanzibar"),
         "{}",
         a.text
@@ -209,15 +221,27 @@ fn first_update_shows_the_tree_everywhere() {
     let structure = public("structure");
     assert_eq!(structure.status, 200, "{}", structure.text);
     for title in ["Install Tome", "Invoices", "Refunds", "Reset your password"] {
-        assert!(structure.text.contains(title), "{title} missing from {}", structure.text);
+        assert!(
+            structure.text.contains(title),
+            "{title} missing from {}",
+            structure.text
+        );
     }
 
     // Search.
     assert_eq!(w.search(&kb, "zanzibar"), [install_id]);
-    assert_eq!(w.search(&kb, "walrus"), [arts["Invoices"]["id"].as_str().unwrap()]);
+    assert_eq!(
+        w.search(&kb, "walrus"),
+        [arts["Invoices"]["id"].as_str().unwrap()]
+    );
 
     // Hosted page.
-    let page = w.tome.call("GET", &format!("/hc/acme-docs/articles/{install_id}"), &[], None);
+    let page = w.tome.call(
+        "GET",
+        &format!("/hc/acme-docs/articles/{install_id}"),
+        &[],
+        None,
+    );
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(page.text.contains("Install Tome"));
     assert!(page.text.contains("zanzibar"));
@@ -246,7 +270,10 @@ fn edit_rename_delete_add_is_exact_and_keeps_ids() {
             None,
         )
     };
-    let hosted = |id: &str| w.tome.call("GET", &format!("/hc/moves/articles/{id}"), &[], None);
+    let hosted = |id: &str| {
+        w.tome
+            .call("GET", &format!("/hc/moves/articles/{id}"), &[], None)
+    };
     assert!(public(&install).text.contains("zanzibar"));
     assert!(hosted(&install).text.contains("zanzibar"));
     assert_eq!(public(&refunds).status, 200);
@@ -288,8 +315,14 @@ fn edit_rename_delete_add_is_exact_and_keeps_ids() {
     let (b, a) = (&before["Install Tome"], &after["Install Tome"]);
     assert_eq!(a["id"], b["id"]);
     assert_eq!(a["created_at"], b["created_at"]);
-    let full = w.get(&format!("/v1/kb/{kb}/articles/{}", a["id"].as_str().unwrap()));
-    assert_eq!(full.data()["body"], "Download the kilimanjaro installer and run it.\n");
+    let full = w.get(&format!(
+        "/v1/kb/{kb}/articles/{}",
+        a["id"].as_str().unwrap()
+    ));
+    assert_eq!(
+        full.data()["body"],
+        "Download the kilimanjaro installer and run it.\n"
+    );
     // Renamed into another category: same ID and created_at, new category.
     let (b, a) = (&before["Invoices"], &after["Invoices"]);
     assert_eq!(a["id"], b["id"]);
@@ -309,7 +342,11 @@ fn edit_rename_delete_add_is_exact_and_keeps_ids() {
     // The public API and the hosted pages answer with the new content as soon as the status
     // says `success`.
     let p = public(&install);
-    assert!(p.text.contains("kilimanjaro") && !p.text.contains("zanzibar"), "{}", p.text);
+    assert!(
+        p.text.contains("kilimanjaro") && !p.text.contains("zanzibar"),
+        "{}",
+        p.text
+    );
     let h = hosted(&install);
     assert!(h.text.contains("kilimanjaro") && !h.text.contains("zanzibar"));
     assert_eq!(public(&refunds).status, 404);
@@ -320,8 +357,14 @@ fn edit_rename_delete_add_is_exact_and_keeps_ids() {
     assert_eq!(w.search(&kb, "kilimanjaro"), [install]);
     assert!(w.search(&kb, "zanzibar").is_empty());
     assert!(w.search(&kb, "pelican").is_empty());
-    assert_eq!(w.search(&kb, "narwhal"), [after["Taxes"]["id"].as_str().unwrap()]);
-    assert_eq!(w.search(&kb, "walrus"), [after["Invoices"]["id"].as_str().unwrap()]);
+    assert_eq!(
+        w.search(&kb, "narwhal"),
+        [after["Taxes"]["id"].as_str().unwrap()]
+    );
+    assert_eq!(
+        w.search(&kb, "walrus"),
+        [after["Invoices"]["id"].as_str().unwrap()]
+    );
 }
 
 // ------------------------------------------------------------------ 3. the same commit twice
@@ -350,7 +393,13 @@ fn the_same_commit_twice_changes_nothing() {
 
 /// Pushes `files` on top of the synced tree, expects a failure whose logs name `needles`, and
 /// that the content is exactly as before; then restores the repository.
-fn broken_push_changes_nothing(w: &World, kb: &str, repo: &tome_sync::testing::WorkRepo, files: &[(&str, &str)], needles: &[&str]) {
+fn broken_push_changes_nothing(
+    w: &World,
+    kb: &str,
+    repo: &tome_sync::testing::WorkRepo,
+    files: &[(&str, &str)],
+    needles: &[&str],
+) {
     let before = w.content(kb);
     let good = repo.head();
     for (p, t) in files {
@@ -383,14 +432,23 @@ fn a_broken_file_fails_the_update_and_changes_nothing() {
         &w,
         &kb,
         &repo,
-        &[edit, ("billing/bad-status.md", "---\ntitle: Bad\nstatus: bogus\n---\n\nx\n")],
+        &[
+            edit,
+            (
+                "billing/bad-status.md",
+                "---\ntitle: Bad\nstatus: bogus\n---\n\nx\n",
+            ),
+        ],
         &["billing/bad-status.md:3", "status"],
     );
     broken_push_changes_nothing(
         &w,
         &kb,
         &repo,
-        &[edit, ("billing/unclosed.md", "---\ntitle: Never closed\n\nbody\n")],
+        &[
+            edit,
+            ("billing/unclosed.md", "---\ntitle: Never closed\n\nbody\n"),
+        ],
         &["billing/unclosed.md:1"],
     );
     let long_title = format!("---\ntitle: {}\n---\n\nx\n", "t".repeat(501));
@@ -403,7 +461,10 @@ fn a_broken_file_fails_the_update_and_changes_nothing() {
     );
     // And the good tree still updates (nothing is stuck).
     let st = w.update(&kb, "success");
-    assert!(st["summary"].as_str().unwrap().ends_with("no changes"), "{st:#}");
+    assert!(
+        st["summary"].as_str().unwrap().ends_with("no changes"),
+        "{st:#}"
+    );
 }
 
 // ------------------------------------------------------------------ 5. the credit cap
@@ -414,7 +475,10 @@ fn an_update_over_the_credit_cap_fails_and_creates_nothing() {
     let w = World::with_cap(Some(10), &[]);
     let (kb, _) = w.kb("capped");
     w.git.repo("capped", TREE);
-    w.set_source(&kb, json!({"url": w.git.server.git_url("capped"), "format": "tome"}));
+    w.set_source(
+        &kb,
+        json!({"url": w.git.server.git_url("capped"), "format": "tome"}),
+    );
     let usage = w.get("/v1/usage");
     assert_eq!(usage.status, 200, "{}", usage.text);
 
@@ -426,7 +490,11 @@ fn an_update_over_the_credit_cap_fails_and_creates_nothing() {
         w.content(&kb),
         json!({"categories": [], "sections": [], "articles": [], "faqs": []})
     );
-    assert_eq!(w.get("/v1/usage").json, usage.json, "a failed update charged credits");
+    assert_eq!(
+        w.get("/v1/usage").json,
+        usage.json,
+        "a failed update charged credits"
+    );
     // The source was not moved to the commit.
     assert_eq!(
         w.get(&format!("/v1/kb/{kb}/source")).data()["last_commit"],
@@ -478,7 +546,11 @@ fn a_sourced_kb_refuses_content_writes_until_the_source_is_detached() {
     assert_eq!(w.content(&kb), before);
 
     // KB settings stay editable.
-    let r = w.api("PUT", &format!("/v1/kb/{kb}"), Some(&json!({"title": "Managed docs"})));
+    let r = w.api(
+        "PUT",
+        &format!("/v1/kb/{kb}"),
+        Some(&json!({"title": "Managed docs"})),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.data()["title"], "Managed docs");
 
@@ -541,10 +613,19 @@ fn the_push_webhook_checks_signatures_and_branches() {
     let body = push("main");
     let wrong = hub_signature("not-the-secret", body.as_bytes());
     for headers in [
-        vec![("x-github-event", "push"), ("x-hub-signature-256", wrong.as_str())],
+        vec![
+            ("x-github-event", "push"),
+            ("x-hub-signature-256", wrong.as_str()),
+        ],
         vec![("x-github-event", "push")],
-        vec![("x-github-event", "push"), ("x-hub-signature-256", "sha256=zz")],
-        vec![("x-gitlab-event", "Push Hook"), ("x-gitlab-token", "not-the-secret")],
+        vec![
+            ("x-github-event", "push"),
+            ("x-hub-signature-256", "sha256=zz"),
+        ],
+        vec![
+            ("x-gitlab-event", "Push Hook"),
+            ("x-gitlab-token", "not-the-secret"),
+        ],
     ] {
         let r = send(&headers, &body);
         assert_eq!(r.status, 401, "{headers:?}: {}", r.text);
@@ -553,7 +634,10 @@ fn the_push_webhook_checks_signatures_and_branches() {
     // A body changed after signing is refused too.
     let signed = hub_signature(secret, body.as_bytes());
     let tampered = body.replace("acme/hooked", "evil/hooked");
-    let r = send(&[("x-github-event", "push"), ("x-hub-signature-256", &signed)], &tampered);
+    let r = send(
+        &[("x-github-event", "push"), ("x-hub-signature-256", &signed)],
+        &tampered,
+    );
     assert_eq!(r.status, 401, "{}", r.text);
     // An unknown KB looks the same as a bad signature.
     let r = raw_http(
@@ -569,18 +653,27 @@ fn the_push_webhook_checks_signatures_and_branches() {
     // Ping: 200, nothing queued.
     let ping = json!({"zen": "Keep it logically awesome.", "hook_id": 1}).to_string();
     let sig = hub_signature(secret, ping.as_bytes());
-    let r = send(&[("x-github-event", "ping"), ("x-hub-signature-256", &sig)], &ping);
+    let r = send(
+        &[("x-github-event", "ping"), ("x-hub-signature-256", &sig)],
+        &ping,
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     // A push to another branch: 200, not queued.
     let other = push("feature/x");
     let sig = hub_signature(secret, other.as_bytes());
-    let r = send(&[("x-github-event", "push"), ("x-hub-signature-256", &sig)], &other);
+    let r = send(
+        &[("x-github-event", "push"), ("x-hub-signature-256", &sig)],
+        &other,
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["queued"], false);
     assert_eq!(updates(), 0);
 
     // A signed push to the branch: 202 and an update that succeeds, from `github`.
-    let r = send(&[("x-github-event", "push"), ("x-hub-signature-256", &signed)], &body);
+    let r = send(
+        &[("x-github-event", "push"), ("x-hub-signature-256", &signed)],
+        &body,
+    );
     assert_eq!(r.status, 202, "{}", r.text);
     let id = r.json["statusId"].as_str().unwrap().to_string();
     let st = w.wait(&id);
@@ -591,13 +684,19 @@ fn the_push_webhook_checks_signatures_and_branches() {
     assert_eq!(updates(), 1);
 
     // GitLab: the secret as X-Gitlab-Token.
-    repo.write("billing/new.md", "---\ntitle: New page\n---\n\nFrom GitLab.\n");
+    repo.write(
+        "billing/new.md",
+        "---\ntitle: New page\n---\n\nFrom GitLab.\n",
+    );
     repo.commit("gitlab push");
     repo.push();
     let body = json!({"object_kind": "push", "ref": "refs/heads/main",
                       "project": {"default_branch": "main"}})
     .to_string();
-    let r = send(&[("x-gitlab-event", "Push Hook"), ("x-gitlab-token", secret)], &body);
+    let r = send(
+        &[("x-gitlab-event", "Push Hook"), ("x-gitlab-token", secret)],
+        &body,
+    );
     assert_eq!(r.status, 202, "{}", r.text);
     let st = w.wait(r.json["statusId"].as_str().unwrap());
     assert_eq!(st["status"], "success", "{st:#}");
@@ -636,32 +735,65 @@ fn every_source_field_is_validated_by_name() {
         (json!({"url": ok, "path": "../outside"}), "path"),
         (json!({"url": ok, "path": "docs/../../x"}), "path"),
         (json!({"url": ok, "format": "docusaurus"}), "format"),
-        (json!({"url": "git://example.com/docs.git", "token": "ghp_abc"}), "token"),
-        (json!({"url": "ssh://git@example.com/docs.git", "token": "ghp_abc"}), "token"),
+        (
+            json!({"url": "git://example.com/docs.git", "token": "ghp_abc"}),
+            "token",
+        ),
+        (
+            json!({"url": "ssh://git@example.com/docs.git", "token": "ghp_abc"}),
+            "token",
+        ),
         (json!({"url": ok, "token": ""}), "token"),
-        (json!({"url": ok, "webhook_secret": "short"}), "webhook_secret"),
-        (json!({"url": ok, "webhook_secret": "x".repeat(257)}), "webhook_secret"),
-        (json!({"url": ok, "poll_interval_minutes": 0}), "poll_interval_minutes"),
-        (json!({"url": ok, "poll_interval_minutes": 10081}), "poll_interval_minutes"),
+        (
+            json!({"url": ok, "webhook_secret": "short"}),
+            "webhook_secret",
+        ),
+        (
+            json!({"url": ok, "webhook_secret": "x".repeat(257)}),
+            "webhook_secret",
+        ),
+        (
+            json!({"url": ok, "poll_interval_minutes": 0}),
+            "poll_interval_minutes",
+        ),
+        (
+            json!({"url": ok, "poll_interval_minutes": 10081}),
+            "poll_interval_minutes",
+        ),
         (json!({"url": ok, "colour": "blue"}), "colour"),
     ];
     for (body, field) in &cases {
         let r = w.api("PUT", &format!("/v1/kb/{kb}/source"), Some(body));
         assert_eq!(r.status, 422, "{body}: {}", r.text);
         assert_eq!(err_code(&r), "validation_error", "{body}: {}", r.text);
-        assert_eq!(r.json["error"]["details"]["field"], *field, "{body}: {}", r.text);
+        assert_eq!(
+            r.json["error"]["details"]["field"], *field,
+            "{body}: {}",
+            r.text
+        );
     }
     // Malformed JSON: 400.
     for raw in ["{\"url\": ", "not json", "[1, 2]"] {
-        let r = w.tome.raw("PUT", &format!("/v1/kb/{kb}/source"), &w.key, raw);
-        assert!(r.status == 400 || r.status == 422, "{raw}: {} {}", r.status, r.text);
+        let r = w
+            .tome
+            .raw("PUT", &format!("/v1/kb/{kb}/source"), &w.key, raw);
+        assert!(
+            r.status == 400 || r.status == 422,
+            "{raw}: {} {}",
+            r.status,
+            r.text
+        );
         if raw != "[1, 2]" {
             assert_eq!(r.status, 400, "{raw}: {}", r.text);
         }
     }
     assert_eq!(w.get(&format!("/v1/kb/{kb}/source")).status, 404);
     // A good body passes (the URL is not fetched until an update).
-    let r = w.api("PUT", &format!("/v1/kb/{kb}/source"), Some(&json!({"url": ok})));
+    let r = w.api(
+        "PUT",
+        &format!("/v1/kb/{kb}/source"),
+        Some(&json!({"url": ok})),
+    );
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.data()["format"], "auto");
     assert_eq!(r.data()["branch"], Value::Null);
@@ -694,14 +826,31 @@ fn foreign_and_unknown_ids_leak_nothing() {
     let (kb, _) = w.kb("mine");
     // Another project on the same server, with its own sourced KB and an update.
     let (other_project, other_key) = project_with_key(&w.db.cli_args(), "Other team", None);
-    let r = w.tome.api("POST", "/v1/kb", &other_key, Some(&json!({"title": "Theirs", "slug": "theirs"})));
+    let r = w.tome.api(
+        "POST",
+        "/v1/kb",
+        &other_key,
+        Some(&json!({"title": "Theirs", "slug": "theirs"})),
+    );
     assert_eq!(r.status, 201, "{}", r.text);
     let other_kb = r.data()["id"].as_str().unwrap().to_string();
     // A project with no sourced KB: 400 naming the reason.
-    let r = w.tome.api("POST", &format!("/v1/project/update/{other_project}"), &other_key, None);
+    let r = w.tome.api(
+        "POST",
+        &format!("/v1/project/update/{other_project}"),
+        &other_key,
+        None,
+    );
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(err_code(&r), "invalid_request");
-    assert!(r.json["error"]["message"].as_str().unwrap().contains("source"), "{}", r.text);
+    assert!(
+        r.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("source"),
+        "{}",
+        r.text
+    );
     w.git.repo("theirs", TREE);
     let r = w.tome.api(
         "PUT",
@@ -710,7 +859,12 @@ fn foreign_and_unknown_ids_leak_nothing() {
         Some(&json!({"url": w.git.server.git_url("theirs")})),
     );
     assert_eq!(r.status, 201, "{}", r.text);
-    let r = w.tome.api("POST", &format!("/v1/project/update/{other_project}"), &other_key, None);
+    let r = w.tome.api(
+        "POST",
+        &format!("/v1/project/update/{other_project}"),
+        &other_key,
+        None,
+    );
     assert_eq!(r.status, 202, "{}", r.text);
     let foreign_status = r.json["statusId"].as_str().unwrap().to_string();
 
@@ -748,7 +902,12 @@ fn foreign_and_unknown_ids_leak_nothing() {
         let foreign = w.api(method, &format!("/v1/kb/{other_kb}/source"), body.as_ref());
         let unknown = w.api(method, "/v1/kb/kb_000000000000/source", body.as_ref());
         assert_eq!(foreign.status, 404, "{method}: {}", foreign.text);
-        assert_eq!(err_code(&foreign), "kb_not_found", "{method}: {}", foreign.text);
+        assert_eq!(
+            err_code(&foreign),
+            "kb_not_found",
+            "{method}: {}",
+            foreign.text
+        );
         assert_eq!(unknown.status, 404);
         assert_eq!(
             foreign.text.replace(&other_kb, "ID"),
@@ -757,13 +916,30 @@ fn foreign_and_unknown_ids_leak_nothing() {
         );
     }
     // ?kb_id= of a foreign KB on my trigger: not found, like an unknown one.
-    let foreign = w.api("POST", &format!("/v1/project/update/{}?kb_id={other_kb}", w.project), None);
-    let unknown = w.api("POST", &format!("/v1/project/update/{}?kb_id=kb_000000000000", w.project), None);
-    assert_eq!(foreign.status, unknown.status, "{} / {}", foreign.text, unknown.text);
+    let foreign = w.api(
+        "POST",
+        &format!("/v1/project/update/{}?kb_id={other_kb}", w.project),
+        None,
+    );
+    let unknown = w.api(
+        "POST",
+        &format!("/v1/project/update/{}?kb_id=kb_000000000000", w.project),
+        None,
+    );
+    assert_eq!(
+        foreign.status, unknown.status,
+        "{} / {}",
+        foreign.text, unknown.text
+    );
     assert_eq!(err_code(&foreign), err_code(&unknown));
     assert_eq!(foreign.status, 404, "{}", foreign.text);
     // The foreign KB's source is untouched by all this.
-    let r = w.tome.api("GET", &format!("/v1/kb/{other_kb}/source"), &other_key, None);
+    let r = w.tome.api(
+        "GET",
+        &format!("/v1/kb/{other_kb}/source"),
+        &other_key,
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     // My KB without a source: 404 source_not_found.
     let r = w.get(&format!("/v1/kb/{kb}/source"));
@@ -787,7 +963,10 @@ fn repository_limits_fail_with_a_clear_log() {
     }
     repo.commit("twenty thousand files");
     repo.push();
-    w.set_source(&kb, json!({"url": w.git.server.git_url("huge"), "format": "tome"}));
+    w.set_source(
+        &kb,
+        json!({"url": w.git.server.git_url("huge"), "format": "tome"}),
+    );
     let st = w.update(&kb, "failure");
     let text = format!("{}\n{}", st["summary"], logs(&st));
     assert!(
@@ -799,11 +978,17 @@ fn repository_limits_fail_with_a_clear_log() {
     // One 5 MB file among good ones.
     let (kb, _) = w.kb("fat");
     let repo = w.git.repo("fat", TREE);
-    let big = format!("---\ntitle: Big\n---\n\n{}\n", "lorem ipsum ".repeat(5 * 1024 * 1024 / 12));
+    let big = format!(
+        "---\ntitle: Big\n---\n\n{}\n",
+        "lorem ipsum ".repeat(5 * 1024 * 1024 / 12)
+    );
     repo.write("billing/big.md", &big);
     repo.commit("a big file");
     repo.push();
-    w.set_source(&kb, json!({"url": w.git.server.git_url("fat"), "format": "tome"}));
+    w.set_source(
+        &kb,
+        json!({"url": w.git.server.git_url("fat"), "format": "tome"}),
+    );
     let st = w.update(&kb, "failure");
     let text = format!("{}\n{}", st["summary"], logs(&st));
     let size = big.len();
@@ -862,16 +1047,34 @@ fn tome_update_runs_without_a_server_and_exits_1_on_failure() {
     let mut w = World::new(&["--sync-runner", "off"]);
     let (kb, _) = w.kb("cli-docs");
     let repo = w.git.repo("cli-docs", TREE);
-    w.set_source(&kb, json!({"url": w.git.server.git_url("cli-docs"), "format": "tome"}));
+    w.set_source(
+        &kb,
+        json!({"url": w.git.server.git_url("cli-docs"), "format": "tome"}),
+    );
     w.tome.kill9();
 
     let mut args = w.db.cli_args();
     args.push("--sync-allow-private".into());
     let run = |args: &[std::ffi::OsString]| {
-        cli(args, &["update", "--project", &w.project, "--kb", &kb, "--wait", "--json"])
+        cli(
+            args,
+            &[
+                "update",
+                "--project",
+                &w.project,
+                "--kb",
+                &kb,
+                "--wait",
+                "--json",
+            ],
+        )
     };
     let out = run(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let statuses: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     let st = &statuses[0];
@@ -887,10 +1090,18 @@ fn tome_update_runs_without_a_server_and_exits_1_on_failure() {
     repo.commit("broken");
     repo.push();
     let out = run(&args);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let statuses: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(statuses[0]["status"], "failure");
-    assert!(statuses[0].to_string().contains("billing/bad.md:2"), "{statuses:#}");
+    assert!(
+        statuses[0].to_string().contains("billing/bad.md:2"),
+        "{statuses:#}"
+    );
 
     // The server sees what the CLI did.
     w.tome = Tome::start(&w.args);
@@ -970,7 +1181,12 @@ fn two_nodes_run_each_update_exactly_once() {
     let mut kbs = Vec::new();
     for i in 0..6 {
         let slug = format!("team-{i}");
-        let r = c.a.api("POST", "/v1/kb", &c.key, Some(&json!({"title": slug, "slug": slug})));
+        let r = c.a.api(
+            "POST",
+            "/v1/kb",
+            &c.key,
+            Some(&json!({"title": slug, "slug": slug})),
+        );
         assert_eq!(r.status, 201, "{}", r.text);
         let kb = r.data()["id"].as_str().unwrap().to_string();
         c.git.repo(&slug, TREE);
@@ -984,7 +1200,12 @@ fn two_nodes_run_each_update_exactly_once() {
         kbs.push(kb);
     }
     // One trigger for the whole project, half through each node.
-    let r = c.a.api("POST", &format!("/v1/project/update/{}", c.project), &c.key, None);
+    let r = c.a.api(
+        "POST",
+        &format!("/v1/project/update/{}", c.project),
+        &c.key,
+        None,
+    );
     assert_eq!(r.status, 202, "{}", r.text);
     let ids: Vec<String> = r.json["statusIds"]
         .as_array()
@@ -994,7 +1215,12 @@ fn two_nodes_run_each_update_exactly_once() {
         .collect();
     assert_eq!(ids.len(), 6);
     // A second trigger while they are queued or running returns the same jobs.
-    let again = c.b.api("POST", &format!("/v1/project/update/{}", c.project), &c.key, None);
+    let again = c.b.api(
+        "POST",
+        &format!("/v1/project/update/{}", c.project),
+        &c.key,
+        None,
+    );
     assert_eq!(again.status, 202);
 
     for id in &ids {
@@ -1003,7 +1229,10 @@ fn two_nodes_run_each_update_exactly_once() {
         assert_eq!(st["attempts"], 1, "{st:#}");
         let attempts = attempt_lines(&st);
         assert_eq!(attempts.len(), 1, "{st:#}");
-        assert!(pids.contains(&node_pid(&attempts[0].1)), "{attempts:?} vs {pids:?}");
+        assert!(
+            pids.contains(&node_pid(&attempts[0].1)),
+            "{attempts:?} vs {pids:?}"
+        );
     }
     for kb in &kbs {
         let arts = list_all(&c.a, &c.key, &format!("/v1/kb/{kb}/articles"));
@@ -1046,7 +1275,10 @@ fn tldr_repo(git: &Git, name: &str) -> (tome_sync::testing::WorkRepo, Vec<(Strin
         let full = repo.dir().join(path);
         std::fs::create_dir_all(full.parent().unwrap()).unwrap();
         std::fs::write(full, file).unwrap();
-        expected.push((path.split('/').next().unwrap().to_string(), title.to_string()));
+        expected.push((
+            path.split('/').next().unwrap().to_string(),
+            title.to_string(),
+        ));
     }
     repo.commit("tldr pages");
     repo.push();
@@ -1059,7 +1291,12 @@ fn kill_9_mid_update_is_finished_once_by_the_other_node() {
     let Some(mut c) = pair("kill_9_mid_update_is_finished_once_by_the_other_node") else {
         return;
     };
-    let r = c.a.api("POST", "/v1/kb", &c.key, Some(&json!({"title": "tldr", "slug": "tldr"})));
+    let r = c.a.api(
+        "POST",
+        "/v1/kb",
+        &c.key,
+        Some(&json!({"title": "tldr", "slug": "tldr"})),
+    );
     assert_eq!(r.status, 201, "{}", r.text);
     let kb = r.data()["id"].as_str().unwrap().to_string();
     let (_repo, expected) = tldr_repo(&c.git, "tldr");
@@ -1070,24 +1307,43 @@ fn kill_9_mid_update_is_finished_once_by_the_other_node() {
         Some(&json!({"url": c.git.server.git_url("tldr"), "format": "tome"})),
     );
     assert_eq!(r.status, 201, "{}", r.text);
-    let r = c.a.api("POST", &format!("/v1/project/update/{}?kb_id={kb}", c.project), &c.key, None);
+    let r = c.a.api(
+        "POST",
+        &format!("/v1/project/update/{}?kb_id={kb}", c.project),
+        &c.key,
+        None,
+    );
     assert_eq!(r.status, 202, "{}", r.text);
     let id = r.json["statusId"].as_str().unwrap().to_string();
 
     // Wait until a node has claimed the update (its first log line names it), then kill that
     // node: the update is mid-way (fetching, reading or applying 7,424 pages).
     let mut first_node = String::new();
-    wait_until(Duration::from_secs(60), "the update is running with logs", || {
-        let st = c.a.api("GET", &format!("/v1/project/update-status/{id}"), &c.key, None).json;
-        assert_ne!(st["status"], "success", "the update ended before the kill: {st:#}");
-        match attempt_lines(&st).first() {
-            Some((1, node)) if st["status"] == "in_progress" => {
-                first_node = node.clone();
-                true
+    wait_until(
+        Duration::from_secs(60),
+        "the update is running with logs",
+        || {
+            let st =
+                c.a.api(
+                    "GET",
+                    &format!("/v1/project/update-status/{id}"),
+                    &c.key,
+                    None,
+                )
+                .json;
+            assert_ne!(
+                st["status"], "success",
+                "the update ended before the kill: {st:#}"
+            );
+            match attempt_lines(&st).first() {
+                Some((1, node)) if st["status"] == "in_progress" => {
+                    first_node = node.clone();
+                    true
+                }
+                _ => false,
             }
-            _ => false,
-        }
-    });
+        },
+    );
     let (survivor, victim) = if node_pid(&first_node) == c.a.pid().unwrap() {
         (&c.b, &mut c.a)
     } else {
@@ -1129,12 +1385,24 @@ fn kill_9_mid_update_is_finished_once_by_the_other_node() {
         .collect();
     got.sort();
     assert_eq!(got.len(), 7424);
-    let missing: Vec<_> = expected.iter().filter(|e| !got.contains(e)).take(5).collect();
-    let extra: Vec<_> = got.iter().filter(|g| !expected.contains(g)).take(5).collect();
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|e| !got.contains(e))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = got
+        .iter()
+        .filter(|g| !expected.contains(g))
+        .take(5)
+        .collect();
     assert!(got == expected, "missing {missing:?}, unexpected {extra:?}");
     assert_eq!(
         cats.len(),
-        expected.iter().map(|(f, _)| f).collect::<std::collections::BTreeSet<_>>().len()
+        expected
+            .iter()
+            .map(|(f, _)| f)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
     );
 }
 
@@ -1194,7 +1462,11 @@ fn prose(body: &str) -> String {
         let t = line.trim_start_matches([' ', '>']);
         let marker: String = t.chars().take_while(|c| *c == '`' || *c == '~').collect();
         match &fence {
-            Some(open) if marker.len() >= open.len() && marker.starts_with(&open[..1]) && t.trim() == marker => {
+            Some(open)
+                if marker.len() >= open.len()
+                    && marker.starts_with(&open[..1])
+                    && t.trim() == marker =>
+            {
                 fence = None;
                 continue;
             }
@@ -1228,7 +1500,11 @@ fn the_mintlify_corpus_becomes_its_navigation_in_order() {
     let w = World::new(&[]);
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/corpora/mintlify-docs");
-    assert!(corpus.join("docs.json").exists(), "the corpus is missing at {}", corpus.display());
+    assert!(
+        corpus.join("docs.json").exists(),
+        "the corpus is missing at {}",
+        corpus.display()
+    );
     let repo = w.git.server.create_repo("mintlify");
     copy_tree(&corpus, repo.dir());
     repo.commit("the Mintlify docs");
@@ -1258,13 +1534,24 @@ fn the_mintlify_corpus_becomes_its_navigation_in_order() {
         .collect();
     let mut arts = w.list(&format!("/v1/kb/{kb}/articles"));
     arts.sort_by_key(|a| a["sort_order"].as_i64().unwrap());
-    let orders: Vec<i64> = arts.iter().map(|a| a["sort_order"].as_i64().unwrap()).collect();
-    assert!(orders.windows(2).all(|o| o[0] < o[1]), "sort_order is not a strict order: {orders:?}");
+    let orders: Vec<i64> = arts
+        .iter()
+        .map(|a| a["sort_order"].as_i64().unwrap())
+        .collect();
+    assert!(
+        orders.windows(2).all(|o| o[0] < o[1]),
+        "sort_order is not a strict order: {orders:?}"
+    );
     let got: Vec<&str> = arts.iter().map(|a| a["title"].as_str().unwrap()).collect();
     let mut at = 0;
     let mut continued = 0;
     for title in &titles {
-        assert_eq!(got.get(at).copied(), Some(title.as_str()), "article {at} (of {})", got.len());
+        assert_eq!(
+            got.get(at).copied(),
+            Some(title.as_str()),
+            "article {at} (of {})",
+            got.len()
+        );
         at += 1;
         let mut k = 2;
         while got.get(at).copied() == Some(format!("{title} ({k})").as_str()) {
@@ -1273,8 +1560,16 @@ fn the_mintlify_corpus_becomes_its_navigation_in_order() {
             continued += 1;
         }
     }
-    assert_eq!(at, got.len(), "articles not in the navigation: {:?}", &got[at..]);
-    assert!(continued >= 1, "the changelog should continue over several articles");
+    assert_eq!(
+        at,
+        got.len(),
+        "articles not in the navigation: {:?}",
+        &got[at..]
+    );
+    assert!(
+        continued >= 1,
+        "the changelog should continue over several articles"
+    );
     assert!(
         log.contains("changelog.mdx: ") && log.contains("split at its headings into"),
         "{log}"
@@ -1304,16 +1599,29 @@ fn the_mintlify_corpus_becomes_its_navigation_in_order() {
         let full = w.get(&format!("/v1/kb/{kb}/articles/{id}"));
         assert_eq!(full.status, 200);
         let body = full.data()["body"].as_str().unwrap();
-        assert!(body.chars().count() <= 100_000, "{}: {} chars", a["title"], body.len());
+        assert!(
+            body.chars().count() <= 100_000,
+            "{}: {} chars",
+            a["title"],
+            body.len()
+        );
         let text = prose(body);
-        assert!(!text.contains("<Note"), "{}: <Note left in\n{text}", a["title"]);
+        assert!(
+            !text.contains("<Note"),
+            "{}: <Note left in\n{text}",
+            a["title"]
+        );
         for line in text.lines() {
             assert!(
                 !line.starts_with("import ") && !line.starts_with("export "),
                 "{}: {line:?}",
                 a["title"]
             );
-            assert!(!component.is_match(line), "{}: component left in {line:?}", a["title"]);
+            assert!(
+                !component.is_match(line),
+                "{}: component left in {line:?}",
+                a["title"]
+            );
         }
     }
 }

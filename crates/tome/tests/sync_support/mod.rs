@@ -55,15 +55,25 @@ impl Tome {
             port,
             printed: Vec::new(),
         };
-        wait_until(Duration::from_secs(30), "tome serve answers /healthz", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && http(port, "GET", "/healthz", &[], None).status == 200
-        });
+        wait_until(
+            Duration::from_secs(30),
+            "tome serve answers /healthz",
+            || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                    && http(port, "GET", "/healthz", &[], None).status == 200
+            },
+        );
         tome.printed = rx.try_iter().collect();
         tome
     }
 
-    pub fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Resp {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Resp {
         http(self.port, method, path, headers, body)
     }
 
@@ -75,7 +85,13 @@ impl Tome {
 
     /// A request with a raw (possibly malformed) body.
     pub fn raw(&self, method: &str, path: &str, key: &str, body: &str) -> Resp {
-        raw_http(self.port, method, path, &[("authorization", &format!("Bearer {key}"))], body.as_bytes())
+        raw_http(
+            self.port,
+            method,
+            path,
+            &[("authorization", &format!("Bearer {key}"))],
+            body.as_bytes(),
+        )
     }
 
     /// Kills the process the way a crash does (SIGKILL) and waits for it.
@@ -98,10 +114,17 @@ impl Drop for Tome {
 }
 
 /// An HTTP/1.1 request with a raw body (webhooks are signed over the exact bytes).
-pub fn raw_http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+pub fn raw_http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -276,7 +299,12 @@ impl World {
     /// Sets `kb`'s source to `url` (branch main, format tome unless `body` says otherwise).
     pub fn set_source(&self, kb: &str, body: Value) -> Resp {
         let r = self.api("PUT", &format!("/v1/kb/{kb}/source"), Some(&body));
-        assert!(r.status == 201 || r.status == 200, "PUT source: {} {}", r.status, r.text);
+        assert!(
+            r.status == 201 || r.status == 200,
+            "PUT source: {} {}",
+            r.status,
+            r.text
+        );
         r
     }
 
