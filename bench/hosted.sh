@@ -84,9 +84,15 @@ start_tome "$TOME" "$WORK/data" "$WORK/tome" "${TOME_ARGS[@]}" --http-fast-path 
 echo "    listening on $BASE"
 
 echo "==> importing $(basename "$CORPUS") (theme $THEME)"
-KB=$(python3 "$ROOT/scripts/import-mintlify.py" --api "$BASE" --key "$KEY" --slug mintlify \
-    --theme "$THEME" --dir "$CORPUS" 2>"$OUT/import.txt")
+PROJECT=$(curl -sS -H "Authorization: Bearer $KEY" "$BASE/v1/project" | jq -r .data.id)
+# The import always uses this tree's build (an A/B build under BENCH_TOME may predate it).
+"$TARGET_DIR/release/tome" import --project "$PROJECT" --from "$CORPUS" --format mintlify --slug mintlify \
+    --data-dir "$WORK/data" --json >"$OUT/import.json" 2>"$OUT/import.txt"
 cat "$OUT/import.txt"
+KB=$(jq -r .knowledge_base.id "$OUT/import.json")
+jq -c .counts "$OUT/import.json"
+curl -sS -o /dev/null -X PUT -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d "{\"is_public\": true, \"theme\": \"$THEME\"}" "$BASE/v1/kb/$KB"
 [[ $KB == kb_* ]] || { echo "error: import failed" >&2; exit 1; }
 
 # The largest article: every article's body length through the API.

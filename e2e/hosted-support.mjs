@@ -1,5 +1,5 @@
 // Shared helpers of the hosted help-centre browser tests: a real `tome serve`, the management API,
-// the Mintlify corpus import (scripts/import-mintlify.py) and Debian's headless Chromium.
+// the Mintlify corpus import (`tome import --format mintlify`) and Debian's headless Chromium.
 
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -71,7 +71,9 @@ export async function startTome(extraArgs = []) {
       const key = /\btome_[0-9A-Za-z]{38}\b/.exec(out);
       if (key) {
         try {
-          if ((await fetch(`${url}/healthz`)).ok) return { url, key: key[0], stop, logs: () => err };
+          if ((await fetch(`${url}/healthz`)).ok) {
+            return { url, key: key[0], dataDir, stop, logs: () => err };
+          }
         } catch { /* not listening yet */ }
       }
       await sleep(50);
@@ -96,16 +98,26 @@ export function adminClient(base, key) {
   };
 }
 
-/** Imports the Mintlify corpus as a public KB; resolves to its id. */
-export async function importCorpus(api, key, slug, theme) {
-  const script = path.join(ROOT, 'scripts', 'import-mintlify.py');
-  return new Promise((resolve, reject) => {
-    execFile('python3', [script, '--api', api, '--key', key, '--slug', slug, '--theme', theme, '--dir', CORPUS],
-      { maxBuffer: 16 << 20 }, (e, stdout, stderr) => {
-        if (e) reject(new Error(`import failed: ${e.message}\n${stderr}`));
-        else resolve(stdout.trim().split('\n')[0]);
-      });
+/**
+ * Imports the Mintlify corpus into the project of `tome` (from startTome) as a public KB with
+ * `theme`, through `tome import --format mintlify` on the server's data dir; resolves to its id.
+ */
+export async function importCorpus(tome, slug, theme) {
+  const call = adminClient(tome.url, tome.key);
+  const project = await call('GET', '/v1/project');
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOME_')));
+  env.TOME_LOG = 'warn';
+  const args = ['import', '--project', project.id, '--from', CORPUS, '--format', 'mintlify',
+    '--slug', slug, '--title', 'Mintlify Documentation', '--json', '--data-dir', tome.dataDir];
+  const stdout = await new Promise((resolve, reject) => {
+    execFile(TOME_BIN, args, { env, maxBuffer: 16 << 20 }, (e, out, stderr) => {
+      if (e) reject(new Error(`import failed: ${e.message}\n${stderr}`));
+      else resolve(out);
+    });
   });
+  const kb = JSON.parse(stdout).knowledge_base.id;
+  await call('PUT', `/v1/kb/${kb}`, { is_public: true, theme });
+  return kb;
 }
 
 /** Whether the corpus is there (it lives beside the repository, in ../shared). */

@@ -25,10 +25,10 @@ describe('hosted help centre', () => {
     tome = await startTome();
     call = adminClient(tome.url, tome.key);
     for (const theme of THEMES) {
-      kbs[theme] = await importCorpus(tome.url, tome.key, `mint-${theme}`, theme);
+      kbs[theme] = await importCorpus(tome, `mint-${theme}`, theme);
     }
     await call('PUT', `/v1/kb/${kbs.brand}`, { theme_settings: { primary_color: '#0e7c66' } });
-    kbs['brand-dark'] = await importCorpus(tome.url, tome.key, 'mint-brand-dark', 'brand');
+    kbs['brand-dark'] = await importCorpus(tome, 'mint-brand-dark', 'brand');
     await call('PUT', `/v1/kb/${kbs['brand-dark']}`, {
       theme_settings: { primary_color: '#7c3aed', dark_mode: true },
     });
@@ -58,15 +58,15 @@ describe('hosted help centre', () => {
     assert.equal(await page.locator('h1').first().innerText(), 'Mintlify Documentation');
     assert.equal(await page.locator('main#main').count(), 1, 'one main landmark');
     // Home → a category (its card).
-    await page.locator('.cards a', { hasText: 'Getting started' }).first().click();
+    await page.locator('.cards a', { hasText: 'Get started' }).first().click();
     await page.waitForURL(/\/categories\/kbc_/);
-    assert.equal(await page.locator('main h1').innerText(), 'Getting started');
+    assert.equal(await page.locator('main h1').innerText(), 'Get started');
     // Category → an article.
     await page.locator('main .article-list a', { hasText: 'Quickstart' }).first().click();
     await page.waitForURL(/\/articles\/kba_/);
     assert.equal(await page.locator('main h1').innerText(), 'Quickstart');
     const crumbs = await page.locator('nav.crumbs').innerText();
-    assert.match(crumbs, /Mintlify Documentation[\s\S]*Getting started[\s\S]*Quickstart/);
+    assert.match(crumbs, /Mintlify Documentation[\s\S]*Get started[\s\S]*Quickstart/);
     assert.ok(await page.locator('.prose pre code').count() > 0, 'code blocks render');
     assert.ok(await page.locator('.see-also a').count() > 0, 'see also');
     // Article → search, submitted with the keyboard.
@@ -155,7 +155,7 @@ describe('hosted help centre', () => {
     for (const [name, kbId] of Object.entries(kbs)) {
       const slug = name === 'brand-dark' ? 'mint-brand-dark' : `mint-${name}`;
       const cats = await call('GET', `/v1/kb/${kbId}/categories?limit=100`);
-      const start = cats.find((c) => c.name === 'Getting started');
+      const start = cats.find((c) => c.name === 'Get started');
       const articles = await call('GET', `/v1/kb/${kbId}/articles?limit=100&category_id=${start.id}`);
       const quick = articles.find((a) => a.title === 'Quickstart');
       const pages = {

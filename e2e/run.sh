@@ -61,8 +61,7 @@ if [ "$installed" != "$locked" ]; then
   npm ci --no-audit --no-fund
 fi
 
-# The hosted tests import ../shared/corpora/mintlify-docs with scripts/import-mintlify.py.
-command -v python3 >/dev/null 2>&1 || cannot_run "python3 is needed for the corpus import (Debian: apt-get install python3)"
+# The hosted tests import ../shared/corpora/mintlify-docs with `tome import --format mintlify`.
 
 # --- the server -----------------------------------------------------------------------------------
 cd "$ROOT"

@@ -266,6 +266,18 @@ pub(crate) fn check_plan(kb_id: &str, c: &SyncChanges) -> Result<()> {
             format!("source item {:?} maps to a {:?}", item.path, item.entity).into(),
         ));
     }
+    if let Some(item) = c.items.iter().find(|i| match i.entity {
+        Entity::Article => c.delete_articles.contains(&i.entity_id),
+        _ => c.delete_faqs.contains(&i.entity_id),
+    }) {
+        return Err(StoreError::Internal(
+            format!(
+                "source item {:?} maps to {}, which the update deletes",
+                item.path, item.entity_id
+            )
+            .into(),
+        ));
+    }
     Ok(())
 }
 
@@ -306,6 +318,19 @@ pub(crate) fn self_related(c: &SyncChanges) -> Option<&Article> {
         .iter()
         .chain(&c.update_articles)
         .find(|a| a.related_articles.contains(&a.id))
+}
+
+/// The error for a source item whose article or FAQ is not in the knowledge base.
+pub(crate) fn missing_item(item: &SourceItem) -> StoreError {
+    StoreError::Internal(
+        format!(
+            "source item {:?} maps to {}, which is not a {} of this knowledge base",
+            item.path,
+            item.entity_id,
+            crate::entity_name(item.entity)
+        )
+        .into(),
+    )
 }
 
 #[cfg(test)]

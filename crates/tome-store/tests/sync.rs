@@ -811,19 +811,33 @@ async fn a_bad_plan_changes_nothing() {
         create_articles: vec![dangling],
         ..Default::default()
     };
+    let orphan_item = SyncChanges {
+        create_categories: vec![c1.clone()],
+        items: vec![item("nowhere.md", Entity::Article, "kba_nowhere")],
+        ..Default::default()
+    };
+    let a = article(&kb, &c1.id, None, "Faq-typed");
+    let wrong_kind = SyncChanges {
+        create_categories: vec![c1.clone()],
+        create_articles: vec![a.clone()],
+        items: vec![item("a.md", Entity::Faq, &a.id)],
+        ..Default::default()
+    };
     let seq = store.last_change_seq().await.unwrap();
     for (name, plan) in [
         ("stale", stale),
         ("foreign", foreign),
         ("misplaced", misplaced),
         ("unrelated", unrelated),
+        ("orphan item", orphan_item),
+        ("wrong kind", wrong_kind),
     ] {
         let result = store
             .apply_update(&job, "node", &project, &kb, &plan, &report("x"))
             .await;
         match (name, &result) {
             ("stale", Err(StoreError::NotFound(Entity::Article)))
-            | ("foreign", Err(StoreError::Internal(_)))
+            | ("foreign" | "orphan item" | "wrong kind", Err(StoreError::Internal(_)))
             | ("misplaced" | "unrelated", Err(StoreError::Invalid(_))) => {}
             _ => panic!("{name}: {result:?}"),
         }
@@ -1129,4 +1143,50 @@ async fn copy_carries_sources_items_and_jobs() {
             store.get_update(&project, id).await.unwrap()
         );
     }
+}
+
+/// Removing the source of a KB whose update is running ends that update: its node's next renew
+/// or apply finds the job no longer its own and writes nothing.
+#[tokio::test]
+async fn removing_the_source_stops_a_running_update() {
+    let db = TestDb::new();
+    let (store, project) = setup(&db).await;
+    let kb = sourced_kb(&store, &project, "docs").await;
+    let job = running_job(&store, &project, &kb, "node").await;
+    store.delete_source(&project, &kb).await.unwrap();
+    let ended = store.get_update(&project, &job).await.unwrap();
+    assert_eq!(ended.status, UpdateStatus::Failure);
+    assert_eq!(ended.summary, "source removed");
+    assert!(
+        !store
+            .renew_update(&job, "node", LEASE, &report(""))
+            .await
+            .unwrap()
+    );
+    let c = category(&kb, "Guide");
+    let changes = SyncChanges {
+        create_categories: vec![c],
+        ..Default::default()
+    };
+    assert!(
+        !store
+            .apply_update(&job, "node", &project, &kb, &changes, &report("x"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .kb_content(&project, &kb)
+            .await
+            .unwrap()
+            .categories
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_update("node", LEASE, UpdateClaim::Any)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -168,7 +168,8 @@ impl Files {
         let mut files = Files::default();
         let mut dirs = vec![(root.to_path_buf(), String::new())];
         while let Some((dir, prefix)) = dirs.pop() {
-            let entries = std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?;
+            let entries =
+                std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?;
             for entry in entries {
                 let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
                 let name = entry.file_name();

@@ -76,7 +76,11 @@ pub fn map_destinations(body: &str, mut f: impl FnMut(&str) -> Option<String>) -
             let run = |c: u8| rest.bytes().take_while(|b| *b == c).count();
             if let Some((c, n)) = fence {
                 let line_end = rest.find('\n').map_or(rest.len(), |e| e);
-                if run(c) >= n && rest[..line_end].trim_start_matches(c as char).trim().is_empty()
+                if run(c) >= n
+                    && rest[..line_end]
+                        .trim_start_matches(c as char)
+                        .trim()
+                        .is_empty()
                 {
                     fence = None;
                 }
@@ -269,6 +273,9 @@ mod tests {
             hosted_article_url("help", "kba_abc", "How to: Export CSV?"),
             "/hc/help/articles/kba_abc-how-to-export-csv"
         );
-        assert_eq!(hosted_article_url("help", "kba_abc", "!!"), "/hc/help/articles/kba_abc");
+        assert_eq!(
+            hosted_article_url("help", "kba_abc", "!!"),
+            "/hc/help/articles/kba_abc"
+        );
     }
 }

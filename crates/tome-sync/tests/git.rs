@@ -64,11 +64,20 @@ async fn fetches_over_git_and_http() {
         );
         assert_eq!(tree.files.text("index.md"), Some("# Home\n"));
 
-        // The same commit again: nothing new, same answer.
+        // The same commit again: same answer, and over HTTP only the listing (no transfer).
+        let before = server.http_requests();
         let again = git::fetch(&dir, &remote(url.clone()), &opts())
             .await
             .expect("again");
         assert_eq!(again, fetched);
+        if url.starts_with("http") {
+            let listing = server.http_requests() - before;
+            assert!(listing <= 2, "{listing} requests for an unchanged branch");
+            assert!(
+                first_requests > listing,
+                "{first_requests} requests for the first fetch"
+            );
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use tome_core::model::Status;
+use tome_core::source::SourceFormat;
 
 /// `tome export`.
 #[derive(Debug, Args)]
@@ -31,18 +32,24 @@ pub struct ImportArgs {
     /// The project to create the knowledge base in (`prj_…`).
     #[arg(long)]
     pub project: String,
-    /// A directory or a `.tar.gz`/`.tgz` file: a `tome export`, or a folder of Markdown files.
+    /// A directory or a `.tar.gz`/`.tgz` file: a `tome export`, a folder of Markdown files,
+    /// or a Mintlify docs repository (a folder with `docs.json` or `mint.json`).
     #[arg(long)]
     pub from: PathBuf,
+    /// What `--from` holds: `auto` reads a folder with `docs.json` or `mint.json` at its root
+    /// as a Mintlify repository and anything else as a Tome archive.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
     /// Slug of the new knowledge base (default: the manifest's, or one from the folder name).
     #[arg(long)]
     pub slug: Option<String>,
     /// Title of the new knowledge base (default: the manifest's, or the folder name).
     #[arg(long)]
     pub title: Option<String>,
-    /// Status of files whose front matter sets neither `status` nor `draft`.
-    #[arg(long, value_enum, default_value = "draft")]
-    pub default_status: StatusArg,
+    /// Status of files whose front matter sets neither `status` nor `draft` (default: `draft`
+    /// for a Tome archive, `published` for a Mintlify repository).
+    #[arg(long, value_enum)]
+    pub default_status: Option<StatusArg>,
     /// Leave out this file or folder (relative to the archive root); repeatable.
     #[arg(long, value_name = "PATH")]
     pub exclude: Vec<String>,
@@ -52,6 +59,23 @@ pub struct ImportArgs {
     /// Validate and price the import, write nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Auto,
+    Tome,
+    Mintlify,
+}
+
+impl From<FormatArg> for SourceFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Auto => SourceFormat::Auto,
+            FormatArg::Tome => SourceFormat::Tome,
+            FormatArg::Mintlify => SourceFormat::Mintlify,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -89,7 +113,8 @@ impl From<ImportArgs> for tome_sync::archive::ImportArgs {
             from: a.from,
             slug: a.slug,
             title: a.title,
-            default_status: a.default_status.into(),
+            format: a.format.into(),
+            default_status: a.default_status.map(Into::into),
             exclude: a.exclude,
             verify: a.verify,
             dry_run: a.dry_run,

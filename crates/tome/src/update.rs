@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::json;
-use tome_core::source::{UpdateJob, UpdateTrigger};
+use tome_core::source::{UpdateJob, UpdateStatus, UpdateTrigger};
 use tome_store::{Store, StoreError, UpdateClaim};
 use tome_sync::git::GitOptions;
 use tome_sync::runner::{Runner, RunnerConfig};
@@ -142,7 +142,7 @@ pub async fn run(db: DbArgs, args: UpdateArgs, as_json: bool) -> Result<()> {
     let mut failed = false;
     for job in jobs {
         let done = follow(&*store, &runner, &job, as_json).await?;
-        failed |= done.status == tome_core::source::UpdateStatus::Failure;
+        failed |= done.status == UpdateStatus::Failure;
         finished.push(done);
     }
     if as_json {
@@ -163,13 +163,8 @@ async fn follow(
     job: &UpdateJob,
     as_json: bool,
 ) -> Result<UpdateJob> {
-    let here = {
-        let runner = runner.clone();
-        let id = job.id.clone();
-        tokio::spawn(async move { runner.run_next(UpdateClaim::Job(&id)).await })
-    };
+    let mut here: Option<tokio::task::JoinHandle<Result<Option<UpdateJob>, StoreError>>> = None;
     let mut printed = 0;
-    let mut here = Some(here);
     loop {
         if here.as_ref().is_some_and(|t| t.is_finished())
             && let Some(task) = here.take()
@@ -191,6 +186,19 @@ async fn follow(
                 println!("{} {}: {}", now.id, now.status.as_str(), now.summary);
             }
             return Ok(now);
+        }
+        if here.is_none() {
+            // Run it here unless a live server has it. A job that a dead process left running
+            // (this one, or another of the same KB, which blocks it) is claimable once its lease
+            // expires: `Any` takes it, and this one after it.
+            let runner = runner.clone();
+            let id = job.id.clone();
+            here = Some(tokio::spawn(async move {
+                match runner.run_next(UpdateClaim::Job(&id)).await? {
+                    Some(done) => Ok(Some(done)),
+                    None => runner.run_next(UpdateClaim::Any).await,
+                }
+            }));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

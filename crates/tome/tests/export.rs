@@ -886,6 +886,7 @@ fn count_rows(data: &Path, project: &str) -> i64 {
     })
 }
 
+/// The Mintlify corpus read as a plain folder of Markdown files (`--format tome`).
 #[test]
 fn a_real_docs_folder_imports() {
     let corpus =
@@ -903,7 +904,15 @@ fn a_real_docs_folder_imports() {
     // One page is longer than an article may be; the whole import is refused and says which.
     let err = cli_err(
         &data,
-        &["import", "--project", &project, "--from", p(&corpus)],
+        &[
+            "import",
+            "--project",
+            &project,
+            "--from",
+            p(&corpus),
+            "--format",
+            "tome",
+        ],
     );
     assert!(
         err.contains("changelog.mdx:8: body: must be at most 100000 characters"),
@@ -919,6 +928,8 @@ fn a_real_docs_folder_imports() {
             &project,
             "--from",
             p(&corpus),
+            "--format",
+            "tome",
             "--exclude",
             "changelog.mdx",
             "--slug",
@@ -980,4 +991,122 @@ fn a_real_docs_folder_imports() {
         "the body is the file after its front matter, unchanged"
     );
     assert!(body.starts_with("{/* vale"));
+}
+
+/// The Mintlify corpus read as a Mintlify repository: the navigation places every page, MDX
+/// becomes Markdown, links between pages point at the imported articles, the changelog is split.
+#[test]
+fn a_mintlify_repository_imports() {
+    let corpus =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/mintlify-docs");
+    assert!(
+        corpus.join("docs.json").exists(),
+        "the mintlify-docs corpus is missing at {}",
+        corpus.display()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let srv = Server::start(&data);
+    let (project, key) = project_with_key(&data, "Mintlify", None);
+
+    // `auto` sees docs.json; a dry run writes nothing.
+    let dry = cli_json(
+        &data,
+        &[
+            "import",
+            "--project",
+            &project,
+            "--from",
+            p(&corpus),
+            "--dry-run",
+        ],
+    );
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["counts"]["articles"], 247);
+    assert_eq!(kb_count(&srv, &key), 0);
+    assert!(
+        dry["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().starts_with("changelog.mdx: "))
+    );
+
+    let done = cli_json(
+        &data,
+        &[
+            "import",
+            "--project",
+            &project,
+            "--from",
+            p(&corpus),
+            "--format",
+            "mintlify",
+            "--slug",
+            "mintlify",
+        ],
+    );
+    assert_eq!(
+        done["counts"],
+        json!({"categories": 26, "sections": 26, "articles": 247, "faqs": 64})
+    );
+    assert_eq!(done["knowledge_base"]["title"], "Mintlify");
+    let kb = done["knowledge_base"]["id"].as_str().unwrap();
+    let categories = srv.list_all(&key, &format!("/v1/kb/{kb}/categories"));
+    let articles = srv.list_all(&key, &format!("/v1/kb/{kb}/articles"));
+    assert_eq!(articles.len(), 247);
+    let named = |list: &[Value], field: &str, value: &str| {
+        list.iter()
+            .find(|x| x[field] == value)
+            .unwrap_or_else(|| panic!("no {field} {value:?}"))
+            .clone()
+    };
+    let quickstart = named(&articles, "title", "Quickstart");
+    assert_eq!(quickstart["status"], "published");
+    assert_eq!(
+        quickstart["category_id"],
+        named(&categories, "name", "Get started")["id"]
+    );
+    let get = |id: &Value| {
+        let (status, v) = srv.get(
+            &format!("/v1/kb/{kb}/articles/{}", id.as_str().unwrap()),
+            Some(&key),
+        );
+        assert_eq!(status, 200);
+        v["data"].clone()
+    };
+    let first = get(&named(&articles, "title", "Product updates")["id"]);
+    let second = get(&named(&articles, "title", "Product updates (2)")["id"]);
+    assert_eq!(first["related_articles"], json!([second["id"]]));
+    assert_eq!(second["related_articles"], json!([first["id"]]));
+    let intro = get(&named(&articles, "title", "Introduction")["id"]);
+    let body = intro["body"].as_str().unwrap();
+    assert!(
+        !body.contains("<Card") && !body.contains("import "),
+        "{body}"
+    );
+    let quickstart_url = format!(
+        "](/hc/mintlify/articles/{}-quickstart)",
+        quickstart["id"].as_str().unwrap()
+    );
+    assert!(body.contains(&quickstart_url), "{body}");
+    assert!(!body.contains("tome:page/"), "{body}");
+    // Accordions that ask a question are FAQs too, their links rewritten the same way.
+    let faqs = srv.list_all(&key, &format!("/v1/kb/{kb}/faqs"));
+    assert_eq!(faqs.len(), 64);
+    assert!(
+        faqs.iter()
+            .all(|f| f["question"].as_str().unwrap().ends_with('?'))
+    );
+    assert!(faqs.iter().any(|f| {
+        f["answer"]
+            .as_str()
+            .unwrap()
+            .contains("](/hc/mintlify/articles/kba_")
+    }));
+    assert!(
+        !faqs
+            .iter()
+            .any(|f| f["answer"].as_str().unwrap().contains("tome:page/"))
+    );
 }

@@ -18,7 +18,7 @@ use tome_core::{ValidationError, id, time};
 use super::{PgStore, changes, charge_all, content, findable, finish_page, require_kb, rows};
 use crate::sync::{
     ClaimedUpdate, KbContent, REQUEUED_LINE, SourceItem, SyncChanges, SyncStore, UpdateClaim,
-    cap_logs, check_plan, plan_charges, related_ids, self_related,
+    cap_logs, check_plan, missing_item, plan_charges, related_ids, self_related,
 };
 use crate::{Page, PageRequest, Result, StoreError, entity_name, parse_entity};
 
@@ -315,6 +315,29 @@ async fn replace_items(conn: &mut PgConnection, kb_id: &str, items: &[SourceItem
             Some(o) if o == i => {}
             Some(_) => changed_rows.push(i),
             None => new_rows.push(i),
+        }
+    }
+    // New and changed entries must name an article or FAQ of the KB (unchanged ones did when
+    // they were written, and a delete of their entity would have had to drop them).
+    for (entity, table) in [(Entity::Article, "articles"), (Entity::Faq, "faqs")] {
+        let written: Vec<&SourceItem> = items
+            .iter()
+            .filter(|i| i.entity == entity && old.get(&i.path) != Some(*i))
+            .collect();
+        if written.is_empty() {
+            continue;
+        }
+        let ids: Vec<String> = written.iter().map(|i| i.entity_id.clone()).collect();
+        let sql = format!("SELECT id FROM {table} WHERE kb_id = $1 AND id = ANY($2)");
+        let found: std::collections::HashSet<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(kb_id)
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+        if let Some(i) = written.iter().find(|i| !found.contains(&i.entity_id)) {
+            return Err(missing_item(i));
         }
     }
     if !new_rows.path.is_empty() {

@@ -16,7 +16,7 @@ use tome_core::{ValidationError, id, time};
 use super::{SqliteStore, changes, charge_all, content, finish_page, require_kb, rows};
 use crate::sync::{
     ClaimedUpdate, KbContent, REQUEUED_LINE, SourceItem, SyncChanges, SyncStore, UpdateClaim,
-    cap_logs, check_plan, plan_charges, related_ids, self_related,
+    cap_logs, check_plan, missing_item, plan_charges, related_ids, self_related,
 };
 use crate::{Page, PageRequest, Result, StoreError, entity_name, parse_entity};
 
@@ -310,11 +310,12 @@ async fn replace_items(
             .execute(&mut *conn)
             .await?;
     }
-    let mut fresh = Vec::new();
+    let (mut fresh, mut changed) = (Vec::new(), Vec::new());
     for i in items {
         match old.get(&i.path) {
             Some(o) if o == i => {}
             Some(_) => {
+                changed.push(i);
                 sqlx::query(
                     "UPDATE source_items SET entity = ?, entity_id = ?, sha256 = ?
                      WHERE kb_id = ? AND path = ?",
@@ -328,6 +329,34 @@ async fn replace_items(
                 .await?;
             }
             None => fresh.push(i),
+        }
+    }
+    // New and changed entries must name an article or FAQ of the KB (unchanged ones did when
+    // they were written, and a delete of their entity would have had to drop them).
+    let written: Vec<&SourceItem> = fresh.iter().copied().chain(changed).collect();
+    for (entity, table) in [(Entity::Article, "articles"), (Entity::Faq, "faqs")] {
+        let ids: Vec<&SourceItem> = written
+            .iter()
+            .copied()
+            .filter(|i| i.entity == entity)
+            .collect();
+        for chunk in ids.chunks(500) {
+            let mut q = sqlx::QueryBuilder::new(format!("SELECT id FROM {table} WHERE kb_id = "));
+            q.push_bind(kb_id.to_string()).push(" AND id IN (");
+            let mut sep = q.separated(", ");
+            for i in chunk {
+                sep.push_bind(i.entity_id.clone());
+            }
+            q.push(")");
+            let found: std::collections::HashSet<String> = q
+                .build_query_scalar()
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .collect();
+            if let Some(i) = chunk.iter().find(|i| !found.contains(&i.entity_id)) {
+                return Err(missing_item(i));
+            }
         }
     }
     for chunk in fresh.chunks(1000) {

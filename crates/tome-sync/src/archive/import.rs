@@ -15,22 +15,36 @@ use tome_core::time;
 use tome_core::validate::{BULK_MAX, SITE_KEY_RATE_DEFAULT};
 use tome_store::{CreatedKb, Store, StoreError};
 
+use std::path::Path;
+
+use tome_core::model::{KnowledgeBase, Status};
+use tome_core::source::SourceFormat;
+
 use super::plan::{self, Plan};
-use super::{ImportArgs, describe, source, store_error};
+use super::{ImportArgs, Problems, describe, manifest, source, store_error};
+use crate::desired::PAGE_LINK_PREFIX;
+use crate::files::Files;
+use crate::formats::mintlify;
+use crate::links;
 
 pub async fn run(store: Arc<dyn Store>, args: ImportArgs, as_json: bool) -> Result<()> {
     let project = store
         .get_project(&args.project)
         .await
         .map_err(store_error)?;
-    let tree = source::read(&args.from, &args.exclude)?;
-    let opts = plan::Options {
-        title: args.title.clone(),
-        slug: args.slug.clone(),
-        default_status: args.default_status,
-        verify: args.verify,
+    let plan = match format_of(&args.from, args.format) {
+        SourceFormat::Mintlify => mintlify_plan(&args)?,
+        SourceFormat::Tome | SourceFormat::Auto => {
+            let tree = source::read(&args.from, &args.exclude)?;
+            let opts = plan::Options {
+                title: args.title.clone(),
+                slug: args.slug.clone(),
+                default_status: args.default_status.unwrap_or(Status::Draft),
+                verify: args.verify,
+            };
+            plan::build(&tree, &opts)?
+        }
     };
-    let plan = plan::build(&tree, &opts)?;
     let price = plan.price();
     let usage = store
         .usage(&project.id, time::month_of(&time::now()))
@@ -69,7 +83,7 @@ pub async fn run(store: Arc<dyn Store>, args: ImportArgs, as_json: bool) -> Resu
             other => store_error(other),
         })?;
     let kb_id = created.kb.id.clone();
-    if let Err(e) = fill(&*store, &project.id, &kb_id, &plan).await {
+    if let Err(e) = fill(&*store, &project.id, &created.kb, &plan).await {
         return Err(match store.delete_kb(&project.id, &kb_id).await {
             Ok(()) => e.context(format!(
                 "the import failed and was rolled back (knowledge base {kb_id} deleted)"
@@ -84,8 +98,71 @@ pub async fn run(store: Arc<dyn Store>, args: ImportArgs, as_json: bool) -> Resu
     report(&plan, Some((&created, &site_key.plaintext)), price, as_json)
 }
 
+/// The format of the archive at `from`: a folder with `docs.json` or `mint.json` at its root
+/// is a Mintlify repository when the format is `Auto`.
+fn format_of(from: &Path, format: SourceFormat) -> SourceFormat {
+    match format {
+        SourceFormat::Auto
+            if from.is_dir()
+                && (from.join("docs.json").is_file() || from.join("mint.json").is_file()) =>
+        {
+            SourceFormat::Mintlify
+        }
+        SourceFormat::Auto => SourceFormat::Tome,
+        other => other,
+    }
+}
+
+/// A Mintlify repository read by the same reader as a `mintlify` source.
+fn mintlify_plan(args: &ImportArgs) -> Result<Plan> {
+    if source::is_tarball(&args.from) || !args.from.is_dir() {
+        bail!(
+            "{}: a Mintlify repository is imported from a folder (unpack a tarball first)",
+            args.from.display()
+        );
+    }
+    let files = Files::read_dir(&args.from, &args.exclude)?;
+    let desired = mintlify::read_with(&files, args.default_status.unwrap_or(Status::Published))?;
+    // The site's name and description from docs.json, unless the command line says otherwise.
+    let config: Option<serde_json::Value> = ["docs.json", "mint.json"]
+        .iter()
+        .find_map(|f| files.text(f))
+        .and_then(|t| serde_json::from_str(t).ok());
+    let text = |key: &str| {
+        config
+            .as_ref()
+            .and_then(|c| c.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let entry = manifest::KbEntry {
+        id: None,
+        title: text("name"),
+        slug: None,
+        description: text("description"),
+        is_public: None,
+        theme: None,
+        theme_settings: None,
+        logo_path: None,
+    };
+    let opts = plan::Options {
+        title: args.title.clone(),
+        slug: args.slug.clone(),
+        default_status: args.default_status.unwrap_or(Status::Published),
+        verify: false,
+    };
+    let mut problems = Vec::new();
+    let name = source::archive_name(&args.from);
+    match plan::knowledge_base(Some(&entry), &name, &opts, &mut problems) {
+        Some(kb) if problems.is_empty() => Ok(plan::from_desired(desired, kb)),
+        _ => Err(Problems(problems).into()),
+    }
+}
+
 /// Creates everything in `plan` inside the new knowledge base, in plan order.
-async fn fill(store: &dyn Store, project: &str, kb: &str, plan: &Plan) -> Result<()> {
+async fn fill(store: &dyn Store, project: &str, kb: &KnowledgeBase, plan: &Plan) -> Result<()> {
+    let kb_slug = kb.slug.as_str();
+    let kb = kb.id.as_str();
     let mut category_ids = Vec::with_capacity(plan.categories.len());
     for c in &plan.categories {
         let created = store
@@ -124,17 +201,33 @@ async fn fill(store: &dyn Store, project: &str, kb: &str, plan: &Plan) -> Result
             .map_err(|e| batch_error(e, batch.iter().map(|a| a.path.as_str())))?;
         article_ids.extend(created.into_iter().map(|a| a.id));
     }
+    // Links between pages (`tome:page/N`) become the hosted URLs of the articles.
+    let url_of = |i: usize| {
+        let id = article_ids.get(i)?;
+        Some(links::hosted_article_url(
+            kb_slug,
+            id,
+            &plan.articles.get(i)?.new.title,
+        ))
+    };
     let links: Vec<(String, ArticlePatch, &str)> = plan
         .articles
         .iter()
         .zip(&article_ids)
-        .filter(|(a, _)| !a.related.is_empty())
-        .map(|(a, id)| {
+        .filter_map(|(a, id)| {
+            let body = (plan.page_links && a.new.body.contains(PAGE_LINK_PREFIX))
+                .then(|| links::rewrite_page_links(&a.new.body, url_of))
+                .filter(|b| *b != a.new.body);
+            if a.related.is_empty() && body.is_none() {
+                return None;
+            }
             let patch = ArticlePatch {
-                related_articles: Some(a.related.iter().map(|&i| article_ids[i].clone()).collect()),
+                body,
+                related_articles: (!a.related.is_empty())
+                    .then(|| a.related.iter().map(|&i| article_ids[i].clone()).collect()),
                 ..ArticlePatch::default()
             };
-            (id.clone(), patch, a.path.as_str())
+            Some((id.clone(), patch, a.path.as_str()))
         })
         .collect();
     for batch in links.chunks(BULK_MAX) {
@@ -152,6 +245,9 @@ async fn fill(store: &dyn Store, project: &str, kb: &str, plan: &Plan) -> Result
         let mut new = f.new.clone();
         new.category_id = category_ids[f.category].clone();
         new.section_id = f.section.map(|s| section_ids[s].clone());
+        if plan.page_links && new.answer.contains(PAGE_LINK_PREFIX) {
+            new.answer = links::rewrite_page_links(&new.answer, url_of);
+        }
         store
             .create_faq(project, kb, new)
             .await
@@ -210,6 +306,7 @@ fn report(
             "skipped_files": r.skipped_files,
             "modified_files": r.modified_files,
             "missing_files": r.missing_files,
+            "logs": r.logs,
         });
         if let Some((c, key)) = created {
             v["knowledge_base"] = json!({
@@ -239,6 +336,12 @@ fn report(
             plan.kb.slug,
             describe(&plan.counts())
         ),
+    }
+    if !r.logs.is_empty() {
+        println!("Notes:");
+        for line in &r.logs {
+            println!("  {line}");
+        }
     }
     if !r.ignored_keys.is_empty() {
         let keys: Vec<String> = r

@@ -22,6 +22,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use tome_core::model::Status;
+use tome_core::source::SourceFormat;
 
 pub use export::run as run_export;
 pub use import::run as run_import;
@@ -51,8 +52,13 @@ pub struct ImportArgs {
     pub slug: Option<String>,
     /// Title of the new knowledge base.
     pub title: Option<String>,
-    /// Status of files whose front matter sets neither `status` nor `draft`.
-    pub default_status: Status,
+    /// What `from` holds: `Auto` picks `Mintlify` for a folder with `docs.json` or
+    /// `mint.json` at its root, else `Tome`.
+    pub format: SourceFormat,
+    /// Status of files whose front matter sets neither `status` nor `draft`; `None` is the
+    /// format's default (`draft` for a Tome archive, `published` for a Mintlify repository,
+    /// whose merged state is live).
+    pub default_status: Option<Status>,
     /// Left out (relative to the archive root).
     pub exclude: Vec<String>,
     /// Fail if files were edited or removed since the export (manifest checksums).

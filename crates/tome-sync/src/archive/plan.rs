@@ -20,6 +20,7 @@ use super::manifest::{self, CategoryEntry, Counts, KbEntry, Manifest, SectionEnt
 use super::names;
 use super::source::{SourceFile, Tree};
 use super::{Problem, Problems};
+use crate::desired::Desired;
 
 /// A well-formed ID that stands in for a category until the real one exists; the input types
 /// check reference shapes, and the real IDs are only known while importing.
@@ -47,6 +48,9 @@ pub struct Plan {
     pub articles: Vec<items::PlannedArticle>,
     pub faqs: Vec<items::PlannedFaq>,
     pub report: Report,
+    /// Bodies link to other articles as `tome:page/N` (index into `articles`), rewritten to
+    /// hosted URLs once the articles exist (a Mintlify repository's links between pages).
+    pub page_links: bool,
 }
 
 #[derive(Debug)]
@@ -70,6 +74,9 @@ pub struct Report {
     pub modified_files: Vec<String>,
     /// Files the manifest lists that are not in the archive.
     pub missing_files: Vec<String>,
+    /// What a format reader noticed and did (pages skipped, components unwrapped, pages
+    /// split), one line each.
+    pub logs: Vec<String>,
 }
 
 impl Plan {
@@ -149,8 +156,56 @@ pub fn build(tree: &Tree, opts: &Options) -> Result<Plan, Problems> {
             articles,
             faqs,
             report,
+            page_links: false,
         }),
         _ => Err(Problems(in_reading_order(problems))),
+    }
+}
+
+/// The plan of a format reader's [`Desired`] content (a Mintlify repository): placement and
+/// order as the reader found them, page links rewritten on import.
+pub fn from_desired(desired: Desired, kb: NewKb) -> Plan {
+    Plan {
+        kb,
+        category_ids: desired.categories.iter().map(|c| c.id.clone()).collect(),
+        categories: desired.categories.into_iter().map(|c| c.new).collect(),
+        sections: desired
+            .sections
+            .into_iter()
+            .map(|s| PlannedSection {
+                category: s.category,
+                new: s.new,
+                id: s.id,
+            })
+            .collect(),
+        articles: desired
+            .articles
+            .into_iter()
+            .map(|a| items::PlannedArticle {
+                path: a.path,
+                id: a.id,
+                category: a.category,
+                section: a.section,
+                new: a.new,
+                related: a.related,
+            })
+            .collect(),
+        faqs: desired
+            .faqs
+            .into_iter()
+            .map(|f| items::PlannedFaq {
+                path: f.path,
+                id: f.id,
+                category: f.category,
+                section: f.section,
+                new: f.new,
+            })
+            .collect(),
+        report: Report {
+            logs: desired.logs,
+            ..Report::default()
+        },
+        page_links: true,
     }
 }
 
@@ -166,7 +221,7 @@ fn in_reading_order(problems: Vec<Problem>) -> Vec<Problem> {
     sorted
 }
 
-fn knowledge_base(
+pub(crate) fn knowledge_base(
     entry: Option<&KbEntry>,
     archive_name: &str,
     opts: &Options,

@@ -82,7 +82,7 @@ pub fn read(path: &Path, exclude: &[String]) -> Result<Tree> {
     Ok(tree)
 }
 
-fn archive_name(path: &Path) -> String {
+pub fn archive_name(path: &Path) -> String {
     // A trailing slash or `.` would otherwise hide the folder's name.
     let path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let name = path

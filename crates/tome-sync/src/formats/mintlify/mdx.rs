@@ -13,10 +13,11 @@
 //! | `<Tabs>`/`<Tab title>`, `<View title>` | a bold label per tab, then its content |
 //! | `<CodeGroup>`, `<RequestExample>`, `<ResponseExample>` | a bold label (the code block's title) before each code block |
 //! | `<Accordion title>`, `<Expandable title>`, `<AccordionGroup>` | a bold label, then the content |
-//! | `<Frame caption>` | its content, then the caption in italics |
+//! | `<Frame caption hint>` | the hint, its content, then the caption in italics |
 //! | `<ParamField>`/`<ResponseField>` | a definition list: name, type, required, default; description |
-//! | `<Update label>` | a `##` heading (headings inside move one level down) |
-//! | `<Tree>`, `<Color>`, `<Badge>`, `<Tooltip>`, `<Icon>`, `<Visibility>`, … | lists, text, nothing |
+//! | `<Update label description tags>` | a `##` heading, the description and tags in italics; headings inside move one level down |
+//! | `<Tree>`, `<Color>`, `<Badge>`, `<Icon>`, `<Visibility>`, … | lists, text, nothing |
+//! | `<Tooltip tip>` | `<abbr title="tip">` around the text |
 //! | `import X from '/snippets/x.mdx'` then `<X a="b" />` | the snippet, inlined (props substituted) |
 //!
 //! Unknown components are unwrapped to their content (plus a `title`/`href`/`description` when
@@ -35,9 +36,11 @@ pub struct Notes {
     pub unknown: BTreeMap<String, usize>,
     pub dropped_expressions: usize,
     pub dropped_media: usize,
-    /// Snippets that could not be inlined, with the reason.
-    pub snippet_problems: Vec<String>,
+    /// Snippets that could not be inlined and limits reached, one sentence each.
+    pub warnings: Vec<String>,
     pub inlined_snippets: usize,
+    /// Accordions titled with a question: (question, converted answer), in page order.
+    pub questions: Vec<(String, String)>,
 }
 
 /// Converts one page's body (front matter already removed). `path` is the page's path, for
@@ -49,6 +52,9 @@ pub fn convert(files: &Files, path: &str, body: &str, mdx: bool) -> (String, Not
         stack: vec![path.to_string()],
         steps: Vec::new(),
         mdx,
+        depth: 0,
+        unclosed: 0,
+        inlined_bytes: 0,
     };
     let scope = Scope {
         dir: parent(path).to_string(),
@@ -76,7 +82,20 @@ struct Converter<'a> {
     /// Step counters of the `<Steps>` being rendered.
     steps: Vec<usize>,
     mdx: bool,
+    /// How deep components nest at this point.
+    depth: usize,
+    /// Components whose closing tag was not found (each such search reads to the page's end).
+    unclosed: usize,
+    /// Bytes of snippets inlined so far.
+    inlined_bytes: usize,
 }
+
+/// Deepest component nesting converted; deeper content is kept as written.
+const MAX_DEPTH: usize = 64;
+/// Unclosed components after which `<` is plain text for the rest of the page.
+const MAX_UNCLOSED: usize = 100;
+/// Most snippet text inlined into one page (a snippet may include others many times).
+const MAX_INLINED_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 enum AttrValue {
@@ -97,11 +116,14 @@ struct Tag {
 
 impl Tag {
     fn attr(&self, key: &str) -> Option<String> {
-        self.attrs.iter().find(|(k, _)| k == key).and_then(|(_, v)| match v {
-            AttrValue::Str(s) => Some(s.clone()),
-            AttrValue::Expr(e) => literal(e),
-            AttrValue::Flag => None,
-        })
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| match v {
+                AttrValue::Str(s) => Some(s.clone()),
+                AttrValue::Expr(e) => literal(e),
+                AttrValue::Flag => None,
+            })
     }
 
     fn flag(&self, key: &str) -> bool {
@@ -122,19 +144,109 @@ impl Tag {
 
 /// HTML elements recognised as tags (anything else after `<` is text).
 const HTML: &[&str] = &[
-    "a", "abbr", "article", "aside", "audio", "b", "blockquote", "br", "button", "center",
-    "code", "dd", "del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "footer",
-    "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "iframe", "img", "input", "ins",
-    "kbd", "label", "li", "main", "mark", "nav", "ol", "p", "picture", "pre", "s", "script",
-    "section", "small", "source", "span", "strong", "style", "sub", "summary", "sup", "svg",
-    "table", "tbody", "td", "template", "tfoot", "th", "thead", "tr", "u", "ul", "video",
+    "a",
+    "abbr",
+    "article",
+    "aside",
+    "audio",
+    "b",
+    "blockquote",
+    "br",
+    "button",
+    "center",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "li",
+    "main",
+    "mark",
+    "nav",
+    "ol",
+    "p",
+    "picture",
+    "pre",
+    "s",
+    "script",
+    "section",
+    "small",
+    "source",
+    "span",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "svg",
+    "table",
+    "tbody",
+    "td",
+    "template",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+    "video",
 ];
 
 /// HTML kept as HTML (the renderer sanitises it); children converted.
 const HTML_KEPT: &[&str] = &[
-    "abbr", "b", "blockquote", "code", "dd", "del", "details", "dl", "dt", "em", "i", "ins",
-    "kbd", "li", "mark", "ol", "pre", "s", "small", "strong", "sub", "summary", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "abbr",
+    "b",
+    "blockquote",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "dl",
+    "dt",
+    "em",
+    "i",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "pre",
+    "s",
+    "small",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
 ];
 
 /// HTML dropped with everything in it.
@@ -148,9 +260,24 @@ const INLINE: &[&str] = &[
 
 /// Components rendered as blocks wherever they are.
 const BLOCK: &[&str] = &[
-    "Accordion", "AccordionGroup", "Card", "CardGroup", "CodeGroup", "Columns", "Expandable",
-    "Frame", "ParamField", "RequestExample", "ResponseExample", "ResponseField", "Step", "Steps",
-    "Tab", "Tabs", "Tile", "Update",
+    "Accordion",
+    "AccordionGroup",
+    "Card",
+    "CardGroup",
+    "CodeGroup",
+    "Columns",
+    "Expandable",
+    "Frame",
+    "ParamField",
+    "RequestExample",
+    "ResponseExample",
+    "ResponseField",
+    "Step",
+    "Steps",
+    "Tab",
+    "Tabs",
+    "Tile",
+    "Update",
 ];
 
 fn alert_kind(name: &str) -> Option<&'static str> {
@@ -466,7 +593,9 @@ fn esm_end(s: &str, i: usize) -> usize {
                 .iter()
                 .any(|t| line.ends_with(t));
                 let next = &s[j + 1..line_end(s, j + 1)];
-                let next_continues = next.trim_start().starts_with(['.', ')', '}', ']', '?', ':'])
+                let next_continues = next
+                    .trim_start()
+                    .starts_with(['.', ')', '}', ']', '?', ':'])
                     && !next.trim().is_empty();
                 if !continues && !next_continues {
                     return j + 1;
@@ -490,8 +619,7 @@ fn dedent(s: &str) -> String {
     for (n, line) in lines.iter().enumerate() {
         let t = line.trim_start();
         if let Some((c, k)) = fence {
-            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c)
-            {
+            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c) {
                 fence = None;
             }
             continue;
@@ -517,6 +645,32 @@ fn dedent(s: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A Markdown image `![alt](dest "title")` at `i`: (the byte after it, its destination).
+fn markdown_image(s: &str, i: usize) -> Option<(usize, &str)> {
+    let line = &s[i..line_end(s, i)];
+    let mut depth = 0usize;
+    let mut close = None;
+    for (k, c) in line.char_indices().skip(1) {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(k);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let close = close?;
+    let rest = line[close + 1..].strip_prefix('(')?;
+    let end = rest.find(')')?;
+    let dest = rest[..end].split_whitespace().next().unwrap_or("");
+    let dest = dest.trim_start_matches('<').trim_end_matches('>');
+    Some((i + close + 2 + end + 1, dest))
 }
 
 /// Prefixes every line of `block` (blank lines get the prefix trimmed).
@@ -545,8 +699,7 @@ fn tidy(s: &str) -> String {
     for line in s.split('\n') {
         let t = line.trim_start();
         if let Some((c, k)) = fence {
-            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c)
-            {
+            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c) {
                 fence = None;
             }
             out.push_str(line);
@@ -564,7 +717,8 @@ fn tidy(s: &str) -> String {
         if let Some(f) = fence_open(t) {
             fence = Some(f);
         }
-        out.push_str(line.trim_end());
+        // Trailing spaces stay: two of them are a line break.
+        out.push_str(line);
         out.push('\n');
     }
     let trimmed = out.trim_end();
@@ -582,9 +736,21 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Escapes text placed inside `**…**` or link text.
+/// Markdown on one line: runs of whitespace (newlines included) become one space.
 fn md_inline(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Plain text (an attribute: a title, a label) as Markdown that shows it as written.
+fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in md_inline(s).chars() {
+        if matches!(c, '\\' | '*' | '_' | '[' | ']' | '<' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Moves ATX headings outside code one level down (`##` → `###`), at most to level 6.
@@ -594,8 +760,7 @@ fn demote_headings(s: &str) -> String {
     for line in s.split('\n') {
         let t = line.trim_start();
         if let Some((c, k)) = fence {
-            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c)
-            {
+            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c) {
                 fence = None;
             }
         } else if let Some(f) = fence_open(t) {
@@ -621,8 +786,7 @@ fn label_code_blocks(s: &str) -> String {
     for line in s.split('\n') {
         let t = line.trim_start();
         if let Some((c, k)) = fence {
-            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c)
-            {
+            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c) {
                 fence = None;
             }
         } else if let Some((c, k)) = fence_open(t) {
@@ -641,7 +805,7 @@ fn label_code_blocks(s: &str) -> String {
             };
             if !label.is_empty() {
                 let indent = &line[..line.len() - t.len()];
-                out.push_str(&format!("{indent}**{}**\n\n", md_inline(&label)));
+                out.push_str(&format!("{indent}**{}**\n\n", md_text(&label)));
             }
         }
         out.push_str(line);
@@ -719,7 +883,14 @@ impl Converter<'_> {
 
     /// Converts from `i` to the end of the line (or further, when an element spans lines);
     /// returns where to continue.
-    fn line(&mut self, src: &str, start: usize, indent: &str, scope: &Scope, out: &mut String) -> usize {
+    fn line(
+        &mut self,
+        src: &str,
+        start: usize,
+        indent: &str,
+        scope: &Scope,
+        out: &mut String,
+    ) -> usize {
         let b = src.as_bytes();
         let mut i = start + indent.len();
         let content_start = i;
@@ -740,19 +911,33 @@ impl Converter<'_> {
                 i = end;
                 continue;
             }
+            if c == b'!'
+                && b.get(i + 1) == Some(&b'[')
+                && let Some((end, dest)) = markdown_image(src, i)
+            {
+                if dest.starts_with("https://") || dest.starts_with("http://") {
+                    out.push_str(&src[i..end]);
+                } else {
+                    self.notes.dropped_media += 1;
+                }
+                i = end;
+                continue;
+            }
             if c == b'\\' {
-                let end = (i + 1 + src[i + 1..].chars().next().map_or(0, char::len_utf8)).min(src.len());
+                let end =
+                    (i + 1 + src[i + 1..].chars().next().map_or(0, char::len_utf8)).min(src.len());
                 out.push_str(&src[i..end]);
                 i = end;
                 continue;
             }
-            if c == b'{' && self.mdx {
-                if let Some(end) = expr_end(src, i) {
-                    let expr = &src[i + 1..end - 1];
-                    out.push_str(&self.expression(expr, scope));
-                    i = end;
-                    continue;
-                }
+            if c == b'{'
+                && self.mdx
+                && let Some(end) = expr_end(src, i)
+            {
+                let expr = &src[i + 1..end - 1];
+                out.push_str(&self.expression(expr, scope));
+                i = end;
+                continue;
             }
             if c == b'<' {
                 if src[i..].starts_with("<!--") {
@@ -780,7 +965,8 @@ impl Converter<'_> {
 
     fn expression(&mut self, expr: &str, scope: &Scope) -> String {
         let e = expr.trim();
-        if e.is_empty() || (e.starts_with("/*") && e.ends_with("*/")) {
+        // Comments, and `{#custom-id}` after a heading (Tome makes its own heading IDs).
+        if e.is_empty() || (e.starts_with("/*") && e.ends_with("*/")) || e.starts_with('#') {
             return String::new();
         }
         if let Some(s) = literal(e) {
@@ -813,12 +999,25 @@ impl Converter<'_> {
         let (inner, after) = if tag.self_closing {
             (None, tag.end)
         } else {
+            if self.unclosed >= MAX_UNCLOSED {
+                return None;
+            }
             match find_close(src, tag.end, &tag.name) {
                 Some((cs, ce)) => (Some(&src[tag.end..cs]), ce),
                 // An unclosed lowercase tag (`<br>`, `<img …>`) has no content.
-                None if !tag.is_component() => (None, tag.end),
+                None if !tag.is_component() => {
+                    self.unclosed += 1;
+                    (None, tag.end)
+                }
                 None => {
                     // MDX would refuse this page; keep the text rather than lose it.
+                    self.unclosed += 1;
+                    if self.unclosed == MAX_UNCLOSED {
+                        self.notes.warnings.push(format!(
+                            "{MAX_UNCLOSED} components are never closed; the rest of the page is \
+                             kept as written"
+                        ));
+                    }
                     return None;
                 }
             }
@@ -857,13 +1056,23 @@ impl Converter<'_> {
     }
 
     fn children_block(&mut self, inner: Option<&str>, scope: &Scope) -> String {
-        match inner {
-            Some(s) => {
-                let d = dedent(s);
-                self.block(&d, scope, false).trim_matches('\n').to_string()
+        let Some(s) = inner else {
+            return String::new();
+        };
+        let d = dedent(s);
+        if self.depth >= MAX_DEPTH {
+            if self.depth == MAX_DEPTH {
+                self.notes.warnings.push(format!(
+                    "components nest more than {MAX_DEPTH} deep; the deepest are kept as written"
+                ));
+                self.depth += 1;
             }
-            None => String::new(),
+            return d.trim_matches('\n').to_string();
         }
+        self.depth += 1;
+        let out = self.block(&d, scope, false).trim_matches('\n').to_string();
+        self.depth -= 1;
+        out
     }
 
     fn children_inline(&mut self, inner: Option<&str>, scope: &Scope) -> String {
@@ -887,7 +1096,21 @@ impl Converter<'_> {
                     format!("<mark>{text}</mark>")
                 }
             }
-            "Tooltip" => text,
+            "Tooltip" => {
+                let text = match tag.attr("href") {
+                    Some(href) if !text.is_empty() => format!("[{text}]({href})"),
+                    _ => text,
+                };
+                match tag.attr("tip") {
+                    Some(tip) if !text.is_empty() => {
+                        format!(
+                            "<abbr title=\"{}\">{text}</abbr>",
+                            html_escape(&md_inline(&tip))
+                        )
+                    }
+                    _ => text,
+                }
+            }
             "br" => "<br>".into(),
             "a" => match tag.attr("href") {
                 Some(href) => format!("[{}]({href})", if text.is_empty() { &href } else { &text }),
@@ -921,7 +1144,10 @@ impl Converter<'_> {
                 }
                 let mut s = text;
                 if s.is_empty() {
-                    s = tag.attr("title").or_else(|| tag.attr("label")).unwrap_or_default();
+                    s = tag
+                        .attr("title")
+                        .or_else(|| tag.attr("label"))
+                        .unwrap_or_default();
                 }
                 match tag.attr("href") {
                     Some(href) if !s.is_empty() => format!("[{s}]({href})"),
@@ -935,7 +1161,7 @@ impl Converter<'_> {
         let src = tag.attr("src").unwrap_or_default();
         if src.starts_with("https://") || src.starts_with("http://") {
             let alt = tag.attr("alt").unwrap_or_default();
-            format!("![{}]({src})", md_inline(&alt))
+            format!("![{}]({src})", md_text(&alt))
         } else {
             self.notes.dropped_media += 1;
             String::new()
@@ -945,10 +1171,15 @@ impl Converter<'_> {
     fn media_link(&mut self, tag: &Tag) -> String {
         let src = tag.attr("src").unwrap_or_default();
         if src.starts_with("https://") || src.starts_with("http://") {
-            let title = tag
-                .attr("title")
-                .unwrap_or_else(|| if tag.name == "iframe" { "Embedded content" } else { "Video" }.into());
-            format!("[{}]({src})", md_inline(&title))
+            let title = tag.attr("title").unwrap_or_else(|| {
+                if tag.name == "iframe" {
+                    "Embedded content"
+                } else {
+                    "Video"
+                }
+                .into()
+            });
+            format!("[{}]({src})", md_text(&title))
         } else {
             self.notes.dropped_media += 1;
             String::new()
@@ -957,7 +1188,7 @@ impl Converter<'_> {
 
     /// A bold label, linked when there is an `href`.
     fn label(title: &str, href: Option<&str>) -> String {
-        let title = md_inline(title);
+        let title = md_text(title);
         match (title.is_empty(), href) {
             (false, Some(h)) => format!("**[{title}]({h})**"),
             (true, Some(h)) => format!("[{h}]({h})"),
@@ -980,7 +1211,7 @@ impl Converter<'_> {
         if let Some(kind) = alert_kind(name) {
             let mut parts = Vec::new();
             if let Some(t) = tag.attr("title") {
-                parts.push(format!("**{}**", md_inline(&t)));
+                parts.push(format!("**{}**", md_text(&t)));
             }
             parts.push(self.children_block(inner, scope));
             let body = Self::join(&parts);
@@ -995,7 +1226,7 @@ impl Converter<'_> {
                 let title = tag.attr("title").unwrap_or_default();
                 let mut parts = vec![Self::label(&title, tag.attr("href").as_deref())];
                 if let Some(d) = tag.attr("description") {
-                    parts.push(d);
+                    parts.push(md_text(&d));
                 }
                 parts.push(self.children_block(inner, scope));
                 Self::join(&parts)
@@ -1023,7 +1254,7 @@ impl Converter<'_> {
                     .attr("stepNumber")
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(n);
-                let title = tag.attr("title").map(|t| md_inline(&t)).unwrap_or_default();
+                let title = tag.attr("title").map(|t| md_text(&t)).unwrap_or_default();
                 let content = self.children_block(inner, scope);
                 let marker = format!("{n}. ");
                 let pad = " ".repeat(marker.len());
@@ -1053,9 +1284,17 @@ impl Converter<'_> {
                 if name == "Accordion"
                     && let Some(d) = tag.attr("description")
                 {
-                    parts.push(d);
+                    parts.push(md_text(&d));
                 }
-                parts.push(self.children_block(inner, scope));
+                let content = self.children_block(inner, scope);
+                if name == "Accordion" && title.trim_end().ends_with('?') && !content.is_empty() {
+                    let mut answer = parts[1..].to_vec();
+                    answer.push(content.clone());
+                    self.notes
+                        .questions
+                        .push((md_inline(&title), tidy(&Self::join(&answer))));
+                }
+                parts.push(content);
                 Self::join(&parts)
             }
             "CodeGroup" | "RequestExample" | "ResponseExample" => {
@@ -1063,7 +1302,8 @@ impl Converter<'_> {
                 label_code_blocks(&body)
             }
             "Frame" => {
-                let mut parts = vec![self.children_block(inner, scope)];
+                let mut parts = tag.attr("hint").into_iter().collect::<Vec<_>>();
+                parts.push(self.children_block(inner, scope));
                 if let Some(c) = tag.attr("caption") {
                     parts.push(format!("*{}*", md_inline(&c)));
                 }
@@ -1072,9 +1312,18 @@ impl Converter<'_> {
             "ParamField" | "ResponseField" => self.field(tag, inner, scope),
             "Update" => {
                 let label = tag.attr("label").unwrap_or_else(|| "Update".into());
-                let mut parts = vec![format!("## {}", md_inline(&label))];
+                let mut parts = vec![format!("## {}", md_text(&label))];
                 if let Some(d) = tag.attr("description") {
-                    parts.push(format!("*{}*", md_inline(&d)));
+                    parts.push(format!("*{}*", md_text(&d)));
+                }
+                // `tags={["New releases", "Bug fixes"]}`.
+                let tags = tag.attrs.iter().find_map(|(k, v)| match (k.as_str(), v) {
+                    ("tags", AttrValue::Expr(e)) => serde_json::from_str::<Vec<String>>(e).ok(),
+                    _ => None,
+                });
+                if let Some(tags) = tags.filter(|t| !t.is_empty()) {
+                    let tags: Vec<String> = tags.iter().map(|t| md_text(t)).collect();
+                    parts.push(format!("*{}*", tags.join(" · ")));
                 }
                 let body = self.children_block(inner, scope);
                 parts.push(demote_headings(&body));
@@ -1092,18 +1341,18 @@ impl Converter<'_> {
                 let folder = tag.attr("name").unwrap_or_default();
                 let body = self.children_block(inner, scope);
                 let body: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
-                let mut out = format!("- {}/", md_inline(&folder));
+                let mut out = format!("- {}/", md_text(&folder));
                 for l in body {
                     out.push_str("\n  ");
                     out.push_str(l);
                 }
                 out
             }
-            "Tree.File" => format!("- {}", md_inline(&tag.attr("name").unwrap_or_default())),
+            "Tree.File" => format!("- {}", md_text(&tag.attr("name").unwrap_or_default())),
             "Color.Item" => {
                 let n = tag.attr("name").unwrap_or_default();
                 let v = tag.attr("value").unwrap_or_default();
-                format!("- **{}**: `{}`", md_inline(&n), v)
+                format!("- **{}**: `{}`", md_text(&n), v.replace('`', "'"))
             }
             "Heading" => {
                 let level: usize = tag
@@ -1111,7 +1360,11 @@ impl Converter<'_> {
                     .and_then(|l| l.parse().ok())
                     .unwrap_or(2)
                     .clamp(1, 6);
-                format!("{} {}", "#".repeat(level), self.children_inline(inner, scope))
+                format!(
+                    "{} {}",
+                    "#".repeat(level),
+                    self.children_inline(inner, scope)
+                )
             }
             "GitHub.Repo" => {
                 let repo = tag.attr("repo").unwrap_or_default();
@@ -1119,7 +1372,11 @@ impl Converter<'_> {
             }
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 let level: usize = name[1..].parse().unwrap_or(2);
-                format!("{} {}", "#".repeat(level), self.children_inline(inner, scope))
+                format!(
+                    "{} {}",
+                    "#".repeat(level),
+                    self.children_inline(inner, scope)
+                )
             }
             "hr" => "---".into(),
             "img" => self.image(tag),
@@ -1146,7 +1403,7 @@ impl Converter<'_> {
                     .unwrap_or_default();
                 let mut parts = vec![Self::label(&title, tag.attr("href").as_deref())];
                 if let Some(d) = tag.attr("description") {
-                    parts.push(d);
+                    parts.push(md_text(&d));
                 }
                 parts.push(self.children_block(inner, scope));
                 Self::join(&parts)
@@ -1162,7 +1419,7 @@ impl Converter<'_> {
             .unwrap_or(("name", String::new()));
         let mut term = format!("<code>{}</code>", html_escape(&name));
         if let Some(t) = tag.attr("type") {
-            term.push_str(&format!(" <em>{}</em>", html_escape(&t)));
+            term.push_str(&format!(" <em><code>{}</code></em>", html_escape(&t)));
         }
         if kind != "name" {
             term.push_str(&format!(" · {kind}"));
@@ -1191,13 +1448,13 @@ impl Converter<'_> {
         };
         let top = self.stack.last().cloned().unwrap_or_default();
         if self.stack.contains(&path) {
-            self.notes
-                .snippet_problems
-                .push(format!("{path} includes itself (through {top}); not inlined again"));
+            self.notes.warnings.push(format!(
+                "{path} includes itself (through {top}); not inlined again"
+            ));
             return String::new();
         }
         let Some(text) = self.files.text(&path) else {
-            self.notes.snippet_problems.push(format!(
+            self.notes.warnings.push(format!(
                 "<{}> imports {path}, which is not in the repository; left out",
                 tag.name
             ));
@@ -1207,6 +1464,16 @@ impl Converter<'_> {
             Ok(p) => p.body.to_string(),
             Err(_) => text.to_string(),
         };
+        self.inlined_bytes += body.len();
+        if self.inlined_bytes > MAX_INLINED_BYTES || self.depth >= MAX_DEPTH {
+            self.notes.warnings.push(format!(
+                "<{}> ({path}) not inlined: the page's snippets add up to more than {} MB or \
+                 nest too deeply",
+                tag.name,
+                MAX_INLINED_BYTES >> 20
+            ));
+            return String::new();
+        }
         let mut props = HashMap::new();
         for (k, v) in &tag.attrs {
             let value = match v {
@@ -1227,7 +1494,9 @@ impl Converter<'_> {
         self.stack.push(path);
         let mdx = self.mdx;
         self.mdx = true;
+        self.depth += 1;
         let out = self.block(&body, &inner_scope, true);
+        self.depth -= 1;
         self.mdx = mdx;
         self.stack.pop();
         out
@@ -1239,7 +1508,11 @@ fn html_attrs(tag: &Tag) -> String {
     let mut s = String::new();
     for (k, v) in &tag.attrs {
         if let AttrValue::Str(v) = v {
-            let k = if k == "className" { "class" } else { k.as_str() };
+            let k = if k == "className" {
+                "class"
+            } else {
+                k.as_str()
+            };
             s.push_str(&format!(" {k}=\"{}\"", html_escape(v)));
         }
     }
@@ -1268,8 +1541,7 @@ pub fn residue(body: &str) -> Option<String> {
     for line in body.lines() {
         let t = line.trim_start();
         if let Some((c, k)) = fence {
-            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c)
-            {
+            if t.bytes().take_while(|b| *b == c).count() >= k && t.trim().bytes().all(|b| b == c) {
                 fence = None;
             }
             continue;

@@ -13,7 +13,9 @@
 //! `id` (matched against the knowledge base's own IDs); `sidebarTitle` and Mintlify's other
 //! keys are ignored. Bodies go through [`mdx::convert`]. A body over the article limit is split
 //! at its `##` headings into `Title`, `Title (2)`, … (paths `page.mdx`, `page.mdx#2`, …),
-//! related to each other; links between pages become `tome:page/N[#anchor]`.
+//! related to each other; links between pages become `tome:page/N[#anchor]`. An accordion
+//! titled with a question (`<Accordion title="How do I …?">`) also becomes an FAQ of the page's
+//! category and section, so troubleshooting pages fill the FAQ page.
 
 pub mod mdx;
 pub mod nav;
@@ -21,13 +23,16 @@ pub mod nav;
 use std::collections::{HashMap, HashSet};
 
 use tome_core::Patch;
-use tome_core::input::{ArticleInput, CategoryInput, SectionInput};
+use tome_core::input::{ArticleInput, CategoryInput, FaqInput, SectionInput};
 use tome_core::model::Status;
 use tome_core::validate::{self as v, ValidationError};
 
 use crate::archive::plan::PLACEHOLDER_CATEGORY;
+use crate::archive::yaml::Value;
 use crate::archive::{Problem, Problems, front_matter, names};
-use crate::desired::{Desired, DesiredArticle, DesiredCategory, DesiredSection, page_link};
+use crate::desired::{
+    Desired, DesiredArticle, DesiredCategory, DesiredFaq, DesiredSection, page_link,
+};
 use crate::files::Files;
 use crate::links;
 
@@ -132,6 +137,7 @@ pub fn read_with(files: &Files, default_status: Status) -> Result<Desired, Probl
             section: r.section,
             parts: Vec::new(),
             meta: None,
+            questions: Vec::new(),
         });
     }
 
@@ -157,7 +163,13 @@ pub fn read_with(files: &Files, default_status: Status) -> Result<Desired, Probl
 
     // Front matter and bodies.
     for page in &mut pages {
-        convert_page(files, page, default_status, &mut desired.logs, &mut problems);
+        convert_page(
+            files,
+            page,
+            default_status,
+            &mut desired.logs,
+            &mut problems,
+        );
     }
 
     // Article indices, then links between pages.
@@ -172,6 +184,26 @@ pub fn read_with(files: &Files, default_status: Status) -> Result<Desired, Probl
             .collect();
         next += page.parts.len();
         targets.insert(page_key(&page.file), parts);
+    }
+    // Each page's neighbours in navigation order within its category: (previous, next) as
+    // article indices, the default `related` (Mintlify's previous/next footer).
+    let mut neighbours: HashMap<String, (Option<usize>, Option<usize>)> = HashMap::new();
+    let mut starts = Vec::with_capacity(pages.len());
+    let mut at = 0;
+    for page in &pages {
+        starts.push(at);
+        at += page.parts.len();
+    }
+    for (n, page) in pages.iter().enumerate() {
+        let prev = n
+            .checked_sub(1)
+            .filter(|&m| pages[m].category == page.category && !pages[m].parts.is_empty())
+            .map(|m| starts[m]);
+        let next = pages
+            .get(n + 1)
+            .filter(|p| p.category == page.category && !p.parts.is_empty())
+            .map(|_| starts[n + 1]);
+        neighbours.insert(page.file.clone(), (prev, next));
     }
     for page in &pages {
         let Some(meta) = &page.meta else { continue };
@@ -203,7 +235,20 @@ pub fn read_with(files: &Files, default_status: Status) -> Result<Desired, Probl
             };
             match input.into_new() {
                 Ok(new) => {
-                    let related = related_parts(first, count, index);
+                    let mut related = related_parts(first, count, index);
+                    for r in page_related(
+                        page,
+                        meta,
+                        first,
+                        count,
+                        &neighbours,
+                        &targets,
+                        &mut desired.logs,
+                    ) {
+                        if r != index && !related.contains(&r) && related.len() < v::RELATED_MAX {
+                            related.push(r);
+                        }
+                    }
                     desired.articles.push(DesiredArticle {
                         path,
                         id: if k == 0 { meta.id.clone() } else { None },
@@ -214,6 +259,39 @@ pub fn read_with(files: &Files, default_status: Status) -> Result<Desired, Probl
                     });
                 }
                 Err(e) => problems.push(invalid(&page.file, meta, e)),
+            }
+        }
+        // Accordions that ask a question are FAQs too (they also stay in the article).
+        for (k, (question, answer)) in page.questions.iter().enumerate() {
+            if cost(answer) > v::FAQ_ANSWER_MAX {
+                desired.logs.push(format!(
+                    "{}: the accordion {question:?} is not also an FAQ: its answer is longer \
+                     than an FAQ's {} characters",
+                    page.file,
+                    v::FAQ_ANSWER_MAX
+                ));
+                continue;
+            }
+            let input = FaqInput {
+                category_id: Patch::Value(PLACEHOLDER_CATEGORY.into()),
+                question: Patch::Value(question.clone()),
+                answer: Patch::Value(rewrite_links(answer, &page.file, usize::MAX, &targets)),
+                status: Patch::Value(meta.status.clone()),
+                sort_order: Patch::Value(desired.faqs.len() as i64),
+                ..FaqInput::default()
+            };
+            match input.into_new() {
+                Ok(new) => desired.faqs.push(DesiredFaq {
+                    path: format!("{}#faq{}", page.file, k + 1),
+                    id: None,
+                    category: page.category,
+                    section: page.section,
+                    new,
+                }),
+                Err(e) => desired.logs.push(format!(
+                    "{}: the accordion {question:?} is not also an FAQ: {}: {}",
+                    page.file, e.field, e.reason
+                )),
             }
         }
     }
@@ -242,6 +320,8 @@ struct Page {
     parts: Vec<String>,
     /// `None` when the page had problems.
     meta: Option<Meta>,
+    /// Accordions titled with a question, which also become FAQs.
+    questions: Vec<(String, String)>,
 }
 
 struct Meta {
@@ -254,6 +334,10 @@ struct Meta {
     status_line: Option<usize>,
     tags: Vec<String>,
     body_line: usize,
+    /// The front matter's `related` pages (as written), `Some(empty)` for `related: false`,
+    /// `None` when it has none.
+    related: Option<Vec<String>>,
+    related_line: Option<usize>,
 }
 
 /// Walks a group's entries: pages in order, nested groups as sections.
@@ -446,6 +530,46 @@ fn rewrite_links(
     })
 }
 
+/// A page's related articles besides its own parts: the front matter's `related` pages, or by
+/// default the previous and next page of its category.
+fn page_related(
+    page: &Page,
+    meta: &Meta,
+    first: usize,
+    count: usize,
+    neighbours: &HashMap<String, (Option<usize>, Option<usize>)>,
+    targets: &HashMap<String, Vec<(usize, HashSet<String>)>>,
+    logs: &mut Vec<String>,
+) -> Vec<usize> {
+    let Some(list) = &meta.related else {
+        let (prev, next) = neighbours.get(&page.file).copied().unwrap_or_default();
+        return prev.into_iter().chain(next).collect();
+    };
+    let mut out = Vec::new();
+    let dir = page.file.rsplit_once('/').map_or("", |(d, _)| d);
+    for target in list {
+        if target.contains("://") {
+            continue;
+        }
+        let path = target.split('#').next().unwrap_or_default();
+        let resolved = match path.strip_prefix('/') {
+            Some(abs) => mdx::normalize("", abs),
+            None => mdx::normalize(dir, path),
+        };
+        let key = page_key(&resolved);
+        match targets.get(&key).and_then(|p| p.first()) {
+            Some(&(i, _)) if !(first..first + count).contains(&i) => out.push(i),
+            Some(_) => {}
+            None => logs.push(format!(
+                "{}:{}: related: {target:?} is not a page of the navigation; left out",
+                page.file,
+                meta.related_line.unwrap_or(1)
+            )),
+        }
+    }
+    out
+}
+
 /// The parts of one split page related to each other: all of them when they fit the limit,
 /// else the neighbours.
 fn related_parts(first: usize, count: usize, index: usize) -> Vec<usize> {
@@ -575,6 +699,33 @@ fn convert_page(
             }
         }
     }
+    let mut related = None;
+    let mut related_line = None;
+    if let Some((_, node)) = fields.iter().find(|(k, _)| k == "related") {
+        related_line = Some(node.line);
+        match &node.value {
+            Value::List(items) => {
+                let mut list = Vec::new();
+                for item in items {
+                    // `- /path` or `- Title: /path`.
+                    let target = match &item.value {
+                        Value::Map(m) => m.first().and_then(|(_, n)| n.text().ok().flatten()),
+                        _ => item.text().ok().flatten(),
+                    };
+                    list.extend(target);
+                }
+                related = Some(list);
+            }
+            _ => match node.boolean() {
+                Ok(Some(false)) => related = Some(Vec::new()),
+                _ => problems.push(
+                    Problem::new(&file, "must be a list of pages, or false")
+                        .at(node.line)
+                        .field("related"),
+                ),
+            },
+        }
+    }
     if problems.len() > before {
         return;
     }
@@ -603,7 +754,13 @@ fn convert_page(
         let list: Vec<String> = notes
             .unknown
             .iter()
-            .map(|(n, c)| if *c > 1 { format!("<{n}> ×{c}") } else { format!("<{n}>") })
+            .map(|(n, c)| {
+                if *c > 1 {
+                    format!("<{n}> ×{c}")
+                } else {
+                    format!("<{n}>")
+                }
+            })
             .collect();
         said.push(format!(
             "unknown components unwrapped to their content: {}",
@@ -623,7 +780,7 @@ fn convert_page(
             notes.dropped_media
         ));
     }
-    said.extend(notes.snippet_problems);
+    said.extend(notes.warnings.iter().cloned());
     if !said.is_empty() {
         logs.push(format!("{file}: {}", said.join("; ")));
     }
@@ -639,6 +796,7 @@ fn convert_page(
         ));
     }
     page.parts = parts;
+    page.questions = notes.questions;
     page.meta = Some(Meta {
         id,
         title,
@@ -649,6 +807,8 @@ fn convert_page(
         status_line,
         tags,
         body_line: parsed.body_line,
+        related,
+        related_line,
     });
 }
 

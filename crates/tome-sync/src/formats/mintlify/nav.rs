@@ -115,7 +115,10 @@ impl Reader<'_> {
         let path = target.trim_start_matches("./").trim_start_matches('/');
         let Some(text) = self.files.text(path) else {
             return Err(self
-                .problem(field, format!("`$ref` names {target:?}, which is not in the repository"))
+                .problem(
+                    field,
+                    format!("`$ref` names {target:?}, which is not in the repository"),
+                )
                 .at(self.line_of(target)));
         };
         serde_json::from_str(text)
@@ -142,7 +145,12 @@ impl Reader<'_> {
         result
     }
 
-    fn container_inner(&mut self, v: &Value, tab: Option<&str>, field: &str) -> Result<(), Problem> {
+    fn container_inner(
+        &mut self,
+        v: &Value,
+        tab: Option<&str>,
+        field: &str,
+    ) -> Result<(), Problem> {
         if let Some(target) = self.deref(v, field)? {
             return self.container(&target, tab, field);
         }
@@ -238,7 +246,12 @@ impl Reader<'_> {
     }
 
     /// Pages directly under a tab (or at the top): a group named after the tab, or "General".
-    fn loose_pages(&mut self, pages: &Value, tab: Option<&str>, field: &str) -> Result<(), Problem> {
+    fn loose_pages(
+        &mut self,
+        pages: &Value,
+        tab: Option<&str>,
+        field: &str,
+    ) -> Result<(), Problem> {
         let entries = self.entries(pages, field)?;
         let name = tab.unwrap_or("General").to_string();
         match self.nav.groups.last_mut() {
@@ -426,6 +439,45 @@ mod tests {
     }
 
     #[test]
+    fn versions_anchors_dropdowns_and_loose_pages() {
+        let json = r#"{"navigation": {
+            "versions": [
+                {"version": "v1", "groups": [{"group": "Old", "pages": ["old"]}]},
+                {"version": "v2", "default": true, "anchors": [
+                    {"anchor": "Guides", "groups": [{"group": "G", "pages": ["g"]}]},
+                    {"anchor": "Blog", "href": "https://x.test"},
+                    {"anchor": "Ref", "dropdowns": [{"dropdown": "SDK", "pages": ["sdk/a", "sdk/b"]}]}
+                ]}
+            ],
+            "pages": ["top"]
+        }}"#;
+        let nav = read(&files(&[("docs.json", json)])).unwrap();
+        let names: Vec<(&str, Option<&str>, usize)> = nav
+            .groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.tab.as_deref(), g.entries.len()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("G", Some("Guides"), 1),
+                ("SDK", Some("SDK"), 2),
+                ("General", None, 1)
+            ]
+        );
+        assert!(
+            nav.logs[0].contains("version \"v1\" skipped"),
+            "{:?}",
+            nav.logs
+        );
+        assert!(
+            nav.logs[1].contains("anchor \"Blog\" skipped"),
+            "{:?}",
+            nav.logs
+        );
+    }
+
+    #[test]
     fn mint_json_and_errors() {
         let nav = read(&files(&[(
             "mint.json",
@@ -438,8 +490,11 @@ mod tests {
 
         let err = read(&files(&[("docs.json", "{\n\"navigation\": [\n}")])).unwrap_err();
         assert_eq!((err.file.as_str(), err.line), ("docs.json", Some(3)));
-        let err = read(&files(&[("docs.json", r#"{"navigation": {"groups": [{"pages": []}]}}"#)]))
-            .unwrap_err();
+        let err = read(&files(&[(
+            "docs.json",
+            r#"{"navigation": {"groups": [{"pages": []}]}}"#,
+        )]))
+        .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("navigation.groups[0]"));
         let err = read(&files(&[(
             "docs.json",

@@ -38,7 +38,9 @@ fn callouts_become_alerts() {
 
 #[test]
 fn cards_become_links() {
-    let out = md("<CardGroup cols={2}>\n  <Card title=\"Quickstart\" icon=\"rocket\" href=\"/quickstart\">\n    Deploy in minutes.\n  </Card>\n  <Card title='No link'>Text</Card>\n  <Card title=\"Self\" href=\"https://x.test\" />\n</CardGroup>");
+    let out = md(
+        "<CardGroup cols={2}>\n  <Card title=\"Quickstart\" icon=\"rocket\" href=\"/quickstart\">\n    Deploy in minutes.\n  </Card>\n  <Card title='No link'>Text</Card>\n  <Card title=\"Self\" href=\"https://x.test\" />\n</CardGroup>",
+    );
     assert_eq!(
         out,
         "**[Quickstart](/quickstart)**\n\nDeploy in minutes.\n\n**No link**\n\nText\n\n**[Self](https://x.test)**\n"
@@ -47,20 +49,29 @@ fn cards_become_links() {
 
 #[test]
 fn steps_become_a_numbered_list() {
-    let out = md("<Steps>\n  <Step title=\"Install\">\n    Run:\n\n    ```bash\n    npm i -g mint\n    ```\n  </Step>\n  <Step title=\"Preview\">\n    Open it.\n  </Step>\n</Steps>");
+    let out = md(
+        "<Steps>\n  <Step title=\"Install\">\n    Run:\n\n    ```bash\n    npm i -g mint\n    ```\n  </Step>\n  <Step title=\"Preview\">\n    Open it.\n  </Step>\n</Steps>",
+    );
     assert_eq!(
         out,
         "1. **Install**\n\n   Run:\n\n   ```bash\n   npm i -g mint\n   ```\n\n2. **Preview**\n\n   Open it.\n"
     );
     let html = tome_render::render(&out).html;
-    assert!(html.contains("<ol>") && html.matches("<li>").count() == 2, "{html}");
+    assert!(
+        html.contains("<ol>") && html.matches("<li>").count() == 2,
+        "{html}"
+    );
 }
 
 #[test]
 fn tabs_and_code_groups_get_labels() {
-    let out = md("<Tabs>\n  <Tab title=\"npm\">\n    Use npm.\n  </Tab>\n  <Tab title=\"yarn\">\n    Use yarn.\n  </Tab>\n</Tabs>");
+    let out = md(
+        "<Tabs>\n  <Tab title=\"npm\">\n    Use npm.\n  </Tab>\n  <Tab title=\"yarn\">\n    Use yarn.\n  </Tab>\n</Tabs>",
+    );
     assert_eq!(out, "**npm**\n\nUse npm.\n\n**yarn**\n\nUse yarn.\n");
-    let out = md("<CodeGroup>\n\n```bash npm\nnpm i\n```\n\n```bash Yarn classic {2}\nyarn add\n```\n\n```python\nx\n```\n\n</CodeGroup>");
+    let out = md(
+        "<CodeGroup>\n\n```bash npm\nnpm i\n```\n\n```bash Yarn classic {2}\nyarn add\n```\n\n```python\nx\n```\n\n</CodeGroup>",
+    );
     assert_eq!(
         out,
         "**npm**\n\n```bash npm\nnpm i\n```\n\n**Yarn classic**\n\n```bash Yarn classic {2}\nyarn add\n```\n\n**python**\n\n```python\nx\n```\n"
@@ -69,7 +80,9 @@ fn tabs_and_code_groups_get_labels() {
 
 #[test]
 fn accordions_frames_and_expandables() {
-    let out = md("<AccordionGroup>\n  <Accordion title=\"Why?\" description=\"Short\">\n    Because.\n  </Accordion>\n</AccordionGroup>\n\n<Frame caption=\"The dashboard\">\n  ![shot](https://x.test/a.png)\n</Frame>\n\n<Expandable title=\"child\">\n  Inside\n</Expandable>");
+    let out = md(
+        "<AccordionGroup>\n  <Accordion title=\"Why?\" description=\"Short\">\n    Because.\n  </Accordion>\n</AccordionGroup>\n\n<Frame caption=\"The dashboard\">\n  ![shot](https://x.test/a.png)\n</Frame>\n\n<Expandable title=\"child\">\n  Inside\n</Expandable>",
+    );
     assert_eq!(
         out,
         "**Why?**\n\nShort\n\nBecause.\n\n![shot](https://x.test/a.png)\n\n*The dashboard*\n\n**child**\n\nInside\n"
@@ -78,30 +91,39 @@ fn accordions_frames_and_expandables() {
 
 #[test]
 fn fields_become_definition_lists() {
-    let out = md("<ParamField path=\"id\" type=\"string\" required default=\"a<b\">\n  The **ID**.\n</ParamField>\n\n<ResponseField name=\"ok\" type=\"boolean\" required={true} />");
+    let out = md(
+        "<ParamField path=\"id\" type=\"string\" required default=\"a<b\">\n  The **ID**.\n</ParamField>\n\n<ResponseField name=\"ok\" type=\"boolean\" required={true} />",
+    );
     assert_eq!(
         out,
-        "<dl>\n<dt><code>id</code> <em>string</em> · path · required · default: <code>a&lt;b</code></dt>\n<dd>\n\nThe **ID**.\n\n</dd>\n</dl>\n\n<dl>\n<dt><code>ok</code> <em>boolean</em> · required</dt>\n</dl>\n"
+        "<dl>\n<dt><code>id</code> <em><code>string</code></em> · path · required · default: <code>a&lt;b</code></dt>\n<dd>\n\nThe **ID**.\n\n</dd>\n</dl>\n\n<dl>\n<dt><code>ok</code> <em><code>boolean</code></em> · required</dt>\n</dl>\n"
     );
     let html = tome_render::render(&out).html;
-    assert!(html.contains("<dt>") && html.contains("<strong>ID</strong>"), "{html}");
+    assert!(
+        html.contains("<dt>") && html.contains("<strong>ID</strong>"),
+        "{html}"
+    );
     assert!(!html.contains("&lt;dl"), "{html}");
 }
 
 #[test]
 fn updates_become_headings_with_their_headings_one_level_down() {
-    let out = md("<Update label=\"May 1\" description=\"v2\" tags={[\"New\"]}>\n  ## Editor\n\n  Text\n\n  ```md\n  ## not a heading\n  ```\n</Update>");
+    let out = md(
+        "<Update label=\"May 1\" description=\"v2\" tags={[\"New\"]}>\n  ## Editor\n\n  Text\n\n  ```md\n  ## not a heading\n  ```\n</Update>",
+    );
     assert_eq!(
         out,
-        "## May 1\n\n*v2*\n\n### Editor\n\nText\n\n```md\n## not a heading\n```\n"
+        "## May 1\n\n*v2*\n\n*New*\n\n### Editor\n\nText\n\n```md\n## not a heading\n```\n"
     );
 }
 
 #[test]
 fn inline_components() {
     assert_eq!(
-        md("A <Badge>New</Badge> <Icon icon=\"x\" /> <Tooltip tip=\"t\">word</Tooltip> <kbd>Cmd</kbd>."),
-        "A <mark>New</mark>  word <kbd>Cmd</kbd>.\n"
+        md(
+            "A <Badge>New</Badge> <Icon icon=\"x\" /> <Tooltip tip=\"t\">word</Tooltip> <kbd>Cmd</kbd>."
+        ),
+        "A <mark>New</mark>  <abbr title=\"t\">word</abbr> <kbd>Cmd</kbd>.\n"
     );
     assert_eq!(
         md("See <a href=\"/x\">this</a>.<br />Next"),
@@ -124,12 +146,18 @@ fn imports_exports_comments_and_expressions_go() {
 #[test]
 fn snippets_are_inlined_with_props_and_cycles_stop() {
     let f = files(&[
-        ("snippets/a.mdx", "---\ntitle: x\n---\nHello {word}!\n\n<Note>From A</Note>\n"),
+        (
+            "snippets/a.mdx",
+            "---\ntitle: x\n---\nHello {word}!\n\n<Note>From A</Note>\n",
+        ),
         (
             "snippets/loop.mdx",
             "import Loop from '/snippets/loop.mdx';\n\nLoop\n\n<Loop />\n",
         ),
-        ("snippets/nested/b.mdx", "import A from '../a.mdx'\n\n<A word=\"nested\" />\n"),
+        (
+            "snippets/nested/b.mdx",
+            "import A from '../a.mdx'\n\n<A word=\"nested\" />\n",
+        ),
     ]);
     let (out, notes) = convert(
         &f,
@@ -141,9 +169,9 @@ fn snippets_are_inlined_with_props_and_cycles_stop() {
         out,
         "Hello bananas!\n\n> [!NOTE]\n> From A\n\nHello nested!\n\n> [!NOTE]\n> From A\n\nLoop\n"
     );
-    assert_eq!(notes.snippet_problems.len(), 2, "{:?}", notes.snippet_problems);
-    assert!(notes.snippet_problems[0].contains("includes itself"));
-    assert!(notes.snippet_problems[1].contains("gone.mdx"));
+    assert_eq!(notes.warnings.len(), 2, "{:?}", notes.warnings);
+    assert!(notes.warnings[0].contains("includes itself"));
+    assert!(notes.warnings[1].contains("gone.mdx"));
 }
 
 #[test]
@@ -154,7 +182,10 @@ fn unknown_components_are_unwrapped_and_counted() {
         "<Mystery title=\"Title\" href=\"/t\" description=\"Desc\">\n  Inner **text**\n</Mystery>\n\n<Widget />\n\nInline <Thing>kept</Thing>.",
         true,
     );
-    assert_eq!(out, "**[Title](/t)**\n\nDesc\n\nInner **text**\n\nInline kept.\n");
+    assert_eq!(
+        out,
+        "**[Title](/t)**\n\nDesc\n\nInner **text**\n\nInline kept.\n"
+    );
     assert_eq!(
         notes.unknown.into_iter().collect::<Vec<_>>(),
         vec![
@@ -177,7 +208,9 @@ fn code_is_never_touched() {
 
 #[test]
 fn multi_line_tags_and_quotes() {
-    let out = md("<Card\n  title='Say \"hi\" =>'\n  href={\"/a\"}\n  arrow={true}\n  onClick={() => { go(\"}\") }}\n>\n  Body > text\n</Card>");
+    let out = md(
+        "<Card\n  title='Say \"hi\" =>'\n  href={\"/a\"}\n  arrow={true}\n  onClick={() => { go(\"}\") }}\n>\n  Body > text\n</Card>",
+    );
     assert_eq!(out, "**[Say \"hi\" =>](/a)**\n\nBody > text\n");
 }
 
@@ -195,14 +228,14 @@ fn media_with_repository_paths_is_dropped_and_counted() {
     let (out, notes) = convert(
         &Files::default(),
         "p.mdx",
-        "<img src=\"/images/a.png\" alt=\"A\" className=\"x\" />\n\n<img src=\"https://cdn.test/b.png\" alt=\"B\" />\n\n<iframe src=\"https://www.youtube.com/embed/x\" title=\"Demo\"></iframe>",
+        "<img src=\"/images/a.png\" alt=\"A\" className=\"x\" />\n\n<img src=\"https://cdn.test/b.png\" alt=\"B\" />\n\nSee ![local [x]](/images/c.png \"t\") and ![remote](https://cdn.test/d.png).\n\n<iframe src=\"https://www.youtube.com/embed/x\" title=\"Demo\"></iframe>",
         true,
     );
     assert_eq!(
         out,
-        "![B](https://cdn.test/b.png)\n\n[Demo](https://www.youtube.com/embed/x)\n"
+        "![B](https://cdn.test/b.png)\n\nSee  and ![remote](https://cdn.test/d.png).\n\n[Demo](https://www.youtube.com/embed/x)\n"
     );
-    assert_eq!(notes.dropped_media, 1);
+    assert_eq!(notes.dropped_media, 2);
 }
 
 #[test]
@@ -216,4 +249,58 @@ fn residue_is_found_outside_code_only() {
     assert_eq!(residue("`<Note>`\n\n```\n<Note>\nimport x\n```\n"), None);
     assert!(residue("text <Note> here").is_some());
     assert!(residue("import X from 'y'").is_some());
+}
+
+#[test]
+fn hostile_pages_stay_cheap() {
+    // Deep nesting: converted down to a limit, then kept as written; no stack overflow.
+    let deep = format!("{}x{}", "<Note>\n".repeat(5_000), "\n</Note>".repeat(5_000));
+    let (out, notes) = convert(&Files::default(), "p.mdx", &deep, true);
+    assert!(out.contains('x'));
+    assert!(notes.warnings.iter().any(|p| p.contains("nest more than")));
+    // Many unclosed components: each search for a closing tag reads the page; after a limit
+    // the rest is text.
+    let open = "<Note>\ntext\n".repeat(20_000);
+    let t = std::time::Instant::now();
+    let (out, _) = convert(&Files::default(), "p.mdx", &open, true);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.matches("text").count(), 20_000);
+    // A snippet that includes another many times does not multiply without end.
+    let f = files(&[
+        (
+            "snippets/a.mdx",
+            &*"import B from '/snippets/b.mdx'\n\n<B />\n".repeat(50),
+        ),
+        (
+            "snippets/b.mdx",
+            &*"import C from '/snippets/c.mdx'\n\n<C />\n".repeat(50),
+        ),
+        ("snippets/c.mdx", &*"word ".repeat(2_000)),
+    ]);
+    let page = "import A from '/snippets/a.mdx'\n\n<A />\n".repeat(50);
+    let (out, notes) = convert(&f, "p.mdx", &page, true);
+    assert!(out.len() <= MAX_INLINED_BYTES + page.len(), "{}", out.len());
+    assert!(notes.warnings.iter().any(|p| p.contains("not inlined")));
+}
+
+#[test]
+fn hard_line_breaks_survive() {
+    assert_eq!(
+        md("<Note>\n  one  \n  two\n</Note>\n\nthree  \nfour"),
+        "> [!NOTE]\n> one  \n> two\n\nthree  \nfour\n"
+    );
+}
+
+#[test]
+fn attribute_text_shows_as_written() {
+    assert_eq!(
+        md("<Card title=\"snake_case *not bold* [x] <T>\" description=\"a`b\" />"),
+        "**snake\\_case \\*not bold\\* \\[x\\] \\<T>**\n\na\\`b\n"
+    );
+    let html = tome_render::render(&md("<Tab title=\"<Note>_x_\">y</Tab>")).html;
+    assert!(html.contains("<strong>&lt;Note&gt;_x_</strong>"), "{html}");
 }
