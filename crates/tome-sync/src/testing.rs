@@ -1,18 +1,24 @@
-//! A real git server for tests: `git daemon` (`git://`) and smart HTTP (`git http-backend`
-//! behind a small CGI host) on 127.0.0.1, serving bare repositories in a temp directory, and
-//! [`WorkRepo`]s that tests edit, commit and push with the `git` program.
+//! A real git server for tests: `git://` (`git daemon --inetd`, one per connection) and smart
+//! HTTP (`git http-backend` behind a small CGI host) on 127.0.0.1, serving bare repositories in a
+//! temp directory, and [`WorkRepo`]s that tests edit, commit and push with the `git` program.
 //!
 //! HTTP can require a token (Basic auth, user `x-access-token`, 401 otherwise) and answer chosen
 //! repositories with a redirect. Dropping the [`GitServer`] stops both servers and deletes the
-//! repositories. Must be started inside a tokio runtime (the HTTP server is a task).
+//! repositories; no git process outlives its connection, even when the test process is killed
+//! (a listening `git daemon` would be orphaned then, and `git daemon` is a wrapper process whose
+//! killing leaves the real daemon running).
+//!
+//! Start it inside a multi-threaded tokio runtime or keep the runtime free: both servers are
+//! tasks of the test's runtime. [`WorkRepo`] methods block (they run `git` and push to the bare
+//! repository's path, not through the servers), so a test must not call the `git` program
+//! synchronously *against the servers* from a current-thread runtime.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -33,12 +39,13 @@ struct HttpState {
     /// Repository name → the URL (without `/info/refs…`) its requests are redirected to.
     redirects: HashMap<String, String>,
     requests: usize,
+    gzip_requests: usize,
 }
 
 /// See the module docs.
 pub struct GitServer {
     root: TempDir,
-    daemon: Child,
+    git_task: tokio::task::JoinHandle<()>,
     git_port: u16,
     http_addr: SocketAddr,
     http_task: tokio::task::JoinHandle<()>,
@@ -81,13 +88,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
-}
-
 impl GitServer {
     /// Starts both servers on free ports of 127.0.0.1.
     pub async fn start() -> GitServer {
@@ -96,42 +96,14 @@ impl GitServer {
         std::fs::create_dir_all(&repos).expect("repos dir");
         std::fs::create_dir_all(root.path().join("work")).expect("work dir");
 
-        // git daemon: retried on another port if the free port was taken in between.
-        let (daemon, git_port) = (0..5)
-            .find_map(|_| {
-                let port = free_port();
-                let mut child = git_command()
-                    .arg("daemon")
-                    .arg("--reuseaddr")
-                    .arg(format!("--base-path={}", repos.display()))
-                    .args([
-                        "--export-all",
-                        "--enable=receive-pack",
-                        "--informative-errors",
-                    ])
-                    .arg("--listen=127.0.0.1")
-                    .arg(format!("--port={port}"))
-                    .arg(&repos)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("start git daemon (is git installed?)");
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while Instant::now() < deadline {
-                    if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        return Some((child, port));
-                    }
-                    if let Ok(Some(_)) = child.try_wait() {
-                        return None;
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                let _ = child.kill();
-                let _ = child.wait();
-                None
-            })
-            .expect("git daemon did not start");
+        // git:// — `git daemon --inetd` per connection, behind our own listener: the daemon
+        // serves each connection exactly as a listening daemon would, and no process outlives
+        // the test (not even when the test process is killed, as each one ends with its socket).
+        let git_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the git:// server");
+        let git_port = git_listener.local_addr().expect("git:// address").port();
+        let git_task = tokio::spawn(serve_git(git_listener, repos.clone()));
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -141,7 +113,7 @@ impl GitServer {
         let http_task = tokio::spawn(serve_http(listener, repos, state.clone()));
         GitServer {
             root,
-            daemon,
+            git_task,
             git_port,
             http_addr,
             http_task,
@@ -201,6 +173,11 @@ impl GitServer {
         self.lock().redirects.insert(name.to_owned(), to.to_owned());
     }
 
+    /// HTTP requests whose body came gzip-compressed (git compresses larger negotiations).
+    pub fn gzip_requests(&self) -> usize {
+        self.lock().gzip_requests
+    }
+
     /// HTTP requests served so far.
     pub fn http_requests(&self) -> usize {
         self.lock().requests
@@ -214,8 +191,7 @@ impl GitServer {
 impl Drop for GitServer {
     fn drop(&mut self) {
         self.http_task.abort();
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
+        self.git_task.abort();
     }
 }
 
@@ -315,6 +291,61 @@ impl WorkRepo {
     }
 }
 
+async fn serve_git(listener: tokio::net::TcpListener, repos: PathBuf) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let repos = repos.clone();
+        tokio::spawn(async move {
+            let spawned = git_command_async()
+                .arg("daemon")
+                .arg("--inetd")
+                .arg(format!("--base-path={}", repos.display()))
+                .args([
+                    "--export-all",
+                    "--enable=receive-pack",
+                    "--informative-errors",
+                ])
+                .arg(&repos)
+                .env("REMOTE_ADDR", peer.ip().to_string())
+                .env("REMOTE_PORT", peer.port().to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn();
+            let Ok(mut child) = spawned else {
+                return;
+            };
+            let (Some(mut stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take())
+            else {
+                return;
+            };
+            let (mut read, mut write) = stream.into_split();
+            let upstream = async move {
+                let _ = tokio::io::copy(&mut read, &mut stdin).await;
+                // Dropping stdin tells the daemon the client is done.
+            };
+            let downstream = async move {
+                let _ = tokio::io::copy(&mut stdout, &mut write).await;
+                let _ = write.shutdown().await;
+            };
+            // The connection is over when the daemon's output ends.
+            tokio::select! {
+                _ = downstream => {}
+                _ = async { upstream.await; std::future::pending::<()>().await } => {}
+            }
+            let _ = child.wait().await;
+        });
+    }
+}
+
+/// [`git_command`] for tokio.
+fn git_command_async() -> tokio::process::Command {
+    tokio::process::Command::from(git_command())
+}
+
 async fn serve_http(
     listener: tokio::net::TcpListener,
     repos: PathBuf,
@@ -358,6 +389,13 @@ async fn handle(
     let (token, redirect) = {
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
         s.requests += 1;
+        if req
+            .headers()
+            .get(hyper::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().ends_with(b"gzip"))
+        {
+            s.gzip_requests += 1;
+        }
         let repo = path
             .trim_start_matches('/')
             .split_once(".git/")

@@ -695,3 +695,89 @@ async fn work_copy_is_recreated_and_size_limited() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn http_server_takes_gzip_request_bodies() {
+    // Forty branches make a negotiation over 1 KiB, which git sends gzip-compressed.
+    let server = GitServer::start().await;
+    let repo = server.create_repo("branches");
+    let sha = sample(&repo);
+    for i in 0..40 {
+        repo.git(&["branch", &format!("topic/number-{i:02}")]);
+    }
+    repo.git(&[
+        "push",
+        "--quiet",
+        &repo.bare_dir().to_string_lossy(),
+        "refs/heads/*:refs/heads/*",
+    ]);
+    let client = tempfile::tempdir().expect("tmp");
+    let out = std::process::Command::new("git")
+        .args(["init", "--quiet", "--bare"])
+        .arg(client.path())
+        .output()
+        .expect("init");
+    assert!(out.status.success());
+    // Asynchronously: the servers run on this test's (single-threaded) runtime.
+    let out = tokio::process::Command::new("git")
+        .env("GIT_DIR", client.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args([
+            "fetch",
+            "--quiet",
+            &server.http_url("branches"),
+            "refs/heads/*:refs/heads/*",
+        ])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("fetch");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(server.gzip_requests() > 0, "no gzip request was made");
+    let out = std::process::Command::new("git")
+        .env("GIT_DIR", client.path())
+        .args(["rev-parse", "refs/heads/topic/number-39"])
+        .output()
+        .expect("rev-parse");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), sha);
+}
+
+#[tokio::test]
+async fn ssh_fails_without_prompting() {
+    // Nothing listens on the port: ssh (BatchMode) fails at once instead of asking anything.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let work = tempfile::tempdir().expect("tmp");
+    let url = format!("ssh://git@127.0.0.1:{port}/docs.git");
+    let started = Instant::now();
+    let err = git::fetch(work.path(), &remote(url), &opts())
+        .await
+        .expect_err("no ssh server");
+    assert_eq!(err.kind, GitErrorKind::Network, "{err}");
+    assert!(err.message.contains("ssh://git@127.0.0.1"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_missing_git_program_is_a_clear_error() {
+    let broken = GitOptions {
+        git_program: "/nonexistent/git".into(),
+        ..opts()
+    };
+    let err = git::check_git(&broken).await.expect_err("no git");
+    assert_eq!(err.kind, GitErrorKind::Internal);
+    assert!(
+        err.message
+            .contains("could not run the git program (/nonexistent/git)"),
+        "{err}"
+    );
+    let version = git::check_git(&opts()).await.expect("git");
+    assert!(version.starts_with("git version "), "{version}");
+}
