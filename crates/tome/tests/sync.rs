@@ -485,7 +485,7 @@ fn an_update_over_the_credit_cap_fails_and_creates_nothing() {
     assert!(text.contains("10-credit"), "{text}");
     assert_eq!(
         w.content(&kb),
-        json!({"categories": [], "sections": [], "articles": [], "faqs": []})
+        json!({"categories": [], "sections": [], "articles": [], "full_articles": [], "faqs": []})
     );
     assert_eq!(
         w.get("/v1/usage").json,
@@ -1230,9 +1230,21 @@ fn two_nodes_run_each_update_exactly_once() {
             "{attempts:?} vs {pids:?}"
         );
     }
+    // Both nodes answer with the new content once their status says `success`, wherever the
+    // job ran: search included.
+    for id in &ids {
+        assert_eq!(wait_final(&c.a, &c.key, id)["status"], "success");
+    }
     for kb in &kbs {
         let arts = list_all(&c.a, &c.key, &format!("/v1/kb/{kb}/articles"));
         assert_eq!(arts.len(), 4, "{kb}");
+        let install = arts.iter().find(|a| a["title"] == "Install Tome").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for node in [&c.a, &c.b] {
+            assert_eq!(search_ids(node, &c.key, kb, "zanzibar"), [install.clone()]);
+        }
     }
     // Every job ran once: one success per KB from the first trigger, and whatever the second
     // trigger queued (a job already running is not joined) ran once too.
@@ -1588,8 +1600,13 @@ fn the_mintlify_corpus_becomes_its_navigation_in_order() {
         );
     }
 
-    // No MDX left in any body: no component tags, no import/export lines.
+    // No MDX left in any body: no component tags, no import/export lines. Links between pages
+    // point at existing articles' hosted pages.
     let component = regex::Regex::new(r"</?[A-Z][A-Za-z]*[\s/>]").unwrap();
+    let ids: std::collections::HashSet<&str> =
+        arts.iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let hosted_link = regex::Regex::new(r"\]\(/hc/mint/articles/(kba_[a-z0-9]+)").unwrap();
+    let mut links = 0;
     for a in &arts {
         let id = a["id"].as_str().unwrap();
         let full = w.get(&format!("/v1/kb/{kb}/articles/{id}"));
@@ -1601,6 +1618,20 @@ fn the_mintlify_corpus_becomes_its_navigation_in_order() {
             a["title"],
             body.len()
         );
+        assert!(
+            !body.contains("tome:page/"),
+            "{}: unresolved page link",
+            a["title"]
+        );
+        for c in hosted_link.captures_iter(body) {
+            assert!(
+                ids.contains(&c[1]),
+                "{}: link to {} (no such article)",
+                a["title"],
+                &c[1]
+            );
+            links += 1;
+        }
         let text = prose(body);
         assert!(
             !text.contains("<Note"),
@@ -1620,4 +1651,130 @@ fn the_mintlify_corpus_becomes_its_navigation_in_order() {
             );
         }
     }
+    assert!(links > 100, "only {links} links between pages");
+}
+
+// ------------------------------------------------------------------ queueing, detaching, round trips
+
+#[test]
+fn a_trigger_while_queued_returns_the_queued_update_and_detaching_ends_it() {
+    // No runner: updates stay queued.
+    let w = World::new(&["--sync-runner", "off"]);
+    let (kb, _) = w.kb("queued");
+    w.git.repo("queued", TREE);
+    w.set_source(&kb, json!({"url": w.git.server.git_url("queued")}));
+    let first = w.trigger(&kb);
+    let second = w.trigger(&kb);
+    assert_eq!(first, second);
+    let r = w.api("POST", &format!("/v1/project/update/{}", w.project), None);
+    assert_eq!(r.status, 202);
+    assert_eq!(r.json["statusIds"], json!([first]));
+    let st = w.status(&first);
+    assert_eq!(st["status"], "queued", "{st:#}");
+    assert_eq!(st["attempts"], 0);
+    assert_eq!(st["startedAt"], Value::Null);
+    assert_eq!(st["endedAt"], Value::Null);
+    assert_eq!(w.list("/v1/project/updates").len(), 1);
+
+    // Detaching the source ends the queued update as a failure that says why.
+    let r = w.api("DELETE", &format!("/v1/kb/{kb}/source"), None);
+    assert_eq!(r.status, 204, "{}", r.text);
+    let st = w.status(&first);
+    assert_eq!(st["status"], "failure", "{st:#}");
+    assert!(st["endedAt"].is_string());
+    assert!(st["summary"].as_str().unwrap().contains("source"), "{st:#}");
+    assert!(w.list(&format!("/v1/kb/{kb}/articles")).is_empty());
+}
+
+#[test]
+fn export_commit_update_round_trips() {
+    let w = World::new(&[]);
+    let (kb, _, repo) = synced(&w, "round");
+    let before = w.content(&kb);
+
+    // `tome export` of the synced KB, committed as the repository's whole tree.
+    let out = tempfile::tempdir().unwrap();
+    let export = out.path().join("kb");
+    let done = cli(
+        &w.db.cli_args(),
+        &[
+            "export",
+            "--kb",
+            &kb,
+            "--project",
+            &w.project,
+            "--out",
+            export.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    repo.git(&["rm", "-r", "--quiet", "."]);
+    copy_tree(&export, repo.dir());
+    let sha = repo.commit("the export");
+    repo.push();
+    let st = w.update(&kb, "success");
+    assert_eq!(st["commit"]["sha"], sha.as_str());
+    let after = w.content(&kb);
+    // Every category, section and article keeps its ID (the export's front-matter `id`s).
+    for kind in ["categories", "sections", "articles", "faqs"] {
+        assert_eq!(
+            names(after[kind].as_array().unwrap(), "id"),
+            names(before[kind].as_array().unwrap(), "id"),
+            "{kind}"
+        );
+    }
+    assert_eq!(after, before, "{st:#}");
+    assert!(
+        st["summary"].as_str().unwrap().ends_with(": no changes"),
+        "{st:#}"
+    );
+}
+
+#[test]
+fn a_private_address_needs_the_operator_s_permission() {
+    // Without --sync-allow-private the git server on 127.0.0.1 is refused at fetch time.
+    let w = World::plain(None, &[]);
+    let (kb, _) = w.kb("ssrf");
+    w.git.repo("ssrf", TREE);
+    w.set_source(&kb, json!({"url": w.git.server.git_url("ssrf")}));
+    let st = w.update(&kb, "failure");
+    let text = format!("{}\n{}", st["summary"], logs(&st));
+    assert!(text.contains("127.0.0.1"), "{text}");
+    assert!(text.contains("--sync-allow-private"), "{text}");
+    assert!(w.list(&format!("/v1/kb/{kb}/articles")).is_empty());
+}
+
+#[test]
+fn update_logs_are_capped_at_1000_lines() {
+    let w = World::new(&[]);
+    let (kb, _) = w.kb("chatty");
+    let repo = w.git.server.create_repo("chatty");
+    repo.write(
+        "docs.json",
+        r#"{"name": "Chatty", "navigation": {"groups": [{"group": "Start", "pages": ["index"]}]}}"#,
+    );
+    repo.write("index.mdx", "---\ntitle: Home\n---\n\nWelcome.\n");
+    for i in 0..1500 {
+        repo.write(
+            &format!("orphans/page-{i}.mdx"),
+            "---\ntitle: Orphan\n---\n",
+        );
+    }
+    repo.commit("many pages outside the navigation");
+    repo.push();
+    w.set_source(&kb, json!({"url": w.git.server.git_url("chatty")}));
+    let st = w.update(&kb, "success");
+    let lines = st["logs"].as_array().unwrap();
+    assert_eq!(lines.len(), 1000, "{}", lines.len());
+    let last = lines.last().unwrap().as_str().unwrap();
+    assert!(
+        last.ends_with("more lines cut (an update keeps at most 1000)"),
+        "{last}"
+    );
+    let titles = names(&w.list(&format!("/v1/kb/{kb}/articles")), "title");
+    assert_eq!(titles, ["Home"]);
 }

@@ -343,12 +343,26 @@ impl World {
         list_all(&self.tome, &self.key, path)
     }
 
-    /// The KB's whole content: categories, sections, articles and FAQs.
+    /// The KB's whole content: categories, sections, articles (as listed, and each one in full
+    /// with its body) and FAQs.
     pub fn content(&self, kb: &str) -> Value {
+        let articles = self.list(&format!("/v1/kb/{kb}/articles"));
+        let full: Vec<Value> = articles
+            .iter()
+            .map(|a| {
+                let r = self.get(&format!(
+                    "/v1/kb/{kb}/articles/{}",
+                    a["id"].as_str().unwrap()
+                ));
+                assert_eq!(r.status, 200, "{}", r.text);
+                r.data().clone()
+            })
+            .collect();
         json!({
             "categories": self.list(&format!("/v1/kb/{kb}/categories")),
             "sections": self.list(&format!("/v1/kb/{kb}/sections")),
-            "articles": self.list(&format!("/v1/kb/{kb}/articles")),
+            "articles": articles,
+            "full_articles": full,
             "faqs": self.list(&format!("/v1/kb/{kb}/faqs")),
         })
     }
