@@ -1243,7 +1243,7 @@ fn two_nodes_run_each_update_exactly_once() {
             .unwrap()
             .to_string();
         for node in [&c.a, &c.b] {
-            assert_eq!(search_ids(node, &c.key, kb, "zanzibar"), [install.clone()]);
+            assert_eq!(search_ids(node, &c.key, kb, "zanzibar"), [install.as_str()]);
         }
     }
     // Every job ran once: one success per KB from the first trigger, and whatever the second
