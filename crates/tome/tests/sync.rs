@@ -1778,3 +1778,132 @@ fn update_logs_are_capped_at_1000_lines() {
     let titles = names(&w.list(&format!("/v1/kb/{kb}/articles")), "title");
     assert_eq!(titles, ["Home"]);
 }
+
+// ------------------------------------------------------------------ source options
+
+#[test]
+fn path_branch_and_front_matter_status_are_honoured() {
+    let w = World::new(&[]);
+    let (kb, site_key) = w.kb("options");
+    // The docs live under docs/ on the default branch `trunk`; other files are not content.
+    let mut repo = w.git.server.create_repo("options");
+    repo.switch_branch("trunk");
+    repo.write("README.md", "# The product\n")
+        .write("src/notes.md", "---\ntitle: Not docs\n---\n")
+        .write(
+            "docs/guide/start.md",
+            "---\ntitle: Start here\n---\n\nHello.\n",
+        )
+        .write(
+            "docs/guide/secret.md",
+            "---\ntitle: Coming soon\nstatus: draft\n---\n\nUnreleased.\n",
+        );
+    repo.commit("docs");
+    repo.push();
+    repo.set_default_branch("trunk");
+    w.set_source(
+        &kb,
+        json!({"url": w.git.server.git_url("options"), "path": "docs", "format": "tome"}),
+    );
+    let st = w.update(&kb, "success");
+    assert_eq!(st["commit"]["ref"], "refs/heads/trunk", "{st:#}");
+    assert_eq!(files_changed(&st).0, ["guide/secret.md", "guide/start.md"]);
+    let arts = by_title(&w.list(&format!("/v1/kb/{kb}/articles")));
+    assert_eq!(
+        arts.keys().collect::<Vec<_>>(),
+        ["Coming soon", "Start here"]
+    );
+    assert_eq!(arts["Start here"]["status"], "published");
+    assert_eq!(arts["Coming soon"]["status"], "draft");
+    let draft = arts["Coming soon"]["id"].as_str().unwrap();
+    let public = w.tome.call(
+        "GET",
+        &format!("/v1/kb/public/options/articles/{draft}"),
+        &[("x-minolith-site-key", &site_key)],
+        None,
+    );
+    assert_eq!(public.status, 404, "a draft is public: {}", public.text);
+    let page = w
+        .tome
+        .call("GET", &format!("/hc/options/articles/{draft}"), &[], None);
+    assert_eq!(page.status, 404);
+
+    // Changes outside the path are not the KB's: the update changes nothing.
+    repo.write("src/notes.md", "---\ntitle: Still not docs\n---\n");
+    repo.commit("code change");
+    repo.push();
+    let st = w.update(&kb, "success");
+    let (a, m, r) = files_changed(&st);
+    assert!(a.is_empty() && m.is_empty() && r.is_empty(), "{st:#}");
+    assert!(st["summary"].as_str().unwrap().ends_with(": no changes"));
+
+    // Deleting a whole folder deletes its category.
+    repo.write("docs/other/page.md", "---\ntitle: Elsewhere\n---\n\nx\n");
+    repo.delete("docs/guide/start.md")
+        .delete("docs/guide/secret.md");
+    repo.commit("move everything");
+    repo.push();
+    let st = w.update(&kb, "success");
+    assert_eq!(files_changed(&st).2, ["guide/secret.md", "guide/start.md"]);
+    let cats = w.list(&format!("/v1/kb/{kb}/categories"));
+    assert_eq!(names(&cats, "name"), ["Other"]);
+    assert_eq!(
+        names(&w.list(&format!("/v1/kb/{kb}/articles")), "title"),
+        ["Elsewhere"]
+    );
+
+    // A branch that does not exist: a clear failure, nothing changed.
+    let before = w.content(&kb);
+    w.set_source(
+        &kb,
+        json!({"url": w.git.server.git_url("options"), "path": "docs", "branch": "nope"}),
+    );
+    let st = w.update(&kb, "failure");
+    let text = format!("{}\n{}", st["summary"], logs(&st));
+    assert!(text.contains("nope"), "{text}");
+    assert_eq!(w.content(&kb), before);
+
+    // A repository that does not exist: a clear failure too.
+    w.set_source(
+        &kb,
+        json!({"url": w.git.server.git_url("no-such-repo"), "path": "docs"}),
+    );
+    let st = w.update(&kb, "failure");
+    assert!(
+        st["summary"].as_str().unwrap().contains("no-such-repo"),
+        "{st:#}"
+    );
+    assert_eq!(w.content(&kb), before);
+}
+
+#[test]
+fn a_moved_and_edited_file_keeps_its_id_by_front_matter() {
+    let w = World::new(&[]);
+    let (kb, _, repo) = synced(&w, "ids");
+    let before = by_title(&w.list(&format!("/v1/kb/{kb}/articles")));
+    let id = before["Refunds"]["id"].as_str().unwrap().to_string();
+    // Moved, retitled and rewritten: only the front-matter `id` ties it to the article.
+    repo.delete("billing/refunds.md");
+    repo.write(
+        "getting-started/money-back.md",
+        &format!("---\nid: {id}\ntitle: Money back\n---\n\nA wholly new text about the ibis.\n"),
+    );
+    repo.commit("rewrite refunds");
+    repo.push();
+    let st = w.update(&kb, "success");
+    assert_eq!(
+        st["summary"],
+        format!(
+            "Updated ids to {}: 4 articles: 1 updated, 3 unchanged",
+            &repo.head()[..12]
+        )
+    );
+    let after = by_title(&w.list(&format!("/v1/kb/{kb}/articles")));
+    assert_eq!(after["Money back"]["id"], id.as_str());
+    assert_eq!(
+        after["Money back"]["created_at"],
+        before["Refunds"]["created_at"]
+    );
+    assert_eq!(w.search(&kb, "ibis"), [id.as_str()]);
+    assert!(w.search(&kb, "pelican").is_empty());
+}
