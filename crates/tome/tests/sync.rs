@@ -655,6 +655,17 @@ fn the_push_webhook_checks_signatures_and_branches() {
         &ping,
     );
     assert_eq!(r.status, 200, "{}", r.text);
+    // A branch deleted: 200, not queued.
+    let deleted = json!({"ref": "refs/heads/main", "deleted": true,
+                         "repository": {"default_branch": "main"}})
+    .to_string();
+    let sig = hub_signature(secret, deleted.as_bytes());
+    let r = send(
+        &[("x-github-event", "push"), ("x-hub-signature-256", &sig)],
+        &deleted,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["queued"], false);
     // A push to another branch: 200, not queued.
     let other = push("feature/x");
     let sig = hub_signature(secret, other.as_bytes());
@@ -1025,6 +1036,16 @@ fn a_token_protected_http_repository_and_the_token_never_shows() {
     let put = w.set_source(&kb, json!({"url": url, "format": "tome", "branch": "main"}));
     assert_eq!(put.data()["has_token"], true);
     w.update(&kb, "success");
+
+    // Another repository: the token does not follow the source there.
+    w.git.repo("other-docs", TREE);
+    let put = w.set_source(
+        &kb,
+        json!({"url": w.git.server.http_url("other-docs"), "format": "tome"}),
+    );
+    assert_eq!(put.data()["has_token"], false);
+    let st = w.update(&kb, "failure");
+    assert!(!st.to_string().contains(token));
 
     let everything = [
         w.get("/v1/project/updates").text,
@@ -1906,4 +1927,36 @@ fn a_moved_and_edited_file_keeps_its_id_by_front_matter() {
     );
     assert_eq!(w.search(&kb, "ibis"), [id.as_str()]);
     assert!(w.search(&kb, "pelican").is_empty());
+}
+
+#[test]
+fn updates_are_priced_as_their_creates_against_the_cap() {
+    // KB create 3 + the tree 17 = exactly the cap of 20.
+    let w = World::with_cap(Some(20), &[]);
+    let (kb, _, repo) = synced(&w, "exact");
+    assert_eq!(w.list(&format!("/v1/kb/{kb}/articles")).len(), 4);
+    // Edits, moves and deletes create nothing: free, even at the cap.
+    repo.write(
+        "billing/invoices.md",
+        "---\ntitle: Invoices\n---\n\nInvoices now come weekly.\n",
+    );
+    repo.delete("billing/refunds.md");
+    repo.commit("edit and delete");
+    repo.push();
+    w.update(&kb, "success");
+    // One new article (3 credits) is over the cap: refused whole, nothing changes.
+    let before = w.content(&kb);
+    repo.write("billing/new.md", "---\ntitle: New\n---\n\nx\n");
+    repo.write(
+        "billing/invoices.md",
+        "---\ntitle: Invoices\n---\n\nInvoices come daily.\n",
+    );
+    repo.commit("add one");
+    repo.push();
+    let st = w.update(&kb, "failure");
+    assert!(
+        st["summary"].as_str().unwrap().contains("3 credits"),
+        "{st:#}"
+    );
+    assert_eq!(w.content(&kb), before);
 }
