@@ -1695,6 +1695,18 @@ fn a_trigger_while_queued_returns_the_queued_update_and_detaching_ends_it() {
     assert_eq!(st["attempts"], 0);
     assert_eq!(st["startedAt"], Value::Null);
     assert_eq!(st["endedAt"], Value::Null);
+    assert_eq!(st["source"], "api");
+    assert_eq!(st["subdomain"], "queued");
+    assert!(st["summary"].is_string() && st["logs"].is_array(), "{st:#}");
+    assert!(
+        regex::Regex::new(ISO_MS)
+            .unwrap()
+            .is_match(st["createdAt"].as_str().unwrap())
+    );
+    assert_eq!(
+        st["commit"]["filesChanged"],
+        json!({"added": [], "modified": [], "removed": []})
+    );
     assert_eq!(w.list("/v1/project/updates").len(), 1);
 
     // Detaching the source ends the queued update as a failure that says why.
