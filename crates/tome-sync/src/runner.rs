@@ -335,6 +335,24 @@ impl Runner {
         if lost.load(Ordering::SeqCst) {
             return Ok(Outcome::Lost);
         }
+        // Save the progress and take a fresh lease right before the apply: lease renewals wait
+        // while the apply's transaction holds the store's write lock (PostgreSQL), so without
+        // this the status would not say `applying` until the apply had ended.
+        let saved = progress.lock().map(|p| p.clone()).unwrap_or_default();
+        match self
+            .store
+            .renew_update(
+                &job.id,
+                &self.cfg.node,
+                self.cfg.lease.as_millis() as i64,
+                &saved,
+            )
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Ok(Outcome::Lost),
+            Err(e) => tracing::warn!(update_id = %job.id, error = %e, "renewing a lease failed"),
+        }
 
         let mut report = progress.lock().map(|p| p.clone()).unwrap_or_default();
         report.summary = format!("Updated {} to {}: {summary}", kb.slug, short(&commit.sha));
@@ -403,6 +421,16 @@ impl Runner {
             fetched.author,
             fetched.message.lines().next().unwrap_or_default()
         ));
+        // The commit the content equals may not be here (another node ran the last update):
+        // fetch it, so that the files changed are exact.
+        if let Some(old) = source
+            .last_commit
+            .as_deref()
+            .filter(|old| *old != fetched.sha)
+            && let Err(e) = git::fetch_commit(&work, &remote, old, &opts).await
+        {
+            tracing::info!(error = %e, "fetching the previous commit failed");
+        }
         let changed = git::changed_files(
             &work,
             source.last_commit.as_deref(),

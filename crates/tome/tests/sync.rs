@@ -1278,14 +1278,13 @@ fn two_nodes_run_each_update_exactly_once() {
     let _ = &c.db;
 }
 
-/// The tldr corpus (7,425 pages) as a repository in Tome's layout, one folder per platform:
-/// returns the expected (folder, title) of every page.
-fn tldr_repo(git: &Git, name: &str) -> (tome_sync::testing::WorkRepo, Vec<(String, String)>) {
+/// The tldr corpus (7,425 pages) written into `repo` in Tome's layout, one folder per platform,
+/// and committed: returns the expected (folder, title) of every page.
+fn write_tldr(repo: &tome_sync::testing::WorkRepo) -> Vec<(String, String)> {
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/corpora/tldr/pages-en.jsonl");
     let text = std::fs::read_to_string(&corpus)
         .unwrap_or_else(|e| panic!("the tldr corpus at {}: {e}", corpus.display()));
-    let repo = git.server.create_repo(name);
     let mut expected = Vec::new();
     for line in text.lines() {
         let page: Value = serde_json::from_str(line).unwrap();
@@ -1312,12 +1311,23 @@ fn tldr_repo(git: &Git, name: &str) -> (tome_sync::testing::WorkRepo, Vec<(Strin
     repo.commit("tldr pages");
     repo.push();
     expected.sort();
-    (repo, expected)
+    expected
+}
+
+/// A KB's categories, sections, articles and FAQs as listed by `tome`.
+fn listed(tome: &Tome, key: &str, kb: &str) -> Value {
+    json!({
+        "categories": list_all(tome, key, &format!("/v1/kb/{kb}/categories")),
+        "sections": list_all(tome, key, &format!("/v1/kb/{kb}/sections")),
+        "articles": list_all(tome, key, &format!("/v1/kb/{kb}/articles")),
+        "faqs": list_all(tome, key, &format!("/v1/kb/{kb}/faqs")),
+    })
 }
 
 #[test]
-fn kill_9_mid_update_is_finished_once_by_the_other_node() {
-    let Some(mut c) = pair("kill_9_mid_update_is_finished_once_by_the_other_node") else {
+fn kill_9_mid_apply_leaves_the_content_and_the_other_node_finishes_once() {
+    let Some(mut c) = pair("kill_9_mid_apply_leaves_the_content_and_the_other_node_finishes_once")
+    else {
         return;
     };
     let r = c.a.api(
@@ -1328,7 +1338,7 @@ fn kill_9_mid_update_is_finished_once_by_the_other_node() {
     );
     assert_eq!(r.status, 201, "{}", r.text);
     let kb = r.data()["id"].as_str().unwrap().to_string();
-    let (_repo, expected) = tldr_repo(&c.git, "tldr");
+    let repo = c.git.repo("tldr", TREE);
     let r = c.a.api(
         "PUT",
         &format!("/v1/kb/{kb}/source"),
@@ -1336,43 +1346,52 @@ fn kill_9_mid_update_is_finished_once_by_the_other_node() {
         Some(&json!({"url": c.git.server.git_url("tldr"), "format": "tome"})),
     );
     assert_eq!(r.status, 201, "{}", r.text);
-    let r = c.a.api(
-        "POST",
-        &format!("/v1/project/update/{}?kb_id={kb}", c.project),
-        &c.key,
-        None,
-    );
-    assert_eq!(r.status, 202, "{}", r.text);
-    let id = r.json["statusId"].as_str().unwrap().to_string();
+    let trigger = || {
+        let r = c.a.api(
+            "POST",
+            &format!("/v1/project/update/{}?kb_id={kb}", c.project),
+            &c.key,
+            None,
+        );
+        assert_eq!(r.status, 202, "{}", r.text);
+        r.json["statusId"].as_str().unwrap().to_string()
+    };
+    let st = wait_final(&c.a, &c.key, &trigger());
+    assert_eq!(st["status"], "success", "{st:#}");
+    let before = listed(&c.a, &c.key, &kb);
+    assert_eq!(before["articles"].as_array().unwrap().len(), 4);
 
-    // Wait until a node has claimed the update (its first log line names it), then kill that
-    // node: the update is mid-way (fetching, reading or applying 7,424 pages).
+    // The tree becomes the 7,424 tldr pages: an apply of several seconds.
+    for (path, _) in TREE {
+        repo.delete(path);
+    }
+    let expected = write_tldr(&repo);
+    let id = trigger();
+
+    // Wait until the running node is applying (lease renewals save the logs), then kill it.
     let mut first_node = String::new();
-    wait_until(
-        Duration::from_secs(60),
-        "the update is running with logs",
-        || {
-            let st =
-                c.a.api(
-                    "GET",
-                    &format!("/v1/project/update-status/{id}"),
-                    &c.key,
-                    None,
-                )
-                .json;
-            assert_ne!(
-                st["status"], "success",
-                "the update ended before the kill: {st:#}"
-            );
-            match attempt_lines(&st).first() {
-                Some((1, node)) if st["status"] == "in_progress" => {
-                    first_node = node.clone();
-                    true
-                }
-                _ => false,
+    wait_until(Duration::from_secs(90), "the update is applying", || {
+        let st =
+            c.a.api(
+                "GET",
+                &format!("/v1/project/update-status/{id}"),
+                &c.key,
+                None,
+            )
+            .json;
+        assert_ne!(
+            st["status"], "success",
+            "the update ended before the kill: {st:#}"
+        );
+        let applying = logs(&st).contains("] applying: ");
+        match attempt_lines(&st).first() {
+            Some((1, node)) if st["status"] == "in_progress" && applying => {
+                first_node = node.clone();
+                true
             }
-        },
-    );
+            _ => false,
+        }
+    });
     let (survivor, victim) = if node_pid(&first_node) == c.a.pid().unwrap() {
         (&c.b, &mut c.a)
     } else {
@@ -1380,6 +1399,13 @@ fn kill_9_mid_update_is_finished_once_by_the_other_node() {
         (&c.a, &mut c.b)
     };
     victim.kill9();
+    // The apply was one transaction: nothing of it is visible. (The survivor cannot have taken
+    // the update over yet: the lease runs 2 s past the last renewal, and its apply takes longer.)
+    assert_eq!(
+        listed(survivor, &c.key, &kb),
+        before,
+        "a killed apply left changes"
+    );
 
     let st = wait_final(survivor, &c.key, &id);
     assert_eq!(st["status"], "success", "{st:#}");
@@ -1389,7 +1415,11 @@ fn kill_9_mid_update_is_finished_once_by_the_other_node() {
     assert_eq!(attempts[0], (1, first_node.clone()));
     assert_eq!(attempts[1].0, 2);
     assert_eq!(node_pid(&attempts[1].1), survivor.pid().unwrap());
-    assert_eq!(files_changed(&st).0.len(), expected.len());
+    assert!(logs(&st).contains("re-queued"), "{st:#}");
+    let (added, modified, removed) = files_changed(&st);
+    assert_eq!(added.len(), expected.len());
+    assert!(modified.is_empty());
+    assert_eq!(removed, paths(TREE));
 
     // The content is the tree, once.
     let cats = list_all(survivor, &c.key, &format!("/v1/kb/{kb}/categories"));
@@ -1919,7 +1949,7 @@ fn a_moved_and_edited_file_keeps_its_id_by_front_matter() {
     repo.delete("billing/refunds.md");
     repo.write(
         "getting-started/money-back.md",
-        &format!("---\nid: {id}\ntitle: Money back\n---\n\nA wholly new text about the ibis.\n"),
+        format!("---\nid: {id}\ntitle: Money back\n---\n\nA wholly new text about the ibis.\n"),
     );
     repo.commit("rewrite refunds");
     repo.push();
@@ -1971,4 +2001,26 @@ fn updates_are_priced_as_their_creates_against_the_cap() {
         "{st:#}"
     );
     assert_eq!(w.content(&kb), before);
+}
+
+#[test]
+fn files_changed_stay_exact_without_the_previous_work_copy() {
+    let w = World::new(&[]);
+    let (kb, _, repo) = synced(&w, "fresh");
+    // The git work copy is derived data: lose it (a new node, a wiped disk).
+    let work = w.db.node_dir().join("sources").join(format!("{kb}.git"));
+    assert!(work.is_dir(), "no work copy at {}", work.display());
+    std::fs::remove_dir_all(&work).unwrap();
+    repo.write(
+        "billing/invoices.md",
+        "---\ntitle: Invoices\n---\n\nInvoices now come weekly.\n",
+    );
+    repo.delete("billing/refunds.md");
+    repo.commit("edit and delete");
+    repo.push();
+    let st = w.update(&kb, "success");
+    let (added, modified, removed) = files_changed(&st);
+    assert!(added.is_empty(), "{st:#}");
+    assert_eq!(modified, ["billing/invoices.md"]);
+    assert_eq!(removed, ["billing/refunds.md"]);
 }
