@@ -75,9 +75,11 @@ api POST "/v1/kb/$kb_id/articles" \
   '{"category_id": "'"$category_id"'", "title": "Reset your password", "body": "Click **Forgot password**.", "status": "published"}' >/dev/null
 api POST "/v1/kb/$kb_id/faqs" \
   '{"category_id": "'"$category_id"'", "question": "Where is my data?", "answer": "In your database.", "status": "published"}' >/dev/null
+project_id=$(curl -fsS -H "Authorization: Bearer $admin_key" "$base/v1/project" | json_field id)
 cat >"$work/schemathesis.toml" <<TOML
 [parameters]
 "path.slug" = "schemathesis"
+"path.projectId" = "$project_id"
 TOML
 
 started=$SECONDS

@@ -1293,7 +1293,85 @@ pub mod schema {
         BulkArticlesUpdate,
         FaqCreate,
         FaqUpdate,
+        SourceSet,
     );
+
+    /// `PUT /v1/kb/{kb_id}/source` ([`crate::source::SourceInput`]): the whole source; `null`
+    /// and absent mean the default, except that an absent `token` or `webhook_secret` keeps the
+    /// stored one while the URL stays the same.
+    fn source() -> Value {
+        use crate::source as s;
+        let port = "([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+        let label = "[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?";
+        let git_url = format!(
+            r"(https://|git://|ssh://([A-Za-z0-9._-]+@)?){label}(\.{label})*(:{port})?(/[A-Za-z0-9._~-]+)+/?"
+        );
+        object(
+            "A knowledge base's docs-as-code source. `token` is only used with `https://` URLs.",
+            vec![
+                (
+                    "type",
+                    nullable(
+                        json!({ "type": "string", "enum": ["git", "folder"], "description": "`git` (default); `folder` only where the operator enables local roots." }),
+                    ),
+                ),
+                (
+                    "url",
+                    json!({
+                        "type": "string", "minLength": 1, "maxLength": s::SOURCE_URL_MAX,
+                        "pattern": format!("^{git_url}$"),
+                        "description": "`https://`, `ssh://` or `git://` with a host and a repository path, no credentials (use `token`), query or fragment. (For a `folder` source, where the operator enables them: an absolute path on the server.)",
+                    }),
+                ),
+                (
+                    "branch",
+                    nullable(json!({
+                        "type": "string", "minLength": 1, "maxLength": s::SOURCE_BRANCH_MAX,
+                        "pattern": s::BRANCH_PATTERN,
+                        "description": "Default: the remote's default branch. Letters, digits, `_`, `+`, `-`, parts joined by `.` or `/`; not ending in `.lock`.",
+                    })),
+                ),
+                (
+                    "path",
+                    nullable(json!({
+                        "type": "string", "maxLength": s::SOURCE_PATH_MAX,
+                        "pattern": s::PATH_PATTERN,
+                        "description": "Sub-folder of the repository (no `.` or `..` parts); default the root.",
+                    })),
+                ),
+                (
+                    "format",
+                    nullable(
+                        json!({ "type": "string", "enum": ["auto", "tome", "mintlify"], "description": "`auto` (default), `tome` or `mintlify`." }),
+                    ),
+                ),
+                (
+                    "token",
+                    nullable(json!({
+                        "type": "string", "minLength": 1, "maxLength": s::SOURCE_TOKEN_MAX,
+                        "pattern": "^[!-~]+$",
+                        "description": "HTTPS token, write-only (never returned or logged).",
+                    })),
+                ),
+                (
+                    "webhook_secret",
+                    nullable(json!({
+                        "type": "string", "minLength": s::WEBHOOK_SECRET_MIN, "maxLength": s::WEBHOOK_SECRET_MAX,
+                        "pattern": r"^[^\u0000-\u001f\u007f-\u009f]*$",
+                        "description": "Secret of the push webhook, write-only.",
+                    })),
+                ),
+                (
+                    "poll_interval_minutes",
+                    nullable(json!({
+                        "type": "integer", "minimum": s::POLL_MINUTES_RANGE.start(), "maximum": s::POLL_MINUTES_RANGE.end(),
+                        "description": "Also check the branch every N minutes; off by default.",
+                    })),
+                ),
+            ],
+            &["url"],
+        )
+    }
 
     /// Every request body schema by its component name.
     pub fn all() -> Vec<(&'static str, Value)> {
@@ -1313,6 +1391,7 @@ pub mod schema {
             ("BulkArticlesUpdate", bulk_articles(Update)),
             ("FaqCreate", faq(Create)),
             ("FaqUpdate", faq(Update)),
+            ("SourceSet", source()),
         ]
     }
 }

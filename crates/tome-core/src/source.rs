@@ -338,6 +338,12 @@ impl SourceInput {
             None => None,
             Some(t) => {
                 secret("token", &t, 1, SOURCE_TOKEN_MAX)?;
+                if !t.bytes().all(|c| c.is_ascii_graphic()) {
+                    return Err(bad(
+                        "token",
+                        "must be printable ASCII without spaces, as tokens are",
+                    ));
+                }
                 let http_ok = allow_private && url.starts_with("http://");
                 if kind != SourceKind::Git || !(url.starts_with("https://") || http_ok) {
                     return Err(ValidationError::new(
@@ -473,51 +479,68 @@ fn folder_path(raw: &str) -> Result<String> {
     Ok(path.to_string())
 }
 
-/// A branch name as git allows it (`git check-ref-format --branch`).
+/// What a branch may be called: letters, digits, `_`, `+`, `-`, in parts joined by `.` or `/`
+/// (so no `..`, `//`, leading or trailing `.` or `/`), not starting with `-` (git would read it
+/// as an option), as the OpenAPI document says. A subset
+/// of what git allows, without the names that need quoting anywhere.
+pub const BRANCH_PATTERN: &str = r"^[A-Za-z0-9_+][A-Za-z0-9_+-]*([./][A-Za-z0-9_+-]+)*$";
+
+/// A sub-folder: parts that start with a letter, digit, `_`, `@`, `+` or `-` (no `.`, `..` or
+/// hidden folders) joined by `/`.
+pub const PATH_PATTERN: &str = r"^/*([A-Za-z0-9_@+-][A-Za-z0-9._@+ -]*/*)*$";
+
+/// A branch name ([`BRANCH_PATTERN`], and not ending in `.lock`, which git refuses).
 fn branch(b: &str) -> Result<&str> {
     let b = b.strip_prefix("refs/heads/").unwrap_or(b);
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'+' | b'-'))
+    };
     let ok = !b.is_empty()
-        && b.chars().count() <= SOURCE_BRANCH_MAX
-        && !b.starts_with(['-', '/', '.'])
-        && !b.ends_with(['/', '.'])
-        && !b.ends_with(".lock")
-        && !b.contains("..")
-        && !b.contains("//")
-        && !b.contains("@{")
-        && !b.contains("/.")
-        && b != "@"
-        && !b
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c));
+        && !b.starts_with('-')
+        && b.len() <= SOURCE_BRANCH_MAX
+        && b.split(['.', '/']).all(part)
+        && !b.ends_with(".lock");
     if ok {
         Ok(b)
     } else {
         Err(bad(
             "branch",
-            format!("must be a valid git branch name of at most {SOURCE_BRANCH_MAX} characters"),
+            format!(
+                "must be a branch name of at most {SOURCE_BRANCH_MAX} characters: letters, \
+                 digits, `_`, `+`, `-`, in parts joined by `.` or `/`"
+            ),
         ))
     }
 }
 
-/// A sub-folder of the repository: relative, `/`-separated, no `.` or `..` parts; normalised
-/// without leading or trailing `/`.
+/// A sub-folder of the repository ([`PATH_PATTERN`]): normalised without leading, trailing or
+/// doubled `/`.
 fn sub_folder(p: &str) -> Result<String> {
     v::max_len("path", p, SOURCE_PATH_MAX)?;
-    if p.chars().any(char::is_control) || p.contains('\\') {
-        return Err(bad("path", "must not contain control characters or `\\`"));
-    }
     let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
     if parts.contains(&"..") {
         return Err(bad("path", "must stay inside the repository (no `..`)"));
     }
-    if parts.contains(&".") && parts.len() > 1 {
-        return Err(bad("path", "must not contain `.` parts"));
+    let part = |s: &str| {
+        let mut bytes = s.bytes();
+        let first = bytes
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'@' | b'+' | b'-'));
+        first
+            && bytes.all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'@' | b'+' | b'-' | b' ')
+            })
+    };
+    if !parts.iter().all(|s| part(s)) {
+        return Err(bad(
+            "path",
+            "must be folder names of letters, digits, `.`, `_`, `@`, `+`, `-` and spaces, not \
+             starting with `.`, joined by `/`",
+        ));
     }
-    Ok(parts
-        .into_iter()
-        .filter(|s| *s != ".")
-        .collect::<Vec<_>>()
-        .join("/"))
+    Ok(parts.join("/"))
 }
 
 fn secret(field: &str, s: &str, min: usize, max: usize) -> Result<()> {
@@ -532,4 +555,116 @@ fn secret(field: &str, s: &str, min: usize, max: usize) -> Result<()> {
         return Err(bad(field, "must not contain control characters"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use regex::Regex;
+    use serde_json::json;
+
+    use super::*;
+
+    fn input(body: serde_json::Value) -> SourceInput {
+        serde_json::from_value(body).expect("shape")
+    }
+
+    fn check(body: serde_json::Value) -> std::result::Result<SourceUpdate, String> {
+        input(body).into_new(false).map_err(|e| e.field)
+    }
+
+    #[test]
+    fn a_git_source_is_validated_field_by_field() {
+        let ok = check(json!({"url": "https://github.com/acme/docs.git", "branch": "release/1.2",
+            "path": "/docs//guides/", "format": "mintlify", "token": "ghp_abc", "webhook_secret": "s3cret-s3cret",
+            "poll_interval_minutes": 15}))
+        .expect("valid");
+        assert_eq!(ok.source.path, "docs/guides");
+        assert_eq!(ok.source.branch.as_deref(), Some("release/1.2"));
+        assert!(!ok.keep_token && !ok.keep_webhook_secret);
+        for (body, field) in [
+            (json!({}), "url"),
+            (json!({"url": "http://github.com/a/b"}), "url"),
+            (json!({"url": "ftp://github.com/a/b"}), "url"),
+            (json!({"url": "file:///srv/docs"}), "url"),
+            (json!({"url": "https://u:p@github.com/a/b"}), "url"),
+            (json!({"url": "https://token@github.com/a/b"}), "url"),
+            (json!({"url": "git@github.com:a/b.git"}), "url"),
+            (json!({"url": "https://github.com/"}), "url"),
+            (
+                json!({"url": format!("https://github.com/{}", "a".repeat(2040))}),
+                "url",
+            ),
+            (json!({"url": "git://h/r", "type": "svn"}), "type"),
+            (json!({"url": "git://h/r", "type": "folder"}), "type"),
+            (json!({"url": "git://h/r", "branch": "a..b"}), "branch"),
+            (json!({"url": "git://h/r", "branch": "main.lock"}), "branch"),
+            (json!({"url": "git://h/r", "branch": "-x"}), "branch"),
+            (json!({"url": "git://h/r", "path": "docs/../.."}), "path"),
+            (json!({"url": "git://h/r", "path": ".git"}), "path"),
+            (
+                json!({"url": "git://h/r", "format": "docusaurus"}),
+                "format",
+            ),
+            (json!({"url": "git://h/r", "token": "t"}), "token"),
+            (
+                json!({"url": "https://h/r", "token": "with space"}),
+                "token",
+            ),
+            (
+                json!({"url": "git://h/r", "webhook_secret": "short"}),
+                "webhook_secret",
+            ),
+            (
+                json!({"url": "git://h/r", "poll_interval_minutes": 0}),
+                "poll_interval_minutes",
+            ),
+        ] {
+            assert_eq!(check(body.clone()).err().as_deref(), Some(field), "{body}");
+        }
+        assert!(serde_json::from_value::<SourceInput>(json!({"url": "x", "tokne": "t"})).is_err());
+    }
+
+    #[test]
+    fn the_documented_patterns_say_what_the_validators_say() {
+        let branch = Regex::new(BRANCH_PATTERN).expect("regex");
+        for b in [
+            "main",
+            "-x",
+            "a/-b",
+            "release/1.2",
+            "a+b",
+            "feature/x-y_z",
+            "v1.0.lock",
+            "a..b",
+            "a//b",
+            ".x",
+            "x.",
+            "/x",
+            "a b",
+            "é",
+        ] {
+            assert_eq!(
+                branch.is_match(b) && !b.ends_with(".lock"),
+                super::branch(b).is_ok(),
+                "{b:?}"
+            );
+        }
+        let path = Regex::new(PATH_PATTERN).expect("regex");
+        for p in [
+            "",
+            "docs",
+            "/docs/",
+            "a//b",
+            "my docs/v1.2",
+            ".git",
+            "a/../b",
+            "..",
+            ".",
+            "a/.b",
+            "a\\b",
+            "文档",
+        ] {
+            assert_eq!(path.is_match(p), super::sub_folder(p).is_ok(), "{p:?}");
+        }
+    }
 }

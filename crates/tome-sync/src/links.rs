@@ -224,6 +224,21 @@ pub(crate) fn find_backtick_run(s: &str, from: usize, n: usize) -> Option<usize>
     None
 }
 
+/// `dir` + `rel` with `.` and `..` resolved (never above the root).
+pub fn normalize(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for p in rel.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -397,6 +397,9 @@ impl Runner {
     ) -> Result<(Files, CommitInfo, Option<String>), String> {
         let source = &claimed.source;
         let work = self.work_dir(&source.kb_id);
+        // One git at a time in a work copy, also across processes sharing the data directory
+        // (`tome update` beside `tome serve`); released when this update ends.
+        let _lock = lock_work_copy(&work, self.cfg.git.fetch_timeout).await?;
         let remote = Remote {
             url: source.url.clone(),
             branch: source.branch.clone(),
@@ -501,6 +504,36 @@ impl Runner {
 /// The work copy of a KB's source: `<work_root>/<kb_id>.git`.
 pub fn work_dir(root: &Path, kb_id: &str) -> PathBuf {
     root.join(format!("{kb_id}.git"))
+}
+
+/// An exclusive `flock` on `<work copy>.lock`, waited for up to `wait`.
+async fn lock_work_copy(work: &Path, wait: Duration) -> Result<std::fs::File, String> {
+    use rustix::fs::{FlockOperation, flock};
+    let path = work.with_extension("lock");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("opening {}: {e}", path.display()))?;
+    let started = Instant::now();
+    loop {
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(file),
+            Err(rustix::io::Errno::WOULDBLOCK) if started.elapsed() < wait => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "the work copy {} is busy with another update ({e})",
+                    work.display()
+                ));
+            }
+        }
+    }
 }
 
 enum Outcome {

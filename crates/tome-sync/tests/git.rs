@@ -781,3 +781,37 @@ async fn a_missing_git_program_is_a_clear_error() {
     let version = git::check_git(&opts()).await.expect("git");
     assert!(version.starts_with("git version "), "{version}");
 }
+
+#[tokio::test]
+async fn a_large_transfer_is_stopped() {
+    // 24 MB that does not compress; the limit is 1 MB.
+    let server = GitServer::start().await;
+    let repo = server.create_repo("huge");
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    for part in 0..12 {
+        let bytes: Vec<u8> = (0..2_000_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        repo.write(&format!("blob{part}.bin"), bytes);
+    }
+    repo.commit("big");
+    repo.push();
+    let work = tempfile::tempdir().expect("tmp");
+    let limited = GitOptions {
+        max_repo_bytes: 1024 * 1024,
+        ..opts()
+    };
+    let err = git::fetch(work.path(), &remote(server.git_url("huge")), &limited)
+        .await
+        .expect_err("too big");
+    assert_eq!(err.kind, GitErrorKind::TooLarge, "{err}");
+    assert!(
+        err.message.contains("over this server's limit of 1.0 MiB"),
+        "{err}"
+    );
+}

@@ -183,6 +183,12 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     let mut state =
         AppState::assemble(store.clone(), limiter, config, search.clone(), metrics).await?;
     if args.sync_runner == Switch::On {
+        // Git sources need the git program (2.37 or later); say so now rather than at the first
+        // update. Folder sources and the rest of the server work without it.
+        match tome_sync::git::check_git(&args.sync.git_options()).await {
+            Ok(version) => tracing::debug!(%version, "git found for update jobs"),
+            Err(e) => tracing::warn!(error = %e, "updates from git sources will fail"),
+        }
         let follower = search.clone();
         let runner = args.sync.runner(
             store.clone(),

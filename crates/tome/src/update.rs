@@ -41,6 +41,16 @@ pub struct SyncArgs {
 }
 
 impl SyncArgs {
+    pub fn git_options(&self) -> GitOptions {
+        GitOptions {
+            fetch_timeout: Duration::from_secs(self.sync_fetch_timeout),
+            allow_private: self.sync_allow_private,
+            allow_local: self.sync_allow_local,
+            max_repo_bytes: self.sync_max_repo_mb.saturating_mul(1024 * 1024),
+            ..GitOptions::default()
+        }
+    }
+
     /// This process's runner.
     pub fn runner(
         &self,
@@ -49,13 +59,7 @@ impl SyncArgs {
         hosted_url: Option<String>,
         on_applied: Arc<dyn Fn() + Send + Sync>,
     ) -> Arc<Runner> {
-        let git = GitOptions {
-            fetch_timeout: Duration::from_secs(self.sync_fetch_timeout),
-            allow_private: self.sync_allow_private,
-            allow_local: self.sync_allow_local,
-            max_repo_bytes: self.sync_max_repo_mb.saturating_mul(1024 * 1024),
-            ..GitOptions::default()
-        };
+        let git = self.git_options();
         Runner::new(
             store,
             RunnerConfig {

@@ -12,6 +12,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tome_core::input::schema::SourceSet;
 use tome_core::source::{Source, SourceInput, UpdateJob, UpdateStatus, UpdateTrigger};
 use tome_store::StoreError;
 use utoipa::ToSchema;
@@ -105,11 +106,12 @@ pub async fn get_source(
     Ok(data(SourceResponse::new(source, &s.config.base_url)))
 }
 
-/// Set the knowledge base's source (git repository, or a server folder where the operator
-/// allows it). From then on the KB's content is managed by updates: content writes through the
+/// Set the knowledge base's source.
+///
+/// A git repository, or a server folder where the operator allows it. From then on the KB's content is managed by updates: content writes through the
 /// API answer 409 `source_managed`. `token` and `webhook_secret` are write-only.
 #[utoipa::path(put, path = "/v1/kb/{kb_id}/source", tag = "Sources", params(("kb_id" = String, Path)),
-    request_body = SourceBody,
+    request_body = SourceSet,
     responses((status = 200, body = Data<SourceResponse>), (status = 201, body = Data<SourceResponse>),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_source(
@@ -155,7 +157,9 @@ pub async fn put_source(
     ))
 }
 
-/// Detach the source: the content stays as it is and becomes editable through the API again;
+/// Detach the source.
+///
+/// The content stays as it is and becomes editable through the API again;
 /// queued updates end as failures.
 #[utoipa::path(delete, path = "/v1/kb/{kb_id}/source", tag = "Sources", params(("kb_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
@@ -167,30 +171,6 @@ pub async fn delete_source(
     s.store.delete_source(&auth.project_id, &kb_id).await?;
     tracing::info!(kb.id = %kb_id, "source removed");
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The request schema of `PUT /v1/kb/{kb_id}/source` (the validation is `SourceInput`'s).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct SourceBody {
-    /// `git` (default) or `folder` (only when the operator enables local roots).
-    #[schema(rename = "type", nullable = false)]
-    kind: Option<String>,
-    /// `https://`, `ssh://` or `git://` (`file://` or an absolute path only with local roots);
-    /// no credentials (use `token`). At most 2048 characters.
-    url: String,
-    /// Default: the remote's default branch.
-    branch: Option<String>,
-    /// Sub-folder of the repository (no `..`); default the root.
-    path: Option<String>,
-    /// `auto` (default), `tome` or `mintlify`.
-    format: Option<String>,
-    /// HTTPS token (write-only; never returned or logged).
-    token: Option<String>,
-    /// Secret of the push webhook, 8–256 characters (write-only).
-    webhook_secret: Option<String>,
-    /// Poll the repository every N minutes (1–10080); off by default.
-    poll_interval_minutes: Option<i64>,
 }
 
 // ---------------------------------------------------------------- updates
@@ -258,8 +238,9 @@ pub struct TriggerResponse {
     pub status_ids: Vec<String>,
 }
 
-/// Queue an update of the project's docs from their sources: every knowledge base with a source,
-/// or only `?kb_id=`. A knowledge base that already has an update waiting gets that one's ID.
+/// Queue an update of the project's docs from their sources.
+///
+/// Every knowledge base with a source, or only `?kb_id=`. A knowledge base that already has an update waiting gets that one's ID.
 #[utoipa::path(post, path = "/v1/project/update/{projectId}", tag = "Updates",
     params(("projectId" = String, Path), ("kb_id" = Option<String>, Query)),
     responses((status = 202, body = TriggerResponse),
@@ -312,7 +293,9 @@ pub async fn trigger_update(
     ))
 }
 
-/// An update's status. Once it reports `success`, search, the public API and the hosted pages
+/// An update's status.
+///
+/// Once it reports `success`, search, the public API and the hosted pages
 /// answered by this node show the new content.
 #[utoipa::path(get, path = "/v1/project/update-status/{statusId}", tag = "Updates",
     params(("statusId" = String, Path)),
@@ -351,7 +334,9 @@ pub async fn list_updates(
 
 // ---------------------------------------------------------------- the push webhook
 
-/// Push webhook of a git host: GitHub, Gitea and Forgejo sign the body
+/// Push webhook: a signed push queues an update.
+///
+/// GitHub, Gitea and Forgejo sign the body
 /// (`X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body with the source's
 /// webhook_secret>`), GitLab sends the secret as `X-Gitlab-Token`. A push to the source's
 /// branch queues an update (202, `statusId`); other events and branches are acknowledged (200)

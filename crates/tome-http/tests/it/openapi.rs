@@ -46,7 +46,20 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/project"),
     ("put", "/v1/project"),
     ("get", "/v1/usage"),
+    ("get", "/v1/kb/{kb_id}/source"),
+    ("put", "/v1/kb/{kb_id}/source"),
+    ("delete", "/v1/kb/{kb_id}/source"),
+    ("post", "/v1/project/update/{projectId}"),
+    ("get", "/v1/project/update-status/{statusId}"),
+    ("get", "/v1/project/updates"),
 ];
+
+/// Signed by the caller's git host, not keyed.
+const HOOK_ROUTES: &[(&str, &str)] = &[("post", "/v1/hooks/git/{kb_id}")];
+
+fn is_hook(path: &str) -> bool {
+    path.starts_with("/v1/hooks/")
+}
 
 /// The public site-key API.
 const PUBLIC_ROUTES: &[(&str, &str)] = &[
@@ -77,7 +90,7 @@ async fn document(app: &TestApp) -> Value {
 fn operations(doc: &Value) -> Vec<(String, String, Value)> {
     all_operations(doc)
         .into_iter()
-        .filter(|(_, p, _)| !is_public(p))
+        .filter(|(_, p, _)| !is_public(p) && !is_hook(p))
         .collect()
 }
 
@@ -146,7 +159,7 @@ async fn every_management_route_is_documented() {
     let app = TestApp::new().await;
     let doc = document(&app).await;
     let mut missing = Vec::new();
-    for (method, path) in ROUTES.iter().chain(PUBLIC_ROUTES) {
+    for (method, path) in ROUTES.iter().chain(PUBLIC_ROUTES).chain(HOOK_ROUTES) {
         if !doc["paths"][path][method].is_object() {
             missing.push(format!("{} {path}", method.to_uppercase()));
         }
@@ -190,7 +203,8 @@ async fn every_management_route_is_documented() {
         // Writes that take a JSON body document it; actions without a body do not.
         let action = ["/publish", "/archive", "/revoke"]
             .iter()
-            .any(|a| path.ends_with(a));
+            .any(|a| path.ends_with(a))
+            || path.starts_with("/v1/project/update/");
         if method == "put" || (method == "post" && !action) {
             assert!(
                 op["requestBody"]["content"]["application/json"]["schema"].is_object(),
@@ -206,7 +220,7 @@ async fn every_management_route_is_documented() {
     // Nothing but the routes above.
     assert_eq!(
         ids.len(),
-        ROUTES.len() + PUBLIC_ROUTES.len(),
+        ROUTES.len() + PUBLIC_ROUTES.len() + HOOK_ROUTES.len(),
         "unexpected operations: {ids:?}"
     );
 }
@@ -353,10 +367,43 @@ async fn a_bearer_security_scheme_protects_the_api() {
     }
 }
 
+#[tokio::test]
+async fn the_push_webhook_is_signed_not_keyed() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    for (method, path) in HOOK_ROUTES {
+        let op = &doc["paths"][path][method];
+        assert_eq!(
+            op["security"],
+            json!([{}]),
+            "{path}: documented as needing no key"
+        );
+        for code in ["202", "200", "401", "429"] {
+            assert!(
+                op["responses"][code].is_object(),
+                "{path}: {code} documented"
+            );
+        }
+        let url = fill(path, op, &Ids::fake());
+        let r = app
+            .call(
+                method_of(method),
+                &url,
+                None,
+                Some(json!({"ref": "refs/heads/main"})),
+            )
+            .await;
+        r.assert_error(401, "unauthorized");
+    }
+}
+
 // ---------------------------------------------------------------- documented == routed
 
 /// IDs to put into path templates.
 struct Ids {
+    project: String,
+    /// An update's `statusId` (set once one is queued).
+    update: String,
     kb: String,
     slug: String,
     category: String,
@@ -368,6 +415,8 @@ struct Ids {
 impl Ids {
     fn fake() -> Self {
         Ids {
+            project: "prj_000000000000".into(),
+            update: "upd_000000000000".into(),
             kb: "kb_000000000000".into(),
             slug: "no-such-kb".into(),
             category: "kbc_000000000000".into(),
@@ -385,6 +434,8 @@ fn fill(template: &str, op: &Value, ids: &Ids) -> String {
     for (i, seg) in segs.iter().enumerate() {
         let value = match *seg {
             "{kb_id}" => ids.kb.as_str(),
+            "{projectId}" => ids.project.as_str(),
+            "{statusId}" => ids.update.as_str(),
             "{slug}" => ids.slug.as_str(),
             "{category_id}" => ids.category.as_str(),
             s if s.starts_with('{') => match segs[i - 1] {
@@ -447,6 +498,11 @@ fn valid_body(method: &str, template: &str, ids: &Ids) -> Value {
         }
         ("put", "/faqs/{id}") => json!({ "answer": "A2 article" }),
         ("put", "/v1/project") => json!({ "name": "Project", "allowed_domains": ["example.com"] }),
+        ("put", "/source") => json!({
+            "type": "git", "url": "https://git.example.com/acme/docs.git", "branch": "main",
+            "path": "docs", "format": "auto", "token": "t0ken", "webhook_secret": "s3cret-s3cret",
+            "poll_interval_minutes": 60,
+        }),
         _ => json!({}),
     }
 }
@@ -456,18 +512,35 @@ async fn send(app: &TestApp, method: &str, url: &str, op: &Value, body: Value) -
     app.call(method_of(method), url, Some(&app.key), body).await
 }
 
-/// Everything else first, then deletes: FAQs, articles, sections, categories, the knowledge base
-/// (a cascade must not remove what a later delete names).
+/// Content writes first; then the source is set, read and used (a sourced KB refuses content
+/// writes), the update status read after the trigger, the source removed; then deletes: FAQs,
+/// articles, sections, categories, the knowledge base (a cascade must not remove what a later
+/// delete names).
 fn in_safe_order(mut ops: Vec<(String, String, Value)>) -> Vec<(String, String, Value)> {
     let rank = |m: &str, p: &str| -> usize {
+        let sources = [
+            ("put", "/source"),
+            ("get", "/source"),
+            ("post", "/v1/project/update/"),
+            ("get", "/v1/project/update-status/"),
+            ("get", "/v1/project/updates"),
+            ("delete", "/source"),
+        ];
+        if let Some(i) = sources
+            .iter()
+            .position(|(sm, sp)| m == *sm && p.contains(sp))
+        {
+            return 1 + i;
+        }
         if m != "delete" {
             return 0;
         }
         let kinds = ["/faqs/", "/articles/", "/sections/", "/categories/"];
-        1 + kinds
-            .iter()
-            .position(|k| p.contains(k))
-            .unwrap_or(kinds.len())
+        1 + sources.len()
+            + kinds
+                .iter()
+                .position(|k| p.contains(k))
+                .unwrap_or(kinds.len())
     };
     ops.sort_by_key(|(m, p, _)| rank(m, p));
     ops
@@ -519,7 +592,9 @@ async fn every_documented_operation_succeeds_with_real_ids_as_documented() {
         .as_str()
         .unwrap()
         .to_string();
-    let ids = Ids {
+    let mut ids = Ids {
+        project: app.project_id.clone(),
+        update: String::new(),
         kb,
         slug: "openapi".into(),
         category,
@@ -536,6 +611,9 @@ async fn every_documented_operation_succeeds_with_real_ids_as_documented() {
         if !r.status.is_success() {
             problems.push(format!("{what}: {} {}", r.status, r.text));
             continue;
+        }
+        if let Some(id) = r.body["statusId"].as_str() {
+            ids.update = id.to_string();
         }
         check_documented_response(&doc, &op, &what, &r, &mut problems);
     }
@@ -969,6 +1047,8 @@ async fn public_operations_take_a_site_key_and_answer_as_documented() {
     app.create_faq(&kb_id, &category, json!({ "status": "published" }))
         .await;
     let ids = Ids {
+        project: app.project_id.clone(),
+        update: String::new(),
         kb: kb_id,
         slug: "openapi".into(),
         category,

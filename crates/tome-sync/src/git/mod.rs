@@ -40,12 +40,13 @@
 //! - Environment: cleared except `PATH`, `HOME`, ssh agent, proxies and CA bundles;
 //!   `GIT_TERMINAL_PROMPT=0`, no system or global config, no askpass, ssh in `BatchMode`,
 //!   `protocol.allow=never` except the remote's scheme, no hooks, literal pathspecs.
-//! - Limits: a fetch timeout (the process group is killed), the repository size after the fetch,
-//!   and the file count and file size of [`read_tree`] before any content is read.
+//! - Limits: a fetch timeout (the process group is killed); the repository size, watched while
+//!   the fetch runs (git itself has no limit on what it receives; the object store is measured
+//!   every 200 ms and the fetch killed past the limit) and checked after it (`count-objects`);
+//!   the file count and file size of [`read_tree`], before any content is read.
 //!
 //! Not covered: a proxy from the environment resolves hosts itself (the pin does not apply
-//! through it); the size limit is checked after the pack arrived (the timeout bounds the
-//! transfer until then).
+//! through it).
 
 mod remote;
 mod run;
@@ -291,8 +292,12 @@ async fn fetch_within(
         if !have_tip {
             match fetch_branch(work, &target, &branch, token, opts, scrub).await {
                 Ok(()) => {}
-                Err(e) if !fresh && e.kind == GitErrorKind::Internal => {
-                    tracing::warn!(error = %e.message, "git work copy looks broken; re-creating it");
+                Err(e)
+                    if !fresh
+                        && matches!(e.kind, GitErrorKind::Internal | GitErrorKind::TooLarge) =>
+                {
+                    // Broken, or big with earlier commits: a fresh copy may do.
+                    tracing::warn!(error = %e.message, "re-creating the git work copy");
                     recreate_work_copy(work, opts, scrub).await?;
                     fresh = true;
                     continue;
@@ -655,12 +660,58 @@ async fn fetch_branch(
         target.git_url.as_str(),
     ])
     .arg(format!("+refs/heads/{branch}:{FETCHED_REF}"));
-    let out = git.output().await?;
+    let running = git.spawn()?;
+    // git has no limit on what a fetch receives; the object store is watched while it runs and
+    // the fetch stopped (its process group killed) once it passes the limit.
+    let out = tokio::select! {
+        out = running.output() => out?,
+        size = watch_size(work, opts.max_repo_bytes) => {
+            return Err(GitError::new(
+                GitErrorKind::TooLarge,
+                format!(
+                    "the repository is over this server's limit of {} (the fetch was stopped after {})",
+                    show_bytes(opts.max_repo_bytes),
+                    show_bytes(size)
+                ),
+            ));
+        }
+    };
     if out.success() {
         Ok(())
     } else {
         Err(classify(&out.message(scrub), &target.display, "fetch"))
     }
+}
+
+/// Returns once the object store of `work` holds more than `limit` bytes (never otherwise).
+async fn watch_size(work: &Path, limit: u64) -> u64 {
+    let objects = work.join("objects");
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tick.tick().await;
+        let dir = objects.clone();
+        let size = tokio::task::spawn_blocking(move || dir_size(&dir, 2))
+            .await
+            .unwrap_or(0);
+        if size > limit {
+            return size;
+        }
+    }
+}
+
+/// Bytes of the files in `dir`, down to `depth` levels (`objects/pack/*`, `objects/ab/*`).
+fn dir_size(dir: &Path, depth: u32) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_file() => entry.metadata().map(|m| m.len()).unwrap_or(0),
+            Ok(t) if t.is_dir() && depth > 1 => dir_size(&entry.path(), depth - 1),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// Turns git's complaint into an error class. Local breakage (a corrupt work copy) is

@@ -1519,20 +1519,7 @@ fn html_attrs(tag: &Tag) -> String {
     s
 }
 
-/// `dir` + `rel` with `.` and `..` resolved (never above the root).
-pub fn normalize(dir: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for p in rel.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
+pub use crate::links::normalize;
 
 /// Whether `body` (converted Markdown) still holds MDX: a component tag or an `import`/`export`
 /// line outside code. Returns the first offending line.
