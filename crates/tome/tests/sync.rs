@@ -2024,27 +2024,3 @@ fn files_changed_stay_exact_without_the_previous_work_copy() {
     assert_eq!(modified, ["billing/invoices.md"]);
     assert_eq!(removed, ["billing/refunds.md"]);
 }
-
-#[test]
-fn zz_experiment_write_latency_during_apply() {
-    let w = World::new(&[]);
-    let (kb, _) = w.kb("lat");
-    let repo = w.git.server.create_repo("lat");
-    let _ = write_tldr(&repo);
-    w.set_source(&kb, json!({"url": w.git.server.git_url("lat"), "format": "tome"}));
-    let id = w.trigger(&kb);
-    wait_until(Duration::from_secs(60), "applying", || {
-        let st = w.status(&id);
-        assert_ne!(st["status"], "success");
-        logs(&st).contains("] applying: ")
-    });
-    let t = std::time::Instant::now();
-    let r = w.api("POST", "/v1/kb", Some(&json!({"title": "Other", "slug": "other-kb"})));
-    let write = t.elapsed();
-    let t = std::time::Instant::now();
-    let g = w.get("/v1/kb");
-    let read = t.elapsed();
-    let st = w.status(&id);
-    eprintln!("EXPERIMENT write {:?} ({}) read {:?} ({}) status then {}", write, r.status, read, g.status, st["status"]);
-    w.wait(&id);
-}
