@@ -625,6 +625,26 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_needs_private_sources_allowed() {
+        let body = json!({"url": "http://10.0.0.5/docs.git", "token": "ghp_abc"});
+        assert_eq!(check(body.clone()).err().as_deref(), Some("url"));
+        let ok = input(body).into_new_with(false, true).expect("valid");
+        assert_eq!(ok.source.url, "http://10.0.0.5/docs.git");
+        assert_eq!(ok.source.token.as_deref(), Some("ghp_abc"));
+        for (body, field) in [
+            (json!({"url": "http://u:p@10.0.0.5/docs.git"}), "url"),
+            (json!({"url": "http://u@10.0.0.5/docs.git"}), "url"),
+            (
+                json!({"url": "git://10.0.0.5/docs.git", "token": "t"}),
+                "token",
+            ),
+        ] {
+            let err = input(body.clone()).into_new_with(false, true).err();
+            assert_eq!(err.map(|e| e.field).as_deref(), Some(field), "{body}");
+        }
+    }
+
+    #[test]
     fn the_documented_patterns_say_what_the_validators_say() {
         let branch = Regex::new(BRANCH_PATTERN).expect("regex");
         for b in [
