@@ -1128,6 +1128,22 @@ fn tome_update_runs_without_a_server_and_exits_1_on_failure() {
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["status"], "failure");
     assert_eq!(list[1]["status"], "success");
+
+    // With a server running (runner on), `--wait` follows the update whoever runs it.
+    w.tome.kill9();
+    w.tome = Tome::start(&w.args[..w.args.len() - 2]);
+    repo.delete("billing/bad.md");
+    repo.commit("fixed");
+    repo.push();
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let statuses: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(statuses[0]["status"], "success", "{statuses:#}");
+    assert_eq!(statuses[0]["commit"]["sha"], repo.head().as_str());
 }
 
 // ------------------------------------------------------------------ 10. two nodes, one database
@@ -2023,4 +2039,80 @@ fn files_changed_stay_exact_without_the_previous_work_copy() {
     assert!(added.is_empty(), "{st:#}");
     assert_eq!(modified, ["billing/invoices.md"]);
     assert_eq!(removed, ["billing/refunds.md"]);
+}
+
+#[test]
+fn relative_links_between_files_become_hosted_links() {
+    let w = World::new(&[]);
+    let (kb, _) = w.kb("linked");
+    let mut tree = TREE.to_vec();
+    tree[0] = (
+        "getting-started/install.md",
+        "---\ntitle: Install Tome\n---\n\nSee [invoices](../billing/invoices.md#due-dates), \
+         [your password](account/reset-password.md) and [the site](https://example.com/x.md).\n",
+    );
+    let repo = w.git.repo("linked", &tree);
+    w.set_source(
+        &kb,
+        json!({"url": w.git.server.git_url("linked"), "format": "tome"}),
+    );
+    w.update(&kb, "success");
+    let arts = by_title(&w.list(&format!("/v1/kb/{kb}/articles")));
+    let id = |t: &str| arts[t]["id"].as_str().unwrap().to_string();
+    let body = |id: &str| {
+        w.get(&format!("/v1/kb/{kb}/articles/{id}")).data()["body"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let invoices = format!("/hc/linked/articles/{}-invoices", id("Invoices"));
+    assert_eq!(
+        body(&id("Install Tome")),
+        format!(
+            "See [invoices]({invoices}#due-dates), [your password](/hc/linked/articles/{}-reset-your-password) \
+             and [the site](https://example.com/x.md).\n",
+            id("Reset your password")
+        )
+    );
+    // The link works on the hosted page.
+    let page = w.tome.call(
+        "GET",
+        &format!("/hc/linked/articles/{}", id("Install Tome")),
+        &[],
+        None,
+    );
+    assert!(
+        page.text
+            .contains(&format!("href=\"{invoices}#due-dates\"")),
+        "{}",
+        page.text
+    );
+    assert_eq!(w.tome.call("GET", &invoices, &[], None).status, 200);
+
+    // Links are stable: the same commit again changes nothing.
+    let st = w.update(&kb, "success");
+    assert!(
+        st["summary"].as_str().unwrap().ends_with(": no changes"),
+        "{st:#}"
+    );
+
+    // The target's new title gives a new hosted URL: the linking article follows.
+    repo.write(
+        "billing/invoices.md",
+        "---\ntitle: Invoices and receipts\n---\n\nInvoices are emailed monthly with the walrus stamp.\n",
+    );
+    repo.commit("retitle");
+    repo.push();
+    let st = w.update(&kb, "success");
+    assert_eq!(
+        st["summary"],
+        format!(
+            "Updated linked to {}: 4 articles: 2 updated, 2 unchanged",
+            &repo.head()[..12]
+        )
+    );
+    assert!(body(&id("Install Tome")).contains(&format!(
+        "(/hc/linked/articles/{}-invoices-and-receipts#due-dates)",
+        id("Invoices")
+    )));
 }

@@ -59,6 +59,11 @@ impl Tome {
             Duration::from_secs(30),
             "tome serve answers /healthz",
             || {
+                if let Some(c) = tome.child.as_mut()
+                    && let Ok(Some(status)) = c.try_wait()
+                {
+                    panic!("tome serve exited at start ({status}); see its stderr above");
+                }
                 std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
                     && http(port, "GET", "/healthz", &[], None).status == 200
             },
