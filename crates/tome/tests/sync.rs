@@ -1212,17 +1212,18 @@ fn two_nodes_run_each_update_exactly_once() {
     };
     let pids = [c.a.pid().unwrap(), c.b.pid().unwrap()];
     let mut kbs = Vec::new();
+    let mut repos = Vec::new();
     for i in 0..6 {
         let slug = format!("team-{i}");
         let r = c.a.api(
             "POST",
             "/v1/kb",
             &c.key,
-            Some(&json!({"title": slug, "slug": slug})),
+            Some(&json!({"title": slug, "slug": slug, "is_public": true})),
         );
         assert_eq!(r.status, 201, "{}", r.text);
         let kb = r.data()["id"].as_str().unwrap().to_string();
-        c.git.repo(&slug, TREE);
+        repos.push(c.git.repo(&slug, TREE));
         let r = c.b.api(
             "PUT",
             &format!("/v1/kb/{kb}/source"),
@@ -1290,6 +1291,46 @@ fn two_nodes_run_each_update_exactly_once() {
         let st = wait_final(&c.a, &c.key, u["_id"].as_str().unwrap());
         assert_eq!(st["status"], "success", "{st:#}");
         assert_eq!(st["attempts"], 1, "{st:#}");
+    }
+
+    // Both nodes' hosted pages, warmed before an edit, show it once their status says
+    // `success` (no Redis here: the change feed carries it).
+    let kb = &kbs[0];
+    let install = list_all(&c.a, &c.key, &format!("/v1/kb/{kb}/articles"))
+        .into_iter()
+        .find(|a| a["title"] == "Install Tome")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = format!("/hc/team-0/articles/{install}");
+    for node in [&c.a, &c.b] {
+        let r = node.call("GET", &page, &[], None);
+        assert!(r.text.contains("zanzibar"), "{}", r.text);
+    }
+    repos[0].write(
+        "getting-started/install.md",
+        "---\ntitle: Install Tome\n---\n\nDownload the okapi installer.\n",
+    );
+    repos[0].commit("edit");
+    repos[0].push();
+    let r = c.b.api(
+        "POST",
+        &format!("/v1/project/update/{}?kb_id={kb}", c.project),
+        &c.key,
+        None,
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.json["statusId"].as_str().unwrap().to_string();
+    for node in [&c.a, &c.b] {
+        assert_eq!(wait_final(node, &c.key, &id)["status"], "success");
+        let r = node.call("GET", &page, &[], None);
+        assert!(
+            r.text.contains("okapi") && !r.text.contains("zanzibar"),
+            "{}",
+            r.text
+        );
+        assert_eq!(search_ids(node, &c.key, kb, "okapi"), [install.as_str()]);
     }
     let _ = &c.db;
 }
