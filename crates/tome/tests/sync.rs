@@ -2157,3 +2157,42 @@ fn relative_links_between_files_become_hosted_links() {
         id("Invoices")
     )));
 }
+
+#[test]
+fn deleting_a_sourced_kb_takes_its_source_and_hook_with_it() {
+    let w = World::new(&[]);
+    let (kb, _, _repo) = synced(&w, "doomed");
+    let first = w.list("/v1/project/updates")[0]["_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = "a-long-webhook-secret";
+    w.set_source(
+        &kb,
+        json!({"url": w.git.server.git_url("doomed"), "format": "tome", "webhook_secret": secret}),
+    );
+    let r = w.api("DELETE", &format!("/v1/kb/{kb}"), None);
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = w.get(&format!("/v1/kb/{kb}/source"));
+    assert_eq!(r.status, 404);
+    assert_eq!(err_code(&r), "kb_not_found");
+    // No sourced KB left: a trigger is a 400, not an error about a missing KB.
+    let r = w.api("POST", &format!("/v1/project/update/{}", w.project), None);
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.json["error"]["details"]["field"], "projectId");
+    // The hook is gone too.
+    let body = json!({"ref": "refs/heads/main"}).to_string();
+    let sig = hub_signature(secret, body.as_bytes());
+    let r = raw_http(
+        w.tome.port,
+        "POST",
+        &format!("/v1/hooks/git/{kb}"),
+        &[("x-github-event", "push"), ("x-hub-signature-256", &sig)],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 401, "{}", r.text);
+    // The KB's updates went with it.
+    assert!(w.list("/v1/project/updates").is_empty());
+    let r = w.get(&format!("/v1/project/update-status/{first}"));
+    assert_eq!(r.status, 404, "{}", r.text);
+}
