@@ -2196,3 +2196,63 @@ fn deleting_a_sourced_kb_takes_its_source_and_hook_with_it() {
     let r = w.get(&format!("/v1/project/update-status/{first}"));
     assert_eq!(r.status, 404, "{}", r.text);
 }
+
+#[test]
+fn a_folder_source_where_the_operator_allows_local_roots() {
+    let w = World::new(&["--sync-allow-local"]);
+    let (kb, _) = w.kb("folder");
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in TREE {
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    }
+    let put = w.set_source(
+        &kb,
+        json!({"type": "folder", "url": dir.path().to_str().unwrap(), "format": "tome"}),
+    );
+    assert_eq!(put.data()["type"], "folder");
+    let st = w.update(&kb, "success");
+    assert_eq!(files_changed(&st).0, paths(TREE));
+    assert_eq!(w.list(&format!("/v1/kb/{kb}/articles")).len(), 4);
+    let before = by_title(&w.list(&format!("/v1/kb/{kb}/articles")));
+
+    // Edit one file, remove one, add one: the folder's own diff is exact too.
+    std::fs::write(
+        dir.path().join("billing/invoices.md"),
+        "---\ntitle: Invoices\n---\n\nInvoices now come weekly.\n",
+    )
+    .unwrap();
+    std::fs::remove_file(dir.path().join("billing/refunds.md")).unwrap();
+    std::fs::write(
+        dir.path().join("billing/new.md"),
+        "---\ntitle: New\n---\n\nx\n",
+    )
+    .unwrap();
+    let st = w.update(&kb, "success");
+    assert_eq!(
+        files_changed(&st),
+        (
+            vec!["billing/new.md".to_string()],
+            vec!["billing/invoices.md".to_string()],
+            vec!["billing/refunds.md".to_string()]
+        )
+    );
+    let after = by_title(&w.list(&format!("/v1/kb/{kb}/articles")));
+    assert_eq!(after["Invoices"]["id"], before["Invoices"]["id"]);
+    assert!(!after.contains_key("Refunds"));
+    // Unchanged folder: no changes.
+    let st = w.update(&kb, "success");
+    assert!(
+        st["summary"].as_str().unwrap().ends_with(": no changes"),
+        "{st:#}"
+    );
+
+    // file:// git repositories are allowed here too.
+    let repo = w.git.repo("local", TREE);
+    let (kb2, _) = w.kb("local-git");
+    let url = format!("file://{}", repo.bare_dir().display());
+    w.set_source(&kb2, json!({"url": url, "format": "tome"}));
+    let st = w.update(&kb2, "success");
+    assert_eq!(files_changed(&st).0, paths(TREE));
+}
