@@ -2256,3 +2256,33 @@ fn a_folder_source_where_the_operator_allows_local_roots() {
     let st = w.update(&kb2, "success");
     assert_eq!(files_changed(&st).0, paths(TREE));
 }
+
+#[test]
+fn a_single_node_killed_mid_apply_finishes_the_update_after_a_restart() {
+    let mut w = World::new(&["--sync-lease", "2"]);
+    let (kb, _, repo) = synced(&w, "restart");
+    let before = w.content(&kb);
+    for (path, _) in TREE {
+        repo.delete(path);
+    }
+    let expected = write_tldr(&repo);
+    let id = w.trigger(&kb);
+    wait_until(Duration::from_secs(90), "the update is applying", || {
+        let st = w.status(&id);
+        assert_ne!(st["status"], "success", "ended before the kill: {st:#}");
+        st["status"] == "in_progress" && logs(&st).contains("] applying: ")
+    });
+    w.tome.kill9();
+    w.tome = Tome::start(&w.args);
+    // Nothing of the killed apply is visible (the restarted node waits for the lease to run out
+    // before it takes the update again, and its apply takes longer than this look).
+    assert_eq!(w.content(&kb), before, "a killed apply left changes");
+    let st = w.wait(&id);
+    assert_eq!(st["status"], "success", "{st:#}");
+    assert_eq!(st["attempts"], 2);
+    assert_eq!(files_changed(&st).2, paths(TREE));
+    assert_eq!(
+        w.list(&format!("/v1/kb/{kb}/articles")).len(),
+        expected.len()
+    );
+}
