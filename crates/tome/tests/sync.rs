@@ -1760,6 +1760,59 @@ fn the_mintlify_corpus_becomes_its_navigation_in_order() {
         }
     }
     assert!(links > 100, "only {links} links between pages");
+
+    // The conversion is stable: the same commit again changes nothing, and a one-page edit
+    // touches that one article.
+    let st = w.update(&kb, "success");
+    assert!(
+        st["summary"].as_str().unwrap().ends_with(": no changes"),
+        "{st:#}"
+    );
+    let quickstart = corpus.join("quickstart.mdx");
+    let mut text = std::fs::read_to_string(&quickstart).unwrap();
+    text.push_str("\nOne more line about the capybara.\n");
+    repo.write("quickstart.mdx", &text);
+    repo.commit("one page");
+    repo.push();
+    let st = w.update(&kb, "success");
+    assert_eq!(files_changed(&st).1, ["quickstart.mdx"]);
+    assert!(
+        st["summary"].as_str().unwrap().ends_with(&format!(
+            ": {} articles: 1 updated, {} unchanged",
+            got.len(),
+            got.len() - 1
+        )),
+        "{st:#}"
+    );
+    let hits = w.search(&kb, "capybara");
+    assert_eq!(hits.len(), 1);
+    let hit = w.get(&format!("/v1/kb/{kb}/articles/{}", hits[0]));
+    assert_eq!(hit.data()["title"], front_matter_title(&text));
+
+    // Reordering the navigation reorders the articles and keeps every ID.
+    let ids_before = names(&arts, "id");
+    let nav = std::fs::read_to_string(corpus.join("docs.json")).unwrap();
+    // docs.json is pretty-printed, one page per line: swap the first two pages.
+    let swapped = nav
+        .replacen("\"index\",\n", "\"@@\",\n", 1)
+        .replacen("\"quickstart\",\n", "\"index\",\n", 1)
+        .replacen("\"@@\"", "\"quickstart\"", 1);
+    assert_ne!(
+        swapped, nav,
+        "could not swap index and quickstart in docs.json"
+    );
+    repo.write("docs.json", &swapped);
+    repo.commit("reorder");
+    repo.push();
+    w.update(&kb, "success");
+    let mut again = w.list(&format!("/v1/kb/{kb}/articles"));
+    again.sort_by_key(|a| a["sort_order"].as_i64().unwrap());
+    assert_eq!(names(&again, "id"), ids_before);
+    let first: Vec<&str> = again[..2]
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(first, [titles[1].as_str(), titles[0].as_str()]);
 }
 
 // ------------------------------------------------------------------ queueing, detaching, round trips
