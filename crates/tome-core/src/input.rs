@@ -1320,7 +1320,7 @@ pub mod schema {
                     json!({
                         "type": "string", "minLength": 1, "maxLength": s::SOURCE_URL_MAX,
                         "pattern": format!("^{git_url}$"),
-                        "description": "`https://`, `ssh://` or `git://` with a host and a repository path, no credentials (use `token`), query or fragment. (For a `folder` source, where the operator enables them: an absolute path on the server.)",
+                        "description": "`https://`, `ssh://` or `git://` with a host and a repository path, no credentials (use `token`), query or fragment. (Plain `http://` too where the operator allows private sources, `--sync-allow-private`. For a `folder` source, where the operator enables them: an absolute path on the server.)",
                     }),
                 ),
                 (

@@ -294,6 +294,13 @@ pub struct SourceUpdate {
 impl SourceInput {
     /// Validates the body. `allow_local`: the operator allows `folder` sources and `file://`.
     pub fn into_new(self, allow_local: bool) -> Result<SourceUpdate> {
+        self.into_new_with(allow_local, false)
+    }
+
+    /// [`SourceInput::into_new`], where `allow_private` (`--sync-allow-private`: sources on the
+    /// operator's own network) also allows plain `http://` URLs and a `token` with them — the
+    /// same rule the git fetcher applies, so a URL the fetcher would use is not refused here.
+    pub fn into_new_with(self, allow_local: bool, allow_private: bool) -> Result<SourceUpdate> {
         let kind = match self.kind.into_option() {
             None => SourceKind::Git,
             Some(k) => SourceKind::parse(&k)
@@ -309,7 +316,7 @@ impl SourceInput {
         let url = v::required("url", self.url.into_option())?;
         v::max_len("url", &url, SOURCE_URL_MAX)?;
         let url = match kind {
-            SourceKind::Git => git_url(&url, allow_local)?,
+            SourceKind::Git => git_url(&url, allow_local, allow_private)?,
             SourceKind::Folder => folder_path(&url)?,
         };
         let branch = match self.branch.into_option() {
@@ -337,7 +344,8 @@ impl SourceInput {
                         "must be printable ASCII without spaces, as tokens are",
                     ));
                 }
-                if kind != SourceKind::Git || !url.starts_with("https://") {
+                let http_ok = allow_private && url.starts_with("http://");
+                if kind != SourceKind::Git || !(url.starts_with("https://") || http_ok) {
                     return Err(ValidationError::new(
                         "token",
                         "is only used with https:// URLs",
@@ -391,7 +399,7 @@ fn bad(field: &str, reason: impl Into<String>) -> ValidationError {
 
 /// A repository URL: `https://`, `ssh://` or `git://` (`file://` with local roots), a host, a
 /// path, no credentials (a token goes in `token`), no query or fragment.
-fn git_url(raw: &str, allow_local: bool) -> Result<String> {
+fn git_url(raw: &str, allow_local: bool, allow_private: bool) -> Result<String> {
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad("url", "must not contain spaces or control characters"));
     }
@@ -405,6 +413,8 @@ fn git_url(raw: &str, allow_local: bool) -> Result<String> {
         url::Url::parse(raw).map_err(|e| bad("url", format!("is not a valid URL ({e})")))?;
     match parsed.scheme() {
         "https" | "ssh" | "git" => {}
+        // Plain HTTP only for servers on the operator's own network (the fetcher's rule too).
+        "http" if allow_private => {}
         "file" if allow_local => {
             if parsed.path().is_empty() || parsed.path() == "/" {
                 return Err(bad("url", "must name a folder"));
@@ -434,7 +444,8 @@ fn git_url(raw: &str, allow_local: bool) -> Result<String> {
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(bad("url", "must name a host"));
     }
-    if parsed.password().is_some() || (parsed.scheme() == "https" && !parsed.username().is_empty())
+    if parsed.password().is_some()
+        || (parsed.scheme().starts_with("http") && !parsed.username().is_empty())
     {
         return Err(bad(
             "url",
@@ -611,6 +622,26 @@ mod tests {
             assert_eq!(check(body.clone()).err().as_deref(), Some(field), "{body}");
         }
         assert!(serde_json::from_value::<SourceInput>(json!({"url": "x", "tokne": "t"})).is_err());
+    }
+
+    #[test]
+    fn plain_http_needs_private_sources_allowed() {
+        let body = json!({"url": "http://10.0.0.5/docs.git", "token": "ghp_abc"});
+        assert_eq!(check(body.clone()).err().as_deref(), Some("url"));
+        let ok = input(body).into_new_with(false, true).expect("valid");
+        assert_eq!(ok.source.url, "http://10.0.0.5/docs.git");
+        assert_eq!(ok.source.token.as_deref(), Some("ghp_abc"));
+        for (body, field) in [
+            (json!({"url": "http://u:p@10.0.0.5/docs.git"}), "url"),
+            (json!({"url": "http://u@10.0.0.5/docs.git"}), "url"),
+            (
+                json!({"url": "git://10.0.0.5/docs.git", "token": "t"}),
+                "token",
+            ),
+        ] {
+            let err = input(body.clone()).into_new_with(false, true).err();
+            assert_eq!(err.map(|e| e.field).as_deref(), Some(field), "{body}");
+        }
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct HttpConfig {
     pub hosted_rate_limit: u64,
     /// Whether `folder` sources and `file://` source URLs are allowed (`--sync-allow-local`).
     pub sync_allow_local: bool,
+    /// Whether sources on private addresses, and so plain `http://` source URLs, are allowed
+    /// (`--sync-allow-private`).
+    pub sync_allow_private: bool,
     /// Push-webhook requests allowed per client address per minute.
     pub webhook_rate_limit: u64,
 }
@@ -55,6 +58,7 @@ impl Default for HttpConfig {
             metrics_token: None,
             hosted_rate_limit: 600,
             sync_allow_local: false,
+            sync_allow_private: false,
             webhook_rate_limit: 60,
         }
     }

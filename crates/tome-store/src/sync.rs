@@ -200,18 +200,22 @@ pub trait SyncStore: Send + Sync {
     ) -> Result<bool>;
 }
 
-/// `logs` capped at [`UPDATE_LOG_MAX`] lines: the first `UPDATE_LOG_MAX - 1`, then one line
-/// saying how many were cut.
+/// Lines kept from the end of logs that are cut: how an update ended is always there.
+const LOG_TAIL: usize = 100;
+
+/// `logs` capped at [`UPDATE_LOG_MAX`] lines: the beginning, one line saying how many were cut,
+/// and the last [`LOG_TAIL`] lines.
 pub(crate) fn cap_logs(logs: &[String]) -> Vec<String> {
     if logs.len() <= UPDATE_LOG_MAX {
         return logs.to_vec();
     }
-    let keep = UPDATE_LOG_MAX - 1;
-    let mut out = logs[..keep].to_vec();
+    let head = UPDATE_LOG_MAX - 1 - LOG_TAIL;
+    let cut = logs.len() - head - LOG_TAIL;
+    let mut out = logs[..head].to_vec();
     out.push(format!(
-        "… {} more lines cut (an update keeps at most {UPDATE_LOG_MAX})",
-        logs.len() - keep
+        "… {cut} lines cut here (an update keeps at most {UPDATE_LOG_MAX})"
     ));
+    out.extend_from_slice(&logs[logs.len() - LOG_TAIL..]);
     out
 }
 
@@ -344,7 +348,13 @@ mod tests {
         let long: Vec<String> = (0..UPDATE_LOG_MAX + 500).map(|i| i.to_string()).collect();
         let capped = cap_logs(&long);
         assert_eq!(capped.len(), UPDATE_LOG_MAX);
-        assert_eq!(capped[..UPDATE_LOG_MAX - 1], long[..UPDATE_LOG_MAX - 1]);
-        assert!(capped[UPDATE_LOG_MAX - 1].contains("501 more lines cut"));
+        let head = UPDATE_LOG_MAX - 1 - LOG_TAIL;
+        assert_eq!(capped[..head], long[..head]);
+        assert!(
+            capped[head].contains("501 lines cut here"),
+            "{}",
+            capped[head]
+        );
+        assert_eq!(capped[head + 1..], long[long.len() - LOG_TAIL..]);
     }
 }

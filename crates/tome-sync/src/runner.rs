@@ -167,7 +167,6 @@ impl Runner {
             ..UpdateReport::default()
         }));
         let lost = Arc::new(AtomicBool::new(false));
-        let renewer = self.spawn_renewer(&job.id, progress.clone(), lost.clone());
         let log = |line: String| {
             let at = started.elapsed().as_secs_f64();
             if let Ok(mut p) = progress.lock() {
@@ -176,9 +175,11 @@ impl Runner {
         };
         tracing::info!(update_id = %job.id, kb_id = %job.kb_id, attempt = job.attempts, "update started");
         log(format!(
-            "update {} of knowledge base {} ({}), attempt {}",
-            job.id, job.kb_id, job.kb_slug, job.attempts
+            "update {} of knowledge base {} ({}), attempt {}, on node {}",
+            job.id, job.kb_id, job.kb_slug, job.attempts, self.cfg.node
         ));
+        // The renewer saves this first line at once, so the status names the node from the start.
+        let renewer = self.spawn_renewer(&job.id, progress.clone(), lost.clone());
 
         let outcome = self.execute(&claimed, &log, &progress, &lost).await;
         renewer.abort();
@@ -224,8 +225,11 @@ impl Runner {
         let lease = self.cfg.lease;
         let id = update_id.to_string();
         tokio::spawn(async move {
+            let mut first = true;
             loop {
-                tokio::time::sleep(lease / 3).await;
+                if !std::mem::take(&mut first) {
+                    tokio::time::sleep(lease / 3).await;
+                }
                 let report = progress.lock().map(|p| p.clone()).unwrap_or_default();
                 match store
                     .renew_update(&id, &node, lease.as_millis() as i64, &report)
@@ -356,6 +360,24 @@ impl Runner {
         if lost.load(Ordering::SeqCst) {
             return Ok(Outcome::Lost);
         }
+        // Save the progress and take a fresh lease right before the apply: lease renewals wait
+        // while the apply's transaction holds the store's write lock (PostgreSQL), so without
+        // this the status would not say `applying` until the apply had ended.
+        let saved = progress.lock().map(|p| p.clone()).unwrap_or_default();
+        match self
+            .store
+            .renew_update(
+                &job.id,
+                &self.cfg.node,
+                self.cfg.lease.as_millis() as i64,
+                &saved,
+            )
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Ok(Outcome::Lost),
+            Err(e) => tracing::warn!(update_id = %job.id, error = %e, "renewing a lease failed"),
+        }
 
         let mut report = progress.lock().map(|p| p.clone()).unwrap_or_default();
         report.summary = format!("Updated {} to {}: {summary}", kb.slug, short(&commit.sha));
@@ -436,6 +458,16 @@ impl Runner {
                 files_changed: Default::default(),
             };
             return Ok(Fetch::AlreadyThere(commit, Some(fetched.author)));
+        }
+        // The commit the content equals may not be here (another node ran the last update):
+        // fetch it, so that the files changed are exact.
+        if let Some(old) = source
+            .last_commit
+            .as_deref()
+            .filter(|old| *old != fetched.sha)
+            && let Err(e) = git::fetch_commit(&work, &remote, old, &opts).await
+        {
+            tracing::info!(error = %e, "fetching the previous commit failed");
         }
         let changed = git::changed_files(
             &work,

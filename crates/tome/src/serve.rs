@@ -151,6 +151,7 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         metrics_token: args.metrics_token.clone(),
         hosted_rate_limit: args.hosted_rate_limit,
         sync_allow_local: args.sync.sync_allow_local,
+        sync_allow_private: args.sync.sync_allow_private,
         webhook_rate_limit: args.webhook_rate_limit,
         ..HttpConfig::default()
     };

@@ -120,7 +120,7 @@ pub async fn put_source(
     Path(kb_id): Path<String>,
     ApiJson(input): ApiJson<SourceInput>,
 ) -> ApiResult<(StatusCode, axum::Json<Data<SourceResponse>>)> {
-    let update = input.into_new(s.config.sync_allow_local)?;
+    let update = input.into_new_with(s.config.sync_allow_local, s.config.sync_allow_private)?;
     // Secrets omitted from the body are kept only while the repository stays the same: a token
     // must never follow a source to another host.
     let keep = match s.store.get_source(&auth.project_id, &kb_id).await {

@@ -838,6 +838,57 @@ pub(crate) fn check_object_id(s: &str) -> Result<(), GitError> {
     }
 }
 
+/// Makes sure `commit` — the commit a knowledge base was last made equal to — is in the work
+/// copy, fetching it by ID (`--depth=1`) when it is not, so that [`changed_files`] can compare
+/// with it. It is missing when another node of a cluster ran the previous update, or when the
+/// work copy was re-created. Best effort: `Ok(false)` when the remote does not send it (a
+/// force-pushed commit that is gone, a server that only serves advertised refs, a redirect),
+/// and the caller counts every file as added. Same checks as [`fetch`] (URL, SSRF, timeout;
+/// the token only in the environment and scrubbed from errors).
+pub async fn fetch_commit(
+    work: &Path,
+    remote: &Remote,
+    commit: &str,
+    opts: &GitOptions,
+) -> Result<bool, GitError> {
+    check_object_id(commit)?;
+    if has_commit(work, commit, opts).await? {
+        return Ok(true);
+    }
+    let scrub = Scrubber::new(remote.token.as_deref());
+    let token = remote.token.as_deref().filter(|t| !t.is_empty());
+    let attempt = async {
+        let target = remote::check(&remote.url, opts).await?;
+        let mut git = Git::new(opts, Some(work), "fetch");
+        network(&mut git, &target, token);
+        git.args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-recurse-submodules",
+            "--no-auto-gc",
+            "--depth=1",
+            target.git_url.as_str(),
+            commit,
+        ]);
+        let out = git.output().await?;
+        if !out.success() {
+            tracing::info!(
+                commit,
+                error = %scrub.scrub(&out.message(&scrub)),
+                "the previous commit could not be fetched"
+            );
+            return Ok(false);
+        }
+        has_commit(work, commit, opts).await
+    };
+    match tokio::time::timeout(opts.fetch_timeout, attempt).await {
+        Ok(result) => result.map_err(|e: GitError| GitError::new(e.kind, scrub.scrub(&e.message))),
+        Err(_) => Ok(false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
