@@ -62,6 +62,9 @@ pub struct SyncChanges {
     pub delete_faqs: Vec<String>,
     /// The knowledge base's complete path → item map after the update (replaces the old one).
     pub items: Vec<SourceItem>,
+    /// Leave the path map as it is (`items` is then empty): an update that changes no content
+    /// and read no file.
+    pub keep_items: bool,
     /// The commit the knowledge base now equals (stored as the source's `last_commit`).
     pub commit: Option<String>,
 }
@@ -252,6 +255,11 @@ pub(crate) fn check_plan(kb_id: &str, c: &SyncChanges) -> Result<()> {
     if let Some((other, id)) = foreign {
         return Err(StoreError::Internal(
             format!("update of {kb_id} writes {id} of another knowledge base ({other})").into(),
+        ));
+    }
+    if c.keep_items && !c.items.is_empty() {
+        return Err(StoreError::Internal(
+            "an update that keeps the path map cannot also list items".into(),
         ));
     }
     let mut paths: Vec<&str> = c.items.iter().map(|i| i.path.as_str()).collect();

@@ -441,6 +441,29 @@ impl Runner {
                 .as_deref()
                 .map_or_else(|| "default branch".to_string(), |b| format!("branch {b}"))
         ));
+        // The branch may still be at the commit the KB equals: then one listing is all an
+        // update needs (author and message come from the work copy, which has that commit).
+        if source.last_commit.is_some() && settings_unchanged(source, kb) {
+            let (branch, tip) = git::remote_tip(&remote, &opts)
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some(tip) = tip.filter(|t| source.last_commit.as_deref() == Some(t.as_str()))
+                && let Ok((author, message)) = git::commit_of(&work, &tip, &opts).await
+            {
+                log(format!(
+                    "at commit {} by {author}: {}",
+                    short(&tip),
+                    message.lines().next().unwrap_or_default()
+                ));
+                let commit = CommitInfo {
+                    sha: tip,
+                    ref_name: format!("refs/heads/{branch}"),
+                    message,
+                    files_changed: Default::default(),
+                };
+                return Ok(Fetch::AlreadyThere(commit, Some(author)));
+            }
+        }
         let fetched = git::fetch(&work, &remote, &opts)
             .await
             .map_err(|e| e.to_string())?;
@@ -527,11 +550,6 @@ impl Runner {
             short(&commit.sha),
             claimed.source.last_synced_at.as_deref().unwrap_or("?"),
         ));
-        let items = self
-            .store
-            .source_items(&job.project_id, &job.kb_id)
-            .await
-            .map_err(|e| format!("reading the knowledge base: {e}"))?;
         if lost.load(Ordering::SeqCst) {
             return Ok(Outcome::Lost);
         }
@@ -542,7 +560,7 @@ impl Runner {
         report.summary = format!("Updated {kb_slug} to {}: {summary}", short(&commit.sha));
         report.logs.push(format!("done: {summary}"));
         let changes = SyncChanges {
-            items,
+            keep_items: true,
             commit: Some(commit.sha),
             ..SyncChanges::default()
         };
@@ -657,11 +675,15 @@ enum Fetch {
 /// else can have made it differ. A server whose `--hosted-url` or Tome version changed applies
 /// that with the next commit.
 fn already_there(source: &Source, kb: &KnowledgeBase, sha: &str) -> bool {
-    source.last_commit.as_deref() == Some(sha)
-        && source
-            .last_synced_at
-            .as_deref()
-            .is_some_and(|synced| kb.updated_at.as_str() < synced)
+    source.last_commit.as_deref() == Some(sha) && settings_unchanged(source, kb)
+}
+
+/// The KB's settings have not changed since its last successful update (see [`already_there`]).
+fn settings_unchanged(source: &Source, kb: &KnowledgeBase) -> bool {
+    source
+        .last_synced_at
+        .as_deref()
+        .is_some_and(|synced| kb.updated_at.as_str() < synced)
 }
 
 /// An exclusive `flock` on `<work copy>.lock`, waited for up to `wait`.

@@ -960,7 +960,9 @@ impl SyncStore for PgStore {
             content::prune_related(conn, kb_id).await?;
         }
 
-        replace_items(conn, kb_id, &changes.items).await?;
+        if !changes.keep_items {
+            replace_items(conn, kb_id, &changes.items).await?;
+        }
         sqlx::query("UPDATE kb_sources SET last_commit = $1, last_synced_at = $2 WHERE kb_id = $3")
             .bind(&changes.commit)
             .bind(&now)

@@ -914,7 +914,9 @@ impl SyncStore for SqliteStore {
             content::prune_related(conn, kb_id).await?;
         }
 
-        replace_items(conn, kb_id, &changes.items).await?;
+        if !changes.keep_items {
+            replace_items(conn, kb_id, &changes.items).await?;
+        }
         sqlx::query("UPDATE kb_sources SET last_commit = ?, last_synced_at = ? WHERE kb_id = ?")
             .bind(&changes.commit)
             .bind(&now)

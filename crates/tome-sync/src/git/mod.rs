@@ -242,6 +242,75 @@ fn show_duration(d: Duration) -> String {
     }
 }
 
+/// The remote's branch (the one asked for, or its default) and the commit at its tip, from one
+/// listing — the URL checked, redirects followed and re-checked — without touching a work copy.
+/// An update to the commit the knowledge base already equals needs nothing more.
+pub async fn remote_tip(
+    remote: &Remote,
+    opts: &GitOptions,
+) -> Result<(String, Option<String>), GitError> {
+    let scrub = Scrubber::new(remote.token.as_deref());
+    let listing = async {
+        check_git_once(opts).await?;
+        if let Some(branch) = &remote.branch {
+            check_branch_name(branch)?;
+        }
+        list(remote, opts, &scrub).await
+    };
+    match tokio::time::timeout(opts.fetch_timeout, listing).await {
+        Ok(result) => result
+            .map(|(_, branch, tip)| (branch, tip))
+            .map_err(|e| GitError::new(e.kind, scrub.scrub(&e.message))),
+        Err(_) => Err(GitError::new(
+            GitErrorKind::Timeout,
+            format!(
+                "listing the remote timed out after {} ({})",
+                show_duration(opts.fetch_timeout),
+                remote::shown(&remote.url)
+            ),
+        )),
+    }
+}
+
+/// Author (`Name <email>`) and message of a commit in the work copy.
+pub async fn commit_of(
+    work: &Path,
+    sha: &str,
+    opts: &GitOptions,
+) -> Result<(String, String), GitError> {
+    check_object_id(sha)?;
+    commit_info(work, sha, opts, &Scrubber::new(None)).await
+}
+
+/// Checks the URL and lists the branch, following (re-checked) redirects of the first request.
+async fn list(
+    remote: &Remote,
+    opts: &GitOptions,
+    scrub: &Scrubber,
+) -> Result<(remote::Target, String, Option<String>), GitError> {
+    let token = remote.token.as_deref().filter(|t| !t.is_empty());
+    let mut target = remote::check(&remote.url, opts).await?;
+    if token.is_some() && !target.parsed.scheme.is_http() {
+        return Err(GitError::new(
+            GitErrorKind::InvalidUrl,
+            format!(
+                "a token is only used with https:// URLs, not {}",
+                target.display
+            ),
+        ));
+    }
+    let mut hops = 0;
+    loop {
+        match ls_remote(&target, remote.branch.as_deref(), token, opts, scrub).await? {
+            Listed::Branch(branch, tip) => return Ok((target, branch, tip)),
+            Listed::Redirect(location) => {
+                hops += 1;
+                target = follow_redirect(&target, &location, token.is_some(), hops, opts).await?;
+            }
+        }
+    }
+}
+
 async fn fetch_within(
     work: &Path,
     remote: &Remote,
@@ -253,28 +322,7 @@ async fn fetch_within(
     if let Some(branch) = &remote.branch {
         check_branch_name(branch)?;
     }
-    let mut target = remote::check(&remote.url, opts).await?;
-    if token.is_some() && !target.parsed.scheme.is_http() {
-        return Err(GitError::new(
-            GitErrorKind::InvalidUrl,
-            format!(
-                "a token is only used with https:// URLs, not {}",
-                target.display
-            ),
-        ));
-    }
-
-    // Resolve the branch, following (re-checked) redirects of the first request.
-    let mut hops = 0;
-    let (branch, tip) = loop {
-        match ls_remote(&target, remote.branch.as_deref(), token, opts, scrub).await? {
-            Listed::Branch(branch, tip) => break (branch, tip),
-            Listed::Redirect(location) => {
-                hops += 1;
-                target = follow_redirect(&target, &location, token.is_some(), hops, opts).await?;
-            }
-        }
-    };
+    let (target, branch, tip) = list(remote, opts, scrub).await?;
 
     let mut fresh = ensure_work_copy(work, opts, scrub).await?;
     // The tip is already here (no change since the last update, or a commit seen before): no
