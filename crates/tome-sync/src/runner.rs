@@ -443,11 +443,16 @@ impl Runner {
         ));
         // The branch may still be at the commit the KB equals: then one listing is all an
         // update needs (author and message come from the work copy, which has that commit).
+        let mut listed = None;
         if source.last_commit.is_some() && settings_unchanged(source, kb) {
-            let (branch, tip) = git::remote_tip(&remote, &opts)
+            let listing = git::list_remote(&remote, &opts)
                 .await
                 .map_err(|e| e.to_string())?;
-            if let Some(tip) = tip.filter(|t| source.last_commit.as_deref() == Some(t.as_str()))
+            let branch = listing.branch.clone();
+            if let Some(tip) = listing
+                .tip
+                .clone()
+                .filter(|t| source.last_commit.as_deref() == Some(t.as_str()))
                 && let Ok((author, message)) = git::commit_of(&work, &tip, &opts).await
             {
                 log(format!(
@@ -463,10 +468,14 @@ impl Runner {
                 };
                 return Ok(Fetch::AlreadyThere(commit, Some(author)));
             }
+            // The tip moved: fetch what was just listed, without listing again.
+            listed = Some(listing);
         }
-        let fetched = git::fetch(&work, &remote, &opts)
-            .await
-            .map_err(|e| e.to_string())?;
+        let fetched = match listed {
+            Some(listing) => git::fetch_listed(&work, &remote, &opts, listing).await,
+            None => git::fetch(&work, &remote, &opts).await,
+        }
+        .map_err(|e| e.to_string())?;
         log(format!(
             "at commit {} by {}: {}",
             short(&fetched.sha),

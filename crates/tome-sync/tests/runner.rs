@@ -1,7 +1,8 @@
 //! The job runner against a real git server and store (SQLite, or PostgreSQL when
 //! `TOME_TEST_DATABASE_URL` is set): an update to the commit the KB already equals ends without
-//! reading a file, unless the KB's settings changed since (its slug is in every page link); and a
-//! tree read takes the files whose blobs it already holds from memory.
+//! reading a file, unless the KB's settings changed since (its slug is in every page link); a tree
+//! read takes the files whose blobs it already holds from memory; and a fetch after a listing
+//! does not list the remote again.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -291,4 +292,64 @@ async fn a_tree_read_takes_known_blobs_from_memory() {
     assert_eq!(taken.files.text("b.md"), Some("from memory\n"));
     assert_eq!(taken.files.text("same.md"), Some("from memory\n"));
     assert_eq!(taken.files.text("a.md"), Some("A, edited\n"));
+}
+
+#[tokio::test]
+async fn a_fetch_after_a_listing_does_not_list_again() {
+    use tome_sync::git::{self, Remote};
+    let server = GitServer::start().await;
+    let repo = server.create_repo("docs");
+    repo.write("a.md", "A\n");
+    let first = repo.commit("First");
+    repo.push();
+    let opts = GitOptions {
+        allow_private: true,
+        ..GitOptions::default()
+    };
+    let remote = Remote {
+        url: server.http_url("docs"),
+        branch: None,
+        token: None,
+    };
+    let work = tempfile::tempdir().unwrap();
+    let plain_dir = work.path().join("plain.git");
+    let listed_dir = work.path().join("listed.git");
+
+    let before = server.http_requests();
+    let plain = git::fetch(&plain_dir, &remote, &opts).await.unwrap();
+    let plain_requests = server.http_requests() - before;
+
+    let listing = git::list_remote(&remote, &opts).await.unwrap();
+    assert_eq!(listing.branch, "main");
+    assert_eq!(listing.tip.as_deref(), Some(first.as_str()));
+    assert_eq!(
+        git::remote_tip(&remote, &opts).await.unwrap(),
+        ("main".to_string(), Some(first.clone()))
+    );
+    let before = server.http_requests();
+    let listed = git::fetch_listed(&listed_dir, &remote, &opts, listing)
+        .await
+        .unwrap();
+    let listed_requests = server.http_requests() - before;
+    assert_eq!(listed, plain);
+    assert!(
+        listed_requests < plain_requests,
+        "{listed_requests} requests after a listing, {plain_requests} for a plain fetch"
+    );
+
+    // A listing taken before a push fetches what it listed, not what came after.
+    let stale = git::list_remote(&remote, &opts).await.unwrap();
+    repo.write("a.md", "B\n");
+    let second = repo.commit("Second");
+    repo.push();
+    let got = git::fetch_listed(&listed_dir, &remote, &opts, stale)
+        .await
+        .unwrap();
+    assert_eq!(got.sha, first);
+    let fresh = git::list_remote(&remote, &opts).await.unwrap();
+    let got = git::fetch_listed(&listed_dir, &remote, &opts, fresh)
+        .await
+        .unwrap();
+    assert_eq!(got.sha, second);
+    assert_eq!(got.message, "Second");
 }

@@ -220,8 +220,30 @@ impl GitError {
 
 /// Fetches `remote`'s branch into the work copy `work` (see the module docs).
 pub async fn fetch(work: &Path, remote: &Remote, opts: &GitOptions) -> Result<Fetched, GitError> {
+    fetch_maybe_listed(work, remote, opts, None).await
+}
+
+/// [`fetch`] after a [`list_remote`] of the same remote: the branch and tip listed there are
+/// fetched without listing the remote again (one connection less for an update that has to
+/// fetch after finding the tip changed).
+pub async fn fetch_listed(
+    work: &Path,
+    remote: &Remote,
+    opts: &GitOptions,
+    listing: Listing,
+) -> Result<Fetched, GitError> {
+    fetch_maybe_listed(work, remote, opts, Some(listing)).await
+}
+
+async fn fetch_maybe_listed(
+    work: &Path,
+    remote: &Remote,
+    opts: &GitOptions,
+    listing: Option<Listing>,
+) -> Result<Fetched, GitError> {
     let scrub = Scrubber::new(remote.token.as_deref());
-    match tokio::time::timeout(opts.fetch_timeout, fetch_within(work, remote, opts, &scrub)).await {
+    let fetching = fetch_within(work, remote, opts, &scrub, listing);
+    match tokio::time::timeout(opts.fetch_timeout, fetching).await {
         Ok(result) => result.map_err(|e| GitError::new(e.kind, scrub.scrub(&e.message))),
         Err(_) => Err(GitError::new(
             GitErrorKind::Timeout,
@@ -249,6 +271,24 @@ pub async fn remote_tip(
     remote: &Remote,
     opts: &GitOptions,
 ) -> Result<(String, Option<String>), GitError> {
+    list_remote(remote, opts)
+        .await
+        .map(|listing| (listing.branch, listing.tip))
+}
+
+/// One listing of a remote: its branch and tip (see [`remote_tip`]), and where it was listed
+/// (after redirects), for [`fetch_listed`].
+#[derive(Debug, Clone)]
+pub struct Listing {
+    target: remote::Target,
+    /// The branch asked for, or the remote's default.
+    pub branch: String,
+    /// The commit at its tip; None for an empty default branch.
+    pub tip: Option<String>,
+}
+
+/// [`remote_tip`], keeping what [`fetch_listed`] needs to fetch without listing again.
+pub async fn list_remote(remote: &Remote, opts: &GitOptions) -> Result<Listing, GitError> {
     let scrub = Scrubber::new(remote.token.as_deref());
     let listing = async {
         check_git_once(opts).await?;
@@ -259,7 +299,11 @@ pub async fn remote_tip(
     };
     match tokio::time::timeout(opts.fetch_timeout, listing).await {
         Ok(result) => result
-            .map(|(_, branch, tip)| (branch, tip))
+            .map(|(target, branch, tip)| Listing {
+                target,
+                branch,
+                tip,
+            })
             .map_err(|e| GitError::new(e.kind, scrub.scrub(&e.message))),
         Err(_) => Err(GitError::new(
             GitErrorKind::Timeout,
@@ -316,13 +360,17 @@ async fn fetch_within(
     remote: &Remote,
     opts: &GitOptions,
     scrub: &Scrubber,
+    listing: Option<Listing>,
 ) -> Result<Fetched, GitError> {
     let token = remote.token.as_deref().filter(|t| !t.is_empty());
     check_git_once(opts).await?;
     if let Some(branch) = &remote.branch {
         check_branch_name(branch)?;
     }
-    let (target, branch, tip) = list(remote, opts, scrub).await?;
+    let (target, branch, tip) = match listing {
+        Some(l) => (l.target, l.branch, l.tip),
+        None => list(remote, opts, scrub).await?,
+    };
 
     let mut fresh = ensure_work_copy(work, opts, scrub).await?;
     // The tip is already here (no change since the last update, or a commit seen before): no
