@@ -30,6 +30,8 @@ use crate::{formats, planner};
 
 /// How long a claimed job is a node's before another may take it over.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// When a running job first saves its progress (then every third of its lease).
+const FIRST_SAVE: Duration = Duration::from_millis(250);
 /// How often an idle runner looks for queued jobs (a trigger on this node wakes it at once).
 const IDLE_POLL: Duration = Duration::from_millis(500);
 /// How often due polling sources are looked for.
@@ -178,7 +180,7 @@ impl Runner {
             "update {} of knowledge base {} ({}), attempt {}, on node {}",
             job.id, job.kb_id, job.kb_slug, job.attempts, self.cfg.node
         ));
-        // The renewer saves this first line at once, so the status names the node from the start.
+        // The renewer saves this first line soon (FIRST_SAVE), so the status names the node.
         let renewer = self.spawn_renewer(&job.id, progress.clone(), lost.clone());
 
         let outcome = self.execute(&claimed, &log, &progress, &lost).await;
@@ -225,11 +227,13 @@ impl Runner {
         let lease = self.cfg.lease;
         let id = update_id.to_string();
         tokio::spawn(async move {
-            let mut first = true;
+            // The first save comes soon, so a running job's status names its node and shows
+            // progress early; not at once, so a job that ends within it (an update with no
+            // changes) never waits for that write.
+            let mut wait = FIRST_SAVE.min(lease / 3);
             loop {
-                if !std::mem::take(&mut first) {
-                    tokio::time::sleep(lease / 3).await;
-                }
+                tokio::time::sleep(wait).await;
+                wait = lease / 3;
                 let report = progress.lock().map(|p| p.clone()).unwrap_or_default();
                 match store
                     .renew_update(&id, &node, lease.as_millis() as i64, &report)
