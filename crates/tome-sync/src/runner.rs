@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use tome_core::model::KnowledgeBase;
-use tome_core::source::{CommitInfo, Source, SourceKind, UpdateJob, UpdateReport, UpdateTrigger};
+use tome_core::source::{
+    CommitInfo, Source, SourceKind, UpdateJob, UpdateReport, UpdateStatus, UpdateTrigger,
+};
 use tome_core::time;
 use tome_store::{ClaimedUpdate, PageRequest, Store, StoreError, SyncChanges, UpdateClaim};
 
@@ -446,7 +448,8 @@ impl Runner {
                 .map_or_else(|| "default branch".to_string(), |b| format!("branch {b}"))
         ));
         // The branch may still be at the commit the KB equals: then one listing is all an
-        // update needs (author and message come from the work copy, which has that commit).
+        // update needs (author and message from the update that applied it, else from the work
+        // copy, which has that commit).
         let mut listed = None;
         if source.last_commit.is_some() && settings_unchanged(source, kb) {
             let listing = git::list_remote(&remote, &opts)
@@ -457,7 +460,10 @@ impl Runner {
                 .tip
                 .clone()
                 .filter(|t| source.last_commit.as_deref() == Some(t.as_str()))
-                && let Ok((author, message)) = git::commit_of(&work, &tip, &opts).await
+                && let Some((author, message)) = match self.recorded_commit(claimed, &tip).await {
+                    Some(known) => Some(known),
+                    None => git::commit_of(&work, &tip, &opts).await.ok(),
+                }
             {
                 log(format!(
                     "at commit {} by {author}: {}",
@@ -541,6 +547,32 @@ impl Runner {
             files_changed: changed.files,
         };
         Ok(Fetch::Files(files, commit, Some(fetched.author)))
+    }
+
+    /// Author and message of `sha` as the KB's last successful update to it recorded them
+    /// (among the project's recent updates), so a no-change update needs no git process.
+    async fn recorded_commit(
+        &self,
+        claimed: &ClaimedUpdate,
+        sha: &str,
+    ) -> Option<(String, String)> {
+        let job = &claimed.job;
+        let recent = self
+            .store
+            .list_updates(
+                &job.project_id,
+                PageRequest {
+                    limit: 20,
+                    after: None,
+                },
+            )
+            .await
+            .ok()?;
+        recent.items.into_iter().find_map(|j| {
+            let commit = j.commit?;
+            (j.kb_id == job.kb_id && j.status == UpdateStatus::Success && commit.sha == sha)
+                .then_some((j.author?, commit.message))
+        })
     }
 
     /// Ends a job whose commit the knowledge base already equals (see [`already_there`]):
