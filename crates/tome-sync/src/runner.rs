@@ -93,6 +93,10 @@ pub struct Runner {
     /// Per KB, the file contents of the last tree read, by blob ID: the next update of the KB
     /// reads only the files whose blobs are new (a one-file commit reads one file).
     blobs: Mutex<HashMap<String, Arc<KnownBlobs>>>,
+    /// Per KB, the commit this node last made it equal to and the KB's `updated_at` it read
+    /// then: an exact "settings unchanged since" where the timestamps' one-second resolution
+    /// cannot tell (an update in the same second as the KB's last change).
+    synced: Mutex<HashMap<String, (String, String)>>,
 }
 
 impl Runner {
@@ -102,6 +106,7 @@ impl Runner {
             cfg,
             wake: Notify::new(),
             blobs: Mutex::new(HashMap::new()),
+            synced: Mutex::new(HashMap::new()),
         })
     }
 
@@ -404,6 +409,7 @@ impl Runner {
                 if plan.changes.change_count() > 0 {
                     (self.cfg.on_applied)();
                 }
+                self.remember_synced(&job.kb_id, &commit.sha, &kb.updated_at);
                 Ok(Outcome::Applied { summary })
             }
             Ok(false) => Ok(Outcome::Lost),
@@ -451,7 +457,7 @@ impl Runner {
         // update needs (author and message from the update that applied it, else from the work
         // copy, which has that commit).
         let mut listed = None;
-        if source.last_commit.is_some() && settings_unchanged(source, kb) {
+        if source.last_commit.is_some() && self.settings_unchanged(source, kb) {
             let listing = git::list_remote(&remote, &opts)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -492,7 +498,9 @@ impl Runner {
             fetched.author,
             fetched.message.lines().next().unwrap_or_default()
         ));
-        if already_there(source, kb, &fetched.sha) {
+        if source.last_commit.as_deref() == Some(fetched.sha.as_str())
+            && self.settings_unchanged(source, kb)
+        {
             let commit = CommitInfo {
                 sha: fetched.sha,
                 ref_name: fetched.ref_name,
@@ -549,6 +557,36 @@ impl Runner {
         Ok(Fetch::Files(files, commit, Some(fetched.author)))
     }
 
+    /// Whether the KB's settings — its slug, which links between pages are written with — have
+    /// not changed since its last successful update, so an update to the commit it already
+    /// equals can end without reading a file: the KB's `updated_at` is strictly before
+    /// `last_synced_at`, or (the same second) is the very `updated_at` this node read when it
+    /// made the KB equal to that commit. Content writes other than updates are refused on a
+    /// sourced KB (409 `source_managed`), and replacing the source's URL, branch, path or
+    /// format forgets `last_commit`, so nothing else can have made it differ. A server whose
+    /// `--hosted-url` or Tome version changed applies that with the next commit.
+    fn settings_unchanged(&self, source: &Source, kb: &KnowledgeBase) -> bool {
+        if source
+            .last_synced_at
+            .as_deref()
+            .is_some_and(|synced| kb.updated_at.as_str() < synced)
+        {
+            return true;
+        }
+        let synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        synced.get(&kb.id).is_some_and(|(sha, updated_at)| {
+            source.last_commit.as_deref() == Some(sha.as_str()) && *updated_at == kb.updated_at
+        })
+    }
+
+    fn remember_synced(&self, kb_id: &str, sha: &str, kb_updated_at: &str) {
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        synced.insert(
+            kb_id.to_string(),
+            (sha.to_string(), kb_updated_at.to_string()),
+        );
+    }
+
     /// Author and message of `sha` as the KB's last successful update to it recorded them
     /// (among the project's recent updates), so a no-change update needs no git process.
     async fn recorded_commit(
@@ -575,7 +613,7 @@ impl Runner {
         })
     }
 
-    /// Ends a job whose commit the knowledge base already equals (see [`already_there`]):
+    /// Ends a job whose commit the knowledge base already equals (see [`Runner::settings_unchanged`]):
     /// success with no changes, the path map as it is, no file read.
     #[allow(clippy::too_many_arguments)]
     async fn finish_unchanged(
@@ -709,26 +747,6 @@ enum Fetch {
     Files(Files, CommitInfo, Option<String>),
     /// The commit the knowledge base already equals (nothing to read).
     AlreadyThere(CommitInfo, Option<String>),
-}
-
-/// Whether the knowledge base already equals `sha`, so an update to it can end without reading
-/// a file: the last successful update was to this very commit (`last_commit`, which replacing
-/// the source's URL, branch, path or format forgets), and the KB's settings — its slug, which
-/// links between pages are written with — have not changed since (`updated_at` strictly before
-/// `last_synced_at`; within the same second the update reads everything, to be safe). Content
-/// writes other than updates are refused on a sourced KB (409 `source_managed`), so nothing
-/// else can have made it differ. A server whose `--hosted-url` or Tome version changed applies
-/// that with the next commit.
-fn already_there(source: &Source, kb: &KnowledgeBase, sha: &str) -> bool {
-    source.last_commit.as_deref() == Some(sha) && settings_unchanged(source, kb)
-}
-
-/// The KB's settings have not changed since its last successful update (see [`already_there`]).
-fn settings_unchanged(source: &Source, kb: &KnowledgeBase) -> bool {
-    source
-        .last_synced_at
-        .as_deref()
-        .is_some_and(|synced| kb.updated_at.as_str() < synced)
 }
 
 /// An exclusive `flock` on `<work copy>.lock`, waited for up to `wait`.
