@@ -30,66 +30,6 @@ impl Files {
     }
 }
 
-/// Reads every file below `root` (a `folder` source) under the limits, skipping hidden files
-/// and folders and symbolic links.
-pub fn read_dir(root: &Path) -> Result<Files, String> {
-    if !root.is_dir() {
-        return Err(format!("{} is not a folder", root.display()));
-    }
-    let mut out = Files::default();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| format!("reading {}: {e}", dir.display()))?;
-            let name = entry.file_name();
-            if name.to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let kind = entry
-                .file_type()
-                .map_err(|e| format!("reading {}: {e}", entry.path().display()))?;
-            let path = entry.path();
-            if kind.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if !kind.is_file() {
-                continue;
-            }
-            let rel = relative(root, &path);
-            let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            if len > MAX_FILE_BYTES {
-                return Err(too_big(&rel, len));
-            }
-            if out.files.len() >= MAX_FILES {
-                return Err(too_many());
-            }
-            let bytes = fs::read(&path).map_err(|e| format!("reading {rel}: {e}"))?;
-            out.files.insert(rel, bytes);
-        }
-    }
-    Ok(out)
-}
-
-/// The error for a file over [`MAX_FILE_BYTES`].
-pub fn too_big(path: &str, len: u64) -> String {
-    format!("{path} is {len} bytes; a source file may be at most {MAX_FILE_BYTES} bytes (1 MB)")
-}
-
-/// The error for a folder over [`MAX_FILES`].
-pub fn too_many() -> String {
-    format!("the source folder has more than {MAX_FILES} files, the most an update reads")
-}
-
-fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 /// For a folder source, which has no commits: a digest of the whole folder stands in for the
 /// commit. Each state (path → SHA-256 of every file) is saved in `state_dir` under its digest,
 /// so the files changed are counted against the state of `last` — the digest the knowledge

@@ -34,13 +34,7 @@ pub fn parse_page_link(dest: &str) -> Option<(usize, Option<&str>)> {
 /// The path of an article's hosted page: `/hc/{kb_slug}/articles/{id}-{slug of title}`, the
 /// same shape as the hosted help centre's own links.
 pub fn hosted_article_url(kb_slug: &str, id: &str, title: &str) -> String {
-    let slug: String = tome_render::slugify(title).chars().take(60).collect();
-    let slug = slug.trim_end_matches('-');
-    if slug.is_empty() {
-        format!("/hc/{kb_slug}/articles/{id}")
-    } else {
-        format!("/hc/{kb_slug}/articles/{id}-{slug}")
-    }
+    article_url(&format!("/hc/{kb_slug}"), id, title)
 }
 
 /// The hosted article URL below `root` (`/hc/help` or `https://help.example.com/help`):

@@ -680,7 +680,7 @@ impl Runner {
         let state = self.work_dir(&source.kb_id).with_extension("folder");
         let last = source.last_commit.clone();
         let (files, changed, sha) = tokio::task::spawn_blocking(move || {
-            let files = files::read_dir(&root)?;
+            let files = Files::read_dir(&root, &[]).map_err(|e| format!("{e:#}"))?;
             let (changed, sha) = files::diff_with_state(&files, &state, last.as_deref())?;
             Ok::<_, String>((files, changed, sha))
         })

@@ -25,4 +25,5 @@ mod search_sync;
 mod server;
 mod smoke;
 mod snippets;
+mod sources;
 mod validation;
