@@ -1301,11 +1301,6 @@ pub mod schema {
     /// stored one while the URL stays the same.
     fn source() -> Value {
         use crate::source as s;
-        let port = "([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
-        let label = "[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?";
-        let git_url = format!(
-            r"(https://|git://|ssh://([A-Za-z0-9._-]+@)?){label}(\.{label})*(:{port})?(/[A-Za-z0-9._~-]+)+/?"
-        );
         object(
             "A knowledge base's docs-as-code source. `token` is only used with `https://` URLs.",
             vec![
@@ -1319,7 +1314,7 @@ pub mod schema {
                     "url",
                     json!({
                         "type": "string", "minLength": 1, "maxLength": s::SOURCE_URL_MAX,
-                        "pattern": format!("^{git_url}$"),
+                        "pattern": s::GIT_URL_PATTERN,
                         "description": "`https://`, `ssh://` or `git://` with a host and a repository path, no credentials (use `token`), query or fragment. (Plain `http://` too where the operator allows private sources, `--sync-allow-private`. For a `folder` source, where the operator enables them: an absolute path on the server.)",
                     }),
                 ),

@@ -489,6 +489,17 @@ pub const BRANCH_PATTERN: &str = r"^[A-Za-z0-9_+][A-Za-z0-9_+-]*([./][A-Za-z0-9_
 /// hidden folders) joined by `/`.
 pub const PATH_PATTERN: &str = r"^/*([A-Za-z0-9_@+-][A-Za-z0-9._@+ -]*/*)*$";
 
+/// The repository URLs the OpenAPI document describes (the validator takes a few more, e.g. IP
+/// hosts): `https://`, `git://` or `ssh://` (with an optional user), a host name whose last label
+/// starts with a letter (a URL parser reads a numeric last label as an IPv4 address), an optional
+/// port, and a path.
+pub const GIT_URL_PATTERN: &str = concat!(
+    r"^(https://|git://|ssh://([A-Za-z0-9._-]+@)?)",
+    r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?",
+    r"(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
+    r"(/[A-Za-z0-9._~-]+)+/?$",
+);
+
 /// A branch name ([`BRANCH_PATTERN`], and not ending in `.lock`, which git refuses).
 fn branch(b: &str) -> Result<&str> {
     let b = b.strip_prefix("refs/heads/").unwrap_or(b);
@@ -686,5 +697,23 @@ mod tests {
         ] {
             assert_eq!(path.is_match(p), super::sub_folder(p).is_ok(), "{p:?}");
         }
+        // Every URL the pattern describes is accepted; the validator may take more.
+        let url = Regex::new(GIT_URL_PATTERN).expect("regex");
+        for u in [
+            "https://github.com/acme/docs.git",
+            "ssh://git@example.com:2222/acme/docs",
+            "git://localhost/docs/",
+            "https://a.b.c.5/x",
+            "https://a.0x1f/x",
+            "https://1.2.3.4/x",
+            "https://host/",
+            "https://user@host/x",
+        ] {
+            if url.is_match(u) {
+                assert!(git_url(u, false, false).is_ok(), "{u:?}");
+            }
+        }
+        assert!(url.is_match("https://n2t.T2wkf5gOjl7.tah600.V.J.LoPw/hz/0"));
+        assert!(!url.is_match("https://n2t.tah600.V.J.LoPw.5/hz/0"));
     }
 }
