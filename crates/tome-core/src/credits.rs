@@ -8,15 +8,23 @@ pub enum Action {
     SectionCreated,
     ArticleCreated,
     FaqCreated,
+    /// An answered assistant message; its price is the operator's setting
+    /// (`--assistant-message-credits`, default [`ASSISTANT_MESSAGE_CREDITS`]), so it is charged
+    /// with [`Charge::priced`].
+    AssistantMessage,
 }
 
+/// Default price of one answered assistant message.
+pub const ASSISTANT_MESSAGE_CREDITS: i64 = 1;
+
 impl Action {
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 6] = [
         Action::KbCreated,
         Action::CategoryCreated,
         Action::SectionCreated,
         Action::ArticleCreated,
         Action::FaqCreated,
+        Action::AssistantMessage,
     ];
 
     /// Credits charged per item.
@@ -27,6 +35,7 @@ impl Action {
             Action::SectionCreated => 1,
             Action::ArticleCreated => 3,
             Action::FaqCreated => 1,
+            Action::AssistantMessage => ASSISTANT_MESSAGE_CREDITS,
         }
     }
 
@@ -38,6 +47,7 @@ impl Action {
             Action::SectionCreated => "section_created",
             Action::ArticleCreated => "article_created",
             Action::FaqCreated => "faq_created",
+            Action::AssistantMessage => "assistant_message",
         }
     }
 
@@ -51,14 +61,28 @@ impl Action {
 pub struct Charge {
     pub action: Action,
     pub count: i64,
+    /// Credits per item: the action's [`Action::price`] unless the operator set another.
+    pub unit_price: i64,
 }
 
 impl Charge {
     pub fn one(action: Action) -> Self {
-        Charge { action, count: 1 }
+        Charge::priced(action, 1, action.price())
+    }
+
+    pub fn new(action: Action, count: i64) -> Self {
+        Charge::priced(action, count, action.price())
+    }
+
+    pub fn priced(action: Action, count: i64, unit_price: i64) -> Self {
+        Charge {
+            action,
+            count,
+            unit_price,
+        }
     }
 
     pub fn credits(self) -> i64 {
-        self.action.price() * self.count
+        self.unit_price * self.count
     }
 }

@@ -14,6 +14,8 @@ pub const SECTION: &str = "kbs_";
 pub const ARTICLE: &str = "kba_";
 pub const FAQ: &str = "kbf_";
 pub const UPDATE: &str = "upd_";
+pub const THREAD: &str = "thr_";
+pub const MESSAGE: &str = "msg_";
 
 /// Fills `len` characters from `alphabet` with unbiased random choices from the OS generator.
 pub fn random_string(alphabet: &[u8], len: usize) -> String {

@@ -3,6 +3,7 @@
 //! Nothing here knows about HTTP or SQL. The HTTP crate turns requests into the input types in
 //! [`input`], which validate themselves into the `New*`/`*Patch` types that storage writes.
 
+pub mod assistant;
 pub mod credits;
 pub mod cursor;
 pub mod id;

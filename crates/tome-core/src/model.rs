@@ -19,6 +19,8 @@ pub enum Entity {
     Source,
     /// An update job (`upd_…`).
     Update,
+    /// An assistant conversation (`thr_…`).
+    Thread,
 }
 
 impl Entity {
@@ -35,6 +37,7 @@ impl Entity {
             Entity::Faq => "faq_not_found",
             Entity::Source => "source_not_found",
             Entity::Update => "update_not_found",
+            Entity::Thread => "thread_not_found",
         }
     }
 
@@ -51,6 +54,7 @@ impl Entity {
             Entity::Faq => "FAQ",
             Entity::Source => "Source",
             Entity::Update => "Update",
+            Entity::Thread => "Thread",
         }
     }
 }

@@ -357,7 +357,11 @@ impl Search {
                             applied.kb_access.insert(kb.clone());
                         }
                     }
-                    Entity::Category | Entity::Section | Entity::Source | Entity::Update => {}
+                    Entity::Category
+                    | Entity::Section
+                    | Entity::Source
+                    | Entity::Update
+                    | Entity::Thread => {}
                 }
             }
             if (batch.len() as i64) < FEED_BATCH {

@@ -6,6 +6,7 @@
 //! that span several rows run in one transaction; credit checks happen inside the same
 //! transaction as the insert they pay for.
 
+mod assistant;
 pub mod copy;
 mod error;
 pub mod postgres;
@@ -28,6 +29,7 @@ use tome_core::model::{
     SiteKey, Status, Usage,
 };
 
+pub use assistant::{AssistantStore, DateRange, Reservation};
 pub use error::{Result, StoreError};
 pub use sync::{ClaimedUpdate, KbContent, SourceItem, SyncChanges, SyncStore, UpdateClaim};
 
@@ -371,6 +373,7 @@ pub(crate) fn entity_name(e: Entity) -> &'static str {
         Entity::Faq => "faq",
         Entity::Source => "source",
         Entity::Update => "update",
+        Entity::Thread => "thread",
     }
 }
 
@@ -458,11 +461,15 @@ pub trait ChangeFeed: Send + Sync {
 
 /// Everything Tome stores. One implementation per database.
 pub trait Store:
-    InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed + SyncStore
+    InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed + SyncStore + AssistantStore
 {
 }
 
-impl<T: InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed + SyncStore> Store for T {}
+impl<
+    T: InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed + SyncStore + AssistantStore,
+> Store for T
+{
+}
 
 /// Where to keep data: a SQLite directory or a database URL.
 #[derive(Debug, Clone)]

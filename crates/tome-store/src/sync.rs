@@ -151,6 +151,15 @@ pub trait SyncStore: Send + Sync {
     async fn get_update(&self, project_id: &str, update_id: &str) -> Result<UpdateJob>;
     /// Newest first.
     async fn list_updates(&self, project_id: &str, page: PageRequest) -> Result<Page<UpdateJob>>;
+    /// The author and message of the newest successful update of the KB to commit `sha`, if any
+    /// (only those columns are read: a no-change update asks this instead of reading the jobs
+    /// with their logs).
+    async fn applied_commit(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        sha: &str,
+    ) -> Result<Option<(Option<String>, String)>>;
     /// Claims the oldest `queued` job whose KB has no other job running — or an `in_progress`
     /// one whose lease ran out (its node died) — for `node`, with a lease of `lease_ms`. At most
     /// one node gets a job (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer).
@@ -304,10 +313,7 @@ pub(crate) fn plan_charges(c: &SyncChanges) -> Vec<tome_core::credits::Charge> {
     ]
     .into_iter()
     .filter(|(_, n)| *n > 0)
-    .map(|(action, n)| Charge {
-        action,
-        count: n as i64,
-    })
+    .map(|(action, n)| Charge::new(action, n as i64))
     .collect()
 }
 

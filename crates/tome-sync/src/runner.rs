@@ -19,9 +19,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use tome_core::model::KnowledgeBase;
-use tome_core::source::{
-    CommitInfo, Source, SourceKind, UpdateJob, UpdateReport, UpdateStatus, UpdateTrigger,
-};
+use tome_core::source::{CommitInfo, Source, SourceKind, UpdateJob, UpdateReport, UpdateTrigger};
 use tome_core::time;
 use tome_store::{ClaimedUpdate, PageRequest, Store, StoreError, SyncChanges, UpdateClaim};
 
@@ -595,22 +593,14 @@ impl Runner {
         sha: &str,
     ) -> Option<(String, String)> {
         let job = &claimed.job;
-        let recent = self
+        match self
             .store
-            .list_updates(
-                &job.project_id,
-                PageRequest {
-                    limit: 20,
-                    after: None,
-                },
-            )
+            .applied_commit(&job.project_id, &job.kb_id, sha)
             .await
-            .ok()?;
-        recent.items.into_iter().find_map(|j| {
-            let commit = j.commit?;
-            (j.kb_id == job.kb_id && j.status == UpdateStatus::Success && commit.sha == sha)
-                .then_some((j.author?, commit.message))
-        })
+        {
+            Ok(Some((Some(author), message))) => Some((author, message)),
+            _ => None,
+        }
     }
 
     /// Ends a job whose commit the knowledge base already equals (see [`Runner::settings_unchanged`]):

@@ -697,10 +697,7 @@ impl ContentStore for PgStore {
         charge(
             &mut tx,
             project_id,
-            Charge {
-                action: Action::ArticleCreated,
-                count,
-            },
+            Charge::new(Action::ArticleCreated, count),
             &now,
         )
         .await?;

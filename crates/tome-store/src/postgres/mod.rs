@@ -18,6 +18,7 @@
 //! timeout when it does not answer at all; a statement or lock wait that runs too long is
 //! cancelled by the server and reported the same way.
 
+mod assistant;
 mod changes;
 mod content;
 mod copy;

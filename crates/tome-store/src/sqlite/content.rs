@@ -676,10 +676,7 @@ impl ContentStore for SqliteStore {
         charge(
             &mut tx,
             project_id,
-            Charge {
-                action: Action::ArticleCreated,
-                count,
-            },
+            Charge::new(Action::ArticleCreated, count),
             &now,
         )
         .await?;

@@ -9,6 +9,7 @@
 //! fairly on an async semaphore instead of spinning in SQLite's sleep-based busy handler; reads use
 //! a separate pool and, thanks to WAL, never wait for writers.
 
+mod assistant;
 mod changes;
 mod content;
 mod copy;

@@ -694,6 +694,36 @@ impl SyncStore for SqliteStore {
         Ok(finish_page(items, page.limit))
     }
 
+    async fn applied_commit(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        sha: &str,
+    ) -> Result<Option<(Option<String>, String)>> {
+        let mut conn = self.read().await?;
+        // The newest few successes of the KB: the commit a no-change update equals is the last
+        // one applied, unless the KB was updated again since.
+        let rows = sqlx::query(
+            "SELECT author, commit_info FROM update_jobs
+             WHERE project_id = ? AND kb_id = ? AND status = 'success'
+               AND commit_info IS NOT NULL
+             ORDER BY seq DESC LIMIT 20",
+        )
+        .bind(project_id)
+        .bind(kb_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &rows {
+            let raw: String = row.try_get("commit_info")?;
+            let commit: CommitInfo =
+                serde_json::from_str(&raw).map_err(|_| corrupt("update commit", &raw))?;
+            if commit.sha == sha {
+                return Ok(Some((row.try_get("author")?, commit.message)));
+            }
+        }
+        Ok(None)
+    }
+
     async fn claim_update(
         &self,
         node: &str,
