@@ -23,12 +23,44 @@ pub async fn require_admin(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let presented = bearer(req.headers());
+    let client = client_bucket(client_ip(&req, &state.config.trusted_proxies));
+    let (cached, decision) = match authenticate(&state, req.headers(), &client).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let key = &cached.key;
+    if key.kind != KeyKind::Admin {
+        let err = ApiError::forbidden("This endpoint requires an admin key (tome_…).");
+        return with_rate_headers(err.into_response(), &decision);
+    }
+    req.extensions_mut().insert(Auth {
+        project_id: key.project_id.clone(),
+        key_id: key.id.clone(),
+    });
+    with_rate_headers(next.run(req).await, &decision)
+}
+
+/// Finds the request's bearer key (any kind) and counts the request against its kind's rate
+/// limit, recording the key's use now and then. The refusal — 401 for a missing, unknown or
+/// revoked key (itself limited per client address), 429 over the key's limit — is a finished
+/// response.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: &str,
+) -> Result<
+    (
+        std::sync::Arc<crate::cache::CachedKey>,
+        crate::ratelimit::RateDecision,
+    ),
+    Response,
+> {
+    let presented = bearer(headers);
     let found = match presented.as_deref() {
         Some(p) if keys::parse_api_key(p).is_some() => {
             match state.public.api_key(state.store.as_ref(), p).await {
                 Ok(found) => found.filter(|c| c.key.revoked_at.is_none()),
-                Err(e) => return ApiError::from(e).into_response(),
+                Err(e) => return Err(ApiError::from(e).into_response()),
             }
         }
         _ => None,
@@ -37,13 +69,7 @@ pub async fn require_admin(
         // Failed attempts are limited per client address, so nobody can hammer the key lookup.
         let decision = state
             .limiter
-            .hit(
-                &format!(
-                    "anon:{}",
-                    client_bucket(client_ip(&req, &state.config.trusted_proxies))
-                ),
-                state.config.admin_rate_limit,
-            )
+            .hit(&format!("anon:{client}"), state.config.admin_rate_limit)
             .await;
         let err = if !decision.allowed {
             state.metrics.rate_limited("anonymous");
@@ -53,7 +79,7 @@ pub async fn require_admin(
         } else {
             ApiError::unauthorized("Invalid or revoked API key.")
         };
-        return with_rate_headers(err.into_response(), &decision);
+        return Err(with_rate_headers(err.into_response(), &decision));
     };
 
     let key = &cached.key;
@@ -67,14 +93,10 @@ pub async fn require_admin(
             KeyKind::Admin => "admin",
             KeyKind::Assistant => "assistant",
         });
-        return with_rate_headers(
+        return Err(with_rate_headers(
             ApiError::rate_limited(decision.retry_after).into_response(),
             &decision,
-        );
-    }
-    if key.kind != KeyKind::Admin {
-        let err = ApiError::forbidden("This endpoint requires an admin key (tome_…).");
-        return with_rate_headers(err.into_response(), &decision);
+        ));
     }
 
     let now = time::unix_now();
@@ -87,14 +109,11 @@ pub async fn require_admin(
             }
         });
     }
-    req.extensions_mut().insert(Auth {
-        project_id: key.project_id.clone(),
-        key_id: key.id.clone(),
-    });
-    with_rate_headers(next.run(req).await, &decision)
+    Ok((cached, decision))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+/// The token of `Authorization: Bearer <token>`.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     scheme

@@ -5,6 +5,7 @@ pub mod answer;
 pub mod auth;
 pub mod cache;
 pub mod client_ip;
+pub mod docs;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -24,7 +25,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
@@ -44,6 +45,14 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::content::router())
         .merge(routes::articles::router())
         .merge(routes::sources::router())
+        .route(
+            "/v1/analytics/{project_id}/assistant",
+            get(routes::assistant::conversations),
+        )
+        .route(
+            "/v1/analytics/{project_id}/assistant/threads/{thread_id}",
+            get(routes::assistant::thread),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             refuse_source_managed,
@@ -56,6 +65,29 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             auth::require_admin,
         ));
+    // `OPTIONS` is routed too so the gate can answer CORS preflights.
+    let preflight = || async { axum::http::StatusCode::NO_CONTENT };
+    let docs = Router::new()
+        .route(
+            "/v1/search/{domain}",
+            post(routes::docs::search).options(preflight),
+        )
+        .route(
+            "/v1/page/{domain}",
+            post(routes::docs::page).options(preflight),
+        )
+        .route(
+            "/v1/assistant/{domain}/message",
+            post(routes::assistant::message_v1).options(preflight),
+        )
+        .route(
+            "/v2/assistant/{domain}/message",
+            post(routes::assistant::message_v2).options(preflight),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            docs::gate,
+        ));
     let hosted_host = hosted::hosted_authority(state.config.hosted_url.as_deref());
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -64,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics_endpoint))
         .merge(api)
         .merge(routes::sources::hooks())
+        .merge(docs)
         .merge(routes::public::router(state.clone()))
         .merge(hosted::router())
         .route_layer(axum::middleware::from_fn_with_state(

@@ -44,13 +44,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PublicCtx {
 }
 
 /// The generic refusal.
-fn denied() -> ApiError {
+pub(crate) fn denied() -> ApiError {
     ApiError::forbidden("Access denied")
 }
 
 /// A request's origin as (host, port), from `Origin` or else `Referer`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Origin {
+pub(crate) struct Origin {
     host: String,
     port: u16,
 }
@@ -86,7 +86,7 @@ fn parse_origin(value: &str) -> Option<Origin> {
     Some(Origin { host, port })
 }
 
-fn request_origin<H: Headers + ?Sized>(headers: &H) -> Option<Result<Origin, ()>> {
+pub(crate) fn request_origin<H: Headers + ?Sized>(headers: &H) -> Option<Result<Origin, ()>> {
     let raw = headers
         .header("origin")
         .or_else(|| headers.header("referer"))?;
@@ -94,7 +94,7 @@ fn request_origin<H: Headers + ?Sized>(headers: &H) -> Option<Result<Origin, ()>
 }
 
 /// Whether `allowed` (bare hosts, optionally with a port) admits this request's origin.
-fn origin_allowed(allowed: &[String], origin: Option<&Result<Origin, ()>>) -> bool {
+pub(crate) fn origin_allowed(allowed: &[String], origin: Option<&Result<Origin, ()>>) -> bool {
     if allowed.is_empty() {
         return true;
     }
@@ -116,7 +116,7 @@ fn slug_of(path: &str) -> &str {
 }
 
 /// Adds `Vary: Origin` (keeping any other `Vary`), and the CORS headers when `cors_origin` is set.
-fn decorate(mut resp: Response, cors_origin: Option<&HeaderValue>) -> Response {
+pub(crate) fn decorate(mut resp: Response, cors_origin: Option<&HeaderValue>) -> Response {
     let h = resp.headers_mut();
     let vary = match h.get(header::VARY) {
         None => Some(HeaderValue::from_static("Origin")),
@@ -141,7 +141,7 @@ fn decorate(mut resp: Response, cors_origin: Option<&HeaderValue>) -> Response {
 
 /// The origin to echo in `Access-Control-Allow-Origin` for an admitted request: the exact
 /// `Origin` sent, never `*`.
-fn cors_origin<'h>(
+pub(crate) fn cors_origin<'h>(
     origin_header: Option<&'h [u8]>,
     origin: Option<&Result<Origin, ()>>,
     access: &SiteAccess,
@@ -164,7 +164,7 @@ impl FixedPart for PublicRead {
 }
 
 /// Counts an admitted request against its site key's limit for this client.
-async fn count(state: &AppState, access: &SiteAccess, client: &str) -> RateDecision {
+pub(crate) async fn count(state: &AppState, access: &SiteAccess, client: &str) -> RateDecision {
     let limit = u64::try_from(access.rate_limit).unwrap_or(1);
     let mut key = String::with_capacity(6 + access.site_key_id.len() + client.len());
     key.push_str("site:");
@@ -175,7 +175,11 @@ async fn count(state: &AppState, access: &SiteAccess, client: &str) -> RateDecis
 }
 
 /// The 429 for a site key over its limit.
-fn over_limit(state: &AppState, d: &RateDecision, cors: Option<&HeaderValue>) -> Response {
+pub(crate) fn over_limit(
+    state: &AppState,
+    d: &RateDecision,
+    cors: Option<&HeaderValue>,
+) -> Response {
     state.metrics.rate_limited("site_key");
     decorate(
         with_rate_headers(ApiError::rate_limited(d.retry_after).into_response(), d),

@@ -981,7 +981,12 @@ async fn send(
     close: bool,
 ) -> io::Result<()> {
     let (parts, body) = resp.into_parts();
-    // Every route answers with a body already in memory; collecting it is one poll.
+    if hyper::body::Body::size_hint(&body).exact().is_none() {
+        // A body produced over time (the assistant's answer streams): each frame goes out as it
+        // comes, chunked.
+        return send_streamed(stream, out, parts, body, close).await;
+    }
+    // Every other route answers with a body already in memory; collecting it is one poll.
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
@@ -993,6 +998,57 @@ async fn send(
     write_head(out, parts.status, &parts.headers, body.len(), close);
     let file = parts.extensions.get::<crate::cache::BodyFile>();
     send_body(stream, out, parts.status, &body, file).await
+}
+
+/// Writes a response whose body arrives over time: the head with `transfer-encoding: chunked`,
+/// then every data frame as one chunk as soon as it is produced, then the last chunk. A body that
+/// fails part-way ends the connection without the last chunk, so the client sees a truncated
+/// (not a complete) response — bodies that can fail say so in their own format first.
+async fn send_streamed(
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    parts: http::response::Parts,
+    body: axum::body::Body,
+    close: bool,
+) -> io::Result<()> {
+    out.clear();
+    crate::wire::write_head_start(out, parts.status, &parts.headers, 0);
+    // `write_head_start` wrote a content length for a body it assumed whole: replace it.
+    if let Some(at) = find_subslice(out, b"content-length: 0\r\n") {
+        out.drain(at..at + b"content-length: 0\r\n".len());
+    }
+    let has_body = body_allowed(parts.status);
+    if has_body {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    }
+    crate::wire::write_head_end(out, close, !parts.headers.contains_key(http::header::DATE));
+    stream.write_all(out).await?;
+    if !has_body {
+        return Ok(());
+    }
+    let mut body = body;
+    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+        let frame = frame.map_err(|e| {
+            tracing::error!(error = %e, "a streamed response body failed");
+            io::Error::other(e)
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        out.clear();
+        out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+        out.extend_from_slice(&data);
+        out.extend_from_slice(b"\r\n");
+        stream.write_all(out).await?;
+    }
+    stream.write_all(b"0\r\n\r\n").await
+}
+
+fn find_subslice(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Writes the head in `out` and then `body` (unless `status` has none): from its

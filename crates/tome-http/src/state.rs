@@ -43,6 +43,36 @@ pub struct HttpConfig {
     pub sync_allow_private: bool,
     /// Push-webhook requests allowed per client address per minute.
     pub webhook_rate_limit: u64,
+    /// The assistant's settings.
+    pub assistant: AssistantConfig,
+}
+
+/// How the assistant answers, and what it costs.
+#[derive(Debug, Clone)]
+pub struct AssistantConfig {
+    /// A model endpoint (`--llm-url`); `None` answers extractively, with no network.
+    pub model: Option<tome_assistant::provider::Provider>,
+    /// Passages below this documentation-search score (0–1) are not relevant enough to answer
+    /// from (`--assistant-min-score`).
+    pub min_score: f32,
+    /// Messages per minute per client address for browsers calling with a site key.
+    pub client_message_limit: u64,
+    /// Credits charged per answered message (`--assistant-message-credits`).
+    pub message_credits: i64,
+    /// Threads untouched for this many days are deleted.
+    pub retention_days: u64,
+}
+
+impl Default for AssistantConfig {
+    fn default() -> Self {
+        AssistantConfig {
+            model: None,
+            min_score: tome_assistant::extractive::Options::default().min_score,
+            client_message_limit: 20,
+            message_credits: tome_core::credits::ASSISTANT_MESSAGE_CREDITS,
+            retention_days: 90,
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -60,6 +90,7 @@ impl Default for HttpConfig {
             sync_allow_local: false,
             sync_allow_private: false,
             webhook_rate_limit: 60,
+            assistant: AssistantConfig::default(),
         }
     }
 }
@@ -195,6 +226,23 @@ impl AppState {
             invalidate_applied(&self.public, &applied);
         }
         let results = self.search.query(request);
+        self.metrics
+            .search_duration
+            .observe(started.elapsed().as_secs_f64());
+        results
+    }
+
+    /// Documentation search: the published passages of one KB, after catching the index up
+    /// like [`AppState::run_search`].
+    pub async fn run_passage_search(
+        &self,
+        request: &tome_search::PassageRequest,
+    ) -> Result<Vec<tome_search::PassageHit>, tome_search::SearchError> {
+        let started = std::time::Instant::now();
+        if let Some(applied) = self.search.ensure_current().await? {
+            invalidate_applied(&self.public, &applied);
+        }
+        let results = self.search.passages(request);
         self.metrics
             .search_duration
             .observe(started.elapsed().as_secs_f64());

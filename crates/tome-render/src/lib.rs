@@ -18,7 +18,7 @@ mod sanitize;
 mod text;
 
 pub use markdown::{Rendered, TocEntry, render};
-pub use text::{excerpt, plain_text, search_text, slugify};
+pub use text::{Passage, excerpt, passages, plain_text, search_text, slugify};
 
 /// Makes CSS safe to embed between `<style>` and `</style>`, spelt exactly as the browser will
 /// hold it, so a Content-Security-Policy hash of the result matches the element.

@@ -9,7 +9,7 @@ use crate::sanitize::{self, Token};
 /// The visible text of a Markdown document, with block boundaries as single spaces and code
 /// blocks left out (they read badly in a summary).
 pub fn plain_text(markdown: &str) -> String {
-    text_of(markdown, false)
+    text_of(markdown, false, ' ')
 }
 
 /// The words a reader sees in a Markdown document, as one line of plain text: what search
@@ -17,10 +17,136 @@ pub fn plain_text(markdown: &str) -> String {
 /// images their alt text, code spans and fenced code their code, tables their cells; raw HTML
 /// keeps only its text (tags dropped, `script`/`style` with their content, entities decoded).
 pub fn search_text(markdown: &str) -> String {
-    text_of(markdown, true)
+    text_of(markdown, true, ' ')
 }
 
-fn text_of(markdown: &str, with_code_blocks: bool) -> String {
+/// A part of an article under one heading, for documentation search and the assistant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passage {
+    /// The headings above the passage, outermost first (empty for the text before the first
+    /// heading).
+    pub trail: Vec<String>,
+    /// The `id` the rendered page gives the passage's heading (its URL fragment); `None` for the
+    /// text before the first heading.
+    pub anchor: Option<String>,
+    /// The words a reader sees ([`search_text`]'s rules), one block (paragraph, list item, code
+    /// line, table row…) per line.
+    pub text: String,
+}
+
+/// Headings of these levels start a passage; deeper ones stay inside their passage's text.
+const PASSAGE_LEVELS: std::ops::RangeInclusive<u8> = 1..=3;
+/// A passage longer than this (in characters) is cut, at line ends, into parts of about this size,
+/// so that a long section does not outweigh the short ones around it.
+const PASSAGE_MAX_CHARS: usize = 1_500;
+
+/// The article split at its headings of levels 1–3 into passages, each with its heading trail and
+/// the anchor the rendered page gives that heading ([`crate::render`]'s ids), in document order.
+/// Passages with no text are left out; long ones are cut into parts that share their heading.
+pub fn passages(markdown: &str) -> Vec<Passage> {
+    struct Heading {
+        level: u8,
+        text: String,
+        id: String,
+        start: usize,
+        end: usize,
+    }
+    let mut headings: Vec<Heading> = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    let mut open: Option<(u8, usize, String)> = None;
+    for (event, range) in Parser::new_ext(markdown, options()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                open = Some((level as u8, range.start, String::new()));
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((_, _, text)) = open.as_mut() {
+                    text.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                let Some((level, start, text)) = open.take() else {
+                    continue;
+                };
+                // The renderer's rule (markdown.rs, `finish_heading`), so anchors match its ids.
+                let base = match slugify(&text) {
+                    s if s.is_empty() => "section".to_string(),
+                    s => s.chars().take(80).collect(),
+                };
+                let mut id = base.clone();
+                let mut n = 1;
+                while !ids.insert(id.clone()) {
+                    id = format!("{base}-{n}");
+                    n += 1;
+                }
+                headings.push(Heading {
+                    level,
+                    text: text.trim().to_string(),
+                    id,
+                    start,
+                    end: range.end,
+                });
+            }
+            _ => {}
+        }
+    }
+    let splits: Vec<&Heading> = headings
+        .iter()
+        .filter(|h| PASSAGE_LEVELS.contains(&h.level))
+        .collect();
+    let mut out = Vec::new();
+    let mut push = |trail: &[String], anchor: Option<&str>, slice: &str| {
+        let text = text_of(slice, true, '\n');
+        for part in cut_lines(&text, PASSAGE_MAX_CHARS) {
+            out.push(Passage {
+                trail: trail.to_vec(),
+                anchor: anchor.map(str::to_string),
+                text: part,
+            });
+        }
+    };
+    let first = splits.first().map_or(markdown.len(), |h| h.start);
+    push(&[], None, &markdown[..first]);
+    let mut stack: Vec<(u8, String)> = Vec::new();
+    for (i, h) in splits.iter().enumerate() {
+        while stack.last().is_some_and(|(l, _)| *l >= h.level) {
+            stack.pop();
+        }
+        stack.push((h.level, h.text.clone()));
+        let trail: Vec<String> = stack.iter().map(|(_, t)| t.clone()).collect();
+        let end = splits.get(i + 1).map_or(markdown.len(), |n| n.start);
+        push(&trail, Some(&h.id), &markdown[h.end.min(end)..end]);
+    }
+    out
+}
+
+/// `text` in parts of at most about `max` characters, cut at line ends (a single longer line is
+/// its own part); no empty parts.
+fn cut_lines(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut chars = 0;
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let n = line.chars().count();
+        if chars > 0 && chars + n > max {
+            parts.push(std::mem::take(&mut current));
+            chars = 0;
+        }
+        if chars > 0 {
+            current.push('\n');
+            chars += 1;
+        }
+        current.push_str(line);
+        chars += n;
+    }
+    if chars > 0 {
+        parts.push(current);
+    }
+    parts
+}
+
+/// The document's text; blocks end with `block_end` (a space, or a newline to keep them apart).
+fn text_of(markdown: &str, with_code_blocks: bool, block_end: char) -> String {
     let mut out = String::with_capacity(markdown.len());
     let mut in_code_block = false;
     let mut html = HtmlText::default();
@@ -29,7 +155,7 @@ fn text_of(markdown: &str, with_code_blocks: bool) -> String {
             Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
             Event::End(TagEnd::CodeBlock) => {
                 in_code_block = false;
-                out.push(' ');
+                out.push(block_end);
             }
             Event::Text(t) if in_code_block && with_code_blocks => out.push_str(&t),
             Event::Text(_) if in_code_block => {}
@@ -53,12 +179,21 @@ fn text_of(markdown: &str, with_code_blocks: bool) -> String {
             ) => {
                 // Raw elements end with the Markdown block they were opened in.
                 html.skip_to = None;
-                out.push(' ');
+                out.push(block_end);
             }
             _ => {}
         }
     }
-    collapse_whitespace(&out)
+    if block_end == '\n' {
+        // Code keeps its own lines; every line's spacing collapses.
+        out.lines()
+            .map(collapse_whitespace)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        collapse_whitespace(&out)
+    }
 }
 
 /// The text of raw HTML, fed in pieces as the Markdown parser finds them (an inline element's
@@ -214,6 +349,63 @@ mod tests {
     fn an_unclosed_raw_script_hides_only_its_own_block() {
         assert_eq!(search_text("before <script>x\n\nafter"), "before after");
         assert_eq!(plain_text("```\ncode\n```\n\ntext"), "text");
+    }
+
+    #[test]
+    fn passages_follow_the_headings_and_their_anchors() {
+        let md = "Intro text.\n\n# Install\n\nRun the installer.\n\n## On Windows\n\n\
+                  - Open **PowerShell**.\n- Run `setup.exe`.\n\n#### Detail\n\nDeep.\n\n\
+                  ## On Windows\n\nAgain.\n\n# Use\n\n```sh\ntome serve\ntome update\n```\n";
+        let p = passages(md);
+        let view: Vec<(Vec<&str>, Option<&str>, &str)> = p
+            .iter()
+            .map(|p| {
+                (
+                    p.trail.iter().map(String::as_str).collect(),
+                    p.anchor.as_deref(),
+                    p.text.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            view,
+            vec![
+                (vec![], None, "Intro text."),
+                (vec!["Install"], Some("install"), "Run the installer."),
+                (
+                    vec!["Install", "On Windows"],
+                    Some("on-windows"),
+                    "Open PowerShell.\nRun setup.exe.\nDetail\nDeep."
+                ),
+                (
+                    vec!["Install", "On Windows"],
+                    Some("on-windows-1"),
+                    "Again."
+                ),
+                (vec!["Use"], Some("use"), "tome serve\ntome update"),
+            ]
+        );
+        // The anchors are the rendered page's heading ids.
+        let html = crate::render(md).html;
+        for p in &p {
+            if let Some(a) = &p.anchor {
+                assert!(html.contains(&format!("id=\"{a}\"")), "{a}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_passages_are_cut_at_line_ends() {
+        let para = "word ".repeat(100);
+        let md = format!("## Long\n\n{para}\n\n{para}\n\n{para}\n\n{para}\n");
+        let p = passages(&md);
+        assert_eq!(p.len(), 2);
+        assert!(p.iter().all(|p| p.anchor.as_deref() == Some("long")));
+        assert!(
+            p.iter()
+                .all(|p| p.text.chars().count() <= PASSAGE_MAX_CHARS)
+        );
+        assert!(passages("").is_empty());
     }
 
     #[test]

@@ -9,7 +9,10 @@ use tantivy::schema::Schema;
 use tantivy::{Directory, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tome_store::{IndexContent, IndexDoc};
 
-use crate::schema::{Fields, NO_SECTION, SCHEMA_VERSION, register_analyzers, scope_key};
+use crate::schema::{Fields, Kind, NO_SECTION, SCHEMA_VERSION, register_analyzers, scope_key};
+
+/// Joins the headings of a passage's trail.
+pub const PASSAGE_TRAIL_SEPARATOR: &str = " › ";
 use crate::stats::StatsCache;
 use crate::{Result, SearchError};
 
@@ -276,12 +279,57 @@ impl Engine {
         d
     }
 
+    /// An article's passages (`tome_render::passages`), each its own document in the passage
+    /// scope under the article's ID — so deleting the article's ID deletes them too.
+    fn passage_documents(
+        &self,
+        project_id: &str,
+        a: &tome_core::model::Article,
+    ) -> Vec<TantivyDocument> {
+        let f = &self.fields;
+        let scope = scope_key(project_id, &a.kb_id, Kind::Passage);
+        tome_render::passages(&a.body)
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut d = TantivyDocument::default();
+                d.add_text(f.id, &a.id);
+                d.add_text(f.scope, &scope);
+                d.add_text(f.category, &a.category_id);
+                d.add_text(f.section, a.section_id.as_deref().unwrap_or(NO_SECTION));
+                d.add_text(f.status, a.status.as_str());
+                // Ties rank older articles first, then the article's passages in reading order.
+                d.add_text(f.created, format!("{}#{i:05}", a.created_at));
+                d.add_text(f.anchor, p.anchor.as_deref().unwrap_or_default());
+                for t in &a.tags {
+                    d.add_text(f.tag, t);
+                }
+                let mut text = |field, value: &str| {
+                    d.add_text(field, value);
+                    d.add_text(f.words, value);
+                };
+                text(f.title, &a.title);
+                text(f.heading, &p.trail.join(PASSAGE_TRAIL_SEPARATOR));
+                for t in &a.tags {
+                    text(f.tags, t);
+                }
+                text(f.body, &p.text);
+                d
+            })
+            .collect()
+    }
+
     /// Replaces (or adds) these documents. Visible after the next [`Engine::commit`].
     pub fn upsert(&self, docs: &[IndexDoc]) -> Result<()> {
         let w = self.writer();
         for doc in docs {
             w.delete_term(Term::from_field_text(self.fields.id, doc.id()));
             w.add_document(self.document(doc))?;
+            if let IndexContent::Article(a) = &doc.content {
+                for p in self.passage_documents(&doc.project_id, a) {
+                    w.add_document(p)?;
+                }
+            }
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 
 mod engine;
 mod highlight;
+mod passages;
 mod query;
 mod schema;
 mod search;
@@ -21,7 +22,8 @@ use std::path::PathBuf;
 use tome_core::model::Status;
 use tome_store::{DocKind, SectionFilter, StoreError};
 
-pub use engine::{Engine, Opened, Position};
+pub use engine::{Engine, Opened, PASSAGE_TRAIL_SEPARATOR, Position};
+pub use passages::{NEAR_ARTICLE_BOOST, PassageHit, PassageRequest};
 pub use sync::{Applied, Search, SearchOptions};
 
 /// Longest query text the engine accepts, in characters (the API's limit).

@@ -16,10 +16,10 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Searcher, Term};
-use tome_store::{DocKind, SectionFilter};
+use tome_store::SectionFilter;
 
 use crate::Filters;
-use crate::schema::{Fields, NO_SECTION, en_analyzer, plain_analyzer};
+use crate::schema::{Fields, Kind, NO_SECTION, en_analyzer, plain_analyzer};
 use crate::stats::Scope;
 
 /// Words of a query that are looked at; the rest of a very long query is ignored.
@@ -70,15 +70,25 @@ const STOP_WORDS: &[&str] = &[
 ];
 
 /// Searched fields of a kind with their weights.
-pub(crate) fn weighted_fields(f: &Fields, kind: DocKind) -> Vec<(Field, f32)> {
+/// The first is the field the title-cover bonus looks at; the first and the last are where a
+/// typed word's frequency is counted.
+pub(crate) fn weighted_fields(f: &Fields, kind: Kind) -> Vec<(Field, f32)> {
     match kind {
-        DocKind::Article => vec![
+        Kind::Article => vec![
             (f.title, 1.3),
             (f.excerpt, 1.25),
             (f.tags, 1.25),
             (f.body, 1.0),
         ],
-        DocKind::Faq => vec![(f.question, 1.5), (f.answer, 1.0)],
+        Kind::Faq => vec![(f.question, 1.5), (f.answer, 1.0)],
+        // A passage's heading says what it is about more precisely than the article's title,
+        // which all the article's passages share.
+        Kind::Passage => vec![
+            (f.title, 1.1),
+            (f.heading, 1.3),
+            (f.tags, 1.0),
+            (f.body, 1.0),
+        ],
     }
 }
 
@@ -309,6 +319,17 @@ pub(crate) struct Plan {
     /// Some content word matches: the second tier, for queries of several content words.
     pub any: Option<Box<dyn Query>>,
     pub marks: HashSet<String>,
+    /// Passages only: the score a passage would earn by holding each content word (or its best
+    /// neighbour) once in a body of average length — `Σ idf`. `score / (score + norm)` puts scores
+    /// on a 0–1 scale that means the same for short and long questions, and a question whose
+    /// words the KB lacks has a large `norm`, so nothing it finds scores high.
+    pub norm: f32,
+}
+
+/// BM25's inverse document frequency.
+fn idf(df: u64, docs: u64) -> f32 {
+    let (df, docs) = (df as f32, docs as f32);
+    (1.0 + (docs - df + 0.5) / (df + 0.5)).ln()
 }
 
 /// Builds the queries for `text` in `scope`, or `None` if the text has no words.
@@ -317,7 +338,7 @@ pub(crate) fn plan(
     fields: &Fields,
     scope: &Scope,
     scope_key: &str,
-    kind: DocKind,
+    kind: Kind,
     text: &str,
     filters: &Filters,
 ) -> tantivy::Result<Option<Plan>> {
@@ -333,6 +354,8 @@ pub(crate) fn plan(
     // The exact stems of the content words, for the title-cover bonus.
     let mut cover: Vec<String> = Vec::new();
     let mut expanded_words = 0;
+    let mut norm = 0.0f32;
+    let norm_field = weighted.last().map(|(f, _)| *f);
     for unit in units {
         match unit {
             Unit::Phrase(ws) => {
@@ -342,6 +365,14 @@ pub(crate) fn plan(
                 }
                 marks.extend(stems.iter().cloned());
                 cover.extend(stems.iter().cloned());
+                if kind == Kind::Passage
+                    && let Some(field) = norm_field
+                {
+                    for s in &stems {
+                        let df = scope.count(searcher, &Term::from_field_text(field, s), None)?;
+                        norm += idf(df, scope.num_docs);
+                    }
+                }
                 let clauses = weighted
                     .iter()
                     .map(|(field, w)| {
@@ -413,7 +444,24 @@ pub(crate) fn plan(
                     }
                 }
                 let group: Box<dyn Query> = Box::new(BooleanQuery::union(clauses));
-                if STOP_WORDS.contains(&plain.as_str()) {
+                if kind == Kind::Passage
+                    && !stop_word
+                    && let Some(field) = norm_field
+                {
+                    // The best the word can add: its likeliest form that the KB has; a word the
+                    // KB lacks in every form counts in full, as the part of the question nothing
+                    // here answers.
+                    let mut best: Option<f32> = None;
+                    for (s, vw) in &variants {
+                        let df = scope.count(searcher, &Term::from_field_text(field, s), None)?;
+                        if df > 0 {
+                            let v = vw * idf(df, scope.num_docs);
+                            best = Some(best.map_or(v, |b: f32| b.max(v)));
+                        }
+                    }
+                    norm += best.unwrap_or_else(|| idf(0, scope.num_docs));
+                }
+                if stop_word {
                     stop.push(group);
                 } else {
                     cover.push(exact);
@@ -447,6 +495,7 @@ pub(crate) fn plan(
             all: any_query(&content),
             any: None,
             marks,
+            norm,
         }));
     }
     let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -469,13 +518,14 @@ pub(crate) fn plan(
         all: Box::new(BooleanQuery::new(all)),
         any: (content.len() > 1).then(|| any_query(&content)),
         marks,
+        norm,
     }))
 }
 
 fn filter_clauses(
     f: &Fields,
     scope_key: &str,
-    kind: DocKind,
+    kind: Kind,
     filters: &Filters,
 ) -> Vec<(Occur, Box<dyn Query>)> {
     let mut out = vec![filter(filter_term(f.scope, scope_key))];
@@ -496,7 +546,7 @@ fn filter_clauses(
         SectionFilter::Ungrouped => out.push(filter(filter_term(f.section, NO_SECTION))),
         SectionFilter::Is(s) => out.push(filter(filter_term(f.section, s))),
     }
-    if let (Some(tag), DocKind::Article) = (&filters.tag, kind) {
+    if let (Some(tag), Kind::Article | Kind::Passage) = (&filters.tag, kind) {
         out.push(filter(filter_term(f.tag, tag)));
     }
     out

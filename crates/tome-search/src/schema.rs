@@ -16,7 +16,8 @@ use tantivy::tokenizer::{
 
 /// Bumped whenever the schema or the analyzers change meaning: an index written by another
 /// version is rebuilt. 2: bodies and answers are indexed as their plain text, not Markdown.
-pub const SCHEMA_VERSION: u64 = 2;
+/// 3: articles are also indexed as passages (one per heading), with `heading` and `anchor`.
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Name of the stemming analyzer.
 pub const EN: &str = "tome_en";
@@ -66,6 +67,10 @@ pub struct Fields {
     pub body: Field,
     pub question: Field,
     pub answer: Field,
+    /// A passage's heading trail (`Install › On Windows`).
+    pub heading: Field,
+    /// A passage's heading id on the rendered page (stored only; empty for the opening passage).
+    pub anchor: Field,
     /// All searchable text as folded words: the dictionary for typo and prefix expansion.
     pub words: Field,
 }
@@ -104,6 +109,8 @@ impl Fields {
             body: b.add_text_field("body", text(true)),
             question: b.add_text_field("question", text(true)),
             answer: b.add_text_field("answer", text(true)),
+            heading: b.add_text_field("heading", text(true)),
+            anchor: b.add_text_field("anchor", STORED),
             words: b.add_text_field("words", words),
         };
         (b.build(), fields)
@@ -125,6 +132,8 @@ impl Fields {
             body: schema.get_field("body")?,
             question: schema.get_field("question")?,
             answer: schema.get_field("answer")?,
+            heading: schema.get_field("heading")?,
+            anchor: schema.get_field("anchor")?,
             words: schema.get_field("words")?,
         })
     }
@@ -136,11 +145,30 @@ pub fn register_analyzers(index: &Index) {
     index.tokenizers().register(PLAIN, plain_analyzer());
 }
 
+/// What an index document is: a whole article, an FAQ, or a passage of an article (documentation
+/// search and the assistant). Each kind is searched in its own scope, with its own statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Article,
+    Faq,
+    Passage,
+}
+
+impl From<tome_store::DocKind> for Kind {
+    fn from(k: tome_store::DocKind) -> Self {
+        match k {
+            tome_store::DocKind::Article => Kind::Article,
+            tome_store::DocKind::Faq => Kind::Faq,
+        }
+    }
+}
+
 /// The scope term of a project's KB and one kind of content.
-pub fn scope_key(project_id: &str, kb_id: &str, kind: tome_store::DocKind) -> String {
-    let kind = match kind {
-        tome_store::DocKind::Article => "article",
-        tome_store::DocKind::Faq => "faq",
+pub fn scope_key(project_id: &str, kb_id: &str, kind: impl Into<Kind>) -> String {
+    let kind = match kind.into() {
+        Kind::Article => "article",
+        Kind::Faq => "faq",
+        Kind::Passage => "passage",
     };
     format!("{project_id}/{kb_id}/{kind}")
 }

@@ -11,7 +11,7 @@ use tome_store::DocKind;
 use crate::engine::Engine;
 use crate::highlight::{Marks, passage, plain_start, preview};
 use crate::query::{plan, weighted_fields};
-use crate::schema::{NO_SECTION, scope_key};
+use crate::schema::{Kind, NO_SECTION, scope_key};
 use crate::stats::ScopedStats;
 use crate::{ArticleHit, FaqHit, Result, SearchRequest, SearchResults};
 
@@ -69,7 +69,7 @@ impl Engine {
             {
                 continue;
             }
-            let Some((hits, marks)) = self.search_kind(&searcher, req, kind)? else {
+            let Some((hits, marks, _)) = self.search_kind(&searcher, req, kind.into())? else {
                 continue;
             };
             let marks = Marks::new(&marks);
@@ -95,12 +95,13 @@ impl Engine {
         Ok(out)
     }
 
-    fn search_kind(
+    /// The hits of one kind, the stems to mark, and the plan's score norm.
+    pub(crate) fn search_kind(
         &self,
         searcher: &Searcher,
         req: &SearchRequest,
-        kind: DocKind,
-    ) -> Result<Option<(Vec<Hit>, HashSet<String>)>> {
+        kind: Kind,
+    ) -> Result<Option<(Vec<Hit>, HashSet<String>, f32)>> {
         let f = &self.fields;
         let key = scope_key(&req.project_id, &req.kb_id, kind);
         let text_fields: Vec<Field> = weighted_fields(f, kind).iter().map(|(f, _)| *f).collect();
@@ -141,7 +142,7 @@ impl Engine {
                     .map(|(s, a)| (1, s, a)),
             );
         }
-        Ok(Some((hits, plan.marks)))
+        Ok(Some((hits, plan.marks, plan.norm)))
     }
 
     fn push_hit(

@@ -215,6 +215,11 @@ impl Search {
         self.engine.search(req)
     }
 
+    /// Searches one KB's published passages (see [`Engine::search_passages`]).
+    pub fn passages(&self, req: &crate::PassageRequest) -> Result<Vec<crate::PassageHit>> {
+        self.engine.search_passages(req)
+    }
+
     /// The feed position the index reflects.
     pub fn applied_seq(&self) -> i64 {
         self.applied.load(Ordering::SeqCst)

@@ -15,7 +15,7 @@ mod pages;
 mod seo;
 mod site;
 mod templates;
-mod view;
+pub(crate) mod view;
 
 use std::sync::Arc;
 

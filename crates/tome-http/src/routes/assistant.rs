@@ -1,0 +1,896 @@
+//! The assistant message (`POST /v2/assistant/{domain}/message`, AI SDK v5+ UI message stream;
+//! `POST /v1/assistant/{domain}/message`, AI SDK v4 data stream; either with
+//! `Accept: application/json` for one JSON object) and the assistant analytics
+//! (`GET /v1/analytics/{projectId}/assistant[/threads/{threadId}]`).
+//!
+//! A message: validate → per-client limit (site-key callers) → charge the credit (402 at the cap,
+//! before any work) → retrieve passages (the question, the conversation before it when it reads
+//! as a follow-up, the page the asker is on) → answer (a model when one is configured, else the
+//! extractive answerer; a model that fails falls back to it) → stream → record the exchange in
+//! its thread → `finish` with the thread ID. A message that produced nothing is refunded.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tome_assistant::provider::{Turn, prompt};
+use tome_assistant::stream::{Encoder, Format, json_answer};
+use tome_assistant::{Answer, Event, Passage, extractive};
+use tome_core::assistant::{NewExchange, Resolution, ResponseType, SourceRef};
+use tome_core::credits::{Action, Charge};
+use tome_search::PassageRequest;
+use tome_store::{DateRange, Reservation};
+
+use crate::docs::{Caller, DocsCtx};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, Auth, Params};
+use crate::routes::docs::{DocsFilter, article_id_in, article_path, hosted_root};
+use crate::state::AppState;
+
+/// Most messages a request may carry.
+pub const MAX_MESSAGES: usize = 100;
+/// Most bytes of message text (all messages together) a request may carry.
+pub const MAX_TEXT_BYTES: usize = 32 * 1024;
+/// Longest `currentPath`, in characters.
+pub const MAX_CURRENT_PATH: usize = 200;
+/// Longest `fp`, in characters.
+pub const MAX_FP: usize = 200;
+/// Passages retrieved unless `retrievalPageSize` says otherwise, and the most it may ask for.
+pub const DEFAULT_RETRIEVAL: i64 = 5;
+pub const MAX_RETRIEVAL: i64 = 20;
+
+/// The body of both message endpoints (v1 messages carry `content`, v2 ones `parts`). Unknown
+/// fields are ignored: the AI SDK's transports add their own (`id`, `trigger`, `messageId`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageBody {
+    #[serde(default)]
+    pub fp: Option<String>,
+    #[serde(default)]
+    pub messages: Option<Vec<Value>>,
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    #[serde(default)]
+    pub retrieval_page_size: Option<i64>,
+    #[serde(default)]
+    pub filter: Option<DocsFilter>,
+    #[serde(default)]
+    pub context: Option<Vec<Value>>,
+    #[serde(default)]
+    pub current_path: Option<String>,
+}
+
+/// One message of the request, reduced to what answering needs.
+#[derive(Debug, Clone)]
+struct Msg {
+    role: String,
+    text: String,
+}
+
+/// A validated message request.
+#[derive(Debug)]
+struct Request {
+    fp: String,
+    /// Earlier turns (user and assistant), oldest first; the last user message is `question`.
+    history: Vec<Msg>,
+    question: String,
+    thread_id: Option<String>,
+    retrieval: usize,
+    tag: Option<String>,
+    /// Text the asker selected or pasted (`context[].value`).
+    context: Vec<String>,
+    current_path: Option<String>,
+}
+
+/// The text of one request message: v2 `parts[].text` of `text` parts, v1 `content` (or its
+/// parts).
+fn message_text(m: &Value, i: usize) -> Result<Msg, ApiError> {
+    let field = |f: &str| format!("messages[{i}].{f}");
+    let obj = m
+        .as_object()
+        .ok_or_else(|| ApiError::validation(format!("messages[{i}]"), "must be an object"))?;
+    let role = obj
+        .get("role")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::validation(field("role"), "is required"))?;
+    if !matches!(role, "system" | "assistant" | "user" | "data") {
+        return Err(ApiError::validation(
+            field("role"),
+            "must be one of system, assistant, user, data",
+        ));
+    }
+    let mut text = String::new();
+    match obj.get("parts") {
+        Some(Value::Array(parts)) => {
+            for (j, p) in parts.iter().enumerate() {
+                let kind = p.get("type").and_then(Value::as_str).ok_or_else(|| {
+                    ApiError::validation(format!("messages[{i}].parts[{j}].type"), "is required")
+                })?;
+                if kind == "text" {
+                    let t = p.get("text").and_then(Value::as_str).ok_or_else(|| {
+                        ApiError::validation(
+                            format!("messages[{i}].parts[{j}].text"),
+                            "must be a string",
+                        )
+                    })?;
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    text.push_str(t);
+                }
+            }
+        }
+        Some(Value::Null) | None => {}
+        Some(_) => return Err(ApiError::validation(field("parts"), "must be an array")),
+    }
+    if text.is_empty() {
+        match obj.get("content") {
+            Some(Value::String(s)) => text.push_str(s),
+            Some(Value::Null) | None => {}
+            Some(_) => return Err(ApiError::validation(field("content"), "must be a string")),
+        }
+    }
+    Ok(Msg {
+        role: role.to_string(),
+        text,
+    })
+}
+
+fn validate(body: MessageBody) -> Result<Request, ApiError> {
+    let fp = match body.fp {
+        None => return Err(ApiError::validation("fp", "is required")),
+        Some(fp) if fp.trim().is_empty() => {
+            return Err(ApiError::validation(
+                "fp",
+                "must not be blank (send `anonymous` when there is no fingerprint)",
+            ));
+        }
+        Some(fp) if fp.chars().count() > MAX_FP => {
+            return Err(ApiError::validation(
+                "fp",
+                format!("must be at most {MAX_FP} characters"),
+            ));
+        }
+        Some(fp) => fp,
+    };
+    let Some(raw) = body.messages else {
+        return Err(ApiError::validation("messages", "is required"));
+    };
+    if raw.is_empty() {
+        return Err(ApiError::validation("messages", "must not be empty"));
+    }
+    if raw.len() > MAX_MESSAGES {
+        return Err(ApiError::validation(
+            "messages",
+            format!("must have at most {MAX_MESSAGES} messages"),
+        ));
+    }
+    let mut msgs = Vec::with_capacity(raw.len());
+    let mut bytes = 0;
+    for (i, m) in raw.iter().enumerate() {
+        let msg = message_text(m, i)?;
+        bytes += msg.text.len();
+        msgs.push(msg);
+    }
+    if bytes > MAX_TEXT_BYTES {
+        return Err(ApiError::validation(
+            "messages",
+            format!("must hold at most {MAX_TEXT_BYTES} bytes of text in all"),
+        ));
+    }
+    let last = msgs.pop().unwrap_or(Msg {
+        role: String::new(),
+        text: String::new(),
+    });
+    let last_field = format!("messages[{}]", msgs.len());
+    if last.role != "user" {
+        return Err(ApiError::validation(
+            format!("{last_field}.role"),
+            "the last message must be the user's",
+        ));
+    }
+    if last.text.trim().is_empty() {
+        return Err(ApiError::validation(
+            last_field,
+            "the last message must have non-empty text",
+        ));
+    }
+    if last.text.contains('\0') {
+        return Err(ApiError::validation(
+            last_field,
+            "must not contain NUL characters",
+        ));
+    }
+    let retrieval = body.retrieval_page_size.unwrap_or(DEFAULT_RETRIEVAL);
+    if !(1..=MAX_RETRIEVAL).contains(&retrieval) {
+        return Err(ApiError::validation(
+            "retrievalPageSize",
+            format!("must be between 1 and {MAX_RETRIEVAL}"),
+        ));
+    }
+    if let Some(p) = &body.current_path
+        && p.chars().count() > MAX_CURRENT_PATH
+    {
+        return Err(ApiError::validation(
+            "currentPath",
+            format!("must be at most {MAX_CURRENT_PATH} characters"),
+        ));
+    }
+    let mut context = Vec::new();
+    for (i, c) in body.context.unwrap_or_default().iter().enumerate() {
+        let kind = c.get("type").and_then(Value::as_str);
+        if !matches!(kind, Some("code" | "textSelection")) {
+            return Err(ApiError::validation(
+                format!("context[{i}].type"),
+                "must be code or textSelection",
+            ));
+        }
+        let Some(value) = c.get("value").and_then(Value::as_str) else {
+            return Err(ApiError::validation(
+                format!("context[{i}].value"),
+                "must be a string",
+            ));
+        };
+        if kind == Some("textSelection") && !value.trim().is_empty() {
+            context.push(value.chars().take(500).collect());
+        }
+    }
+    let thread_id = body.thread_id.filter(|t| !t.is_empty());
+    Ok(Request {
+        fp,
+        history: msgs
+            .into_iter()
+            .filter(|m| matches!(m.role.as_str(), "user" | "assistant") && !m.text.is_empty())
+            .collect(),
+        question: last.text,
+        thread_id,
+        retrieval: retrieval as usize,
+        tag: body.filter.and_then(|f| f.tag),
+        context,
+        current_path: body.current_path.filter(|p| !p.is_empty()),
+    })
+}
+
+/// Words that make a short question lean on the one before it.
+const FOLLOW_UP_OPENERS: &[&str] = &[
+    "and", "also", "what", "how", "but", "or", "so", "then", "it", "its", "that", "this", "those",
+    "these", "they", "them", "there", "same", "instead",
+];
+
+/// Whether `question` reads as a follow-up of the conversation before it: short, or opening with
+/// a connective or a pronoun ("and on Windows?", "what about its flags?").
+fn is_follow_up(question: &str) -> bool {
+    let words: Vec<String> = question
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let opener = words.first().map(String::as_str).unwrap_or_default();
+    let about = words.get(1).map(String::as_str) == Some("about");
+    words.len() <= 4
+        || matches!(
+            opener,
+            "and" | "also" | "but" | "or" | "so" | "then" | "same" | "instead"
+        )
+        || (matches!(opener, "what" | "how") && about)
+        || words.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "it" | "its" | "that" | "this" | "those" | "these" | "them" | "they"
+            )
+        }) && words.len() <= 10
+            && FOLLOW_UP_OPENERS.contains(&opener)
+}
+
+/// The text searched for a question: the question, preceded by the asker's previous question when
+/// this one reads as its follow-up, and by any text they selected; at most the engine's query
+/// length, the question always whole.
+fn retrieval_text(question: &str, previous: Option<&str>, context: &[String]) -> String {
+    let mut prefix = String::new();
+    if let Some(p) = previous.filter(|_| is_follow_up(question)) {
+        prefix.push_str(p);
+        prefix.push(' ');
+    }
+    for c in context {
+        prefix.push_str(c);
+        prefix.push(' ');
+    }
+    let room = tome_search::MAX_QUERY_CHARS.saturating_sub(question.chars().count());
+    let kept: String = prefix
+        .chars()
+        .rev()
+        .take(room)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let q: String = question
+        .chars()
+        .take(tome_search::MAX_QUERY_CHARS)
+        .collect();
+    format!("{kept}{q}")
+}
+
+/// A body fed from a channel: the answer's chunks as they are produced.
+struct ChannelBody(mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
+
+/// Where an answer's events go: a stream's encoder and channel, or (for JSON) nowhere until the
+/// end.
+struct Sink {
+    encoder: Option<Encoder>,
+    tx: Option<mpsc::Sender<Bytes>>,
+}
+
+impl Sink {
+    async fn send(&mut self, event: &Event) {
+        if let (Some(enc), Some(tx)) = (self.encoder.as_mut(), self.tx.as_ref()) {
+            let bytes = enc.encode(event);
+            if !bytes.is_empty() && tx.send(bytes).await.is_err() {
+                // The client went away; the answer is still finished and recorded.
+                self.tx = None;
+            }
+        }
+    }
+}
+
+/// The text of an answer in the pieces it is streamed in: line by line, so the first line leaves
+/// before the rest is sent.
+fn pieces(text: &str) -> Vec<String> {
+    text.split_inclusive('\n').map(str::to_string).collect()
+}
+
+/// What one message's answering needs, owned (it runs in its own task).
+struct Job {
+    state: AppState,
+    ctx: DocsCtx,
+    req: Request,
+    reservation: Option<Reservation>,
+}
+
+/// Hosted URL of a hit: the article's page with the heading's fragment.
+fn passage_url(root: &str, hit: &tome_search::PassageHit) -> String {
+    let path = article_path(&hit.article_id, &hit.title);
+    match &hit.anchor {
+        Some(a) => format!("{root}{path}#{a}"),
+        None => format!("{root}{path}"),
+    }
+}
+
+impl Job {
+    /// Retrieves the passages the answer is grounded in.
+    async fn retrieve(&self) -> Result<Vec<Passage>, ApiError> {
+        let previous = self
+            .req
+            .history
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .map(|m| m.text.as_str());
+        let text = retrieval_text(&self.req.question, previous, &self.req.context);
+        let near = self
+            .req
+            .current_path
+            .as_deref()
+            .and_then(article_id_in)
+            .map(str::to_string);
+        let hits = self
+            .state
+            .run_passage_search(&PassageRequest {
+                project_id: self.ctx.project_id.clone(),
+                kb_id: self.ctx.kb.id.clone(),
+                text,
+                tag: self.req.tag.clone(),
+                limit: self.req.retrieval,
+                near_article: near,
+            })
+            .await?;
+        let root = hosted_root(&self.state, &self.ctx.kb);
+        Ok(hits
+            .iter()
+            .map(|h| Passage {
+                article_id: h.article_id.clone(),
+                title: h.title.clone(),
+                heading: h.heading.clone(),
+                url: passage_url(&root, h),
+                text: h.text.clone(),
+                score: h.score,
+            })
+            .collect())
+    }
+
+    /// Answers and streams; returns the finished answer, or `None` when nothing usable was
+    /// produced (an error event was sent).
+    async fn answer(&self, sink: &mut Sink) -> Option<Answer> {
+        let passages = match self.retrieve().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = ?e, "assistant retrieval failed");
+                sink.send(&Event::Error(
+                    "The documentation search is unavailable.".into(),
+                ))
+                .await;
+                return None;
+            }
+        };
+        let opts = extractive::Options {
+            min_score: self.state.config.assistant.min_score,
+            ..extractive::Options::default()
+        };
+        let relevant = passages.iter().any(|p| p.score >= opts.min_score);
+        if let (Some(model), true) = (&self.state.config.assistant.model, relevant) {
+            match self.generated(model, &passages, sink).await {
+                Generated::Done(answer) => return Some(answer),
+                Generated::Failed => return None,
+                Generated::Unavailable(why) => {
+                    tracing::warn!(error = %why, "the model failed before answering; answering extractively");
+                    let mut answer =
+                        extractive::answer(&self.req.question, &self.req.context, &passages, &opts);
+                    answer.text = format!(
+                        "{}\n\n_(The assistant's model is unavailable; this answer is quoted from the documentation.)_",
+                        answer.text.trim_end()
+                    );
+                    self.stream_whole(&answer, sink).await;
+                    return Some(answer);
+                }
+            }
+        }
+        let answer = extractive::answer(&self.req.question, &self.req.context, &passages, &opts);
+        self.stream_whole(&answer, sink).await;
+        Some(answer)
+    }
+
+    async fn stream_whole(&self, answer: &Answer, sink: &mut Sink) {
+        for piece in pieces(&answer.text) {
+            sink.send(&Event::Text(piece)).await;
+        }
+        for (i, c) in answer.sources.iter().enumerate() {
+            sink.send(&Event::Source {
+                id: (i + 1).to_string(),
+                citation: c.clone(),
+            })
+            .await;
+        }
+    }
+
+    async fn generated(
+        &self,
+        model: &tome_assistant::provider::Provider,
+        passages: &[Passage],
+        sink: &mut Sink,
+    ) -> Generated {
+        let history: Vec<Turn> = self
+            .req
+            .history
+            .iter()
+            .map(|m| Turn {
+                from_user: m.role == "user",
+                text: m.text.clone(),
+            })
+            .collect();
+        let messages = prompt(&self.req.question, &history, passages);
+        let mut deltas = match model.stream(&messages).await {
+            Ok(d) => d,
+            Err(e) => return Generated::Unavailable(e.to_string()),
+        };
+        let mut citer = tome_assistant::cite::Citer::new(passages);
+        let mut sent_any = false;
+        loop {
+            match deltas.next().await {
+                Some(Ok(delta)) => {
+                    for ev in citer.push(&delta) {
+                        sent_any = true;
+                        sink.send(&ev).await;
+                    }
+                }
+                Some(Err(e)) if !sent_any => return Generated::Unavailable(e.to_string()),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "the model failed part-way through an answer");
+                    sink.send(&Event::Error(
+                        "The assistant's model failed part-way through the answer.".into(),
+                    ))
+                    .await;
+                    return Generated::Failed;
+                }
+                None => break,
+            }
+        }
+        for ev in citer.finish() {
+            sink.send(&ev).await;
+        }
+        if citer.text().trim().is_empty() {
+            return Generated::Unavailable("the model sent an empty answer".into());
+        }
+        let sources = citer.sources().to_vec();
+        Generated::Done(Answer {
+            text: citer.text().to_string(),
+            resolution: if sources.is_empty() {
+                Resolution::Unanswered
+            } else {
+                Resolution::Answered
+            },
+            sources,
+            response_type: ResponseType::Answer,
+        })
+    }
+
+    /// Records the exchange in its thread (created now if new); returns the thread ID.
+    async fn record(&self, answer: &Answer) -> Result<String, ApiError> {
+        let store = &self.state.store;
+        let thread_id = match &self.req.thread_id {
+            Some(id) => id.clone(),
+            None => {
+                store
+                    .create_thread(&self.ctx.project_id, &self.ctx.kb.id, &self.req.fp)
+                    .await?
+                    .id
+            }
+        };
+        store
+            .append_exchange(
+                &self.ctx.project_id,
+                &thread_id,
+                NewExchange {
+                    question: self.req.question.clone(),
+                    page_url: self.req.current_path.clone(),
+                    answer: answer.text.clone(),
+                    sources: answer
+                        .sources
+                        .iter()
+                        .map(|c| SourceRef {
+                            title: c.title.clone(),
+                            url: c.url.clone(),
+                        })
+                        .collect(),
+                    response_type: answer.response_type,
+                    resolution: answer.resolution,
+                },
+            )
+            .await?;
+        Ok(thread_id)
+    }
+
+    async fn refund(&self) {
+        if let Some(r) = &self.reservation
+            && let Err(e) = self
+                .state
+                .store
+                .refund_credits(&self.ctx.project_id, r)
+                .await
+        {
+            tracing::error!(error = %e, "could not refund an assistant message's credit");
+        }
+    }
+
+    /// Answers, records and finishes; the whole life of one message after validation.
+    async fn run(self, mut sink: Sink) -> Option<(String, Answer)> {
+        let Some(answer) = self.answer(&mut sink).await else {
+            self.refund().await;
+            return None;
+        };
+        match self.record(&answer).await {
+            Ok(thread_id) => {
+                sink.send(&Event::Finish {
+                    thread_id: thread_id.clone(),
+                })
+                .await;
+                Some((thread_id, answer))
+            }
+            Err(e) => {
+                tracing::error!(error = ?e, "could not record an assistant message");
+                sink.send(&Event::Error("The answer could not be saved.".into()))
+                    .await;
+                self.refund().await;
+                None
+            }
+        }
+    }
+}
+
+enum Generated {
+    Done(Answer),
+    /// Nothing was sent: answer another way.
+    Unavailable(String),
+    /// Part of an answer was sent, then the model failed: an error event went out.
+    Failed,
+}
+
+/// Whether the caller asked for one JSON object instead of a stream.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            let a = a.to_ascii_lowercase();
+            a.contains("application/json") && !a.contains("text/event-stream")
+        })
+}
+
+async fn message(
+    state: AppState,
+    ctx: DocsCtx,
+    headers: HeaderMap,
+    body: MessageBody,
+    format: Format,
+) -> ApiResult<Response> {
+    let req = validate(body)?;
+    if let Caller::Site { client } = &ctx.caller {
+        let d = state
+            .limiter
+            .hit(
+                &format!("assistant:{}:{client}", ctx.kb.id),
+                state.config.assistant.client_message_limit,
+            )
+            .await;
+        if !d.allowed {
+            state.metrics.rate_limited("assistant_client");
+            return Err(ApiError::rate_limited(d.retry_after));
+        }
+    }
+    if let Some(thread) = &req.thread_id {
+        // Unknown, another project's or another KB's: 404 before any work or charge.
+        state
+            .store
+            .get_thread(&ctx.project_id, &ctx.kb.id, thread)
+            .await?;
+    }
+    let price = state.config.assistant.message_credits;
+    let reservation = if price > 0 {
+        Some(
+            state
+                .store
+                .reserve_credits(
+                    &ctx.project_id,
+                    Charge::priced(Action::AssistantMessage, 1, price),
+                )
+                .await?,
+        )
+    } else {
+        None
+    };
+    let job = Job {
+        state,
+        ctx,
+        req,
+        reservation,
+    };
+    if wants_json(&headers) {
+        let sink = Sink {
+            encoder: None,
+            tx: None,
+        };
+        return match job.run(sink).await {
+            Some((thread_id, answer)) => Ok(Json(json_answer(&thread_id, &answer)).into_response()),
+            None => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "The assistant could not answer. Retry shortly.",
+            )),
+        };
+    }
+    let message_id = tome_core::id::new_id(tome_core::id::MESSAGE);
+    let mut encoder = Encoder::new(format, &message_id);
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let start = encoder.start();
+    let sink = Sink {
+        encoder: Some(encoder),
+        tx: Some(tx),
+    };
+    if !start.is_empty()
+        && let Some(tx) = &sink.tx
+    {
+        // The channel is empty and has room: this cannot wait.
+        let _ = tx.try_send(start);
+    }
+    tokio::spawn(job.run(sink));
+    let mut resp = Response::new(Body::new(ChannelBody(rx)));
+    for (name, value) in format.headers() {
+        resp.headers_mut()
+            .insert(*name, HeaderValue::from_static(value));
+    }
+    // Proxies must not buffer the stream.
+    resp.headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(resp)
+}
+
+#[utoipa::path(post, path = "/v2/assistant/{domain}/message", tag = "Assistant",
+    params(("domain" = String, Path, description = "The knowledge base's slug (or `<slug>.<hosted host>`)")),
+    request_body(content = Value, description = "`{fp, messages, threadId?, retrievalPageSize?, filter?, context?, currentPath?}` (AI SDK v5 UI messages)"),
+    responses((status = 200, content_type = "text/event-stream", description = "An AI SDK UI message stream (`x-vercel-ai-ui-message-stream: v1`); with `Accept: application/json`, one object `{threadId, text, sources}`"),
+        (status = 402, body = crate::error::ErrorBody, description = "`spending_cap_exceeded`"),
+        (status = 404, body = crate::error::ErrorBody, description = "`kb_not_found`, `thread_not_found`")))]
+pub async fn message_v2(
+    State(state): State<AppState>,
+    ctx: DocsCtx,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<MessageBody>,
+) -> ApiResult<Response> {
+    message(state, ctx, headers, body, Format::UiMessage).await
+}
+
+#[utoipa::path(post, path = "/v1/assistant/{domain}/message", tag = "Assistant",
+    params(("domain" = String, Path, description = "The knowledge base's slug (or `<slug>.<hosted host>`)")),
+    request_body(content = Value, description = "`{fp, messages, threadId?, retrievalPageSize?, filter?, context?, currentPath?}` (AI SDK v4 messages)"),
+    responses((status = 200, content_type = "text/plain", description = "An AI SDK v4 data stream (`x-vercel-ai-data-stream: v1`); with `Accept: application/json`, one object `{threadId, text, sources}`"),
+        (status = 402, body = crate::error::ErrorBody, description = "`spending_cap_exceeded`"),
+        (status = 404, body = crate::error::ErrorBody, description = "`kb_not_found`, `thread_not_found`")))]
+pub async fn message_v1(
+    State(state): State<AppState>,
+    ctx: DocsCtx,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<MessageBody>,
+) -> ApiResult<Response> {
+    message(state, ctx, headers, body, Format::Data).await
+}
+
+// ---------------------------------------------------------------- analytics
+
+fn foreign_project() -> ApiError {
+    ApiError::bad_request("Project not found.")
+        .with_details(json!({"field": "projectId", "reason": "Project not found"}))
+}
+
+/// A `dateFrom`/`dateTo` query parameter: `YYYY-MM-DD`.
+fn date_param(params: &Params, name: &str) -> Result<Option<String>, ApiError> {
+    let Some(raw) = params.get(name) else {
+        return Ok(None);
+    };
+    let ok = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+        && raw[5..7].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+        && raw[8..10]
+            .parse::<u8>()
+            .is_ok_and(|d| (1..=31).contains(&d));
+    if !ok {
+        return Err(ApiError::validation(name, "must be a date (YYYY-MM-DD)"));
+    }
+    Ok(Some(raw.to_string()))
+}
+
+#[utoipa::path(get, path = "/v1/analytics/{projectId}/assistant", tag = "Analytics",
+    params(("projectId" = String, Path), ("dateFrom" = Option<String>, Query), ("dateTo" = Option<String>, Query),
+        ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Value, description = "`{conversations, nextCursor, hasMore}`")))]
+pub async fn conversations(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(project_id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    if project_id != auth.project_id {
+        return Err(foreign_project());
+    }
+    let range = DateRange {
+        from: date_param(&params, "dateFrom")?,
+        to: date_param(&params, "dateTo")?,
+    };
+    if let (Some(f), Some(t)) = (&range.from, &range.to)
+        && f > t
+    {
+        return Err(ApiError::validation(
+            "dateTo",
+            "must not be before dateFrom",
+        ));
+    }
+    let list = format!(
+        "conv:{}:{}:{}",
+        auth.project_id,
+        range.from.as_deref().unwrap_or_default(),
+        range.to.as_deref().unwrap_or_default()
+    );
+    let page = params.page(&s.cursors, &list)?;
+    let result = s
+        .store
+        .list_conversations(&auth.project_id, &range, page)
+        .await?;
+    let pagination = s.pagination(&list, result.next);
+    let conversations: Vec<Value> = result
+        .items
+        .into_iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "threadId": c.thread_id,
+                "timestamp": c.timestamp,
+                "query": c.query,
+                "response": c.response,
+                "responseType": c.response_type.as_str(),
+                "sources": c.sources.iter().map(|s| json!({"title": s.title, "url": s.url})).collect::<Vec<_>>(),
+                "resolutionStatus": c.resolution.as_str(),
+                "queryCategory": c.query_category,
+                "pageUrl": c.page_url,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "conversations": conversations,
+        "nextCursor": pagination.next_cursor,
+        "hasMore": pagination.has_more,
+    })))
+}
+
+#[utoipa::path(get, path = "/v1/analytics/{projectId}/assistant/threads/{threadId}", tag = "Analytics",
+    params(("projectId" = String, Path), ("threadId" = String, Path)),
+    responses((status = 200, body = Value, description = "`{threadId, createdAt, messages}`"),
+        (status = 404, body = crate::error::ErrorBody, description = "`thread_not_found`")))]
+pub async fn thread(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((project_id, thread_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    if project_id != auth.project_id {
+        return Err(foreign_project());
+    }
+    let (thread, messages) = s
+        .store
+        .thread_messages(&auth.project_id, &thread_id)
+        .await?;
+    Ok(Json(json!({
+        "threadId": thread.id,
+        "createdAt": thread.created_at,
+        "messages": messages.iter().map(|m| json!({
+            "id": m.id,
+            "role": m.role.as_str(),
+            "content": m.content,
+            "createdAt": m.created_at,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follow_ups_carry_the_previous_question() {
+        assert!(is_follow_up("and on Windows?"));
+        assert!(is_follow_up("what about the flags?"));
+        assert!(is_follow_up(
+            "and how do I preview my docs locally with it?"
+        ));
+        assert!(!is_follow_up(
+            "how do I configure a custom domain for my documentation site"
+        ));
+        assert_eq!(
+            retrieval_text("and on Windows?", Some("install the CLI"), &[]),
+            "install the CLI and on Windows?"
+        );
+        assert_eq!(
+            retrieval_text(
+                "how do I configure a custom domain for my site",
+                Some("install the CLI"),
+                &[]
+            ),
+            "how do I configure a custom domain for my site"
+        );
+        let long = "x".repeat(600);
+        assert_eq!(
+            retrieval_text(&long, Some("prev"), &[]).chars().count(),
+            tome_search::MAX_QUERY_CHARS
+        );
+    }
+}
