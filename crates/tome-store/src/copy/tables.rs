@@ -258,6 +258,36 @@ pub const TABLES: &[Table] = &[
             col("lease_until", Int),
         ],
     ),
+    // Assistant threads and their messages, with the thread before its messages. `sources` is
+    // JSON text of objects in both backends, so it is copied as text.
+    table(
+        "assistant_threads",
+        &[
+            col("seq", Int),
+            col("id", Text),
+            col("project_id", Text),
+            col("kb_id", Text),
+            col("fp", Text),
+            col("created_at", Text),
+            col("updated_at", Text),
+        ],
+    ),
+    table(
+        "assistant_messages",
+        &[
+            col("seq", Int),
+            col("id", Text),
+            col("thread_id", Text),
+            col("project_id", Text),
+            col("role", Text),
+            col("content", Text),
+            col("sources", Text),
+            col("response_type", Text),
+            col("resolution", Text),
+            col("page_url", Text),
+            col("created_at", Text),
+        ],
+    ),
     // The change feed travels with the data it describes, under the same feed ID, so a search
     // index built from the source stays valid against the copy.
     Table {

@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sources",
         include_str!("../../migrations/postgres/0004_sources.sql"),
     ),
+    (
+        5,
+        "assistant",
+        include_str!("../../migrations/postgres/0005_assistant.sql"),
+    ),
 ];
 
 /// The upper 32 bits of the advisory-lock key: "tome" in ASCII. The lower 32 bits are the OID of
@@ -333,7 +338,8 @@ async fn require_kb(conn: &mut PgConnection, project_id: &str, kb_id: &str) -> R
     ))
 }
 
-/// Debits the project's ledger for `charge`, refusing if the monthly cap would be exceeded.
+/// Debits the project's ledger for `charge`, refusing if the monthly cap would be exceeded, and
+/// returns the ledger row's `seq` (what a refundable reservation refers to).
 /// Must run inside the write transaction that creates what is being paid for; the write lock
 /// makes the check and the insert atomic across nodes.
 async fn charge(
@@ -341,13 +347,13 @@ async fn charge(
     project_id: &str,
     charge: tome_core::credits::Charge,
     now: &str,
-) -> Result<()> {
+) -> Result<i64> {
     let month = tome_core::time::month_of(now);
     let price = charge.credits();
     check_cap(conn, project_id, price, month).await?;
-    sqlx::query(
+    let seq: i64 = sqlx::query_scalar(
         "INSERT INTO credit_ledger (project_id, month, action, items, credits, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
     )
     .bind(project_id)
     .bind(month)
@@ -355,9 +361,9 @@ async fn charge(
     .bind(charge.count)
     .bind(price)
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    Ok(seq)
 }
 
 /// Refuses with `SpendingCap` when spending `price` more in `month` would exceed the project's

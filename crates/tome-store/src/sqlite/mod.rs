@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sources",
         include_str!("../../migrations/sqlite/0004_sources.sql"),
     ),
+    (
+        5,
+        "assistant",
+        include_str!("../../migrations/sqlite/0005_assistant.sql"),
+    ),
 ];
 
 /// The SQLite implementation of [`crate::Store`].
@@ -222,20 +227,21 @@ async fn require_kb(conn: &mut SqliteConnection, project_id: &str, kb_id: &str) 
     ))
 }
 
-/// Debits the project's ledger for `charge`, refusing if the monthly cap would be exceeded.
+/// Debits the project's ledger for `charge`, refusing if the monthly cap would be exceeded, and
+/// returns the ledger row's `seq` (what a refundable reservation refers to).
 /// Must run inside the write transaction that creates what is being paid for.
 async fn charge(
     conn: &mut SqliteConnection,
     project_id: &str,
     charge: tome_core::credits::Charge,
     now: &str,
-) -> Result<()> {
+) -> Result<i64> {
     let month = tome_core::time::month_of(now);
     let price = charge.credits();
     check_cap(conn, project_id, price, month).await?;
-    sqlx::query(
+    let seq: i64 = sqlx::query_scalar(
         "INSERT INTO credit_ledger (project_id, month, action, items, credits, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING seq",
     )
     .bind(project_id)
     .bind(month)
@@ -243,9 +249,9 @@ async fn charge(
     .bind(charge.count)
     .bind(price)
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    Ok(seq)
 }
 
 /// Refuses with `SpendingCap` when spending `price` more in `month` would exceed the project's
