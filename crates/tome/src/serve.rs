@@ -73,6 +73,86 @@ pub struct ServeArgs {
     pub webhook_rate_limit: u64,
     #[command(flatten)]
     pub sync: crate::update::SyncArgs,
+    #[command(flatten)]
+    pub assistant: AssistantArgs,
+}
+
+/// The assistant's settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AssistantArgs {
+    /// An OpenAI-compatible chat-completions endpoint for generated answers, e.g.
+    /// https://api.openai.com/v1 or http://127.0.0.1:11434/v1 (without it, answers are quoted
+    /// from the documentation, with no model and no network). The key is read from
+    /// TOME_LLM_API_KEY.
+    #[arg(long, env = "TOME_LLM_URL")]
+    pub llm_url: Option<String>,
+    /// The model to ask (required with --llm-url).
+    #[arg(long, env = "TOME_LLM_MODEL", requires = "llm_url")]
+    pub llm_model: Option<String>,
+    /// Seconds to wait for the model's first token before answering without it.
+    #[arg(long, env = "TOME_LLM_FIRST_TOKEN_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub llm_first_token_timeout: u64,
+    /// Seconds a whole generated answer may take.
+    #[arg(long, env = "TOME_LLM_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub llm_timeout: u64,
+    /// Documentation-search score (0–1) below which a passage is not relevant enough to answer
+    /// from; with none above it, the assistant says the docs do not cover the question.
+    #[arg(long, env = "TOME_ASSISTANT_MIN_SCORE", default_value_t = tome_http::state::AssistantConfig::default().min_score)]
+    pub assistant_min_score: f32,
+    /// Credits charged per answered assistant message (0: free).
+    #[arg(long, env = "TOME_ASSISTANT_MESSAGE_CREDITS", default_value_t = tome_core::credits::ASSISTANT_MESSAGE_CREDITS, value_parser = clap::value_parser!(i64).range(0..=1000))]
+    pub assistant_message_credits: i64,
+    /// Assistant messages per minute per client address for browsers calling with a site key.
+    #[arg(long, env = "TOME_ASSISTANT_CLIENT_RATE_LIMIT", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub assistant_client_rate_limit: u64,
+    /// Days an assistant conversation is kept after its last message.
+    #[arg(long, env = "TOME_ASSISTANT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..))]
+    pub assistant_retention_days: u64,
+}
+
+impl AssistantArgs {
+    /// The assistant's settings, with its model endpoint when one is configured.
+    pub fn config(&self) -> Result<tome_http::state::AssistantConfig> {
+        if !(0.0..=1.0).contains(&self.assistant_min_score) {
+            anyhow::bail!("--assistant-min-score must be between 0 and 1");
+        }
+        let model = match &self.llm_url {
+            None => None,
+            Some(url) => {
+                let Some(model) = self.llm_model.clone() else {
+                    anyhow::bail!("--llm-url needs --llm-model");
+                };
+                let api_key = std::env::var("TOME_LLM_API_KEY")
+                    .ok()
+                    .filter(|k| !k.is_empty());
+                Some(
+                    tome_assistant::provider::Provider::new(
+                        tome_assistant::provider::ProviderConfig {
+                            url: url.clone(),
+                            model,
+                            api_key,
+                            connect_timeout: std::time::Duration::from_secs(5),
+                            first_token_timeout: std::time::Duration::from_secs(
+                                self.llm_first_token_timeout,
+                            ),
+                            idle_timeout: std::time::Duration::from_secs(
+                                self.llm_first_token_timeout,
+                            ),
+                            total_timeout: std::time::Duration::from_secs(self.llm_timeout),
+                        },
+                    )
+                    .context("bad --llm-url")?,
+                )
+            }
+        };
+        Ok(tome_http::state::AssistantConfig {
+            model,
+            min_score: self.assistant_min_score,
+            client_message_limit: self.assistant_client_rate_limit,
+            message_credits: self.assistant_message_credits,
+            retention_days: self.assistant_retention_days,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -153,6 +233,7 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         sync_allow_local: args.sync.sync_allow_local,
         sync_allow_private: args.sync.sync_allow_private,
         webhook_rate_limit: args.webhook_rate_limit,
+        assistant: args.assistant.config()?,
         ..HttpConfig::default()
     };
     let search_dir = db.search_dir();
@@ -182,6 +263,27 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     };
     let mut state =
         AppState::assemble(store.clone(), limiter, config, search.clone(), metrics).await?;
+    {
+        // Assistant conversations older than the retention period go, hourly.
+        let store = store.clone();
+        let days = args.assistant.assistant_retention_days;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let cutoff = tome_core::time::iso_millis(
+                    tome_core::time::unix_millis_now() - (days as i64) * 86_400_000,
+                );
+                match store.prune_threads(&cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(threads = n, before = %cutoff, "pruned assistant conversations")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot prune assistant conversations"),
+                }
+            }
+        });
+    }
     if args.sync_runner == Switch::On {
         // Git sources need the git program (2.37 or later); say so now rather than at the first
         // update. Folder sources and the rest of the server work without it.

@@ -222,7 +222,14 @@ pub async fn update_project(
 pub async fn get_usage(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<UsageResponse>> {
     let now = tome_core::time::now();
     let month = tome_core::time::month_of(&now);
-    Ok(data(s.store.usage(&auth.project_id, month).await?.into()))
+    let mut usage: UsageResponse = s.store.usage(&auth.project_id, month).await?.into();
+    // The assistant's price is the operator's setting, not the table's default.
+    for line in &mut usage.by_action {
+        if line.action == tome_core::credits::Action::AssistantMessage.as_str() {
+            line.price = s.config.assistant.message_credits;
+        }
+    }
+    Ok(data(usage))
 }
 
 impl AppState {

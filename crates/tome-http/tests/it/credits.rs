@@ -89,10 +89,11 @@ async fn prices_per_action() {
         ("section_created", 1),
         ("article_created", 3),
         ("faq_created", 1),
+        ("assistant_message", 1),
     ] {
         assert_eq!(line(&u, action), (price, 0, 0), "{action}");
     }
-    assert_eq!(u["by_action"].as_array().unwrap().len(), 5);
+    assert_eq!(u["by_action"].as_array().unwrap().len(), 6);
 
     let kb = app.create_kb("priced").await;
     let kb_id = kb["id"].as_str().unwrap();
