@@ -152,6 +152,12 @@ fn validate(body: MessageBody) -> Result<Request, ApiError> {
                 "must not be blank (send `anonymous` when there is no fingerprint)",
             ));
         }
+        Some(fp) if fp.contains('\0') => {
+            return Err(ApiError::validation(
+                "fp",
+                "must not contain NUL characters",
+            ));
+        }
         Some(fp) if fp.chars().count() > MAX_FP => {
             return Err(ApiError::validation(
                 "fp",
@@ -213,6 +219,14 @@ fn validate(body: MessageBody) -> Result<Request, ApiError> {
         return Err(ApiError::validation(
             "retrievalPageSize",
             format!("must be between 1 and {MAX_RETRIEVAL}"),
+        ));
+    }
+    if let Some(p) = &body.current_path
+        && p.contains('\0')
+    {
+        return Err(ApiError::validation(
+            "currentPath",
+            "must not contain NUL characters",
         ));
     }
     if let Some(p) = &body.current_path
