@@ -191,6 +191,8 @@ impl std::fmt::Debug for Provider {
 
 /// The model's answer as it streams: text deltas.
 pub struct Deltas {
+    /// For redacting the key out of what the server sends back.
+    config: Arc<ProviderConfig>,
     /// The response body still to read; `None` once the stream is over (complete or failed).
     response: Option<reqwest::Response>,
     parser: sse::Parser,
@@ -261,6 +263,12 @@ impl Deltas {
                 (deadline, which)
             };
             let chunk = match tokio::time::timeout_at(deadline, response.chunk()).await {
+                // A server that sent its finish reason but keeps the connection open has
+                // finished all the same.
+                Err(_) if self.finished => {
+                    self.response = None;
+                    continue;
+                }
                 Err(_) => {
                     self.fail(ProviderError::Timeout(which));
                     continue;
@@ -314,15 +322,25 @@ impl Deltas {
         let chunk: Chunk = match serde_json::from_str(payload) {
             Ok(chunk) => chunk,
             Err(err) => {
+                // The category and position only: serde's message may quote the server's text.
+                let kind = match err.classify() {
+                    serde_json::error::Category::Data => "unexpected JSON",
+                    serde_json::error::Category::Eof => "truncated JSON",
+                    serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
+                        "not JSON"
+                    }
+                };
                 self.fail(ProviderError::Malformed(format!(
-                    "an event that is not a completion chunk ({err})"
+                    "an event that is not a completion chunk ({kind} at line {}, column {})",
+                    err.line(),
+                    err.column()
                 )));
                 return false;
             }
         };
         if chunk.error.is_some() {
             tracing::debug!(
-                event = %excerpt(payload),
+                event = %excerpt(&redact(payload, self.config.api_key.as_deref())),
                 "the model endpoint reported an error mid-stream"
             );
             self.fail(ProviderError::Malformed(
@@ -353,9 +371,12 @@ impl Deltas {
 impl Provider {
     /// Checks the URL and sets up the HTTP client (TLS with the system's root certificates).
     pub fn new(config: ProviderConfig) -> Result<Self, ProviderError> {
-        let base = config.url.trim_end_matches('/');
-        let endpoint = reqwest::Url::parse(&format!("{base}/chat/completions"))
+        let mut endpoint = reqwest::Url::parse(config.url.trim())
             .map_err(|err| ProviderError::Config(format!("the URL does not parse ({err})")))?;
+        // The path under the base URL's, which may or may not end in `/`; a query (Azure's
+        // `api-version`) stays where it is.
+        let path = format!("{}/chat/completions", endpoint.path().trim_end_matches('/'));
+        endpoint.set_path(&path);
         if !matches!(endpoint.scheme(), "http" | "https") {
             return Err(ProviderError::Config(
                 "the URL must start with http:// or https://".into(),
@@ -422,7 +443,8 @@ impl Provider {
             Ok(Err(err)) if err.is_connect() && err.is_timeout() => {
                 return Err(ProviderError::Timeout("connect"));
             }
-            Ok(Err(err)) => return Err(ProviderError::Connect(self.redact(&describe(err)))),
+            // Built from the client's own errors (no headers, no URL): nothing the server sent.
+            Ok(Err(err)) => return Err(ProviderError::Connect(describe(err))),
             Ok(Ok(response)) => response,
         };
 
@@ -446,6 +468,7 @@ impl Provider {
         }
 
         let mut deltas = Deltas {
+            config: self.config.clone(),
             response: None,
             parser: sse::Parser::default(),
             ready: VecDeque::new(),
@@ -469,10 +492,10 @@ impl Provider {
             };
             let text = std::str::from_utf8(&body)
                 .map_err(|_| ProviderError::Malformed("a body that is not UTF-8".into()))?;
-            if !deltas.handle(text) {
-                if let Some(Err(err)) = deltas.ready.pop_back() {
-                    return Err(err);
-                }
+            if !deltas.handle(text)
+                && let Some(Err(err)) = deltas.ready.pop_back()
+            {
+                return Err(err);
             }
             if !deltas.finished && !deltas.got_token {
                 return Err(ProviderError::Malformed(
@@ -485,12 +508,16 @@ impl Provider {
         Ok(deltas)
     }
 
-    /// `text` with the API key blotted out, for anything built from what a server sent back.
     fn redact(&self, text: &str) -> String {
-        match self.config.api_key.as_deref() {
-            Some(key) if !key.is_empty() => text.replace(key, "<redacted>"),
-            _ => text.to_string(),
-        }
+        redact(text, self.config.api_key.as_deref())
+    }
+}
+
+/// `text` with the API key blotted out, for anything built from what a server sent back.
+fn redact(text: &str, key: Option<&str>) -> String {
+    match key {
+        Some(key) if !key.is_empty() => text.replace(key, "<redacted>"),
+        _ => text.to_string(),
     }
 }
 
@@ -681,12 +708,26 @@ mod tests {
 
     #[test]
     fn the_endpoint_is_the_base_url_with_or_without_its_slash() {
-        for url in ["http://127.0.0.1:9/v1", "http://127.0.0.1:9/v1/"] {
+        for (url, endpoint) in [
+            (
+                "http://127.0.0.1:9/v1",
+                "http://127.0.0.1:9/v1/chat/completions",
+            ),
+            (
+                "http://127.0.0.1:9/v1/",
+                "http://127.0.0.1:9/v1/chat/completions",
+            ),
+            (
+                "https://llm.example.com",
+                "https://llm.example.com/chat/completions",
+            ),
+            (
+                "https://x.example.com/openai/deployments/d/?api-version=2024-10-21",
+                "https://x.example.com/openai/deployments/d/chat/completions?api-version=2024-10-21",
+            ),
+        ] {
             let provider = Provider::new(config(url, None)).expect("valid config");
-            assert_eq!(
-                provider.endpoint.as_str(),
-                "http://127.0.0.1:9/v1/chat/completions"
-            );
+            assert_eq!(provider.endpoint.as_str(), endpoint);
         }
     }
 
