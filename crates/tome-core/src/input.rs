@@ -172,6 +172,9 @@ pub struct ThemeSettingsInput {
     pub dark_mode: Patch<bool>,
     #[serde(default)]
     pub custom_css: Patch<String>,
+    /// Whether the hosted pages show the "Ask" box; `false` turns it off.
+    #[serde(default)]
+    pub assistant: Patch<bool>,
 }
 
 impl ThemeSettingsInput {
@@ -199,6 +202,7 @@ impl ThemeSettingsInput {
             primary_color: merge(self.primary_color, cur.primary_color),
             dark_mode: merge(self.dark_mode, cur.dark_mode),
             custom_css: merge(self.custom_css, cur.custom_css),
+            assistant: merge(self.assistant, cur.assistant),
         }
     }
 }
@@ -1059,6 +1063,10 @@ pub mod schema {
                     json!({ "type": ["boolean", "null"], "description": "Dark variant (the `brand` theme)." }),
                 ),
                 ("custom_css", nullable(any_text(v::CUSTOM_CSS_MAX))),
+                (
+                    "assistant",
+                    json!({ "type": ["boolean", "null"], "description": "Show the \"Ask\" box (assistant answers) on the hosted help centre's pages; unset or `null` is on, `false` turns it off." }),
+                ),
             ],
             &[],
         )

@@ -129,6 +129,9 @@ pub struct ThemeSettings {
     pub dark_mode: Option<bool>,
     /// Extra CSS, at most 50,000 characters.
     pub custom_css: Option<String>,
+    /// Whether the hosted help centre shows the "Ask" box (answers from the assistant); unset
+    /// is on. Stored settings written before it existed read as unset.
+    pub assistant: Option<bool>,
 }
 
 /// A knowledge base.

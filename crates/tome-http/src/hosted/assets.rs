@@ -1,5 +1,6 @@
-//! The hosted pages' stylesheets, embedded in the binary and served at content-hashed URLs
-//! (`base.3f2a….css`) so browsers may keep them for a year: a new build changes the name.
+//! The hosted pages' stylesheets and the Ask box's script, embedded in the binary and served at
+//! content-hashed URLs (`base.3f2a….css`, `ask.9c1d….js`) so browsers may keep them for a year:
+//! a new build changes the name.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -15,7 +16,7 @@ pub struct Asset {
     pub content_type: &'static str,
 }
 
-/// Every asset by its logical name (`base.css`, `docs.css`, `highlight.css`).
+/// Every asset by its logical name (`base.css`, `docs.css`, `highlight.css`, `ask.js`).
 pub struct Assets {
     by_name: HashMap<&'static str, Asset>,
     by_file: HashMap<String, &'static str>,
@@ -38,6 +39,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("brand.css", include_str!("../../assets/hosted/brand.css")),
     ("docs.css", include_str!("../../assets/hosted/docs.css")),
     ("bare.css", include_str!("../../assets/hosted/bare.css")),
+    ("ask.js", include_str!("../../assets/hosted/ask.js")),
 ];
 
 fn asset(name: &'static str, text: String) -> Asset {
@@ -47,10 +49,10 @@ fn asset(name: &'static str, text: String) -> Asset {
     Asset {
         file: format!("{stem}.{hash}.{ext}"),
         body: CachedBody::shared(text.into_bytes()),
-        content_type: if ext == "svg" {
-            "image/svg+xml"
-        } else {
-            "text/css; charset=utf-8"
+        content_type: match ext {
+            "svg" => "image/svg+xml",
+            "js" => "text/javascript; charset=utf-8",
+            _ => "text/css; charset=utf-8",
         },
     }
 }

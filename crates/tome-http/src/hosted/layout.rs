@@ -41,8 +41,11 @@ fn inline_style(kb: &KnowledgeBase) -> Option<String> {
 }
 
 /// The page's Content-Security-Policy: nothing but our own stylesheets, the KB's one inline
-/// style (by hash), images from here or HTTPS, and forms that submit here. No script at all.
-fn csp(style: Option<&str>, embeddable: bool) -> HeaderValue {
+/// style (by hash), images from here or HTTPS, and forms that submit here. No script at all,
+/// unless the page has the Ask box (`ask`): then scripts from this origin only — the one
+/// first-party asset, never an inline script or event handler — and requests back to it (the
+/// answer stream).
+fn csp(style: Option<&str>, embeddable: bool, ask: bool) -> HeaderValue {
     let style_src = match style {
         Some(css) => {
             let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css));
@@ -51,9 +54,14 @@ fn csp(style: Option<&str>, embeddable: bool) -> HeaderValue {
         None => "'self'".to_string(),
     };
     let frame = if embeddable { "*" } else { "'none'" };
+    let script = if ask {
+        "script-src 'self'; connect-src 'self'; "
+    } else {
+        ""
+    };
     let policy = format!(
-        "default-src 'none'; style-src {style_src}; img-src 'self' https:; form-action 'self'; \
-         base-uri 'none'; frame-ancestors {frame}"
+        "default-src 'none'; {script}style-src {style_src}; img-src 'self' https:; \
+         form-action 'self'; base-uri 'none'; frame-ancestors {frame}"
     );
     HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
 }
@@ -72,6 +80,13 @@ struct SiteView<'a> {
     css: Vec<String>,
     favicon: String,
     inline_style: Option<String>,
+    /// Where the Ask box's form goes (`<root>/ask`); `None` when the KB turned the box off.
+    ask_url: Option<String>,
+    /// The Ask box's script (a hashed asset URL), with the box.
+    ask_script: Option<String>,
+    /// The article the page shows (its path below the root), sent with a question so retrieval
+    /// leans toward it.
+    ask_from: Option<String>,
 }
 
 /// What a page says about itself: `<title>`, meta description, canonical URL, breadcrumbs.
@@ -97,8 +112,9 @@ fn css_urls(assets_root: &str, theme: Theme) -> Vec<String> {
     .collect()
 }
 
-fn site_view<'a>(site: &'a Site) -> SiteView<'a> {
+fn site_view<'a>(site: &'a Site, meta: &PageMeta) -> SiteView<'a> {
     let kb = &site.tree.kb;
+    let ask = super::ask::enabled(kb);
     let dark = kb
         .theme_settings
         .as_ref()
@@ -117,6 +133,12 @@ fn site_view<'a>(site: &'a Site) -> SiteView<'a> {
         css: css_urls(site.assets_root, kb.theme),
         favicon: format!("{}/{}", site.assets_root, assets().file("favicon.svg")),
         inline_style: inline_style(kb),
+        ask_url: ask.then(|| format!("{}/ask", site.root)),
+        ask_script: ask.then(|| format!("{}/{}", site.assets_root, assets().file("ask.js"))),
+        ask_from: (ask && meta.kind == "article")
+            .then(|| meta.canonical.strip_prefix(&site.canonical_root))
+            .flatten()
+            .map(str::to_string),
     }
 }
 
@@ -135,9 +157,13 @@ pub(crate) fn html_page(
     meta: PageMeta,
     extra: minijinja::Value,
 ) -> Page {
-    let sv = site_view(site);
+    let sv = site_view(site, &meta);
     let embeddable = site.tree.kb.theme == Theme::Bare;
-    let csp = csp(sv.inline_style.as_deref(), embeddable);
+    let csp = csp(
+        sv.inline_style.as_deref(),
+        embeddable,
+        sv.ask_script.is_some(),
+    );
     let ctx = context! {
         layout => format!("layout_{}.html", sv.theme),
         site => sv,
@@ -235,7 +261,7 @@ fn standalone(assets_root: &str, status: StatusCode, heading: &str, message: &st
         status,
         body: CachedBody::shared(body.into_bytes()),
         content_type: HTML,
-        csp: csp(None, false),
+        csp: csp(None, false, false),
         embeddable: false,
     }
 }
@@ -282,11 +308,25 @@ mod tests {
 
     #[test]
     fn csp_hashes_the_inline_style() {
-        let p = csp(Some("a{}"), false);
+        let p = csp(Some("a{}"), false, false);
         let p = p.to_str().unwrap_or_default();
         assert!(p.contains("style-src 'self' 'sha256-"), "{p}");
         assert!(p.contains("frame-ancestors 'none'"));
         assert!(!p.contains("script-src"));
+        assert!(!p.contains("connect-src"));
         assert!(p.starts_with("default-src 'none'"));
+    }
+
+    #[test]
+    fn csp_allows_only_first_party_script_with_the_ask_box() {
+        let p = csp(Some("a{}"), false, true);
+        let p = p.to_str().unwrap_or_default();
+        assert!(p.starts_with("default-src 'none'; "), "{p}");
+        assert!(p.contains("; script-src 'self'; "), "{p}");
+        assert!(p.contains("; connect-src 'self'; "), "{p}");
+        // Only the stylesheet's hash: no inline script, no eval, no other origin.
+        assert!(!p.contains("unsafe"), "{p}");
+        assert_eq!(p.matches("'sha256-").count(), 1, "{p}");
+        assert!(!p.contains("http"), "{p}");
     }
 }

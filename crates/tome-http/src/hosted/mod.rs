@@ -4,9 +4,11 @@
 //! A request is counted against its client's hosted rate limit, its slug resolved to a public
 //! KB (see `cache.rs` for why that is never stale), and its page served from the per-KB page
 //! cache or rendered from the KB's published tree with the KB's theme (`pages.rs`,
-//! `templates.rs`). Every response carries a strict Content-Security-Policy; HTML has no script
-//! at all and works with JavaScript off.
+//! `templates.rs`). Every response carries a strict Content-Security-Policy. Pages work with
+//! JavaScript off; their only script is the Ask box's first-party asset (`ask.rs`), which the
+//! policy allows by origin while it still forbids inline script.
 
+mod ask;
 pub mod assets;
 pub(crate) mod cache;
 pub(crate) mod host;
@@ -20,7 +22,7 @@ pub(crate) mod view;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -35,6 +37,9 @@ use site::Site;
 use crate::answer::{Answer, BodyAnswer, FixedPart};
 use crate::cache::{CachedBody, Negotiated};
 use crate::client_ip::{client_bucket, client_ip, client_ip_from};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::routes::assistant::MessageBody;
 use crate::state::AppState;
 use crate::wire::{Headers, RequestView};
 
@@ -47,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/hc/_assets/{file}", get(asset))
         .route("/hc", get(page))
         .route("/hc/{slug}", get(page))
+        .route("/hc/{slug}/ask", get(page).post(ask_post))
         .route("/hc/{slug}/{*rest}", get(page))
 }
 
@@ -178,7 +184,7 @@ pub async fn serve_cached<'r, R: RequestView>(
     } else {
         slug == "_assets"
     };
-    if reserved || slug.is_empty() || rest == "search" {
+    if reserved || slug.is_empty() || rest == "search" || rest == "ask" {
         return None;
     }
     let kb_id = s.hosted.slug_hint(slug)?;
@@ -234,8 +240,8 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
     let (slug, rest) = rest.split_once('/').unwrap_or((rest, ""));
     let headers = req.headers();
     // Search results depend on the query, which anyone can vary at will: they are rendered
-    // each time rather than let to crowd pages out of the cache.
-    let cacheable = rest != "search";
+    // each time rather than let to crowd pages out of the cache. Answers are asked each time.
+    let cacheable = rest != "search" && rest != "ask";
     let page_key = |kb_id: &str, generation: u64| page_key(kb_id, generation, on_host, slug, rest);
     if cacheable && let Some(kb_id) = s.hosted.slug_hint(slug) {
         let generation = s.public.kb_generation(&kb_id);
@@ -268,11 +274,44 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
         root,
         assets_root,
     };
+    if rest == "ask" {
+        if !ask::enabled(&site.tree.kb) {
+            return respond(&layout::not_found(&site), headers);
+        }
+        return ask::page(&s, &site, req.uri(), &client_bucket(client)).await;
+    }
     let page = pages::render(&s, &site, rest, req.uri()).await;
     if cacheable && page.status == StatusCode::OK {
         s.hosted.insert_page(key, page.clone()).await;
     }
     respond(&page, headers)
+}
+
+/// `POST <root>/ask`: the Ask box's script asking a question; the answer streams back in the
+/// v2 assistant endpoint's format (see `ask.rs`).
+async fn ask_post(State(s): State<AppState>, req: Request) -> Response {
+    let on_host = req.extensions().get::<OnHostedHost>().is_some();
+    let assets_root = if on_host { "/_assets" } else { "/hc/_assets" };
+    let client = client_ip(&req, &s.config.trusted_proxies);
+    if let Some(refused) = over_limit(&s, req.headers(), client, assets_root).await {
+        return refused;
+    }
+    let path = req.uri().path();
+    let slug = path
+        .strip_prefix("/hc/")
+        .and_then(|rest| rest.strip_suffix("/ask"))
+        .unwrap_or_default()
+        .to_string();
+    let kb = match resolve(&s, &slug).await {
+        Ok(Some((tree, _))) if ask::enabled(&tree.kb) => Arc::new(tree.kb.clone()),
+        Ok(_) => return ApiError::not_found().into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let body = match ApiJson::<MessageBody>::from_request(req, &s).await {
+        Ok(ApiJson(body)) => body,
+        Err(e) => return e.into_response(),
+    };
+    ask::stream(s, kb, client_bucket(client), body).await
 }
 
 /// The public KB a slug names, with its published tree at the current generation.

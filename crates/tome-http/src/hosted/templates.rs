@@ -54,6 +54,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/hosted/search.html"),
     ),
     ("faq.html", include_str!("../../templates/hosted/faq.html")),
+    ("ask.html", include_str!("../../templates/hosted/ask.html")),
     (
         "error.html",
         include_str!("../../templates/hosted/error.html"),

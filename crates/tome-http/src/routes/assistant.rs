@@ -10,6 +10,7 @@
 //! its thread → `finish` with the thread ID. A message that produced nothing is refunded.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::Json;
@@ -25,6 +26,7 @@ use tome_assistant::stream::{Encoder, Format, json_answer};
 use tome_assistant::{Answer, Event, Passage, extractive};
 use tome_core::assistant::{NewExchange, Resolution, ResponseType, SourceRef};
 use tome_core::credits::{Action, Charge};
+use tome_core::model::KnowledgeBase;
 use tome_search::PassageRequest;
 use tome_store::{DateRange, Reservation};
 
@@ -354,16 +356,38 @@ impl hyper::body::Body for ChannelBody {
 struct Sink {
     encoder: Option<Encoder>,
     tx: Option<mpsc::Sender<Bytes>>,
+    /// Wire chunks sent just before `finish`, made from the finished answer (the hosted help
+    /// centre's sanitised HTML of it).
+    finale: Option<Finale>,
 }
 
+/// Makes the chunks a stream carries between a finished answer and its `finish` event.
+pub type Finale = fn(&Answer) -> Bytes;
+
 impl Sink {
+    /// A sink that streams nothing: the answer is wanted whole, at the end.
+    fn silent() -> Self {
+        Sink {
+            encoder: None,
+            tx: None,
+            finale: None,
+        }
+    }
+
     async fn send(&mut self, event: &Event) {
-        if let (Some(enc), Some(tx)) = (self.encoder.as_mut(), self.tx.as_ref()) {
+        if let Some(enc) = self.encoder.as_mut() {
             let bytes = enc.encode(event);
-            if !bytes.is_empty() && tx.send(bytes).await.is_err() {
-                // The client went away; the answer is still finished and recorded.
-                self.tx = None;
-            }
+            self.send_bytes(bytes).await;
+        }
+    }
+
+    async fn send_bytes(&mut self, bytes: Bytes) {
+        if let Some(tx) = self.tx.as_ref()
+            && !bytes.is_empty()
+            && tx.send(bytes).await.is_err()
+        {
+            // The client went away; the answer is still finished and recorded.
+            self.tx = None;
         }
     }
 }
@@ -377,7 +401,8 @@ fn pieces(text: &str) -> Vec<String> {
 /// What one message's answering needs, owned (it runs in its own task).
 struct Job {
     state: AppState,
-    ctx: DocsCtx,
+    project_id: String,
+    kb: Arc<KnowledgeBase>,
     req: Request,
     reservation: Option<Reservation>,
 }
@@ -411,15 +436,15 @@ impl Job {
         let hits = self
             .state
             .run_passage_search(&PassageRequest {
-                project_id: self.ctx.project_id.clone(),
-                kb_id: self.ctx.kb.id.clone(),
+                project_id: self.project_id.clone(),
+                kb_id: self.kb.id.clone(),
                 text,
                 tag: self.req.tag.clone(),
                 limit: self.req.retrieval,
                 near_article: near,
             })
             .await?;
-        let root = hosted_root(&self.state, &self.ctx.kb);
+        let root = hosted_root(&self.state, &self.kb);
         Ok(hits
             .iter()
             .map(|h| Passage {
@@ -555,14 +580,14 @@ impl Job {
             Some(id) => id.clone(),
             None => {
                 store
-                    .create_thread(&self.ctx.project_id, &self.ctx.kb.id, &self.req.fp)
+                    .create_thread(&self.project_id, &self.kb.id, &self.req.fp)
                     .await?
                     .id
             }
         };
         store
             .append_exchange(
-                &self.ctx.project_id,
+                &self.project_id,
                 &thread_id,
                 NewExchange {
                     question: self.req.question.clone(),
@@ -589,7 +614,7 @@ impl Job {
             && let Err(e) = self
                 .state
                 .store
-                .refund_credits(&self.ctx.project_id, r)
+                .refund_credits(&self.project_id, r)
                 .await
         {
             tracing::error!(error = %e, "could not refund an assistant message's credit");
@@ -604,6 +629,9 @@ impl Job {
         };
         match self.record(&answer).await {
             Ok(thread_id) => {
+                if let Some(finale) = sink.finale {
+                    sink.send_bytes(finale(&answer)).await;
+                }
                 sink.send(&Event::Finish {
                     thread_id: thread_id.clone(),
                 })
@@ -640,68 +668,76 @@ fn wants_json(headers: &HeaderMap) -> bool {
         })
 }
 
-async fn message(
-    state: AppState,
-    ctx: DocsCtx,
-    headers: HeaderMap,
-    body: MessageBody,
-    format: Format,
-) -> ApiResult<Response> {
-    let req = validate(body)?;
+/// The `fp` recorded for askers who send none: hosted help-centre visitors.
+pub const ANONYMOUS_FP: &str = "anonymous";
+
+/// Counts a message against the per-client message limit of a browser caller (a site-key
+/// caller, or a hosted help-centre visitor: both share one bucket per KB and client address);
+/// 429 when over it.
+pub async fn limit_client(state: &AppState, kb_id: &str, client: &str) -> Result<(), ApiError> {
+    let d = state
+        .limiter
+        .hit(
+            &format!("assistant:{kb_id}:{client}"),
+            state.config.assistant.client_message_limit,
+        )
+        .await;
+    if d.allowed {
+        return Ok(());
+    }
+    state.metrics.rate_limited("assistant_client");
+    Err(ApiError::rate_limited(d.retry_after))
+}
+
+/// Reserves one message's credits (402 `spending_cap_exceeded` at the cap, before any work);
+/// `None` when messages are free.
+async fn reserve(state: &AppState, project_id: &str) -> Result<Option<Reservation>, ApiError> {
+    let price = state.config.assistant.message_credits;
+    if price <= 0 {
+        return Ok(None);
+    }
+    Ok(Some(
+        state
+            .store
+            .reserve_credits(project_id, Charge::priced(Action::AssistantMessage, 1, price))
+            .await?,
+    ))
+}
+
+/// Everything a validated message passes before any work: the per-client limit (browser
+/// callers), its thread (unknown, another project's or another KB's: 404), its credit (402).
+async fn admit(state: AppState, ctx: DocsCtx, req: Request) -> Result<Job, ApiError> {
     if let Caller::Site { client } = &ctx.caller {
-        let d = state
-            .limiter
-            .hit(
-                &format!("assistant:{}:{client}", ctx.kb.id),
-                state.config.assistant.client_message_limit,
-            )
-            .await;
-        if !d.allowed {
-            state.metrics.rate_limited("assistant_client");
-            return Err(ApiError::rate_limited(d.retry_after));
-        }
+        limit_client(&state, &ctx.kb.id, client).await?;
     }
     if let Some(thread) = &req.thread_id {
-        // Unknown, another project's or another KB's: 404 before any work or charge.
         state
             .store
             .get_thread(&ctx.project_id, &ctx.kb.id, thread)
             .await?;
     }
-    let price = state.config.assistant.message_credits;
-    let reservation = if price > 0 {
-        Some(
-            state
-                .store
-                .reserve_credits(
-                    &ctx.project_id,
-                    Charge::priced(Action::AssistantMessage, 1, price),
-                )
-                .await?,
-        )
-    } else {
-        None
-    };
-    let job = Job {
+    let reservation = reserve(&state, &ctx.project_id).await?;
+    Ok(Job {
         state,
-        ctx,
+        project_id: ctx.project_id,
+        kb: ctx.kb,
         req,
         reservation,
-    };
-    if wants_json(&headers) {
-        let sink = Sink {
-            encoder: None,
-            tx: None,
-        };
-        return match job.run(sink).await {
-            Some((thread_id, answer)) => Ok(Json(json_answer(&thread_id, &answer)).into_response()),
-            None => Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
-                "The assistant could not answer. Retry shortly.",
-            )),
-        };
-    }
+    })
+}
+
+/// The answer when nothing usable was produced (the credit was refunded).
+fn could_not_answer() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+        "The assistant could not answer. Retry shortly.",
+    )
+}
+
+/// Runs `job` in its own task, streaming its answer in `format` as it is produced; `finale`
+/// adds chunks before `finish`.
+fn stream(job: Job, format: Format, finale: Option<Finale>) -> Response {
     let message_id = tome_core::id::new_id(tome_core::id::MESSAGE);
     let mut encoder = Encoder::new(format, &message_id);
     let (tx, rx) = mpsc::channel::<Bytes>(64);
@@ -709,6 +745,7 @@ async fn message(
     let sink = Sink {
         encoder: Some(encoder),
         tx: Some(tx),
+        finale,
     };
     if !start.is_empty()
         && let Some(tx) = &sink.tx
@@ -725,7 +762,118 @@ async fn message(
     // Proxies must not buffer the stream.
     resp.headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(resp)
+    resp
+}
+
+async fn message(
+    state: AppState,
+    ctx: DocsCtx,
+    headers: HeaderMap,
+    body: MessageBody,
+    format: Format,
+) -> ApiResult<Response> {
+    let req = validate(body)?;
+    let job = admit(state, ctx, req).await?;
+    if wants_json(&headers) {
+        return match job.run(Sink::silent()).await {
+            Some((thread_id, answer)) => Ok(Json(json_answer(&thread_id, &answer)).into_response()),
+            None => Err(could_not_answer()),
+        };
+    }
+    Ok(stream(job, format, None))
+}
+
+/// An answered question: the answer and the thread it was recorded in.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    pub thread_id: String,
+    pub answer: Answer,
+}
+
+/// Answers one question exactly as the message endpoints do — the credit (402 at the cap), the
+/// retrieval (biased to `current_path`, reading `history` for a follow-up), the model or the
+/// extractive answerer, a new thread recorded with `fp` [`ANONYMOUS_FP`] — but whole, without a
+/// stream: for the hosted help centre's answer page. `question` must be non-blank; the caller
+/// does its own rate limiting ([`limit_client`]).
+pub async fn ask(
+    state: &AppState,
+    project_id: &str,
+    kb: Arc<KnowledgeBase>,
+    question: &str,
+    history: &[Turn],
+    current_path: Option<&str>,
+) -> Result<Asked, ApiError> {
+    let req = Request {
+        fp: ANONYMOUS_FP.to_string(),
+        history: history
+            .iter()
+            .filter(|t| !t.text.is_empty())
+            .map(|t| Msg {
+                role: if t.from_user { "user" } else { "assistant" }.to_string(),
+                text: t.text.clone(),
+            })
+            .collect(),
+        question: question.to_string(),
+        thread_id: None,
+        retrieval: DEFAULT_RETRIEVAL as usize,
+        tag: None,
+        context: Vec::new(),
+        current_path: current_path.filter(|p| !p.is_empty()).map(str::to_string),
+    };
+    let reservation = reserve(state, project_id).await?;
+    let job = Job {
+        state: state.clone(),
+        project_id: project_id.to_string(),
+        kb,
+        req,
+        reservation,
+    };
+    match job.run(Sink::silent()).await {
+        Some((thread_id, answer)) => Ok(Asked { thread_id, answer }),
+        None => Err(could_not_answer()),
+    }
+}
+
+/// A message from the hosted help centre's Ask box (its script, with JavaScript on): the v2
+/// endpoint's body and validation, for an anonymous visitor of a public KB's hosted pages.
+#[derive(Debug)]
+pub struct HostedMessage {
+    /// The visitor's address bucket, for the per-client message limit.
+    pub client: String,
+    /// The longest question accepted, in characters (the hosted form's limit).
+    pub max_question_chars: usize,
+    /// Chunks sent before `finish` (the answer's sanitised HTML).
+    pub finale: Finale,
+}
+
+/// Answers a hosted visitor's message as a UI message stream (the v2 endpoint's format and
+/// rules: per-client limit, credit, thread), with `fp` [`ANONYMOUS_FP`] whatever the body says.
+pub async fn hosted_message(
+    state: AppState,
+    kb: Arc<KnowledgeBase>,
+    hosted: HostedMessage,
+    mut body: MessageBody,
+) -> ApiResult<Response> {
+    body.fp = Some(ANONYMOUS_FP.to_string());
+    let req = validate(body)?;
+    if req.question.chars().count() > hosted.max_question_chars {
+        return Err(ApiError::validation(
+            "messages",
+            format!(
+                "the last message must be at most {} characters",
+                hosted.max_question_chars
+            ),
+        ));
+    }
+    let ctx = DocsCtx {
+        project_id: kb.project_id.clone(),
+        kb,
+        caller: Caller::Site {
+            client: hosted.client,
+        },
+    };
+    let job = admit(state, ctx, req).await?;
+    Ok(stream(job, Format::UiMessage, Some(hosted.finale)))
 }
 
 #[utoipa::path(post, path = "/v2/assistant/{domain}/message", tag = "Assistant",

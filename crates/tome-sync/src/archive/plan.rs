@@ -260,6 +260,7 @@ pub(crate) fn knowledge_base(
                     primary_color: patch(ts.primary_color),
                     dark_mode: ts.dark_mode.map_or(Patch::Absent, Patch::Value),
                     custom_css: patch(ts.custom_css),
+                    assistant: ts.assistant.map_or(Patch::Absent, Patch::Value),
                 })
             }),
         logo_path: patch(entry.and_then(|e| e.logo_path.clone())),
