@@ -2,36 +2,43 @@
 //!
 //! How it answers:
 //!
-//! 1. **Words.** The question's content words (lower-cased, lightly stemmed, stop words left
-//!    out) weigh 1; words of the context (earlier questions of the thread, selected text) that
-//!    the question lacks weigh [`CONTEXT_WEIGHT`], so a follow-up ("and on Windows?") is read
-//!    with the topic of the thread. A question with no content word of its own ("why?") is read
-//!    as its context. Each word is weighted idf-like over the retrieved passages
-//!    (`1 + ln((N + 1) / (df + 1))`): a word every passage has tells little.
-//! 2. **Relevant or not.** Passages scoring at least [`Options::min_score`] are relevant. If none
-//!    is, or together they contain less than [`Options::min_coverage`] of the question's own
-//!    content words (in their text, titles or headings), the reply says the documentation does not cover the
-//!    question and lists the closest pages (`unanswered`). Only pages that share a content word
-//!    with the question are suggested: "what is the capital of France" gets no citation at all.
-//! 3. **Sentences.** Relevant passages are cut into units (sentences, list
-//!    items, table rows, a `:` sentence with the code it introduces). Each unit scores its share
-//!    of the question's weight that it contains, plus [`PASSAGE_WEIGHT`] × the passage's score,
-//!    plus [`HEADING_WEIGHT`] × the share of the question's words in the passage's title and
-//!    heading, minus [`LENGTH_PENALTY`] for a very short or very long unit. A unit with no word of
-//!    the question is never quoted, so the page's first line is quoted only when it answers.
-//!    The best units are taken, best first, while their share of the question's weight is at
-//!    least [`RELATIVE_FLOOR`] × the largest share of any unit, at most
-//!    [`Options::max_sentences`] of them from at most [`MAX_PAGES`] pages, skipping repeats. If the
-//!    question's words are only in a passage's title or heading, its first sentences are quoted.
-//! 4. **The answer.** "From the documentation:", then one group per page, pages in order of their
-//!    best unit, units in reading order (passage by passage in retrieval order, then in text
-//!    order). Units are quoted verbatim: sentences run on as a paragraph, list items and table
-//!    rows are list items (numbered if they were), attached code is a fenced block, and a quoted
-//!    sentence that introduces a list (it ends with `:`, or an ordered list follows it: the
-//!    steps of a procedure) brings the list along; a unit cut from a very long sentence
-//!    is marked with `…`. Each group ends with its citation `[n]`, numbered 1, 2, … in text
-//!    order. A literal `[3]` inside quoted text is escaped (`\[3]`) so that every `[n]` of the
-//!    answer is a citation.
+//! 1. **Words.** The question's content words (lower-cased, lightly stemmed, stop words and
+//!    question filler left out) weigh 1; words of the context (earlier questions of the
+//!    thread, selected text) that the question lacks weigh [`CONTEXT_WEIGHT`], so a follow-up
+//!    ("and on Windows?") is read with the topic of the thread. A question with no content
+//!    word of its own ("why?") is read as its context. Each word also gets an idf-like weight
+//!    over the retrieved passages, `1 + ln((N + 1) / (df + 1))`: a word every passage has
+//!    tells little, a word few have is what the question is about.
+//! 2. **Which passages answer.** A passage answers if it scores at least
+//!    [`Options::min_score`] and contains at least [`Options::min_coverage`] of the question's
+//!    own words, idf-weighted, in its text, title or heading (a word seen only inside a
+//!    `{{…}}` placeholder counts half: tldr pages put example values there). Only such
+//!    passages are quoted.
+//! 3. **Unanswered.** With no answering passage the reply says that the documentation doesn't
+//!    cover the question and lists up to [`Options::max_suggestions`] closest pages as links
+//!    with citations (`unanswered`). A page is suggested only if its title or heading shares a
+//!    content word with the question and it contains at least [`SUGGESTION_COVERAGE`] ×
+//!    `min_coverage` of the question's words (counted alike): "what is the capital of France"
+//!    gets no citation at all, not even from a page with "Paris, France" in an example.
+//! 4. **Sentences.** The answering passages are cut into units: sentences, list items, table
+//!    rows, a `:` sentence with the code it introduces. A unit scores the share of the
+//!    question's weight it contains, plus [`PASSAGE_WEIGHT`] × the passage's score, plus
+//!    [`HEADING_WEIGHT`] × the question's coverage by the passage's title and heading, minus
+//!    [`LENGTH_PENALTY`] if it is very short or very long. A unit with no word of the question
+//!    is never quoted, so a page's first line is quoted only when it answers. Units are taken
+//!    best first, skipping any whose share is below [`RELATIVE_FLOOR`] × the best share and
+//!    any repeat, up to [`Options::max_sentences`] units from at most [`MAX_PAGES`] pages. If
+//!    the question's words are only in a title or heading ("webhooks?"), the first sentences
+//!    of that passage are quoted.
+//! 5. **The answer.** "From the documentation:", then one group per page, pages in order of
+//!    their best unit, units in reading order (passages in retrieval order, units in text
+//!    order). Units are quoted verbatim: sentences of one paragraph run on, another paragraph
+//!    starts a new one, list items and table rows are list items (numbered if they were),
+//!    attached code is a fenced block; a quoted sentence that introduces a list (it ends with
+//!    `:`, or an ordered list follows it: the steps of a procedure) brings the list along; a
+//!    unit cut from a very long sentence is marked with `…`. Each group ends with its citation
+//!    `[n]`, numbered 1, 2, … in text order. A literal `[3]` inside quoted text is escaped
+//!    (`\[3]`) so that every `[n]` of the answer is a citation.
 //!
 //! Sources: one per page, pages told apart by their URL without the `#fragment` (a page's
 //! sections are passages of the same page). The citation keeps the URL, fragment included, of
@@ -39,10 +46,10 @@
 //! is the article's title.
 //!
 //! Clarifying question: a question of a single content word, without thread context, that
-//! matches at least three pages with nearly equal scores ([`CLARIFY_SPREAD`]) of which not
-//! exactly one has the word in its title, gets `clarifying_question`: "which of these pages do
-//! you mean?" with the pages cited. Its resolution is `answered`: the documentation covers the
-//! term, so it is no content gap for the analytics.
+//! at least three answering pages match with nearly equal scores ([`CLARIFY_SPREAD`]), and
+//! where not exactly one of them has the word in its title, gets `clarifying_question`: "which
+//! one do you mean?" with those pages as cited links. Its resolution is `answered`: the
+//! documentation covers the term, so it is no content gap in the analytics.
 
 mod units;
 mod words;
@@ -53,7 +60,7 @@ use tome_core::assistant::{Resolution, ResponseType};
 
 use crate::{Answer, Citation, Passage};
 use units::{Kind, Unit};
-use words::content_words;
+use words::{Words, add_words, content_words};
 
 /// Settings of the extractive answerer.
 #[derive(Debug, Clone)]
@@ -65,10 +72,10 @@ pub struct Options {
     pub max_sentences: usize,
     /// Most pages suggested in an `unanswered` reply.
     pub max_suggestions: usize,
-    /// Share (0–1) of the question's content words that the relevant passages must contain
-    /// between them (text, title or heading) for an answer; below it the answer is
-    /// `unanswered`. It keeps a passage that search ranked high on one word of the question
-    /// from being quoted as an answer to all of it.
+    /// Share (0–1) of the question's content words that a passage must contain (text, title or
+    /// heading) to be quoted; with no such passage the answer is `unanswered`. It keeps a
+    /// passage that search ranked high on one word of the question ("cup" of "who won the world
+    /// cup") from being quoted as an answer to all of it.
     pub min_coverage: f32,
 }
 
@@ -78,7 +85,7 @@ impl Default for Options {
             min_score: 0.3,
             max_sentences: 4,
             max_suggestions: 3,
-            min_coverage: 0.5,
+            min_coverage: 0.6,
         }
     }
 }
@@ -103,6 +110,8 @@ pub const MAX_PAGES: usize = 3;
 /// Pages whose best scores are within this of the top one count as equally likely (for a
 /// clarifying question).
 pub const CLARIFY_SPREAD: f32 = 0.05;
+/// Share of [`Options::min_coverage`] that a suggested page must reach.
+pub const SUGGESTION_COVERAGE: f32 = 0.6;
 /// Most list items quoted after a sentence that introduces them.
 const MAX_STEPS: usize = 10;
 /// Sentences quoted from the best passage when the question's words are only in its title.
@@ -116,30 +125,27 @@ const CLARIFY: &str = "Your question matches several pages. Which one do you mea
 /// Answers `question` (with `context`: earlier questions of the thread and any text the asker
 /// selected, most recent last) from `passages` (best first).
 pub fn answer(question: &str, context: &[String], passages: &[Passage], opts: &Options) -> Answer {
-    let query = Query::new(question, context);
     let mut analysed: Vec<Analysed> = passages.iter().map(Analysed::new).collect();
     // Best first, whatever order they came in; ties keep the caller's order.
     analysed.sort_by(|a, b| b.passage.score.total_cmp(&a.passage.score));
+    let query = Query::new(question, context, &analysed);
     if query.primary.is_empty() {
         return not_covered(&[], &query, opts);
     }
-    let idf = query.idf(&analysed);
+    // The passages that answer: relevant to search, and containing enough of the question.
     let relevant: Vec<&Analysed> = analysed
         .iter()
-        .filter(|a| a.passage.score >= opts.min_score)
+        .filter(|a| {
+            a.passage.score >= opts.min_score && query.coverage(&a.words) >= opts.min_coverage
+        })
         .collect();
-    let relevant_words: BTreeSet<String> = relevant
-        .iter()
-        .flat_map(|a| a.words.iter().cloned())
-        .collect();
-    let covered = query.coverage(&relevant_words) >= opts.min_coverage;
-    if !covered {
+    if relevant.is_empty() {
         return not_covered(&analysed, &query, opts);
     }
     if let Some(clarifying) = clarify(&relevant, &query, opts) {
         return clarifying;
     }
-    let picked = pick(&relevant, &query, &idf, opts);
+    let picked = pick(&relevant, &query, opts);
     if picked.is_empty() {
         return not_covered(&analysed, &query, opts);
     }
@@ -150,12 +156,20 @@ pub fn answer(question: &str, context: &[String], passages: &[Passage], opts: &O
 struct Query {
     /// The question's own content words (or the context's, if it has none).
     primary: BTreeSet<String>,
-    /// All words with their weight: primary 1, context [`CONTEXT_WEIGHT`]. Sorted, no repeats.
-    words: Vec<(String, f32)>,
+    /// All words, sorted, no repeats.
+    words: Vec<QueryWord>,
+}
+
+struct QueryWord {
+    word: String,
+    /// 1 for the question's own words, [`CONTEXT_WEIGHT`] for the context's.
+    weight: f32,
+    /// Idf-like weight over the retrieved passages.
+    idf: f32,
 }
 
 impl Query {
-    fn new(question: &str, context: &[String]) -> Self {
+    fn new(question: &str, context: &[String], passages: &[Analysed]) -> Self {
         let mut primary: BTreeSet<String> = content_words(question).into_iter().collect();
         let mut extra: BTreeSet<String> = context
             .iter()
@@ -165,28 +179,56 @@ impl Query {
         if primary.is_empty() {
             primary = std::mem::take(&mut extra);
         }
-        let mut words: Vec<(String, f32)> = primary.iter().map(|w| (w.clone(), 1.0)).collect();
-        words.extend(extra.into_iter().map(|w| (w, CONTEXT_WEIGHT)));
-        words.sort_by(|a, b| a.0.cmp(&b.0));
+        let n = passages.len() as f32;
+        let idf = |word: &str| {
+            let df = passages
+                .iter()
+                .filter(|a| a.words.contains_key(word))
+                .count() as f32;
+            1.0 + ((n + 1.0) / (df + 1.0)).ln()
+        };
+        let mut words: Vec<QueryWord> = primary
+            .iter()
+            .map(|w| (w.clone(), 1.0))
+            .chain(extra.into_iter().map(|w| (w, CONTEXT_WEIGHT)))
+            .map(|(word, weight)| QueryWord {
+                idf: idf(&word),
+                word,
+                weight,
+            })
+            .collect();
+        words.sort_by(|a, b| a.word.cmp(&b.word));
         Query { primary, words }
     }
 
-    /// Weights of [`Query::words`] times their idf over `passages`, in the same order.
-    fn idf(&self, passages: &[Analysed]) -> Vec<f32> {
-        let n = passages.len() as f32;
-        self.words
-            .iter()
-            .map(|(word, weight)| {
-                let df = passages.iter().filter(|a| a.words.contains(word)).count() as f32;
-                weight * (1.0 + ((n + 1.0) / (df + 1.0)).ln())
-            })
-            .collect()
+    fn primary_words(&self) -> impl Iterator<Item = &QueryWord> {
+        self.words.iter().filter(|w| self.primary.contains(&w.word))
     }
 
-    /// Share of the question's own words in `words`.
-    fn coverage(&self, words: &BTreeSet<String>) -> f32 {
-        let hits = self.primary.iter().filter(|w| words.contains(*w)).count();
-        hits as f32 / self.primary.len().max(1) as f32
+    /// Share of the question's own words in `words`, each weighted by its idf (a word that
+    /// few retrieved passages have is more the point of the question), a placeholder word
+    /// counting partly.
+    fn coverage(&self, words: &Words) -> f32 {
+        let total: f32 = self.primary_words().map(|w| w.idf).sum();
+        let hits: f32 = self
+            .primary_words()
+            .filter_map(|w| words.get(&w.word).map(|presence| presence * w.idf))
+            .sum();
+        if total > 0.0 { hits / total } else { 0.0 }
+    }
+
+    /// Share of the question's own words in `words`, all counting alike (a placeholder word
+    /// partly): how close a page is, for suggestions.
+    fn share(&self, words: &Words) -> f32 {
+        let hits: f32 = self.primary.iter().filter_map(|w| words.get(w)).sum();
+        hits / self.primary.len().max(1) as f32
+    }
+
+    /// Whether `words` has one of the question's own words outside placeholders.
+    fn shares_a_word(&self, words: &Words) -> bool {
+        self.primary
+            .iter()
+            .any(|w| words.get(w).is_some_and(|p| *p >= 1.0))
     }
 }
 
@@ -197,36 +239,38 @@ struct Analysed<'a> {
     page: &'a str,
     units: Vec<Unit>,
     /// Content words of each unit (with its attached code).
-    unit_words: Vec<BTreeSet<String>>,
+    unit_words: Vec<Words>,
     /// Content words of the title, the heading trail and heading lines in the text.
-    heading_words: BTreeSet<String>,
+    heading_words: Words,
     /// All content words: text, title and heading.
-    words: BTreeSet<String>,
+    words: Words,
 }
 
 impl<'a> Analysed<'a> {
     fn new(passage: &'a Passage) -> Self {
         let units = units::units(&passage.text);
-        let unit_words: Vec<BTreeSet<String>> = units
+        let unit_words: Vec<Words> = units
             .iter()
             .map(|u| {
-                let mut words: BTreeSet<String> = content_words(&u.text).into_iter().collect();
-                words.extend(u.code.iter().flat_map(|line| content_words(line)));
+                let mut words = Words::new();
+                add_words(&u.text, &mut words);
+                for line in &u.code {
+                    add_words(line, &mut words);
+                }
                 words
             })
             .collect();
-        let mut heading_words: BTreeSet<String> = content_words(&passage.title)
-            .into_iter()
-            .chain(content_words(&passage.heading))
-            .collect();
+        let mut heading_words = Words::new();
+        add_words(&passage.title, &mut heading_words);
+        add_words(&passage.heading, &mut heading_words);
         for (unit, words) in units.iter().zip(&unit_words) {
             if unit.kind == Kind::Heading {
-                heading_words.extend(words.iter().cloned());
+                merge(&mut heading_words, words);
             }
         }
         let mut words = heading_words.clone();
         for unit_words in &unit_words {
-            words.extend(unit_words.iter().cloned());
+            merge(&mut words, unit_words);
         }
         Analysed {
             passage,
@@ -236,6 +280,14 @@ impl<'a> Analysed<'a> {
             heading_words,
             words,
         }
+    }
+}
+
+/// Adds `from` to `into`, keeping each word's highest presence.
+fn merge(into: &mut Words, from: &Words) {
+    for (word, presence) in from {
+        let entry = into.entry(word.clone()).or_insert(0.0);
+        *entry = entry.max(*presence);
     }
 }
 
@@ -253,8 +305,8 @@ struct Pick {
 }
 
 /// The units that answer the question best (see the module documentation), best first.
-fn pick(relevant: &[&Analysed], query: &Query, idf: &[f32], opts: &Options) -> Vec<Pick> {
-    let total: f32 = idf.iter().sum();
+fn pick(relevant: &[&Analysed], query: &Query, opts: &Options) -> Vec<Pick> {
+    let total: f32 = query.words.iter().map(|w| w.weight * w.idf).sum();
     let mut candidates = Vec::new();
     for (p, a) in relevant.iter().enumerate() {
         let heading = HEADING_WEIGHT * query.coverage(&a.heading_words);
@@ -265,9 +317,7 @@ fn pick(relevant: &[&Analysed], query: &Query, idf: &[f32], opts: &Options) -> V
             let matched: f32 = query
                 .words
                 .iter()
-                .zip(idf)
-                .filter(|((word, _), _)| words.contains(word))
-                .map(|(_, w)| w)
+                .filter_map(|w| words.get(&w.word).map(|p| p * w.weight * w.idf))
                 .sum();
             if matched <= 0.0 {
                 continue;
@@ -383,9 +433,9 @@ fn compose(relevant: &[&Analysed], picked: &[Pick]) -> Answer {
                 ordered.insert((pick.passage, step));
             }
         }
-        let units: Vec<&Unit> = ordered
+        let units: Vec<(usize, &Unit)> = ordered
             .iter()
-            .map(|(p, u)| &relevant[*p].units[*u])
+            .map(|(p, u)| (*p, &relevant[*p].units[*u]))
             .collect();
         text.push_str("\n\n");
         text.push_str(&render_group(&units, n + 1));
@@ -428,10 +478,14 @@ enum Block {
     Code(Vec<String>),
 }
 
-/// One page's quoted units, ending with the citation `[n]`.
-fn render_group(units: &[&Unit], n: usize) -> String {
+/// One page's quoted units (with the passage each is from), ending with the citation `[n]`.
+/// Sentences of one paragraph run on; another paragraph or passage starts a new one.
+fn render_group(units: &[(usize, &Unit)], n: usize) -> String {
     let mut blocks: Vec<Block> = Vec::new();
-    for unit in units {
+    let mut previous: Option<(usize, usize)> = None;
+    for &(passage, unit) in units {
+        let same_paragraph = previous == Some((passage, unit.block));
+        previous = Some((passage, unit.block));
         let mut quoted = quote(unit);
         if unit.kind == Kind::Item {
             quoted = match unit.number {
@@ -442,14 +496,15 @@ fn render_group(units: &[&Unit], n: usize) -> String {
         match (unit.kind, blocks.last_mut()) {
             (Kind::Item, Some(Block::List(items))) => items.push(quoted),
             (Kind::Item, _) => blocks.push(Block::List(vec![quoted])),
-            (_, Some(Block::Paragraph(paragraph))) => {
+            (_, Some(Block::Paragraph(paragraph))) if same_paragraph => {
                 paragraph.push(' ');
                 paragraph.push_str(&quoted);
             }
             _ => blocks.push(Block::Paragraph(quoted)),
         }
         if !unit.code.is_empty() {
-            blocks.push(Block::Code(unit.code.clone()));
+            blocks.push(Block::Code(dedent(&unit.code)));
+            previous = None;
         }
     }
     // The citation closes the group's last text.
@@ -478,6 +533,20 @@ fn render_group(units: &[&Unit], n: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+/// Code lines without the indentation they all share (a block nested in a list or component).
+fn dedent(lines: &[String]) -> Vec<String> {
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or(l.trim_start()).to_string())
+        .collect()
 }
 
 /// A unit's text as quoted: verbatim, `…` where it was cut, literal `[n]` escaped.
@@ -512,16 +581,20 @@ fn escape_citations(text: &str) -> String {
     out
 }
 
-/// "The documentation doesn't cover this", with the closest pages that share a word with the
-/// question.
+/// "The documentation doesn't cover this", with the closest pages: those whose title or heading
+/// shares a word with the question and that contain at least [`SUGGESTION_COVERAGE`] ×
+/// `min_coverage` of its words (counted alike, not weighted). A word shared only by the text
+/// is too weak a link to cite ("capital of France" meets a page with "Paris, France" in an
+/// example), and so is one word of many ("how far is the moon" meets `moon-buggy`).
 fn not_covered(analysed: &[Analysed], query: &Query, opts: &Options) -> Answer {
     let mut pages: Vec<&Passage> = Vec::new();
     for a in analysed {
         if pages.len() >= opts.max_suggestions {
             break;
         }
-        let shares = query.primary.iter().any(|w| a.words.contains(w));
-        if shares && !pages.iter().any(|p| page_of(&p.url) == a.page) {
+        let close = query.shares_a_word(&a.heading_words)
+            && query.share(&a.words) >= opts.min_coverage * SUGGESTION_COVERAGE;
+        if close && !pages.iter().any(|p| page_of(&p.url) == a.page) {
             pages.push(a.passage);
         }
     }
@@ -553,7 +626,7 @@ fn clarify(relevant: &[&Analysed], query: &Query, opts: &Options) -> Option<Answ
         if a.passage.score < top - CLARIFY_SPREAD {
             break;
         }
-        if a.words.contains(word) && !pages.iter().any(|p| p.page == a.page) {
+        if query.shares_a_word(&a.words) && !pages.iter().any(|p| p.page == a.page) {
             pages.push(a);
         }
     }

@@ -249,9 +249,21 @@ fn one_source_per_page_and_groups_in_reading_order() {
 #[test]
 fn several_pages_are_numbered_in_text_order() {
     let passages = [tar(0.7), git_commit(0.66), ssh_keygen(0.62)];
-    let answer = ask(
+    // A compound question: each page covers a third of it, so the coverage bar is lowered.
+    let opts = Options {
+        min_coverage: 0.3,
+        ..Options::default()
+    };
+    let answer = answer(
         "commit staged files with a message, change the password of an ssh key, list the contents of a tar file",
+        &[],
         &passages,
+        &opts,
+    );
+    assert_eq!(
+        ask("commit staged files with a message, change the password of an ssh key, list the contents of a tar file", &passages).resolution,
+        Resolution::Unanswered,
+        "no one page covers half of it"
     );
     assert_eq!(answer.sources.len(), 3, "{}", answer.text);
     assert_citations_in_order(&answer);
@@ -279,11 +291,39 @@ fn several_pages_are_numbered_in_text_order() {
 
 #[test]
 fn an_unrelated_question_is_unanswered_without_citations() {
-    // Search may still return something above the threshold (a fuzzy match).
-    let passages = [tar(0.45), ssh_keygen(0.4), previews_intro(0.35)];
+    // Search may still return something above the threshold: pages that mention a word of
+    // the question in an example (tldr's `llm` and `kosmorro`).
+    let llm = tldr(
+        "llm",
+        "# llm\n\n> Interact with Large Language Models (LLMs) via remote APIs and models that can be installed and run on your machine.\n\n\
+         - Download and run a prompt against a model:\n\n`llm {{[-m|--model]}} {{orca-mini-3b-gguf2-q4_0}} \"{{What is the capital of France?}}\"`\n",
+        0.62,
+    );
+    let kosmorro = tldr(
+        "kosmorro",
+        "# kosmorro\n\n> Compute the ephemerides and the events for a given date, at a given position on Earth.\n\n\
+         - Get ephemerides for Paris, France:\n\n`kosmorro {{[-p|--position]}} \"48.7996,2.3511\"`\n\n\
+         - Get ephemerides for Paris, France, on June 9th, 2020:\n\n`kosmorro {{[-p|--position]}} \"48.7996,2.3511\" {{[-d|--date]}} \"2020-06-09\"`\n",
+        0.42,
+    );
+    let cups = tldr(
+        "cups-config",
+        "# cups-config\n\n> Show technical information about your CUPS print server installation.\n\n\
+         - Show the location of CUPS' configuration directory, if it won't start:\n\n`cups-config --serverroot`\n",
+        0.53,
+    );
+    let passages = [
+        llm,
+        cups,
+        kosmorro,
+        tar(0.45),
+        ssh_keygen(0.4),
+        previews_intro(0.35),
+    ];
     for question in [
         "What is the capital of France?",
         "who won the football world cup in 2018",
+        "how many calories are in a banana",
         "best pizza recipe",
     ] {
         let answer = ask(question, &passages);
@@ -338,22 +378,29 @@ fn answer_with(passages: &[Passage], question: &str, max_suggestions: usize) -> 
 
 #[test]
 fn a_passage_covering_too_little_of_the_question_is_not_an_answer() {
-    // High score, but only "branch" of branch/protection/rules/enforce.
-    let answer = ask(
-        "How do I enforce branch protection rules?",
-        &[previews_manual(0.8)],
-    );
+    // High score, but only "branch" and "preview" of five words.
+    let question = "How do I enforce branch protection rules for previews?";
+    let answer = ask(question, &[previews_manual(0.8)]);
     assert_eq!(answer.resolution, Resolution::Unanswered);
+    assert_eq!(
+        answer.text,
+        format!(
+            "The documentation doesn't cover this.\n\nClosest pages:\n\n\
+             - [Preview deployments]({HC}/preview-deployments#manual-previews) [1]"
+        )
+    );
     assert_eq!(
         answer.sources.len(),
         1,
-        "the page shares a word: it is suggested"
+        "its heading shares a word: suggested"
     );
-    assert!(
-        answer
-            .text
-            .starts_with("The documentation doesn't cover this.\n\nClosest pages:")
-    );
+    // A lower bar answers from it (coverage is idf-weighted: the missing words weigh more).
+    let opts = Options {
+        min_coverage: 0.25,
+        ..Options::default()
+    };
+    let answer = super::answer(question, &[], &[previews_manual(0.8)], &opts);
+    assert_eq!(answer.resolution, Resolution::Answered);
 }
 
 #[test]

@@ -1,26 +1,61 @@
 //! The content words of a text: lower-cased, lightly stemmed, stop words left out.
 
-/// Common English words, and the filler of questions, that say nothing about the topic.
+use std::collections::BTreeMap;
+
+/// Common English words, and the filler of questions ("what is the best way to …"), that say
+/// nothing about the topic.
 #[rustfmt::skip]
 const STOP_WORDS: &[&str] = &[
     "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "anyone",
-    "are", "as", "at", "be", "been", "before", "being", "between", "both", "but", "by", "can",
-    "cannot", "could", "did", "do", "does", "doing", "done", "each", "either", "else", "ever",
-    "every", "few", "for", "from", "further", "get", "gets", "getting", "got", "had", "has", "have",
-    "having", "he", "her", "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its",
-    "itself", "just", "know", "let", "like", "may", "me", "might", "more", "most", "much", "must",
-    "my", "need", "needs", "no", "nor", "not", "now", "of", "off", "on", "once", "one", "only",
-    "or", "other", "our", "out", "over", "own", "please", "possible", "same", "shall", "she",
-    "should", "so", "some", "something", "such", "tell", "than", "thank", "thanks", "that", "the",
-    "their", "them", "then", "there", "these", "they", "thing", "things", "this", "those",
-    "through", "to", "too", "under", "until", "up", "us", "use", "used", "using", "very", "want",
-    "wanted", "was", "way", "we", "well", "were", "what", "when", "where", "whether", "which",
-    "while", "who", "whom", "why", "will", "with", "would", "yes", "you", "your", "yours",
+    "are", "as", "at", "be", "been", "before", "being", "best", "between", "both", "but", "by",
+    "can", "cannot", "could", "did", "do", "does", "doing", "done", "each", "either", "else",
+    "ever", "every", "few", "for", "from", "further", "get", "gets", "getting", "good", "got",
+    "had", "has", "have", "having", "he", "her", "here", "him", "his", "how", "i", "if", "in",
+    "into", "is", "it", "its", "itself", "just", "know", "let", "like", "many", "may", "me",
+    "might", "more", "most", "much", "must", "my", "need", "needs", "no", "nor", "not", "now", "of",
+    "off", "on", "once", "one", "only", "or", "other", "our", "out", "over", "own", "please",
+    "possible", "same", "see", "shall", "she", "should", "so", "some", "something", "such", "tell",
+    "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these", "they",
+    "thing", "things", "this", "those", "through", "to", "too", "under", "until", "up", "us", "use",
+    "used", "using", "very", "want", "wanted", "was", "way", "we", "well", "were", "what", "when",
+    "where", "whether", "which", "while", "who", "whom", "why", "will", "with", "would", "yes",
+    "you", "your", "yours",
 ];
 
 /// Whether `word` (lower-cased) is a stop word.
 fn is_stop_word(word: &str) -> bool {
     STOP_WORDS.binary_search(&word).is_ok()
+}
+
+/// The content words of a text, each with its presence: 1, or [`PLACEHOLDER_WEIGHT`] if it
+/// occurs only inside `{{…}}` placeholders.
+pub(crate) type Words = BTreeMap<String, f32>;
+
+/// Presence of a word seen only inside a `{{…}}` placeholder: tldr pages write example values
+/// so (`llm "{{What is the capital of France?}}"`); they hint at what a command takes
+/// (`{{archive.tar.gz}}`) but are not what the page is about.
+pub(crate) const PLACEHOLDER_WEIGHT: f32 = 0.5;
+
+/// Adds the content words of `text` to `words`, keeping each word's highest presence.
+pub(crate) fn add_words(text: &str, words: &mut Words) {
+    let mut add = |segment: &str, presence: f32| {
+        for word in content_words(segment) {
+            let entry = words.entry(word).or_insert(0.0);
+            *entry = entry.max(presence);
+        }
+    };
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        add(&rest[..open], 1.0);
+        let inside = &rest[open + 2..];
+        let Some(close) = inside.find("}}") else {
+            rest = inside;
+            break;
+        };
+        add(&inside[..close], PLACEHOLDER_WEIGHT);
+        rest = &inside[close + 2..];
+    }
+    add(rest, 1.0);
 }
 
 /// The content words of `text`: lower-cased, stop words and one-letter words left out, lightly
@@ -51,7 +86,15 @@ pub(crate) fn content_words(text: &str) -> Vec<String> {
 
 fn push_words(text: &str, out: &mut Vec<String>) {
     let text = unbracket_letters(text);
-    for word in text.split(|c: char| !c.is_alphanumeric()) {
+    for word in text.split(|c: char| !(c.is_alphanumeric() || is_apostrophe(c))) {
+        // Contractions: `don't`, `won't` are negated auxiliaries (stop words); `user's` is
+        // `user`.
+        let word = word.trim_matches(is_apostrophe);
+        let word = match word.split_once(is_apostrophe) {
+            Some((_, "t" | "T")) => continue,
+            Some((base, _)) => base,
+            None => word,
+        };
         if word.is_empty() {
             continue;
         }
@@ -61,6 +104,10 @@ fn push_words(text: &str, out: &mut Vec<String>) {
         }
         out.push(stem(&lower));
     }
+}
+
+fn is_apostrophe(c: char) -> bool {
+    c == '\'' || c == '’'
 }
 
 /// `E[x]tract` → `Extract`: a single letter in brackets is a mnemonic (tldr pages mark option
@@ -187,12 +234,31 @@ mod tests {
     }
 
     #[test]
+    fn placeholder_words_count_half() {
+        let mut words = Words::new();
+        add_words(
+            "Run a prompt: `llm \"{{What is the capital of France?}}\"` with llm {{model",
+            &mut words,
+        );
+        assert_eq!(words.get("capital"), Some(&PLACEHOLDER_WEIGHT));
+        assert_eq!(words.get("prompt"), Some(&1.0));
+        assert_eq!(words.get("llm"), Some(&1.0));
+        assert_eq!(words.get("model"), Some(&1.0), "an unclosed `{{{{` is text");
+        add_words("The capital letter.", &mut words);
+        assert_eq!(words.get("capital"), Some(&1.0));
+    }
+
+    #[test]
     fn content_words_skip_stop_words_and_urls() {
         assert_eq!(
             content_words(
                 "How do I install the CLI on Windows? See https://nodejs.org/en and [docs](https://x.dev/a-b)."
             ),
-            ["install", "cli", "window", "see", "doc"]
+            ["install", "cli", "window", "doc"]
+        );
+        assert_eq!(
+            content_words("Why won't the user’s docs build? It doesn't ‘work’."),
+            ["user", "doc", "build", "work"]
         );
         assert_eq!(
             content_words("What is the capital of France?"),
