@@ -21,6 +21,11 @@
 //!   `d` value from `finishReason` and `usage` only, so a `threadId` there would be dropped: the
 //!   annotation (`message.annotations[0].threadId`) is where v4 clients find it.
 //!
+//! Checked by hand against the npm parsers: `ai@5.0.0` (strict; it fails the stream on a
+//! top-level `threadId` in `finish`), `ai@5.0.277` and `ai@7.0.185` (`DefaultChatTransport` +
+//! `readUIMessageStream`), and `@ai-sdk/ui-utils@1` (`callChatApi`, data protocol): text,
+//! sources, thread ID and errors all come through.
+//!
 //! A message's text is one text part (UI message stream): sources may arrive while it is open,
 //! and it is closed only at the end, so the client's message reads as one Markdown text followed
 //! by its `source-url` parts; splitting the text at each source would cut Markdown blocks apart.
