@@ -91,10 +91,19 @@ async fn a_generated_answer_cites_the_passages_it_was_sent() {
     let (_, article) = content(&app).await;
     let key = app.new_key(KeyKind::Assistant).await;
 
-    let r = ask(&app, &key, "how do I install the command-line tool on Windows", "application/json").await;
+    let r = ask(
+        &app,
+        &key,
+        "how do I install the command-line tool on Windows",
+        "application/json",
+    )
+    .await;
     r.assert_status(200);
     let text = r.body["text"].as_str().unwrap();
-    assert!(text.starts_with("Download the MSI installer and run it [1]"), "{text}");
+    assert!(
+        text.starts_with("Download the MSI installer and run it [1]"),
+        "{text}"
+    );
     assert!(!text.contains("[9]") && !text.contains("[2]"), "{text}");
     let sources = r.body["sources"].as_array().unwrap();
     assert_eq!(sources.len(), 1, "{sources:?}");
@@ -108,7 +117,10 @@ async fn a_generated_answer_cites_the_passages_it_was_sent() {
     assert_eq!(sent.len(), 1);
     let req = &sent[0];
     assert!(req.path.ends_with("/chat/completions"), "{}", req.path);
-    assert_eq!(req.header("authorization"), Some("Bearer sk-secret-test-key"));
+    assert_eq!(
+        req.header("authorization"),
+        Some("Bearer sk-secret-test-key")
+    );
     assert_eq!(req.body["model"], "test-model");
     assert_eq!(req.body["stream"], true);
     let all: String = req.body["messages"]
@@ -118,9 +130,15 @@ async fn a_generated_answer_cites_the_passages_it_was_sent() {
         .map(|m| m["content"].as_str().unwrap_or_default().to_string())
         .collect::<Vec<_>>()
         .join("\n");
-    assert!(all.contains("[1]") && all.contains("Install the CLI"), "{all}");
+    assert!(
+        all.contains("[1]") && all.contains("Install the CLI"),
+        "{all}"
+    );
     assert!(all.contains("how do I install the command-line tool on Windows"));
-    assert!(!all.contains("DRAFTSECRET"), "a draft was sent to the model");
+    assert!(
+        !all.contains("DRAFTSECRET"),
+        "a draft was sent to the model"
+    );
     assert_eq!(assistant_credits(&app).await, 1);
 }
 
@@ -134,7 +152,13 @@ async fn the_stream_carries_the_model_text_as_it_comes() {
     let app = app_with(&model).await;
     content(&app).await;
     let key = app.new_key(KeyKind::Assistant).await;
-    let r = ask(&app, &key, "install the command-line tool on Linux", "text/event-stream").await;
+    let r = ask(
+        &app,
+        &key,
+        "install the command-line tool on Linux",
+        "text/event-stream",
+    )
+    .await;
     r.assert_status(200);
     assert_eq!(
         r.header("x-vercel-ai-ui-message-stream"),
@@ -174,14 +198,22 @@ async fn a_failing_model_falls_back_to_the_extractive_answer() {
         let app = app_with(&model).await;
         let (_, article) = content(&app).await;
         let key = app.new_key(KeyKind::Assistant).await;
-        let r = ask(&app, &key, "how do I install the command-line tool on Windows", "application/json").await;
+        let r = ask(
+            &app,
+            &key,
+            "how do I install the command-line tool on Windows",
+            "application/json",
+        )
+        .await;
         r.assert_status(200);
         let text = r.body["text"].as_str().unwrap();
         assert!(text.contains("model is unavailable"), "{text}");
         assert!(!text.contains("sk-secret"), "{text}");
         let sources = r.body["sources"].as_array().unwrap();
         assert!(
-            sources.iter().any(|s| s["url"].as_str().unwrap().contains(&article)),
+            sources
+                .iter()
+                .any(|s| s["url"].as_str().unwrap().contains(&article)),
             "{sources:?}"
         );
         assert_eq!(assistant_credits(&app).await, 1);
@@ -198,7 +230,13 @@ async fn a_model_failing_part_way_ends_the_stream_with_an_error() {
     let app = app_with(&model).await;
     content(&app).await;
     let key = app.new_key(KeyKind::Assistant).await;
-    let r = ask(&app, &key, "install the command-line tool on Linux", "text/event-stream").await;
+    let r = ask(
+        &app,
+        &key,
+        "install the command-line tool on Linux",
+        "text/event-stream",
+    )
+    .await;
     r.assert_status(200);
     let chunks: Vec<Value> = r
         .text
@@ -220,7 +258,13 @@ async fn an_unrelated_question_never_reaches_the_model() {
     let app = app_with(&model).await;
     content(&app).await;
     let key = app.new_key(KeyKind::Assistant).await;
-    let r = ask(&app, &key, "what is the capital of France", "application/json").await;
+    let r = ask(
+        &app,
+        &key,
+        "what is the capital of France",
+        "application/json",
+    )
+    .await;
     r.assert_status(200);
     assert!(model.requests().is_empty());
     assert_eq!(r.body["sources"], json!([]));
