@@ -201,7 +201,11 @@ fn read_question(uri: &Uri) -> (Asked, Option<String>) {
     // The page the question was asked on, when it names an article.
     let from = params
         .get("from")
-        .filter(|f| f.chars().count() <= assistant::MAX_CURRENT_PATH && article_id_in(f).is_some())
+        .filter(|f| {
+            f.chars().count() <= assistant::MAX_CURRENT_PATH
+                && !f.contains('\0')
+                && article_id_in(f).is_some()
+        })
         .cloned();
     let asked = match params.get("q") {
         None => Asked::Nothing,

@@ -392,12 +392,6 @@ impl Sink {
     }
 }
 
-/// The text of an answer in the pieces it is streamed in: line by line, so the first line leaves
-/// before the rest is sent.
-fn pieces(text: &str) -> Vec<String> {
-    text.split_inclusive('\n').map(str::to_string).collect()
-}
-
 /// What one message's answering needs, owned (it runs in its own task).
 struct Job {
     state: AppState,
@@ -499,16 +493,11 @@ impl Job {
         Some(answer)
     }
 
+    /// Streams a finished answer a paragraph at a time, each source after the paragraph that
+    /// first cites it.
     async fn stream_whole(&self, answer: &Answer, sink: &mut Sink) {
-        for piece in pieces(&answer.text) {
-            sink.send(&Event::Text(piece)).await;
-        }
-        for (i, c) in answer.sources.iter().enumerate() {
-            sink.send(&Event::Source {
-                id: (i + 1).to_string(),
-                citation: c.clone(),
-            })
-            .await;
+        for event in tome_assistant::stream::events(answer) {
+            sink.send(&event).await;
         }
     }
 
@@ -759,9 +748,6 @@ fn stream(job: Job, format: Format, finale: Option<Finale>) -> Response {
         resp.headers_mut()
             .insert(*name, HeaderValue::from_static(value));
     }
-    // Proxies must not buffer the stream.
-    resp.headers_mut()
-        .insert("x-accel-buffering", HeaderValue::from_static("no"));
     resp
 }
 
