@@ -11,6 +11,7 @@ mod content;
 mod credits;
 mod framing;
 mod hosted;
+mod hosted_ask;
 mod kb;
 mod layering;
 mod openapi;
