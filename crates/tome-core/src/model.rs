@@ -130,7 +130,9 @@ pub struct ThemeSettings {
     /// Extra CSS, at most 50,000 characters.
     pub custom_css: Option<String>,
     /// Whether the hosted help centre shows the "Ask" box (answers from the assistant); unset
-    /// is on. Stored settings written before it existed read as unset.
+    /// is on. Left out when unset, so settings written before it existed read (and show) as
+    /// they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assistant: Option<bool>,
 }
 

@@ -63,7 +63,9 @@ fn link_citations(markdown: &str, sources: &[Citation]) -> String {
                 out.push_str(line);
                 continue;
             }
-            (Some((m, n)), Some(got)) if got == m && run >= n && trimmed[run..].trim().is_empty() => {
+            (Some((m, n)), Some(got))
+                if got == m && run >= n && trimmed[run..].trim().is_empty() =>
+            {
                 fence = None;
                 out.push_str(line);
                 continue;
@@ -209,10 +211,9 @@ fn read_question(uri: &Uri) -> (Asked, Option<String>) {
         .cloned();
     let asked = match params.get("q") {
         None => Asked::Nothing,
-        Some(q) if q.trim().is_empty() => Asked::Invalid(
-            String::new(),
-            "Type a question, then press Ask.",
-        ),
+        Some(q) if q.trim().is_empty() => {
+            Asked::Invalid(String::new(), "Type a question, then press Ask.")
+        }
         Some(q) if q.chars().count() > MAX_QUESTION => Asked::Invalid(
             q.chars().take(MAX_QUESTION).collect(),
             "Questions can be at most 500 characters long. Please shorten yours.",
@@ -261,9 +262,20 @@ fn notice_for(e: &ApiError) -> Notice {
 }
 
 /// `GET <root>/ask[?q=…]`: the answer page (or the form alone, or a 422 for a blank or
-/// overlong question), never cached. `client` is the visitor's address bucket.
-pub(crate) async fn page(s: &AppState, site: &Site, uri: &Uri, client: &str) -> Response {
+/// overlong question), never cached. `client` is the visitor's address bucket; without
+/// `may_ask` (a `HEAD`) the question is not asked.
+pub(crate) async fn page(
+    s: &AppState,
+    site: &Site,
+    uri: &Uri,
+    client: &str,
+    may_ask: bool,
+) -> Response {
     let (asked, from) = read_question(uri);
+    let asked = match asked {
+        Asked::Question(_) if !may_ask => Asked::Nothing,
+        other => other,
+    };
     let kb = &site.tree.kb;
     let mut status = StatusCode::OK;
     let mut retry_after = None;
@@ -321,7 +333,13 @@ pub(crate) async fn page(s: &AppState, site: &Site, uri: &Uri, client: &str) -> 
     } else {
         "Ask a question".to_string()
     };
-    let mut m = meta(site, "ask", &title, "Answers from the help centre's articles.", "/ask");
+    let mut m = meta(
+        site,
+        "ask",
+        &title,
+        "Answers from the help centre's articles.",
+        "/ask",
+    );
     m.crumbs = vec![
         home_crumb(site),
         Crumb {
@@ -335,7 +353,8 @@ pub(crate) async fn page(s: &AppState, site: &Site, uri: &Uri, client: &str) -> 
         status,
         "ask.html",
         m,
-        context! { q, error, notice, answer, search_href },
+        // Not `q`: the layout's search box would show it.
+        context! { question => q, error, notice, answer, search_href },
     );
     let mut resp = super::page_response(&page, false);
     let h = resp.headers_mut();

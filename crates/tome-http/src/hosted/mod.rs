@@ -278,7 +278,9 @@ async fn page(State(s): State<AppState>, req: Request) -> Response {
         if !ask::enabled(&site.tree.kb) {
             return respond(&layout::not_found(&site), headers);
         }
-        return ask::page(&s, &site, req.uri(), &client_bucket(client)).await;
+        // A HEAD (a link checker's, a crawler's) gets the page without asking: no credit spent.
+        let may_ask = req.method() != axum::http::Method::HEAD;
+        return ask::page(&s, &site, req.uri(), &client_bucket(client), may_ask).await;
     }
     let page = pages::render(&s, &site, rest, req.uri()).await;
     if cacheable && page.status == StatusCode::OK {

@@ -57,7 +57,7 @@ pub(crate) fn robots(site: &Site) -> Page {
     text_page(
         TEXT,
         format!(
-            "User-agent: *\nAllow: /\nDisallow: {root}/search\n\nSitemap: {canonical}/sitemap.xml\n",
+            "User-agent: *\nAllow: /\nDisallow: {root}/search\nDisallow: {root}/ask\n\nSitemap: {canonical}/sitemap.xml\n",
             root = site.root,
             canonical = site.canonical_root
         ),

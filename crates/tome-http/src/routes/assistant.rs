@@ -8,6 +8,11 @@
 //! as a follow-up, the page the asker is on) → answer (a model when one is configured, else the
 //! extractive answerer; a model that fails falls back to it) → stream → record the exchange in
 //! its thread → `finish` with the thread ID. A message that produced nothing is refunded.
+//!
+//! The hosted help centre's Ask box answers with the same code: [`ask`] (its answer page, whole,
+//! no stream) and [`hosted_message`] (its script: the v2 stream plus the answer's sanitised HTML
+//! before `finish`), both for anonymous visitors (`fp` [`ANONYMOUS_FP`]) under the per-client
+//! message limit ([`limit_client`]) that site-key callers have.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -600,11 +605,7 @@ impl Job {
 
     async fn refund(&self) {
         if let Some(r) = &self.reservation
-            && let Err(e) = self
-                .state
-                .store
-                .refund_credits(&self.project_id, r)
-                .await
+            && let Err(e) = self.state.store.refund_credits(&self.project_id, r).await
         {
             tracing::error!(error = %e, "could not refund an assistant message's credit");
         }
@@ -688,7 +689,10 @@ async fn reserve(state: &AppState, project_id: &str) -> Result<Option<Reservatio
     Ok(Some(
         state
             .store
-            .reserve_credits(project_id, Charge::priced(Action::AssistantMessage, 1, price))
+            .reserve_credits(
+                project_id,
+                Charge::priced(Action::AssistantMessage, 1, price),
+            )
             .await?,
     ))
 }

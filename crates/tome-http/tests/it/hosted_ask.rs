@@ -147,7 +147,8 @@ async fn post_ask(app: &TestApp, uri: &str, body: Value, headers: &[(&str, &str)
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    app.send(b.body(Body::from(body.to_string())).unwrap()).await
+    app.send(b.body(Body::from(body.to_string())).unwrap())
+        .await
 }
 
 fn question(text: &str) -> Value {
@@ -200,7 +201,13 @@ fn assert_ask_csp(r: &TestResponse) {
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     let rest = without_ask_script(&r.text).to_ascii_lowercase();
     assert!(!rest.contains("<script"), "a second script: {}", r.text);
-    for handler in [" onerror=", " onload=", " onclick=", " onsubmit=", "javascript:"] {
+    for handler in [
+        " onerror=",
+        " onload=",
+        " onclick=",
+        " onsubmit=",
+        "javascript:",
+    ] {
         assert!(!rest.contains(handler), "{handler} in {}", r.text);
     }
 }
@@ -226,7 +233,9 @@ async fn the_box_is_on_every_page_until_the_theme_turns_it_off() {
             assert!(r.status == 200 || r.status == 404, "{theme}{rest}");
             let html = &r.text;
             assert!(
-                html.contains("<form class=\"ask-form\" action=\"/hc/acme/ask\" method=\"get\" data-ask>"),
+                html.contains(
+                    "<form class=\"ask-form\" action=\"/hc/acme/ask\" method=\"get\" data-ask>"
+                ),
                 "{theme}{rest}: {html}"
             );
             // A labelled input, and a live region for the script's answer.
@@ -333,7 +342,10 @@ async fn the_answer_page_cites_the_hosted_pages() {
         // Never cached, never indexed.
         assert_eq!(r.header("cache-control"), Some("no-store"));
         assert!(r.header("etag").is_none());
-        assert!(r.text.contains("<meta name=\"robots\" content=\"noindex\">"));
+        assert!(
+            r.text
+                .contains("<meta name=\"robots\" content=\"noindex\">")
+        );
         assert_ask_csp(&r);
         // The question, the quoted answer and its numbered sources, linking to hosted pages.
         assert!(
@@ -355,12 +367,25 @@ async fn the_answer_page_cites_the_hosted_pages() {
             r.text
         );
         assert!(r.text.contains("<ol class=\"ask-sources\""), "{}", r.text);
-        assert!(r.text.contains(">Reset your password</a></li>"), "{}", r.text);
+        assert!(
+            r.text.contains(">Reset your password</a></li>"),
+            "{}",
+            r.text
+        );
         // `[1]` in the text links to its page too.
         assert!(r.text.contains("\">[1]</a>"), "{}", r.text);
         assert!(!r.text.contains("doesn’t cover"), "{}", r.text);
-        // The question stays in the box, to edit or follow up.
-        assert!(r.text.contains("value=\"How can I reset a forgotten password?\""));
+        // The question stays in the box, to edit or follow up; the search box stays empty.
+        assert!(
+            r.text.contains(
+                "name=\"q\" type=\"text\" value=\"How can I reset a forgotten password?\""
+            )
+        );
+        assert!(
+            r.text.contains("type=\"search\" name=\"q\" value=\"\""),
+            "{}",
+            r.text
+        );
     }
 
     // An article's page as the place of the question is accepted (it biases retrieval).
@@ -399,8 +424,9 @@ async fn an_uncovered_question_says_so() {
     let r = get(&app, &kb.ask_url("what is the capital of France")).await;
     r.assert_status(200);
     assert!(
-        r.text
-            .contains("<p class=\"ask-uncovered\">The documentation doesn’t cover this question.</p>"),
+        r.text.contains(
+            "<p class=\"ask-uncovered\">The documentation doesn’t cover this question.</p>"
+        ),
         "{}",
         r.text
     );
@@ -437,7 +463,10 @@ async fn a_blank_or_overlong_question_is_a_422_page() {
             "{}",
             r.text
         );
-        assert!(r.text.contains("<p class=\"ask-error\" id=\"tome-ask-error\">"));
+        assert!(
+            r.text
+                .contains("<p class=\"ask-error\" id=\"tome-ask-error\">")
+        );
         assert!(!r.text.contains("ask-result"));
         assert_ask_csp(&r);
     }
@@ -450,6 +479,19 @@ async fn a_blank_or_overlong_question_is_a_422_page() {
     assert_eq!(r.field(), "messages");
     let r = post_ask(&app, &kb.url("/ask"), question("  "), &[]).await;
     r.assert_error(422, "validation_error");
+    // A HEAD asks nothing; crawlers are told to keep out.
+    let head = Request::builder()
+        .method(Method::HEAD)
+        .uri(kb.ask_url("reset my password"))
+        .body(Body::empty())
+        .unwrap();
+    app.send(head).await.assert_status(200);
+    let robots = get(&app, &kb.url("/robots.txt")).await;
+    assert!(
+        robots.text.contains("Disallow: /hc/acme/ask\n"),
+        "{}",
+        robots.text
+    );
     // Only the one good question was charged.
     assert_eq!(assistant_credits(&app).await, 1);
 }
@@ -458,11 +500,7 @@ async fn a_blank_or_overlong_question_is_a_422_page() {
 async fn drafts_are_never_cited() {
     let app = TestApp::new().await;
     let kb = Kb::new(&app, "acme").await;
-    let r = get(
-        &app,
-        &kb.ask_url("reset your password with the master key"),
-    )
-    .await;
+    let r = get(&app, &kb.ask_url("reset your password with the master key")).await;
     r.assert_status(200);
     assert!(!r.text.contains("DRAFTSECRET"), "{}", r.text);
     assert!(!r.text.contains(&kb.draft), "{}", r.text);
@@ -486,10 +524,20 @@ async fn script_in_an_article_never_reaches_an_answer() {
     let q = "how do I embed the chat widget snippet on every page";
     let r = get(&app, &kb.ask_url(q)).await;
     r.assert_status(200);
-    assert!(r.text.contains(&kb.widget), "the widget page answers: {}", r.text);
+    assert!(
+        r.text.contains(&kb.widget),
+        "the widget page answers: {}",
+        r.text
+    );
     assert_ask_csp(&r);
     let lower = without_ask_script(&r.text).to_ascii_lowercase();
-    for bad in ["<script", "onerror=", "onmouseover=", "javascript:", "<img src=x"] {
+    for bad in [
+        "<script",
+        "onerror=",
+        "onmouseover=",
+        "javascript:",
+        "<img src=x",
+    ] {
         assert!(!lower.contains(bad), "{bad}: {}", r.text);
     }
 
@@ -535,10 +583,10 @@ async fn the_stream_answers_as_the_v2_endpoint_does() {
     let sources: Vec<&Value> = parts.iter().filter(|c| c["type"] == "source-url").collect();
     assert!(!sources.is_empty(), "{kinds:?}");
     assert!(
-        sources[0]["url"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("http://127.0.0.1:8080/hc/acme/articles/{}", kb.password)),
+        sources[0]["url"].as_str().unwrap().starts_with(&format!(
+            "http://127.0.0.1:8080/hc/acme/articles/{}",
+            kb.password
+        )),
         "{sources:?}"
     );
     // The rendered answer comes just before `finish`, whose metadata names the thread.
@@ -546,7 +594,10 @@ async fn the_stream_answers_as_the_v2_endpoint_does() {
     assert!(html_at > kinds.iter().rposition(|k| *k == "text-delta").unwrap());
     let html = parts[html_at]["data"]["html"].as_str().unwrap();
     assert!(html.contains("choose Reset password"), "{html}");
-    assert!(html.contains(&format!("href=\"http://127.0.0.1:8080/hc/acme/articles/{}", kb.password)));
+    assert!(html.contains(&format!(
+        "href=\"http://127.0.0.1:8080/hc/acme/articles/{}",
+        kb.password
+    )));
     assert_eq!(parts[html_at]["data"]["unanswered"], false);
     let thread = parts.last().unwrap()["messageMetadata"]["threadId"]
         .as_str()
@@ -611,9 +662,14 @@ async fn each_question_costs_one_credit_and_the_cap_is_a_402_page() {
         .await
         .assert_status(200);
     assert_eq!(assistant_credits(&app).await, 2);
-    post_ask(&app, &kb.url("/ask"), question("how do I invite my team"), &[])
-        .await
-        .assert_status(200);
+    post_ask(
+        &app,
+        &kb.url("/ask"),
+        question("how do I invite my team"),
+        &[],
+    )
+    .await
+    .assert_status(200);
     assert_eq!(assistant_credits(&app).await, 3);
     // Browsing costs nothing.
     get(&app, &kb.url("")).await.assert_status(200);
@@ -637,7 +693,12 @@ async fn each_question_costs_one_credit_and_the_cap_is_a_402_page() {
     r.assert_status(402);
     assert!(r.text.contains("The assistant is resting"), "{}", r.text);
     assert!(r.text.contains("role=\"alert\""));
-    assert!(r.text.contains("href=\"/hc/acme/search?q=How%20can%20I%20reset"), "{}", r.text);
+    assert!(
+        r.text
+            .contains("href=\"/hc/acme/search?q=How%20can%20I%20reset"),
+        "{}",
+        r.text
+    );
     assert!(!r.text.contains("ask-result"));
     assert_ask_csp(&r);
     let r = post_ask(&app, &kb.url("/ask"), question("reset my password"), &[]).await;
@@ -703,7 +764,10 @@ async fn the_hosted_host_answers_too() {
     assert!(home.text.contains("<script src=\"/_assets/ask."));
     let r = get_from(
         &app,
-        &format!("/acme/ask?q={}", encode("How can I reset a forgotten password?")),
+        &format!(
+            "/acme/ask?q={}",
+            encode("How can I reset a forgotten password?")
+        ),
         &host,
     )
     .await;
@@ -711,7 +775,11 @@ async fn the_hosted_host_answers_too() {
     assert_ask_csp(&r);
     // Sources are the hosted host's pages.
     let hosted = format!("https://help.example.test/acme/articles/{}", kb.password);
-    assert!(r.text.contains(&format!("<a href=\"{hosted}")), "{}", r.text);
+    assert!(
+        r.text.contains(&format!("<a href=\"{hosted}")),
+        "{}",
+        r.text
+    );
     let r = post_ask(
         &app,
         "/acme/ask",
@@ -723,4 +791,3 @@ async fn the_hosted_host_answers_too() {
     assert!(r.text.contains(&hosted), "{}", r.text);
     assert_eq!(assistant_credits(&app).await, 2);
 }
-
