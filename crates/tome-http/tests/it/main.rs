@@ -4,6 +4,7 @@
 mod support;
 
 mod articles;
+mod assistant;
 mod auth;
 mod backends;
 mod content;
