@@ -12,6 +12,8 @@ pub mod cite;
 pub mod extractive;
 pub mod provider;
 pub mod stream;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use tome_core::assistant::{Resolution, ResponseType};
 

@@ -890,7 +890,7 @@ pub mod schema {
     }
 
     /// A text that is not blank after trimming and holds no U+0000 ([`v::text`]).
-    fn not_blank() -> String {
+    pub fn not_blank() -> String {
         format!(r"^[^\u0000]*[^\u0000{WHITE_SPACE}][^\u0000]*$")
     }
 

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::extract::query_schema;
-use crate::routes::{articles, content, kb, public, sources};
+use crate::routes::{articles, assistant, content, docs, kb, public, sources};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,8 @@ use crate::routes::{articles, content, kb, public, sources};
         sources::get_source, sources::put_source, sources::delete_source,
         sources::trigger_update, sources::update_status, sources::list_updates,
         sources::push_hook,
+        docs::search, docs::page, assistant::message_v2, assistant::message_v1,
+        assistant::conversations, assistant::thread,
     ),
     modifiers(&BearerAuth, &CommonResponses),
     security(("bearer" = [])),
@@ -183,6 +185,7 @@ fn complete(doc: &mut Value) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
+    docs_platform(paths);
     for item in paths.values_mut().filter_map(Value::as_object_mut) {
         for op in item.values_mut() {
             let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
@@ -200,5 +203,79 @@ fn complete(doc: &mut Value) {
                 }
             }
         }
+    }
+}
+
+/// The docs-platform read endpoints: their request bodies (with the limits the handlers check)
+/// and their callers (an assistant key, or a site key from a browser).
+fn docs_platform(paths: &mut serde_json::Map<String, Value>) {
+    use serde_json::json;
+    // Not blank after trimming, no NUL: the rule `check_text` applies.
+    let non_blank = tome_core::input::schema::not_blank();
+    let filter = |with_tag: bool| {
+        let mut props = json!({
+            "version": {"type": "string"},
+            "language": {"type": "string"},
+            "groups": {"type": "array", "items": {"type": "string"}},
+        });
+        if with_tag {
+            props["tag"] = json!({"type": "string"});
+        }
+        json!({"type": "object", "properties": props,
+               "description": "`version`, `language` and `groups` are accepted and ignored (no versions, translations or reader groups yet)."})
+    };
+    let text = json!({"type": "string", "minLength": 1, "pattern": non_blank});
+    let messages = |v2: bool| {
+        let part = json!({"type": "object", "required": ["type"], "properties": {
+            "type": {"type": "string"}, "text": {"type": "string"}}});
+        let mut message = json!({"type": "object", "required": ["role"], "properties": {
+            "id": {"type": "string"},
+            "role": {"type": "string", "enum": if v2 { json!(["system", "assistant", "user"]) } else { json!(["system", "assistant", "data", "user"]) }},
+            "parts": {"type": "array", "items": part},
+        }});
+        if !v2 {
+            message["properties"]["content"] = json!({"type": "string"});
+        }
+        json!({"type": "array", "minItems": 1, "maxItems": assistant::MAX_MESSAGES, "items": message,
+               "description": "The conversation; the last message is the user's, with non-empty text; at most 32 KB of text in all."})
+    };
+    let message_body = |v2: bool| {
+        json!({"type": "object", "required": ["fp", "messages"], "properties": {
+            "fp": {"type": "string", "minLength": 1, "maxLength": assistant::MAX_FP, "pattern": non_blank, "description": "A fingerprint of the asker; `anonymous` if none."},
+            "messages": messages(v2),
+            "threadId": {"type": "string", "description": "Continues a conversation (`thr_…`)."},
+            "retrievalPageSize": {"type": "integer", "minimum": 1, "maximum": assistant::MAX_RETRIEVAL},
+            "filter": filter(false),
+            "context": {"type": "array", "items": {"type": "object", "required": ["type", "value"], "properties": {
+                "type": {"type": "string", "enum": ["code", "textSelection"]},
+                "value": {"type": "string"}, "path": {"type": "string"}, "elementId": {"type": "string"}}}},
+            "currentPath": {"type": "string", "maxLength": assistant::MAX_CURRENT_PATH, "pattern": "^[^\\u0000]*$"},
+        }})
+    };
+    let bodies = [
+        (
+            "/v1/search/{domain}",
+            json!({"type": "object", "required": ["query"], "properties": {
+                "query": {"type": "string", "minLength": 1, "maxLength": tome_search::MAX_QUERY_CHARS, "pattern": non_blank},
+                "pageSize": {"type": "integer", "minimum": 1, "maximum": docs::MAX_PAGE_SIZE},
+                "scoreThreshold": {"type": "number", "minimum": 0, "maximum": 1},
+                "filter": filter(true),
+            }}),
+        ),
+        (
+            "/v1/page/{domain}",
+            json!({"type": "object", "required": ["path"], "properties": {
+            "path": text, "groups": {"type": "array", "items": {"type": "string"}}}}),
+        ),
+        ("/v2/assistant/{domain}/message", message_body(true)),
+        ("/v1/assistant/{domain}/message", message_body(false)),
+    ];
+    for (path, schema) in bodies {
+        let Some(op) = paths.get_mut(path).and_then(|item| item.get_mut("post")) else {
+            continue;
+        };
+        op["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        op["security"] = json!([{"bearer": []}, {"site_key": []}]);
     }
 }

@@ -152,6 +152,12 @@ fn validate(body: MessageBody) -> Result<Request, ApiError> {
                 "must not be blank (send `anonymous` when there is no fingerprint)",
             ));
         }
+        Some(fp) if fp.contains('\0') => {
+            return Err(ApiError::validation(
+                "fp",
+                "must not contain NUL characters",
+            ));
+        }
         Some(fp) if fp.chars().count() > MAX_FP => {
             return Err(ApiError::validation(
                 "fp",
@@ -213,6 +219,14 @@ fn validate(body: MessageBody) -> Result<Request, ApiError> {
         return Err(ApiError::validation(
             "retrievalPageSize",
             format!("must be between 1 and {MAX_RETRIEVAL}"),
+        ));
+    }
+    if let Some(p) = &body.current_path
+        && p.contains('\0')
+    {
+        return Err(ApiError::validation(
+            "currentPath",
+            "must not contain NUL characters",
         ));
     }
     if let Some(p) = &body.current_path
@@ -354,12 +368,6 @@ impl Sink {
     }
 }
 
-/// The text of an answer in the pieces it is streamed in: line by line, so the first line leaves
-/// before the rest is sent.
-fn pieces(text: &str) -> Vec<String> {
-    text.split_inclusive('\n').map(str::to_string).collect()
-}
-
 /// What one message's answering needs, owned (it runs in its own task).
 struct Job {
     state: AppState,
@@ -460,16 +468,11 @@ impl Job {
         Some(answer)
     }
 
+    /// Streams a finished answer a paragraph at a time, each source after the paragraph that
+    /// first cites it.
     async fn stream_whole(&self, answer: &Answer, sink: &mut Sink) {
-        for piece in pieces(&answer.text) {
-            sink.send(&Event::Text(piece)).await;
-        }
-        for (i, c) in answer.sources.iter().enumerate() {
-            sink.send(&Event::Source {
-                id: (i + 1).to_string(),
-                citation: c.clone(),
-            })
-            .await;
+        for event in tome_assistant::stream::events(answer) {
+            sink.send(&event).await;
         }
     }
 
@@ -708,9 +711,6 @@ async fn message(
         resp.headers_mut()
             .insert(*name, HeaderValue::from_static(value));
     }
-    // Proxies must not buffer the stream.
-    resp.headers_mut()
-        .insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(resp)
 }
 
