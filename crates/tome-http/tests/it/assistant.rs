@@ -1794,8 +1794,10 @@ async fn answers_never_cite_drafts_archived_articles_or_another_kb() {
         source_urls(&a).iter().all(|u| d.is_page_of(u, &d.password)),
         "{a}"
     );
+    // What was recorded (the questions name the words, the answers and sources must not).
     for c in d.conversations().await {
-        d.assert_nothing_unpublished("a recorded conversation", &c.to_string());
+        let recorded = format!("{} {}", c["response"], c["sources"]);
+        d.assert_nothing_unpublished("a recorded answer", &recorded);
     }
 }
 
@@ -1870,22 +1872,254 @@ async fn script_in_an_article_never_reaches_the_answer_raw() {
 }
 
 #[tokio::test]
-async fn current_path_and_tags_steer_retrieval() {
+async fn current_path_steers_retrieval_toward_that_page() {
     let d = Docs::new().await;
-    // "email" is in both articles; asked from the invoices page, the invoices page answers first.
-    let mut body = v2_body("Which email address is used?");
-    body["currentPath"] = json!(format!("/articles/{}-invoices-and-billing", d.invoices));
+    // "email" is in both articles: the page the asker is on answers first.
+    for (article, slug) in [
+        (&d.invoices, "invoices-and-billing"),
+        (&d.password, "reset-your-password"),
+    ] {
+        let page = format!("/articles/{article}-{slug}");
+        let mut body = v2_body("Which email do you use?");
+        body["currentPath"] = json!(page);
+        let r = d.ask_raw(body).await;
+        r.assert_status(200);
+        let urls = source_urls(&r.body);
+        assert!(!urls.is_empty(), "{}", r.text);
+        assert!(d.is_page_of(&urls[0], article), "from {page}: {urls:?}");
+        // The page is recorded with the conversation.
+        assert_eq!(d.conversations().await[0]["pageUrl"], page.as_str());
+    }
+}
+
+/// Adds the pages of a follow-up test: the answer ("Install the sync client", with an
+/// `## On Windows` section) and a decoy ("Printing on Windows") that a bare "and on Windows?"
+/// matches better. With `heading_only`, the answer's Windows section names Windows only in its
+/// heading, as step-by-step sections often do.
+async fn sync_client_pages(d: &Docs, heading_only: bool) -> (String, String) {
+    let cat = d.app.create_category(&d.kb, "Desktop").await;
+    let windows = if heading_only {
+        "Run the sync client installer and follow its steps."
+    } else {
+        "On Windows, run the sync client installer and follow its steps."
+    };
+    let target = d
+        .app
+        .create_article(
+            &d.kb,
+            &cat,
+            json!({
+                "title": "Install the sync client", "status": "published",
+                "body": format!("## On macOS\n\nDrag the sync client to Applications and open it.\n\n\
+                                 ## On Windows\n\n{windows}\n"),
+            }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let decoy = d
+        .app
+        .create_article(
+            &d.kb,
+            &cat,
+            json!({
+                "title": "Printing on Windows", "status": "published",
+                "body": "## Print on Windows\n\nOn Windows, print from the File menu. \
+                         Windows printers need no setup.\n",
+            }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    d.app.settle().await;
+    (target, decoy)
+}
+
+/// Asks "How do I install the sync client?" then "and on Windows?" in its thread, sending the
+/// whole conversation (as `useChat` does) or only the follow-up; returns the follow-up's answer.
+async fn install_then_windows(d: &Docs, whole_conversation: bool) -> Value {
+    let first = d.ask("How do I install the sync client?").await;
+    let messages = if whole_conversation {
+        json!([
+            user_v2("How do I install the sync client?"),
+            assistant_v2(first["text"].as_str().unwrap()),
+            user_v2("and on Windows?"),
+        ])
+    } else {
+        json!([user_v2("and on Windows?")])
+    };
+    let body = json!({ "fp": "anonymous", "threadId": first["threadId"], "messages": messages });
     let r = d.ask_raw(body).await;
     r.assert_status(200);
-    let urls = source_urls(&r.body);
-    assert!(!urls.is_empty(), "{}", r.text);
-    assert!(d.is_page_of(&urls[0], &d.invoices), "{urls:?}");
-    // The page is recorded with the conversation.
-    let c = &d.conversations().await[0];
-    assert_eq!(
-        c["pageUrl"],
-        format!("/articles/{}-invoices-and-billing", d.invoices)
+    assert_eq!(r.body["threadId"], first["threadId"]);
+    r.body.clone()
+}
+
+#[tokio::test]
+async fn a_follow_up_is_read_with_the_messages_before_it() {
+    let d = Docs::new().await;
+    let (target, decoy) = sync_client_pages(&d, false).await;
+    // Alone, the follow-up is about printing.
+    let alone = d.ask("and on Windows?").await;
+    let urls = source_urls(&alone);
+    assert!(
+        urls.first().is_some_and(|u| d.is_page_of(u, &decoy)),
+        "the decoy should win alone: {alone}"
     );
+    // After a question about the sync client, it is about the sync client.
+    let a = install_then_windows(&d, true).await;
+    let urls = source_urls(&a);
+    assert!(
+        urls.first().is_some_and(|u| d.is_page_of(u, &target)),
+        "{a}"
+    );
+    assert!(urls[0].ends_with("#on-windows"), "{a}");
+    assert!(a["text"].as_str().unwrap().contains("installer"), "{a}");
+}
+
+#[tokio::test]
+async fn a_follow_up_with_only_its_thread_id_uses_the_stored_conversation() {
+    // A server-side caller (or a transport that sends only the new message) names the thread
+    // and sends just the follow-up: the thread's earlier turns are the conversation.
+    let d = Docs::new().await;
+    let (target, _) = sync_client_pages(&d, false).await;
+    let a = install_then_windows(&d, false).await;
+    let urls = source_urls(&a);
+    assert!(
+        urls.first().is_some_and(|u| d.is_page_of(u, &target)),
+        "the follow-up was read without its thread: {a}"
+    );
+}
+
+#[tokio::test]
+async fn a_follow_up_finds_the_section_whose_heading_it_names() {
+    // "and on Windows?" after "How do I install the sync client?": the answer is the
+    // `## On Windows` section of the sync client page, even though its text does not repeat
+    // "Windows" — not the printing page that does.
+    let d = Docs::new().await;
+    let (target, _) = sync_client_pages(&d, true).await;
+    let a = install_then_windows(&d, true).await;
+    let urls = source_urls(&a);
+    assert!(
+        urls.first().is_some_and(|u| d.is_page_of(u, &target)),
+        "the follow-up was answered from another page: {a}"
+    );
+    assert!(a["text"].as_str().unwrap().contains("installer"), "{a}");
+}
+
+#[tokio::test]
+async fn unpublishing_an_article_takes_it_out_of_answers_at_once() {
+    let d = Docs::new().await;
+    let question = "How do I download an invoice?";
+    let a = d.ask(question).await;
+    assert!(source_urls(&a).iter().any(|u| d.is_page_of(u, &d.invoices)));
+    d.app
+        .post_empty(&format!("/v1/kb/{}/articles/{}/archive", d.kb, d.invoices))
+        .await
+        .assert_status(200);
+    let a = d.ask(question).await;
+    assert!(
+        !source_urls(&a).iter().any(|u| d.is_page_of(u, &d.invoices)),
+        "an archived article is still cited: {a}"
+    );
+    assert!(!a["text"].as_str().unwrap().contains("PDF files"), "{a}");
+    // Published again, it answers again.
+    d.app
+        .post_empty(&format!("/v1/kb/{}/articles/{}/publish", d.kb, d.invoices))
+        .await
+        .assert_status(200);
+    let a = d.ask(question).await;
+    assert!(source_urls(&a).iter().any(|u| d.is_page_of(u, &d.invoices)));
+}
+
+#[tokio::test]
+async fn accept_decides_between_the_stream_and_json() {
+    let d = Docs::new().await;
+    for (accept, json_mode) in [
+        (None, false),
+        (Some("*/*"), false),
+        (Some("text/event-stream"), false),
+        (Some("application/json"), true),
+        (Some("application/json, text/plain, */*"), true),
+    ] {
+        let r = d
+            .post_as(
+                Some(&d.key),
+                "/v2/assistant/acme/message",
+                v2_body("How do I download an invoice?"),
+                accept,
+            )
+            .await;
+        r.assert_status(200);
+        if json_mode {
+            assert!(r.body["threadId"].is_string(), "{accept:?}: {}", r.text);
+            assert!(r.header("x-vercel-ai-ui-message-stream").is_none());
+        } else {
+            assert_eq!(
+                r.header("x-vercel-ai-ui-message-stream"),
+                Some("v1"),
+                "{accept:?}"
+            );
+            assert!(read_ui_stream(&r.text).thread_id.is_some());
+        }
+    }
+}
+
+#[tokio::test]
+async fn wrong_types_are_422_naming_the_field() {
+    let d = Docs::new().await;
+    for (body, field) in [
+        (json!({ "query": 5 }), "query"),
+        (json!({ "query": "x", "pageSize": "ten" }), "pageSize"),
+        (json!({ "query": "x", "pageSize": 2.5 }), "pageSize"),
+        (
+            json!({ "query": "x", "scoreThreshold": "high" }),
+            "scoreThreshold",
+        ),
+        (
+            json!({ "query": "x", "filter": { "tag": 5 } }),
+            "filter.tag",
+        ),
+    ] {
+        let r = d.search_raw(body.clone()).await;
+        assert_field(&r, field, &body);
+    }
+    for (body, field) in [
+        (json!({ "fp": 7, "messages": [user_v2("hi there")] }), "fp"),
+        (json!({ "fp": "a", "messages": "hi" }), "messages"),
+        (
+            json!({ "fp": "a", "messages": [user_v2("hi there")], "retrievalPageSize": "5" }),
+            "retrievalPageSize",
+        ),
+        (
+            json!({ "fp": "a", "messages": [user_v2("hi there")], "currentPath": 5 }),
+            "currentPath",
+        ),
+    ] {
+        let r = d.ask_raw(body.clone()).await;
+        assert_field(&r, field, &body);
+    }
+}
+
+#[tokio::test]
+async fn the_text_limit_is_32_kib_in_all() {
+    let d = Docs::new().await;
+    let question = "How do I download an invoice?";
+    let filler = |n: usize| "a".repeat(n);
+    let limit = 32 * 1024;
+    let at = |extra: usize| {
+        let history = filler(limit - question.len() + extra);
+        json!({ "fp": "anonymous", "messages": [
+            user_v2(&history[..history.len() / 2]),
+            assistant_v2(&history[history.len() / 2..]),
+            user_v2(question),
+        ] })
+    };
+    d.ask_raw(at(0)).await.assert_status(200);
+    let body = at(1);
+    assert_field(&d.ask_raw(body.clone()).await, "messages", &body);
 }
 
 // ---------------------------------------------------------------------------------------------
