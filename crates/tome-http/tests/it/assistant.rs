@@ -1259,6 +1259,14 @@ async fn assistant_key_requests_carry_rate_limit_headers_and_are_limited() {
 }
 
 #[tokio::test]
+async fn the_default_assistant_key_limit_is_1000_a_minute() {
+    let d = Docs::with_config(HttpConfig::default()).await;
+    let r = d.search_raw(json!({ "query": "password" })).await;
+    r.assert_status(200);
+    assert_eq!(r.header("x-ratelimit-limit"), Some("1000"));
+}
+
+#[tokio::test]
 async fn site_key_messages_are_limited_per_client() {
     fresh_window().await;
     let mut config = test_config();
@@ -1551,6 +1559,8 @@ async fn extra_fields_of_the_ai_sdk_are_accepted() {
         "messageId": null,
         "fp": "fp-42",
         "messages": [{
+            "id": "s1", "role": "system", "parts": [{ "type": "text", "text": "Be brief." }],
+        }, {
             "id": "u1", "role": "user", "createdAt": "2026-01-15T10:30:00.000Z",
             "metadata": { "any": "thing" },
             "parts": [{ "type": "step-start" }, { "type": "text", "text": "How do I download an invoice?" }],
@@ -2379,6 +2389,17 @@ async fn analytics_list_conversations_newest_first_with_cursor_pagination() {
     // A bad cursor is refused.
     let r = d.app.get(&d.analytics("?cursor=garbage")).await;
     assert_eq!(r.status.as_u16(), 400, "{}", r.text);
+    // A cursor of another list (other dates) is refused too.
+    let r = d
+        .app
+        .get(&d.analytics(&format!("?limit=2&dateFrom=2000-01-01&cursor={cursor}")))
+        .await;
+    assert_eq!(r.status.as_u16(), 400, "{}", r.text);
+    for q in ["?limit=0", "?limit=101", "?limit=ten"] {
+        let r = d.app.get(&d.analytics(q)).await;
+        r.assert_error(422, "validation_error");
+        assert_eq!(r.field(), "limit", "{q}");
+    }
 }
 
 #[tokio::test]
