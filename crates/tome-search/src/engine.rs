@@ -208,7 +208,9 @@ impl Engine {
     /// Articles and FAQs in the index (not counting articles' passages).
     pub fn num_docs(&self) -> u64 {
         let searcher = self.reader.searcher();
-        searcher.num_docs().saturating_sub(self.count_passages(&searcher))
+        searcher
+            .num_docs()
+            .saturating_sub(self.count_passages(&searcher))
     }
 
     /// Passages of articles in the index.
