@@ -324,16 +324,14 @@ impl Engine {
                 for t in &a.tags {
                     d.add_text(f.tag, t);
                 }
-                let mut text = |field, value: &str| {
-                    d.add_text(field, value);
-                    d.add_text(f.words, value);
-                };
-                text(f.title, &a.title);
-                text(f.heading, &p.trail.join(PASSAGE_TRAIL_SEPARATOR));
+                // No `words`: the article's own document holds the same words, and passage search
+                // expands typos and prefixes with the article scope's dictionary.
+                d.add_text(f.title, &a.title);
+                d.add_text(f.heading, p.trail.join(PASSAGE_TRAIL_SEPARATOR));
                 for t in &a.tags {
-                    text(f.tags, t);
+                    d.add_text(f.tags, t);
                 }
-                text(f.body, &p.text);
+                d.add_text(f.body, &p.text);
                 d
             })
             .collect()

@@ -112,7 +112,29 @@ impl Engine {
         if scope.num_docs == 0 {
             return Ok(None);
         }
-        let Some(plan) = plan(searcher, f, &scope, &key, kind, &req.text, &req.filters)? else {
+        let dict = match kind {
+            Kind::Passage => {
+                let articles = scope_key(&req.project_id, &req.kb_id, Kind::Article);
+                let fields: Vec<Field> = weighted_fields(f, Kind::Article)
+                    .iter()
+                    .map(|(f, _)| *f)
+                    .collect();
+                Some(self.stats.scope(searcher, f.scope, &articles, &fields)?)
+            }
+            Kind::Article | Kind::Faq => None,
+        };
+        let dict = dict.as_deref().unwrap_or(&scope);
+        let Some(plan) = plan(
+            searcher,
+            f,
+            &scope,
+            dict,
+            &key,
+            kind,
+            &req.text,
+            &req.filters,
+        )?
+        else {
             return Ok(None);
         };
         let stats = ScopedStats {
