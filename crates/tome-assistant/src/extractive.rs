@@ -242,6 +242,8 @@ struct Analysed<'a> {
     unit_words: Vec<Words>,
     /// Content words of the title, the heading trail and heading lines in the text.
     heading_words: Words,
+    /// Content words of the heading trail alone: what every unit of the passage is about.
+    trail_words: Words,
     /// All content words: text, title and heading.
     words: Words,
 }
@@ -260,9 +262,10 @@ impl<'a> Analysed<'a> {
                 words
             })
             .collect();
-        let mut heading_words = Words::new();
+        let mut trail_words = Words::new();
+        add_words(&passage.heading, &mut trail_words);
+        let mut heading_words = trail_words.clone();
         add_words(&passage.title, &mut heading_words);
-        add_words(&passage.heading, &mut heading_words);
         for (unit, words) in units.iter().zip(&unit_words) {
             if unit.kind == Kind::Heading {
                 merge(&mut heading_words, words);
@@ -278,6 +281,7 @@ impl<'a> Analysed<'a> {
             units,
             unit_words,
             heading_words,
+            trail_words,
             words,
         }
     }
@@ -314,14 +318,28 @@ fn pick(relevant: &[&Analysed], query: &Query, opts: &Options) -> Vec<Pick> {
             if matches!(unit.kind, Kind::Heading | Kind::Code) {
                 continue;
             }
-            let matched: f32 = query
+            let own: f32 = query
                 .words
                 .iter()
                 .filter_map(|w| words.get(&w.word).map(|p| p * w.weight * w.idf))
                 .sum();
-            if matched <= 0.0 {
+            if own <= 0.0 {
                 continue;
             }
+            // A unit says what its section's heading says ("On Windows": "Run the installer"
+            // answers "and on Windows?"): the trail's words count as the unit's own.
+            let matched: f32 = query
+                .words
+                .iter()
+                .filter_map(|w| {
+                    let p = words
+                        .get(&w.word)
+                        .copied()
+                        .unwrap_or_default()
+                        .max(a.trail_words.get(&w.word).copied().unwrap_or_default());
+                    (p > 0.0).then(|| p * w.weight * w.idf)
+                })
+                .sum();
             let count = unit.word_count();
             let penalty = if !(SHORT_WORDS..=LONG_WORDS).contains(&count) {
                 LENGTH_PENALTY

@@ -205,9 +205,27 @@ impl Engine {
         Ok(parse_payload(metas.payload.as_deref()).map(|(_, p)| p))
     }
 
-    /// Number of documents a search can see.
+    /// Articles and FAQs in the index (not counting articles' passages).
     pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        let searcher = self.reader.searcher();
+        searcher
+            .num_docs()
+            .saturating_sub(self.count_passages(&searcher))
+    }
+
+    /// Passages of articles in the index.
+    pub fn num_passages(&self) -> u64 {
+        self.count_passages(&self.reader.searcher())
+    }
+
+    fn count_passages(&self, searcher: &tantivy::Searcher) -> u64 {
+        let q = tantivy::query::TermQuery::new(
+            Term::from_field_text(self.fields.kind, Kind::Passage.as_str()),
+            tantivy::schema::IndexRecordOption::Basic,
+        );
+        searcher
+            .search(&q, &tantivy::collector::Count)
+            .map_or(0, |n| n as u64)
     }
 
     /// Number of segments a search scans (each one's dictionary is walked by typo and prefix
@@ -245,6 +263,7 @@ impl Engine {
         };
         d.add_text(f.id, id);
         d.add_text(f.scope, scope_key(&doc.project_id, kb_id, kind));
+        d.add_text(f.kind, Kind::from(kind).as_str());
         d.add_text(f.category, category);
         d.add_text(f.section, section.as_deref().unwrap_or(NO_SECTION));
         d.add_text(f.status, status.as_str());
@@ -295,6 +314,7 @@ impl Engine {
                 let mut d = TantivyDocument::default();
                 d.add_text(f.id, &a.id);
                 d.add_text(f.scope, &scope);
+                d.add_text(f.kind, Kind::Passage.as_str());
                 d.add_text(f.category, &a.category_id);
                 d.add_text(f.section, a.section_id.as_deref().unwrap_or(NO_SECTION));
                 d.add_text(f.status, a.status.as_str());
@@ -304,16 +324,14 @@ impl Engine {
                 for t in &a.tags {
                     d.add_text(f.tag, t);
                 }
-                let mut text = |field, value: &str| {
-                    d.add_text(field, value);
-                    d.add_text(f.words, value);
-                };
-                text(f.title, &a.title);
-                text(f.heading, &p.trail.join(PASSAGE_TRAIL_SEPARATOR));
+                // No `words`: the article's own document holds the same words, and passage search
+                // expands typos and prefixes with the article scope's dictionary.
+                d.add_text(f.title, &a.title);
+                d.add_text(f.heading, p.trail.join(PASSAGE_TRAIL_SEPARATOR));
                 for t in &a.tags {
-                    text(f.tags, t);
+                    d.add_text(f.tags, t);
                 }
-                text(f.body, &p.text);
+                d.add_text(f.body, &p.text);
                 d
             })
             .collect()

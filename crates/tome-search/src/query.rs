@@ -333,10 +333,16 @@ fn idf(df: u64, docs: u64) -> f32 {
 }
 
 /// Builds the queries for `text` in `scope`, or `None` if the text has no words.
+///
+/// `dict` is the scope whose `words` are the dictionary for typo and prefix expansion: `scope`
+/// itself, except for passages, which take their KB's articles' dictionary (the same words; the
+/// passages do not index them a second time).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn plan(
     searcher: &Searcher,
     fields: &Fields,
     scope: &Scope,
+    dict: &Scope,
     scope_key: &str,
     kind: Kind,
     text: &str,
@@ -405,17 +411,14 @@ pub(crate) fn plan(
                 {
                     expanded_words += 1;
                     // How common the typed word is here, as typed or by its stem.
-                    let mut typed_df = scope.count(
-                        searcher,
-                        &Term::from_field_text(fields.words, &plain),
-                        None,
-                    )?;
+                    let mut typed_df =
+                        dict.count(searcher, &Term::from_field_text(fields.words, &plain), None)?;
                     for (field, _) in weighted.iter().take(1).chain(weighted.last()) {
                         let t = Term::from_field_text(*field, &exact);
                         typed_df = typed_df.max(scope.count(searcher, &t, None)?);
                     }
                     let found =
-                        expansions(searcher, fields.words, scope, &plain, last, typed_df == 0)?;
+                        expansions(searcher, fields.words, dict, &plain, last, typed_df == 0)?;
                     let total = typed_df + found.iter().map(|(_, _, df)| df).sum::<u64>();
                     for (word, kind, df) in found {
                         let Some(s) = stem(&mut en, &word) else {

@@ -53,6 +53,8 @@ pub struct Fields {
     pub id: Field,
     /// `project_id/kb_id/kind`: every query is restricted to one such scope.
     pub scope: Field,
+    /// `article`, `faq` or `passage`, for counting documents by kind.
+    pub kind: Field,
     pub category: Field,
     /// The section ID, or [`NO_SECTION`].
     pub section: Field,
@@ -98,6 +100,7 @@ impl Fields {
         let fields = Fields {
             id: b.add_text_field("id", STRING | STORED),
             scope: b.add_text_field("scope", STRING),
+            kind: b.add_text_field("kind", STRING),
             category: b.add_text_field("category", STRING | STORED),
             section: b.add_text_field("section", STRING | STORED),
             status: b.add_text_field("status", STRING | STORED),
@@ -121,6 +124,7 @@ impl Fields {
         Ok(Fields {
             id: schema.get_field("id")?,
             scope: schema.get_field("scope")?,
+            kind: schema.get_field("kind")?,
             category: schema.get_field("category")?,
             section: schema.get_field("section")?,
             status: schema.get_field("status")?,
@@ -163,12 +167,17 @@ impl From<tome_store::DocKind> for Kind {
     }
 }
 
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Article => "article",
+            Kind::Faq => "faq",
+            Kind::Passage => "passage",
+        }
+    }
+}
+
 /// The scope term of a project's KB and one kind of content.
 pub fn scope_key(project_id: &str, kb_id: &str, kind: impl Into<Kind>) -> String {
-    let kind = match kind.into() {
-        Kind::Article => "article",
-        Kind::Faq => "faq",
-        Kind::Passage => "passage",
-    };
-    format!("{project_id}/{kb_id}/{kind}")
+    format!("{project_id}/{kb_id}/{}", kind.into().as_str())
 }

@@ -51,6 +51,9 @@ fn highlight(texts: &[&str], marks: &Marks) -> String {
 /// A ranked document: its tier (0: every word matched), score and address.
 type Hit = (u8, Score, DocAddress);
 
+/// The hits of one kind, the stems to mark, and the plan's score norm (passages).
+pub(crate) type KindHits = (Vec<Hit>, HashSet<String>, f32);
+
 /// Scores as clients see them: three decimals. Hits equal at that precision are ties.
 fn rounded(score: Score) -> i64 {
     (f64::from(score) * 1000.0).round() as i64
@@ -101,7 +104,7 @@ impl Engine {
         searcher: &Searcher,
         req: &SearchRequest,
         kind: Kind,
-    ) -> Result<Option<(Vec<Hit>, HashSet<String>, f32)>> {
+    ) -> Result<Option<KindHits>> {
         let f = &self.fields;
         let key = scope_key(&req.project_id, &req.kb_id, kind);
         let text_fields: Vec<Field> = weighted_fields(f, kind).iter().map(|(f, _)| *f).collect();
@@ -109,7 +112,29 @@ impl Engine {
         if scope.num_docs == 0 {
             return Ok(None);
         }
-        let Some(plan) = plan(searcher, f, &scope, &key, kind, &req.text, &req.filters)? else {
+        let dict = match kind {
+            Kind::Passage => {
+                let articles = scope_key(&req.project_id, &req.kb_id, Kind::Article);
+                let fields: Vec<Field> = weighted_fields(f, Kind::Article)
+                    .iter()
+                    .map(|(f, _)| *f)
+                    .collect();
+                Some(self.stats.scope(searcher, f.scope, &articles, &fields)?)
+            }
+            Kind::Article | Kind::Faq => None,
+        };
+        let dict = dict.as_deref().unwrap_or(&scope);
+        let Some(plan) = plan(
+            searcher,
+            f,
+            &scope,
+            dict,
+            &key,
+            kind,
+            &req.text,
+            &req.filters,
+        )?
+        else {
             return Ok(None);
         };
         let stats = ScopedStats {

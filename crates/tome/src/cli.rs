@@ -137,7 +137,7 @@ impl DbArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server.
-    Serve(crate::serve::ServeArgs),
+    Serve(Box<crate::serve::ServeArgs>),
     /// Manage projects (tenants).
     #[command(subcommand)]
     Project(ProjectCommand),
@@ -218,7 +218,7 @@ impl From<KindArg> for KeyKind {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve(args) => crate::serve::run(cli.db, args).await,
+        Command::Serve(args) => crate::serve::run(cli.db, *args).await,
         Command::Project(cmd) => project(cli.db.open().await?, cmd, cli.json).await,
         Command::Key(cmd) => key(cli.db.open().await?, cmd, cli.json).await,
         Command::Export(args) => {

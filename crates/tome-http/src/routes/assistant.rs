@@ -416,6 +416,27 @@ fn passage_url(root: &str, hit: &tome_search::PassageHit) -> String {
 }
 
 impl Job {
+    /// The asker's previous question, when the new one reads as its follow-up.
+    fn previous_question(&self) -> Option<&str> {
+        self.req
+            .history
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .map(|m| m.text.as_str())
+            .filter(|_| is_follow_up(&self.req.question))
+    }
+
+    /// What the extractive answerer weighs besides the question: the previous question of a
+    /// follow-up, and the text the asker selected.
+    fn answer_context(&self) -> Vec<String> {
+        self.previous_question()
+            .map(str::to_string)
+            .into_iter()
+            .chain(self.req.context.iter().cloned())
+            .collect()
+    }
+
     /// Retrieves the passages the answer is grounded in.
     async fn retrieve(&self) -> Result<Vec<Passage>, ApiError> {
         let previous = self
@@ -482,8 +503,12 @@ impl Job {
                 Generated::Failed => return None,
                 Generated::Unavailable(why) => {
                     tracing::warn!(error = %why, "the model failed before answering; answering extractively");
-                    let mut answer =
-                        extractive::answer(&self.req.question, &self.req.context, &passages, &opts);
+                    let mut answer = extractive::answer(
+                        &self.req.question,
+                        &self.answer_context(),
+                        &passages,
+                        &opts,
+                    );
                     answer.text = format!(
                         "{}\n\n_(The assistant's model is unavailable; this answer is quoted from the documentation.)_",
                         answer.text.trim_end()
@@ -493,7 +518,8 @@ impl Job {
                 }
             }
         }
-        let answer = extractive::answer(&self.req.question, &self.req.context, &passages, &opts);
+        let answer =
+            extractive::answer(&self.req.question, &self.answer_context(), &passages, &opts);
         self.stream_whole(&answer, sink).await;
         Some(answer)
     }
@@ -703,11 +729,23 @@ async fn admit(state: AppState, ctx: DocsCtx, req: Request) -> Result<Job, ApiEr
     if let Caller::Site { client } = &ctx.caller {
         limit_client(&state, &ctx.kb.id, client).await?;
     }
+    let mut req = req;
     if let Some(thread) = &req.thread_id {
         state
             .store
             .get_thread(&ctx.project_id, &ctx.kb.id, thread)
             .await?;
+        if !req.history.iter().any(|m| m.role == "user") {
+            // The client sent only the new question: the conversation is the stored one.
+            let (_, messages) = state.store.thread_messages(&ctx.project_id, thread).await?;
+            req.history = messages
+                .into_iter()
+                .map(|m| Msg {
+                    role: m.role.as_str().to_string(),
+                    text: m.content,
+                })
+                .collect();
+        }
     }
     let reservation = reserve(&state, &ctx.project_id).await?;
     Ok(Job {

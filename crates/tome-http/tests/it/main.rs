@@ -4,6 +4,7 @@
 mod support;
 
 mod articles;
+mod assistant;
 mod assistant_model;
 mod auth;
 mod backends;
