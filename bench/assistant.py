@@ -1158,6 +1158,7 @@ class Stream:
         headers = None
         body_bytes = bytearray()
         t_first = t_delta = t_end = None
+        first_bytes = b""
         chunked = False
         length = None
         pos = 0              # parse position in buf (after the head)
@@ -1198,6 +1199,7 @@ class Stream:
                         body_bytes += buf[pos:pos + take]
                         if t_first is None:
                             t_first = now
+                            first_bytes = bytes(body_bytes)
                         pos += take
                         chunk_left -= take
                         if chunk_left == 0:
@@ -1238,6 +1240,7 @@ class Stream:
         if not chunked and length is None:
             body_bytes += buf[pos:]
         return {"status": status, "headers": headers, "body": bytes(body_bytes), "reads": reads,
+                "first": first_bytes,
                 "ttfb": (t_first or t_end) - t0, "delta": (t_delta - t0) if t_delta else None,
                 "done": t_end - t0}
 
@@ -1263,11 +1266,6 @@ class Server:
             time.sleep(0.1)
         if not self.addr:
             sys.exit(f"error: tome serve did not start:\n{open(f'{logs}.err').read()[-3000:]}")
-
-    def cpu_seconds(self):
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -1431,7 +1429,6 @@ class Bench:
         log(f"search speed on {slug}: {len(queries)} queries × {a.rounds} rounds (+1 warm-up), "
             "the two endpoints alternating")
         docs_t, kb_t = [], []
-        cpu0 = self.server.cpu_seconds()
         for r in range(a.rounds + 1):
             for i, q in enumerate(queries):
                 # Alternate which endpoint goes first, so neither always runs right after the other.
@@ -1444,11 +1441,9 @@ class Bench:
                 if r > 0:
                     docs_t.append(d * 1000)
                     kb_t.append(k * 1000)
-        cpu = self.server.cpu_seconds() - cpu0
         row = {"queries": len(queries), "rounds": a.rounds,
                "docs_p50": pct(docs_t, 50), "docs_p99": pct(docs_t, 99), "docs_mean": statistics.mean(docs_t),
-               "kb_p50": pct(kb_t, 50), "kb_p99": pct(kb_t, 99), "kb_mean": statistics.mean(kb_t),
-               "server_cpu_ms_per_pair": cpu * 1000 / ((a.rounds + 1) * len(queries))}
+               "kb_p50": pct(kb_t, 50), "kb_p99": pct(kb_t, 99), "kb_mean": statistics.mean(kb_t)}
         row["ratio_p50"] = row["docs_p50"] / row["kb_p50"]
         row["ratio_p99"] = row["docs_p99"] / row["kb_p99"]
         self.results.setdefault("search_speed", {})[slug] = row
@@ -1467,6 +1462,7 @@ class Bench:
         log(f"assistant on {slug}: {len(questions)} messages × {a.rounds} rounds (+1 warm-up), "
             "streamed v2 and as JSON, alternating")
         ttfb, delta, done, jdone, reads = [], [], [], [], []
+        firsts = set()
         unanswered = 0
         for r in range(a.rounds + 1):
             for q in questions:
@@ -1481,6 +1477,7 @@ class Bench:
                 if status != 200:
                     sys.exit(f"error: JSON message {q!r} → {status}: {raw[:300]!r}")
                 if r > 0:
+                    firsts.add(s["first"].decode(errors="replace").split("\n")[0][:100])
                     ttfb.append(s["ttfb"] * 1000)
                     done.append(s["done"] * 1000)
                     if s["delta"] is not None:
@@ -1494,7 +1491,7 @@ class Bench:
                "delta_p50": pct(delta, 50), "delta_p99": pct(delta, 99),
                "done_p50": pct(done, 50), "done_p99": pct(done, 99),
                "json_p50": pct(jdone, 50), "json_p99": pct(jdone, 99),
-               "reads_median": statistics.median(reads),
+               "reads_median": statistics.median(reads), "first_chunks": sorted(firsts)[:5],
                "unanswered_share": unanswered / len(jdone)}
         self.results.setdefault("assistant_speed", {})[slug] = row
         log(f"  TTFB p50 {row['ttfb_p50']:.2f} p99 {row['ttfb_p99']:.2f} ms; first text-delta p99 "
@@ -1558,6 +1555,7 @@ class Bench:
         total_expected = 0
         misses = []
         answered = 0
+        top_scores = []
         for it in items:
             want = self.expected_ids(corpus, it["expect"], it["title"])
             total_expected += len(want)
@@ -1565,6 +1563,8 @@ class Bench:
             for size in (5, 10, 50):
                 hits, _ = self.docs_search(corpus, it["q"], size)
                 got[f"tome_p{size}"] = self.distinct([h["metadata"]["article_id"] for h in hits], k)
+                if size == 5:
+                    top_scores.append(hits[0]["metadata"]["score"] if hits else 0.0)
             arts, _ = self.kb_search(corpus, it["q"], k, "article")
             got["tome_articles"] = [x["id"] for x in arts["articles"]][:k]
             fp = self.fts5("p", corpus, it["q"], 50)
@@ -1592,9 +1592,27 @@ class Bench:
         row = {"questions": n, "expected_pages": total_expected, "answered": answered,
                **{f"{m}_any": hit[m] / n for m in methods},
                **{f"{m}_all": found[m] / total_expected for m in methods},
-               "tome_p10_misses": misses}
+               "tome_p10_misses": misses, "top_scores": top_scores}
         self.results.setdefault("quality", {})[corpus] = row
         log("  " + ", ".join(f"{m} {hit[m] / n:.3f}" for m in methods))
+
+    def unanswerable(self, corpus, items):
+        """The questions neither corpus answers: the assistant should decline (`unanswered`)."""
+        declined = no_sources = 0
+        top_scores = []
+        for it in items:
+            hits, _ = self.docs_search(corpus, it["q"], 5)
+            top_scores.append(hits[0]["metadata"]["score"] if hits else 0.0)
+            status, raw, _ = self.docs.call("POST", f"/v2/assistant/{corpus}/message",
+                                            self.message(it["q"]), {"Accept": "application/json"})
+            if status != 200:
+                sys.exit(f"error: JSON message {it['q']!r} → {status}")
+            ans = json.loads(raw)
+            declined += ans.get("resolutionStatus") == "unanswered"
+            no_sources += not ans.get("sources")
+        self.results.setdefault("unanswerable", {})[corpus] = {
+            "questions": len(items), "declined": declined, "no_sources": no_sources,
+            "top_scores": top_scores}
 
     # --- run and report ----------------------------------------------------------------------------
     def run(self):
@@ -1624,6 +1642,7 @@ class Bench:
         self.build_fts5()
         for corpus in ("mintlify", "tldr"):
             self.quality(corpus, qs[corpus])
+            self.unanswerable(corpus, qs["unanswerable"])
         agree = sum(self.port_checked.values())
         self.results["port_check"] = {"passages": len(self.port_checked), "identical": agree,
                                       "differing": [list(k) for k, ok in self.port_checked.items()
@@ -1670,6 +1689,10 @@ class Bench:
                      f"{r['json_p50']:.2f} / {r['json_p99']:.2f} | {100 * r['unanswered_share']:.0f}% | "
                      f"first byte p99 < 50 ms | {'met' if met else '**not met**'} (margin "
                      f"{50 - r['ttfb_p99']:+.1f} ms) |")
+        firsts = sorted({f for r in R["assistant_speed"].values() for f in r["first_chunks"]})
+        L += ["", "The first body bytes of each stream, e.g. " + "; ".join(f"`{f}`" for f in firsts[:1])
+              + f" (median {statistics.median([r['reads_median'] for r in R['assistant_speed'].values()]):.0f} "
+              "socket reads per response)."]
         L += ["", "### 3. Retrieval quality on the question set (recall@5; deterministic)", "",
               "Each cell: the share of questions with one of their expected pages among the 5 articles "
               "(recall@5, \"any\"), and in brackets the share of all expected pages found. FTS5: "
@@ -1699,6 +1722,17 @@ class Bench:
                  f"passages (first 5 distinct) {ratio('tome_p10', 'fts5_p50')}; Tome 5 passages ÷ FTS5 5 "
                  f"passages {ratio('tome_p5', 'fts5_p5')}; Tome whole articles ÷ FTS5 whole articles "
                  f"{ratio('tome_articles', 'fts5_articles')}.")
+        L += ["", "The unanswerable questions (neither corpus answers them) asked of each KB, and the "
+              "score of the best passage (`pageSize` 5; the 0–1 scale `scoreThreshold` filters on) for "
+              "them and for the answerable ones — the margin the assistant's relevance threshold has "
+              "to work with:", "",
+              "| KB | unanswerable: declined (`unanswered`) | …with no source at all | best passage score, unanswerable: p10 / median / p90 / max | best passage score, answerable: min / p10 / median / p90 |",
+              "|---|---|---|---|---|"]
+        for corpus, u in R["unanswerable"].items():
+            us, qs_ = u["top_scores"], Q[corpus]["top_scores"]
+            L.append(f"| {corpus} | {u['declined']} of {u['questions']} | {u['no_sources']} of {u['questions']} | "
+                     f"{pct(us, 10):.3f} / {statistics.median(us):.3f} / {pct(us, 90):.3f} / {max(us):.3f} | "
+                     f"{min(qs_):.3f} / {pct(qs_, 10):.3f} / {statistics.median(qs_):.3f} / {pct(qs_, 90):.3f} |")
         for corpus, r in Q.items():
             if r["tome_p10_misses"]:
                 L.append(f"\nTome passages (`pageSize` 10) miss on {corpus}: " + "; ".join(
