@@ -1415,6 +1415,7 @@ class Bench:
             sys.exit(f"error: /v1/search/{slug} {query!r} → {status}: {raw[:300]!r}")
         hits = json.loads(raw)
         self.check_port(hits)
+        self.last_bytes = len(raw)
         return hits, dt
 
     def kb_search(self, slug, query, limit, kind=None):
@@ -1422,28 +1423,34 @@ class Bench:
         status, raw, dt = self.admin.call("GET", f"/v1/kb/{self.kbs[slug]}/search?{q}")
         if status != 200:
             sys.exit(f"error: management search {query!r} → {status}: {raw[:300]!r}")
+        self.last_bytes = len(raw)
         return json.loads(raw)["data"], dt
 
     def search_speed(self, slug, queries):
         a = self.a
         log(f"search speed on {slug}: {len(queries)} queries × {a.rounds} rounds (+1 warm-up), "
             "the two endpoints alternating")
-        docs_t, kb_t = [], []
+        docs_t, kb_t, docs_b, kb_b = [], [], [], []
         for r in range(a.rounds + 1):
             for i, q in enumerate(queries):
                 # Alternate which endpoint goes first, so neither always runs right after the other.
                 if (i + r) % 2 == 0:
                     _, d = self.docs_search(slug, q, a.page_size)
+                    docs_b.append(self.last_bytes)
                     _, k = self.kb_search(slug, q, a.page_size)
+                    kb_b.append(self.last_bytes)
                 else:
                     _, k = self.kb_search(slug, q, a.page_size)
+                    kb_b.append(self.last_bytes)
                     _, d = self.docs_search(slug, q, a.page_size)
+                    docs_b.append(self.last_bytes)
                 if r > 0:
                     docs_t.append(d * 1000)
                     kb_t.append(k * 1000)
         row = {"queries": len(queries), "rounds": a.rounds,
                "docs_p50": pct(docs_t, 50), "docs_p99": pct(docs_t, 99), "docs_mean": statistics.mean(docs_t),
-               "kb_p50": pct(kb_t, 50), "kb_p99": pct(kb_t, 99), "kb_mean": statistics.mean(kb_t)}
+               "kb_p50": pct(kb_t, 50), "kb_p99": pct(kb_t, 99), "kb_mean": statistics.mean(kb_t),
+               "docs_bytes_mean": statistics.mean(docs_b), "kb_bytes_mean": statistics.mean(kb_b)}
         row["ratio_p50"] = row["docs_p50"] / row["kb_p50"]
         row["ratio_p99"] = row["docs_p99"] / row["kb_p99"]
         self.results.setdefault("search_speed", {})[slug] = row
@@ -1666,13 +1673,14 @@ class Bench:
               f"`GET /v1/kb/{{kb}}/search?q=…&limit={a.page_size}` (admin key) on the same queries, "
               "alternating query by query; timed from sending the request to the last byte of the "
               "response over a keep-alive connection.", "",
-              "| KB | queries × rounds | /v1/search p50 / p99 (ms) | management p50 / p99 (ms) | ratio p50 / p99 | goal | verdict |",
-              "|---|---|---|---|---|---|---|"]
+              "| KB | queries × rounds | /v1/search p50 / p99 (ms) | management p50 / p99 (ms) | ratio p50 / p99 | mean response bytes (/v1/search, management) | goal | verdict |",
+              "|---|---|---|---|---|---|---|---|"]
         for slug, r in R["search_speed"].items():
             met = r["ratio_p50"] <= 1.5 and r["ratio_p99"] <= 1.5
             worst = max(r["ratio_p50"], r["ratio_p99"])
             L.append(f"| {slug} | {r['queries']} × {r['rounds']} | {r['docs_p50']:.2f} / {r['docs_p99']:.2f} | "
                      f"{r['kb_p50']:.2f} / {r['kb_p99']:.2f} | {r['ratio_p50']:.2f}× / {r['ratio_p99']:.2f}× | "
+                     f"{r['docs_bytes_mean']:,.0f}, {r['kb_bytes_mean']:,.0f} | "
                      f"≤ 1.5× | {'met' if met else '**not met**'} (worst {worst:.2f}×, margin "
                      f"{1.5 - worst:+.2f}) |")
         L += ["", "### 2. Extractive assistant (`POST /v2/assistant/{domain}/message`, one client)", "",
