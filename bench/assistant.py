@@ -1215,13 +1215,13 @@ class Stream:
                     if eol < 0:
                         break
                     size = int(buf[pos:eol].split(b";")[0], 16)
-                    pos = eol + 2
                     if size == 0:
-                        if buf.find(b"\r\n", pos) >= 0:
+                        # The last chunk, then an empty trailer: wait until its CRLF is in.
+                        if buf.find(b"\r\n", eol + 2) >= 0:
                             t_end = now
-                        else:
-                            pos -= eol + 2 - pos  # wait for the final CRLF
+                            pos = eol + 4
                         break
+                    pos = eol + 2
                     chunk_left = size
             elif length is not None:
                 if len(buf) > pos and t_first is None:
