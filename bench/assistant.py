@@ -1267,6 +1267,12 @@ class Server:
         if not self.addr:
             sys.exit(f"error: tome serve did not start:\n{open(f'{logs}.err').read()[-3000:]}")
 
+    def cpu_seconds(self):
+        """User + system CPU of the server process (all its threads) so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -1447,7 +1453,18 @@ class Bench:
                 if r > 0:
                     docs_t.append(d * 1000)
                     kb_t.append(k * 1000)
+        # Server CPU per request, each endpoint on its own (two passes over the queries each):
+        # less sensitive to other load on the machine than the latencies.
+        cpu = {}
+        for name, fn in (("docs", lambda q: self.docs_search(slug, q, a.page_size)),
+                         ("kb", lambda q: self.kb_search(slug, q, a.page_size))):
+            c0 = self.server.cpu_seconds()
+            for _ in range(2):
+                for q in queries:
+                    fn(q)
+            cpu[name] = (self.server.cpu_seconds() - c0) * 1000 / (2 * len(queries))
         row = {"queries": len(queries), "rounds": a.rounds,
+               "docs_cpu_ms": cpu["docs"], "kb_cpu_ms": cpu["kb"],
                "docs_p50": pct(docs_t, 50), "docs_p99": pct(docs_t, 99), "docs_mean": statistics.mean(docs_t),
                "kb_p50": pct(kb_t, 50), "kb_p99": pct(kb_t, 99), "kb_mean": statistics.mean(kb_t),
                "docs_bytes_mean": statistics.mean(docs_b), "kb_bytes_mean": statistics.mean(kb_b)}
@@ -1493,7 +1510,11 @@ class Bench:
                     reads.append(s["reads"])
                     if json.loads(raw).get("resolutionStatus") == "unanswered":
                         unanswered += 1
-        row = {"messages": len(questions), "rounds": a.rounds,
+        c0 = self.server.cpu_seconds()
+        for q in questions:
+            self.stream.post(f"/v2/assistant/{slug}/message", self.message(q))
+        cpu_ms = (self.server.cpu_seconds() - c0) * 1000 / len(questions)
+        row = {"messages": len(questions), "rounds": a.rounds, "cpu_ms": cpu_ms,
                "ttfb_p50": pct(ttfb, 50), "ttfb_p99": pct(ttfb, 99),
                "delta_p50": pct(delta, 50), "delta_p99": pct(delta, 99),
                "done_p50": pct(done, 50), "done_p99": pct(done, 99),
@@ -1673,13 +1694,14 @@ class Bench:
               f"`GET /v1/kb/{{kb}}/search?q=…&limit={a.page_size}` (admin key) on the same queries, "
               "alternating query by query; timed from sending the request to the last byte of the "
               "response over a keep-alive connection.", "",
-              "| KB | queries × rounds | /v1/search p50 / p99 (ms) | management p50 / p99 (ms) | ratio p50 / p99 | mean response bytes (/v1/search, management) | goal | verdict |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| KB | queries × rounds | /v1/search p50 / p99 (ms) | management p50 / p99 (ms) | ratio p50 / p99 | server CPU per request, /v1/search / management (ms) | mean response bytes (/v1/search, management) | goal | verdict |",
+              "|---|---|---|---|---|---|---|---|---|"]
         for slug, r in R["search_speed"].items():
             met = r["ratio_p50"] <= 1.5 and r["ratio_p99"] <= 1.5
             worst = max(r["ratio_p50"], r["ratio_p99"])
             L.append(f"| {slug} | {r['queries']} × {r['rounds']} | {r['docs_p50']:.2f} / {r['docs_p99']:.2f} | "
                      f"{r['kb_p50']:.2f} / {r['kb_p99']:.2f} | {r['ratio_p50']:.2f}× / {r['ratio_p99']:.2f}× | "
+                     f"{r['docs_cpu_ms']:.2f} / {r['kb_cpu_ms']:.2f} ({r['docs_cpu_ms'] / r['kb_cpu_ms']:.2f}×) | "
                      f"{r['docs_bytes_mean']:,.0f}, {r['kb_bytes_mean']:,.0f} | "
                      f"≤ 1.5× | {'met' if met else '**not met**'} (worst {worst:.2f}×, margin "
                      f"{1.5 - worst:+.2f}) |")
@@ -1688,13 +1710,13 @@ class Bench:
               "first `text-delta` chunk, and to the stream's last chunk (after `data: [DONE]`); and the "
               "same message with `Accept: application/json` (one JSON object) to its last byte. Each "
               "message starts a new thread (written to SQLite before `finish`).", "",
-              "| KB | messages × rounds | first byte p50 / p99 (ms) | first text-delta p50 / p99 | stream end p50 / p99 | JSON p50 / p99 | unanswered | goal | verdict |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| KB | messages × rounds | first byte p50 / p99 (ms) | first text-delta p50 / p99 | stream end p50 / p99 | JSON p50 / p99 | server CPU per streamed message (ms) | unanswered | goal | verdict |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
         for slug, r in R["assistant_speed"].items():
             met = r["ttfb_p99"] < 50
             L.append(f"| {slug} | {r['messages']} × {r['rounds']} | {r['ttfb_p50']:.2f} / {r['ttfb_p99']:.2f} | "
                      f"{r['delta_p50']:.2f} / {r['delta_p99']:.2f} | {r['done_p50']:.2f} / {r['done_p99']:.2f} | "
-                     f"{r['json_p50']:.2f} / {r['json_p99']:.2f} | {100 * r['unanswered_share']:.0f}% | "
+                     f"{r['json_p50']:.2f} / {r['json_p99']:.2f} | {r['cpu_ms']:.2f} | {100 * r['unanswered_share']:.0f}% | "
                      f"first byte p99 < 50 ms | {'met' if met else '**not met**'} (margin "
                      f"{50 - r['ttfb_p99']:+.1f} ms) |")
         firsts = sorted({f for r in R["assistant_speed"].values() for f in r["first_chunks"]})
