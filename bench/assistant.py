@@ -1367,6 +1367,7 @@ class Bench:
                 cat = cats.get(full["category_id"], {})
                 self.articles[a["id"]] = {
                     "kb": slug, "title": full["title"], "body": full["body"],
+                    "excerpt": full.get("excerpt") or "",
                     "tags": full.get("tags") or [],
                     "category": cat.get("name", ""), "category_slug": cat.get("slug", ""),
                 }
@@ -1538,7 +1539,8 @@ class Bench:
             tags = " ".join(art["tags"])
             for trail, _, text in self.port[i]:
                 prows.append((art["title"], TRAIL_SEPARATOR.join(trail), tags, text, i, art["kb"]))
-            arows.append((art["title"], "", tags, "\n".join(t for _, _, t in self.port[i]), i, art["kb"]))
+            arows.append((art["title"], art["excerpt"], tags, "\n".join(t for _, _, t in self.port[i]),
+                          i, art["kb"]))
         db.executemany("INSERT INTO p VALUES (?, ?, ?, ?, ?, ?)", prows)
         db.executemany("INSERT INTO a VALUES (?, ?, ?, ?, ?, ?)", arows)
         self.fts = db
