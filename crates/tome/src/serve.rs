@@ -102,7 +102,8 @@ pub struct AssistantArgs {
     /// Credits charged per answered assistant message (0: free).
     #[arg(long, env = "TOME_ASSISTANT_MESSAGE_CREDITS", default_value_t = tome_core::credits::ASSISTANT_MESSAGE_CREDITS, value_parser = clap::value_parser!(i64).range(0..=1000))]
     pub assistant_message_credits: i64,
-    /// Assistant messages per minute per client address for browsers calling with a site key.
+    /// Assistant messages per minute per client address for browsers: site-key callers of the
+    /// message endpoints and visitors asking in a hosted help centre.
     #[arg(long, env = "TOME_ASSISTANT_CLIENT_RATE_LIMIT", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     pub assistant_client_rate_limit: u64,
     /// Days an assistant conversation is kept after its last message.
