@@ -232,65 +232,74 @@ fn complete(doc: &mut Value) {
 }
 
 /// The docs-platform read endpoints: their request bodies (with the limits the handlers check)
-/// and their callers (an assistant key, or a site key from a browser).
+/// and their callers (an assistant key, or a site key from a browser). Optional fields take
+/// `null` as absent, as the handlers read them; fields the handlers do not read (a message's `id`,
+/// a context's `path`) take anything.
 fn docs_platform(paths: &mut serde_json::Map<String, Value>) {
     use serde_json::json;
+    use tome_core::input::schema::nullable;
     // Not blank after trimming, no NUL: the rule `check_text` applies.
     let non_blank = tome_core::input::schema::not_blank();
+    let strings = || nullable(json!({"type": "array", "items": {"type": "string"}}));
     // Both endpoints read `tag` (the spec names it for search only; Tome's assistant honours it too).
-    let filter = json!({"type": "object", "properties": {
-            "version": {"type": "string"},
-            "language": {"type": "string"},
-            "groups": {"type": "array", "items": {"type": "string"}},
-            "tag": {"type": "string", "description": "Only passages of articles with this tag."},
+    let filter = nullable(json!({"type": "object", "properties": {
+            "version": nullable(json!({"type": "string"})),
+            "language": nullable(json!({"type": "string"})),
+            "groups": strings(),
+            "tag": nullable(json!({"type": "string", "description": "Only passages of articles with this tag."})),
         },
-        "description": "`version`, `language` and `groups` are accepted and ignored (no versions, translations or reader groups yet)."});
+        "description": "`version`, `language` and `groups` are accepted and ignored (no versions, translations or reader groups yet)."}));
     let page_path = json!({"type": "string", "minLength": 1, "maxLength": docs::MAX_PAGE_PATH, "pattern": non_blank,
         "description": "A `path` from search (`/articles/kba_…-title`); the page's hosted URL or the bare article ID also work."});
-    let messages = |v2: bool| {
-        let part = json!({"type": "object", "required": ["type"], "properties": {
-            "type": {"type": "string"}, "text": {"type": "string"}}});
-        let mut message = json!({"type": "object", "required": ["role"], "properties": {
-            "id": {"type": "string"},
-            "role": {"type": "string", "enum": if v2 { json!(["system", "assistant", "user"]) } else { json!(["system", "assistant", "data", "user"]) }},
-            "parts": {"type": "array", "items": part},
-        }});
-        if !v2 {
-            message["properties"]["content"] = json!({"type": "string"});
-        }
-        json!({"type": "array", "minItems": 1, "maxItems": assistant::MAX_MESSAGES, "items": message,
-               "description": format!("The conversation, oldest first; the last message is the user's, with non-empty text; at most {} bytes of text in all.", assistant::MAX_TEXT_BYTES)})
-    };
-    let message_body = |v2: bool| {
-        json!({"type": "object", "required": ["fp", "messages"], "properties": {
-            "fp": {"type": "string", "minLength": 1, "maxLength": assistant::MAX_FP, "pattern": non_blank, "description": "A fingerprint of the asker; `anonymous` if none."},
-            "messages": messages(v2),
-            "threadId": {"type": "string", "description": "Continues a conversation (`thr_…`)."},
-            "retrievalPageSize": {"type": "integer", "minimum": 1, "maximum": assistant::MAX_RETRIEVAL},
-            "filter": filter,
-            "context": {"type": "array", "items": {"type": "object", "required": ["type", "value"], "properties": {
-                "type": {"type": "string", "enum": ["code", "textSelection"]},
-                "value": {"type": "string"}, "path": {"type": "string"}, "elementId": {"type": "string"}}}},
-            "currentPath": {"type": "string", "maxLength": assistant::MAX_CURRENT_PATH, "pattern": "^[^\\u0000]*$"},
-        }})
-    };
+    // A part's `text` is read from `text` parts only; other parts (`reasoning`, `source-url`,
+    // `file`, `step-start`, …) are accepted and skipped.
+    let part = json!({"type": "object", "required": ["type"],
+        "properties": {"type": {"type": "string"}},
+        "if": {"properties": {"type": {"const": "text"}}},
+        "then": {"required": ["text"], "properties": {"text": {"type": "string"}}}});
+    let message = json!({"type": "object", "required": ["role"], "properties": {
+        "id": {"description": "The client's ID for the message (not read)."},
+        "role": {"type": "string", "enum": ["system", "assistant", "data", "user"],
+                 "description": "`user` and `assistant` messages make the conversation; `system` and `data` ones are accepted and not used."},
+        "parts": nullable(json!({"type": "array", "items": part, "description": "The message's text is its `text` parts, joined by line breaks."})),
+        "content": nullable(json!({"type": "string", "description": "The message's text when it has no `text` parts (AI SDK v4)."})),
+    }});
+    let messages = json!({"type": "array", "minItems": 1, "maxItems": assistant::MAX_MESSAGES, "items": message,
+        "description": format!("The conversation, oldest first; the last message is the user's, with non-empty text; at most {} bytes of text in all.", assistant::MAX_TEXT_BYTES)});
+    let message_body = json!({"type": "object", "required": ["fp", "messages"], "properties": {
+        "fp": {"type": "string", "minLength": 1, "maxLength": assistant::MAX_FP, "pattern": non_blank, "description": "A fingerprint of the asker; `anonymous` if none."},
+        "messages": messages,
+        "threadId": nullable(json!({"type": "string", "description": "Continues a conversation (`thr_…`); empty starts a new one."})),
+        "retrievalPageSize": nullable(json!({"type": "integer", "minimum": 1, "maximum": assistant::MAX_RETRIEVAL, "default": assistant::DEFAULT_RETRIEVAL,
+            "description": "Passages retrieved to ground the answer."})),
+        "filter": filter,
+        "context": nullable(json!({"type": "array", "items": {"type": "object", "required": ["type", "value"], "properties": {
+            "type": {"type": "string", "enum": ["code", "textSelection"]},
+            "value": {"type": "string"},
+            "path": {"description": "Not read."},
+            "elementId": {"description": "Not read."}}},
+            "description": "What the asker selected on the page: `textSelection` values (their first 500 characters) join the search for the answer; `code` is accepted and not used."})),
+        "currentPath": nullable(json!({"type": "string", "maxLength": assistant::MAX_CURRENT_PATH, "pattern": "^[^\\u0000]*$",
+            "description": "The page the asker is on; when it names an article (`/articles/kba_…`), retrieval leans toward that article."})),
+    }});
     let bodies = [
         (
             "/v1/search/{domain}",
             json!({"type": "object", "required": ["query"], "properties": {
                 "query": {"type": "string", "minLength": 1, "maxLength": tome_search::MAX_QUERY_CHARS, "pattern": non_blank},
-                "pageSize": {"type": "integer", "minimum": 1, "maximum": docs::MAX_PAGE_SIZE},
-                "scoreThreshold": {"type": "number", "minimum": 0, "maximum": 1},
+                "pageSize": nullable(json!({"type": "integer", "minimum": 1, "maximum": docs::MAX_PAGE_SIZE, "default": docs::DEFAULT_PAGE_SIZE})),
+                "scoreThreshold": nullable(json!({"type": "number", "minimum": 0, "maximum": 1,
+                    "description": "Only passages scoring at least this (`metadata.score`)."})),
                 "filter": filter,
             }}),
         ),
         (
             "/v1/page/{domain}",
             json!({"type": "object", "required": ["path"], "properties": {
-            "path": page_path, "groups": {"type": "array", "items": {"type": "string"}}}}),
+            "path": page_path, "groups": strings()}}),
         ),
-        ("/v2/assistant/{domain}/message", message_body(true)),
-        ("/v1/assistant/{domain}/message", message_body(false)),
+        ("/v2/assistant/{domain}/message", message_body.clone()),
+        ("/v1/assistant/{domain}/message", message_body),
     ];
     for (path, schema) in bodies {
         let Some(op) = paths.get_mut(path).and_then(|item| item.get_mut("post")) else {

@@ -974,8 +974,8 @@ fn date_param(params: &Params, name: &str) -> Result<Option<String>, ApiError> {
 #[utoipa::path(get, path = "/v1/analytics/{projectId}/assistant", tag = "Analytics",
     operation_id = "assistant_conversations",
     params(("projectId" = String, Path, description = PROJECT_PARAM),
-        ("dateFrom" = Option<String>, Query, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", description = "The first day, `YYYY-MM-DD` (UTC)."),
-        ("dateTo" = Option<String>, Query, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", description = "The last day, `YYYY-MM-DD` (UTC); not before `dateFrom`."),
+        ("dateFrom" = Option<String>, Query, pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$", description = "The first day, `YYYY-MM-DD` (UTC); empty is no bound."),
+        ("dateTo" = Option<String>, Query, pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$", description = "The last day, `YYYY-MM-DD` (UTC), not before `dateFrom`; empty is no bound."),
         ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AssistantConversations, description = "A page of conversations"),
         (status = 400, body = ErrorBody, description = FOREIGN_PROJECT)))]

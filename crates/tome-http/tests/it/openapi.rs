@@ -803,7 +803,7 @@ fn check_not_empty(path: &str, what: &str, r: &TestResponse, problems: &mut Vec<
         "/v1/analytics/{projectId}/assistant/threads/{threadId}" => &r.body["messages"],
         _ => return,
     };
-    if !items.as_array().is_some_and(|a| !a.is_empty()) {
+    if items.as_array().is_none_or(|a| a.is_empty()) {
         problems.push(format!(
             "{what}: nothing to check the schema on: {}",
             r.text
@@ -1642,6 +1642,45 @@ async fn an_empty_typed_query_parameter_is_refused_and_an_empty_filter_ignored()
     ] {
         let r = app.call(Method::GET, &url, Some(&app.key), None).await;
         r.assert_status(200);
+    }
+}
+
+#[tokio::test]
+async fn analytics_dates_are_the_dates_the_document_allows() {
+    // `dateFrom`/`dateTo`: `YYYY-MM-DD` with a month 01–12 and a day 01–31 (the pattern the
+    // document gives), or empty for no bound; anything else is a 422 naming the parameter.
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let op = &doc["paths"]["/v1/analytics/{projectId}/assistant"]["get"];
+    for name in ["dateFrom", "dateTo"] {
+        let param = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not documented"));
+        assert_eq!(
+            param["schema"]["pattern"], "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$",
+            "{name}"
+        );
+        let url = |v: &str| format!("/v1/analytics/{}/assistant?{name}={v}", app.project_id);
+        for valid in ["2026-01-15", "2026-12-31", "2026-02-31", ""] {
+            app.get(&url(valid)).await.assert_status(200);
+        }
+        for invalid in [
+            "2026-1-15",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-00",
+            "2026-01-32",
+            "15-01-2026",
+            "2026-01-15T00:00:00Z",
+            "x",
+        ] {
+            let r = app.get(&url(invalid)).await;
+            r.assert_status(422);
+            assert_eq!(r.field(), name, "{invalid}: {}", r.text);
+        }
     }
 }
 
