@@ -9,7 +9,7 @@ use crate::routes::{articles, assistant, content, docs, kb, public, sources};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tome", description = "Knowledge-base and help-centre server. The management API takes admin bearer keys; the public API (`/v1/kb/public/{slug}/…`) takes a site key in `X-Minolith-Site-Key` from an allowed origin."),
+    info(title = "Tome", description = "Knowledge-base and help-centre server. The management API takes admin bearer keys; the public API (`/v1/kb/public/{slug}/…`) takes a site key in `X-Minolith-Site-Key` from an allowed origin. The documentation search and assistant endpoints (`/v1/search/{domain}`, `/v1/page/{domain}`, `/v{1,2}/assistant/{domain}/message`) take an assistant bearer key (`tome_dsc_…`), or from a browser the public knowledge base's site key."),
     paths(
         kb::create_kb, kb::list_kbs, kb::get_kb, kb::update_kb, kb::delete_kb,
         kb::get_site_key, kb::revoke_site_key, kb::update_site_key,
@@ -54,9 +54,22 @@ impl Modify for BearerAuth {
 
 /// The error responses of every operation, by what the operation has: every one can fail
 /// authentication, the rate limit, a malformed request and the database; one with a path
-/// parameter can name something that does not exist; one with query parameters or a body can
-/// fail validation; one with a body can send too much.
+/// parameter can name something that does not exist (`{projectId}` cannot: it must be the key's
+/// project, else 400); one with query parameters or a body can fail validation; one with a body
+/// can send too much.
 struct CommonResponses;
+
+/// Whether `path` is one of the docs-platform read endpoints behind [`crate::docs::gate`].
+fn is_docs_platform(path: &str) -> bool {
+    [
+        "/v1/search/",
+        "/v1/page/",
+        "/v1/assistant/",
+        "/v2/assistant/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
+}
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -75,6 +88,7 @@ impl Modify for CommonResponses {
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
             let public = path.starts_with("/v1/kb/public/");
+            let docs = is_docs_platform(path);
             let content = ["categories", "sections", "articles", "faqs"]
                 .iter()
                 .any(|k| path.starts_with(&format!("/v1/kb/{{kb_id}}/{k}")));
@@ -100,7 +114,9 @@ impl Modify for CommonResponses {
             for op in ops.into_iter().flatten() {
                 let has_body = op.request_body.is_some();
                 let params = op.parameters.as_deref().unwrap_or_default();
-                let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
+                let has_path = params
+                    .iter()
+                    .any(|p| p.parameter_in == ParameterIn::Path && p.name != "projectId");
                 let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
                 let r = &mut op.responses.responses;
                 if public {
@@ -121,6 +137,15 @@ impl Modify for CommonResponses {
                     add(
                         "403",
                         "The knowledge base is not public, or the request's origin is not allowed (`forbidden`).",
+                    );
+                } else if docs {
+                    add(
+                        "401",
+                        "No key (neither a bearer key nor `X-Minolith-Site-Key`), or an invalid or revoked bearer key (`unauthorized`).",
+                    );
+                    add(
+                        "403",
+                        "An admin key (these endpoints take an assistant key, `tome_dsc_…`); or a site key that is refused: unknown or revoked, another knowledge base's, a private knowledge base's, or from an origin the project does not allow (`forbidden`, one body for all).",
                     );
                 } else {
                     add(
@@ -207,75 +232,86 @@ fn complete(doc: &mut Value) {
 }
 
 /// The docs-platform read endpoints: their request bodies (with the limits the handlers check)
-/// and their callers (an assistant key, or a site key from a browser).
+/// and their callers (an assistant key, or a site key from a browser). Optional fields take
+/// `null` as absent, as the handlers read them; fields the handlers do not read (a message's `id`,
+/// a context's `path`) take anything.
 fn docs_platform(paths: &mut serde_json::Map<String, Value>) {
     use serde_json::json;
+    use tome_core::input::schema::nullable;
     // Not blank after trimming, no NUL: the rule `check_text` applies.
     let non_blank = tome_core::input::schema::not_blank();
-    let filter = |with_tag: bool| {
-        let mut props = json!({
-            "version": {"type": "string"},
-            "language": {"type": "string"},
-            "groups": {"type": "array", "items": {"type": "string"}},
-        });
-        if with_tag {
-            props["tag"] = json!({"type": "string"});
-        }
-        json!({"type": "object", "properties": props,
-               "description": "`version`, `language` and `groups` are accepted and ignored (no versions, translations or reader groups yet)."})
-    };
-    let text = json!({"type": "string", "minLength": 1, "pattern": non_blank});
-    let messages = |v2: bool| {
-        let part = json!({"type": "object", "required": ["type"], "properties": {
-            "type": {"type": "string"}, "text": {"type": "string"}}});
-        let mut message = json!({"type": "object", "required": ["role"], "properties": {
-            "id": {"type": "string"},
-            "role": {"type": "string", "enum": if v2 { json!(["system", "assistant", "user"]) } else { json!(["system", "assistant", "data", "user"]) }},
-            "parts": {"type": "array", "items": part},
-        }});
-        if !v2 {
-            message["properties"]["content"] = json!({"type": "string"});
-        }
-        json!({"type": "array", "minItems": 1, "maxItems": assistant::MAX_MESSAGES, "items": message,
-               "description": "The conversation; the last message is the user's, with non-empty text; at most 32 KB of text in all."})
-    };
-    let message_body = |v2: bool| {
-        json!({"type": "object", "required": ["fp", "messages"], "properties": {
-            "fp": {"type": "string", "minLength": 1, "maxLength": assistant::MAX_FP, "pattern": non_blank, "description": "A fingerprint of the asker; `anonymous` if none."},
-            "messages": messages(v2),
-            "threadId": {"type": "string", "description": "Continues a conversation (`thr_…`)."},
-            "retrievalPageSize": {"type": "integer", "minimum": 1, "maximum": assistant::MAX_RETRIEVAL},
-            "filter": filter(false),
-            "context": {"type": "array", "items": {"type": "object", "required": ["type", "value"], "properties": {
-                "type": {"type": "string", "enum": ["code", "textSelection"]},
-                "value": {"type": "string"}, "path": {"type": "string"}, "elementId": {"type": "string"}}}},
-            "currentPath": {"type": "string", "maxLength": assistant::MAX_CURRENT_PATH, "pattern": "^[^\\u0000]*$"},
-        }})
-    };
+    let strings = || nullable(json!({"type": "array", "items": {"type": "string"}}));
+    // Both endpoints read `tag` (the spec names it for search only; Tome's assistant honours it too).
+    let filter = nullable(json!({"type": "object", "properties": {
+            "version": nullable(json!({"type": "string"})),
+            "language": nullable(json!({"type": "string"})),
+            "groups": strings(),
+            "tag": nullable(json!({"type": "string", "description": "Only passages of articles with this tag."})),
+        },
+        "description": "`version`, `language` and `groups` are accepted and ignored (no versions, translations or reader groups yet)."}));
+    let page_path = json!({"type": "string", "minLength": 1, "maxLength": docs::MAX_PAGE_PATH, "pattern": non_blank,
+        "description": "A `path` from search (`/articles/kba_…-title`); the page's hosted URL or the bare article ID also work."});
+    // A part's `text` is read from `text` parts only; other parts (`reasoning`, `source-url`,
+    // `file`, `step-start`, …) are accepted and skipped.
+    let part = json!({"type": "object", "required": ["type"],
+        "properties": {"type": {"type": "string"}},
+        "if": {"properties": {"type": {"const": "text"}}},
+        "then": {"required": ["text"], "properties": {"text": {"type": "string"}}}});
+    let message = json!({"type": "object", "required": ["role"], "properties": {
+        "id": {"description": "The client's ID for the message (not read)."},
+        "role": {"type": "string", "enum": ["system", "assistant", "data", "user"],
+                 "description": "`user` and `assistant` messages make the conversation; `system` and `data` ones are accepted and not used."},
+        "parts": nullable(json!({"type": "array", "items": part, "description": "The message's text is its `text` parts, joined by line breaks."})),
+        "content": nullable(json!({"type": "string", "description": "The message's text when it has no `text` parts (AI SDK v4)."})),
+    }});
+    let messages = json!({"type": "array", "minItems": 1, "maxItems": assistant::MAX_MESSAGES, "items": message,
+        "description": format!("The conversation, oldest first; the last message is the user's, with non-empty text; at most {} bytes of text in all.", assistant::MAX_TEXT_BYTES)});
+    let message_body = json!({"type": "object", "required": ["fp", "messages"], "properties": {
+        "fp": {"type": "string", "minLength": 1, "maxLength": assistant::MAX_FP, "pattern": non_blank, "description": "A fingerprint of the asker; `anonymous` if none."},
+        "messages": messages,
+        "threadId": nullable(json!({"type": "string", "description": "Continues a conversation (`thr_…`); empty starts a new one."})),
+        "retrievalPageSize": nullable(json!({"type": "integer", "minimum": 1, "maximum": assistant::MAX_RETRIEVAL, "default": assistant::DEFAULT_RETRIEVAL,
+            "description": "Passages retrieved to ground the answer."})),
+        "filter": filter,
+        "context": nullable(json!({"type": "array", "items": {"type": "object", "required": ["type", "value"], "properties": {
+            "type": {"type": "string", "enum": ["code", "textSelection"]},
+            "value": {"type": "string"},
+            "path": {"description": "Not read."},
+            "elementId": {"description": "Not read."}}},
+            "description": "What the asker selected on the page: `textSelection` values (their first 500 characters) join the search for the answer; `code` is accepted and not used."})),
+        "currentPath": nullable(json!({"type": "string", "maxLength": assistant::MAX_CURRENT_PATH, "pattern": "^[^\\u0000]*$",
+            "description": "The page the asker is on; when it names an article (`/articles/kba_…`), retrieval leans toward that article."})),
+    }});
     let bodies = [
         (
             "/v1/search/{domain}",
             json!({"type": "object", "required": ["query"], "properties": {
                 "query": {"type": "string", "minLength": 1, "maxLength": tome_search::MAX_QUERY_CHARS, "pattern": non_blank},
-                "pageSize": {"type": "integer", "minimum": 1, "maximum": docs::MAX_PAGE_SIZE},
-                "scoreThreshold": {"type": "number", "minimum": 0, "maximum": 1},
-                "filter": filter(true),
+                "pageSize": nullable(json!({"type": "integer", "minimum": 1, "maximum": docs::MAX_PAGE_SIZE, "default": docs::DEFAULT_PAGE_SIZE})),
+                "scoreThreshold": nullable(json!({"type": "number", "minimum": 0, "maximum": 1,
+                    "description": "Only passages scoring at least this (`metadata.score`)."})),
+                "filter": filter,
             }}),
         ),
         (
             "/v1/page/{domain}",
             json!({"type": "object", "required": ["path"], "properties": {
-            "path": text, "groups": {"type": "array", "items": {"type": "string"}}}}),
+            "path": page_path, "groups": strings()}}),
         ),
-        ("/v2/assistant/{domain}/message", message_body(true)),
-        ("/v1/assistant/{domain}/message", message_body(false)),
+        ("/v2/assistant/{domain}/message", message_body.clone()),
+        ("/v1/assistant/{domain}/message", message_body),
     ];
     for (path, schema) in bodies {
         let Some(op) = paths.get_mut(path).and_then(|item| item.get_mut("post")) else {
             continue;
         };
-        op["requestBody"] =
+        let mut body =
             json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        // The annotation's description says what the body is for; the schema replaces its `Value`.
+        if let Some(description) = op.pointer("/requestBody/description") {
+            body["description"] = description.clone();
+        }
+        op["requestBody"] = body;
         op["security"] = json!([{"bearer": []}, {"site_key": []}]);
     }
 }

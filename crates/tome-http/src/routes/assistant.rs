@@ -23,7 +23,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tome_assistant::provider::{Turn, prompt};
@@ -34,11 +34,12 @@ use tome_core::credits::{Action, Charge};
 use tome_core::model::KnowledgeBase;
 use tome_search::PassageRequest;
 use tome_store::{DateRange, Reservation};
+use utoipa::ToSchema;
 
 use crate::docs::{Caller, DocsCtx};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth, Params};
-use crate::routes::docs::{DocsFilter, article_id_in, article_path, hosted_root};
+use crate::routes::docs::{DOMAIN_PARAM, DocsFilter, article_id_in, article_path, hosted_root};
 use crate::state::AppState;
 
 /// Most messages a request may carry.
@@ -904,12 +905,155 @@ pub async fn hosted_message(
     Ok(stream(job, Format::UiMessage, Some(hosted.finale)))
 }
 
+// ---------------------------------------------------------------- OpenAPI
+//
+// The response types below describe, for the document only, what the handlers build with
+// `json!`; tests/it/openapi.rs checks the server's real responses against them.
+
+/// The 402 of a message, for the OpenAPI document.
+const SPENDING_CAP: &str = "`spending_cap_exceeded`: the message would take the project past its monthly spending cap. Refused before any work; nothing is charged.";
+/// The 404 of a message, for the OpenAPI document.
+const MESSAGE_NOT_FOUND: &str = "`kb_not_found`: no knowledge base `{domain}` in the assistant key's project (another project's is not found either); or `thread_not_found`: `threadId` names no thread of this knowledge base.";
+/// The 429 of a message, for the OpenAPI document.
+const MESSAGE_RATE_LIMIT: &str = "Rate limit exceeded (`rate_limit_exceeded`): the assistant key's; from a browser, the site key's per-client limit or the per-client message limit. See `Retry-After`.";
+/// The 503 of a message, for the OpenAPI document.
+const MESSAGE_UNAVAILABLE: &str = "The database or the search index is unavailable, or (with `Accept: application/json`) no answer could be produced (`service_unavailable`); retry shortly.";
+/// The 400 of an analytics endpoint, for the OpenAPI document.
+const FOREIGN_PROJECT: &str = "`invalid_request`: `projectId` is not the key's project (`details.field` is `projectId`), or the request is malformed.";
+/// The `{projectId}` path parameter of the analytics endpoints, for the OpenAPI document.
+const PROJECT_PARAM: &str = "The admin key's project (`prj_…`, as `GET /v1/project` gives it).";
+
+/// The answer to a message asked with `Accept: application/json` (Tome's addition to the wire
+/// format).
+// The shape `tome_assistant::stream::json_answer` builds.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssistantAnswer {
+    /// The thread the exchange was recorded in (`thr_…`): send it back to ask a follow-up.
+    pub thread_id: String,
+    /// The answer as Markdown, citing its sources as `[1]`, `[2]`, … in the order of `sources`.
+    pub text: String,
+    pub sources: Vec<AssistantSource>,
+    pub response_type: AssistantResponseType,
+    pub resolution_status: AssistantResolution,
+}
+
+/// A page an answer cites.
+#[derive(Serialize, ToSchema)]
+pub struct AssistantSource {
+    /// The page on the hosted help centre, with the cited heading's fragment if any.
+    pub url: String,
+    /// The article's title.
+    pub title: String,
+}
+
+/// What kind of reply an assistant message is.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssistantResponseType {
+    Answer,
+    ClarifyingQuestion,
+}
+
+/// Whether the documentation answered the question: `unanswered` when nothing relevant was found
+/// (the reply says so and suggests the closest pages).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssistantResolution {
+    Answered,
+    Unanswered,
+}
+
+/// A page of `GET /v1/analytics/{projectId}/assistant`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssistantConversations {
+    /// Newest first.
+    pub conversations: Vec<AssistantConversation>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// One answer of the assistant with the question it answered.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssistantConversation {
+    /// The answer's message ID (`msg_…`).
+    pub id: String,
+    /// Its thread (`thr_…`; Tome's addition): `GET …/assistant/threads/{threadId}` has the whole
+    /// conversation.
+    pub thread_id: String,
+    /// When the answer was given (ISO 8601 UTC with milliseconds).
+    pub timestamp: String,
+    /// The question.
+    pub query: String,
+    /// The answer as Markdown.
+    pub response: String,
+    pub response_type: AssistantResponseType,
+    pub sources: Vec<AssistantSource>,
+    pub resolution_status: AssistantResolution,
+    /// Not classified yet: always null.
+    #[schema(required = true)]
+    pub query_category: Option<String>,
+    /// The page the asker was on (`currentPath`), if they said.
+    #[schema(required = true)]
+    pub page_url: Option<String>,
+}
+
+/// `GET /v1/analytics/{projectId}/assistant/threads/{threadId}`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssistantThread {
+    /// `thr_…`.
+    pub thread_id: String,
+    /// ISO 8601 UTC with milliseconds.
+    pub created_at: String,
+    /// Oldest first: each question, then its answer.
+    pub messages: Vec<AssistantThreadMessage>,
+}
+
+/// One message of a thread.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssistantThreadMessage {
+    /// `msg_…`.
+    pub id: String,
+    pub role: AssistantRole,
+    /// The question, or the answer as Markdown.
+    pub content: String,
+    /// ISO 8601 UTC with milliseconds.
+    pub created_at: String,
+}
+
+/// Who wrote a thread's message.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AssistantRole {
+    User,
+    Assistant,
+}
+
+/// Ask the assistant (AI SDK v5 and later).
+///
+/// An answer grounded in the knowledge base's published articles, streamed as it is produced as
+/// an AI SDK UI message stream (`useChat` with `DefaultChatTransport`): citations `[n]` in the
+/// text are `source-url` parts with the hosted page's URL and title, `finish` carries the
+/// thread's ID (`messageMetadata.threadId`), and a failure part-way is an `error` chunk. With
+/// `Accept: application/json` (and not `text/event-stream`), one JSON object instead. Costs the
+/// operator's price per message (1 credit by default), refunded when no answer is produced.
 #[utoipa::path(post, path = "/v2/assistant/{domain}/message", tag = "Assistant",
-    params(("domain" = String, Path, description = "The knowledge base's slug (or `<slug>.<hosted host>`)")),
-    request_body(content = Value, description = "`{fp, messages, threadId?, retrievalPageSize?, filter?, context?, currentPath?}` (AI SDK v5 UI messages)"),
-    responses((status = 200, content_type = "text/event-stream", description = "An AI SDK UI message stream (`x-vercel-ai-ui-message-stream: v1`); with `Accept: application/json`, one object `{threadId, text, sources}`"),
-        (status = 402, body = crate::error::ErrorBody, description = "`spending_cap_exceeded`"),
-        (status = 404, body = crate::error::ErrorBody, description = "`kb_not_found`, `thread_not_found`")))]
+    operation_id = "assistant_message_v2",
+    params(("domain" = String, Path, description = DOMAIN_PARAM)),
+    request_body(content = Value, description = "The conversation to answer: `fp` and `messages` are required, the last message is the user's question. A `threadId` from an earlier answer continues that thread (with only the new question in `messages`, the stored conversation is used). `filter.tag` keeps passages of articles with that tag; `filter.version`, `filter.language` and `filter.groups` are accepted and ignored. Messages are AI SDK v5 UI messages (`parts`; a `content` string is read when there are no text parts)."),
+    responses((status = 200, description = "The answer: Server-Sent Events, each `data:` line one JSON chunk (`start`, `text-start`, `text-delta`, `text-end`, `source-url`, `finish` with `messageMetadata.threadId`, `error`), closed by `data: [DONE]`; or, with `Accept: application/json`, one object.",
+            headers(("x-vercel-ai-ui-message-stream" = String, description = "`v1`, on the stream")),
+            content((String = "text/event-stream"), (AssistantAnswer = "application/json"))),
+        (status = 402, body = ErrorBody, description = SPENDING_CAP),
+        (status = 404, body = ErrorBody, description = MESSAGE_NOT_FOUND),
+        (status = 429, body = ErrorBody, description = MESSAGE_RATE_LIMIT),
+        (status = 503, body = ErrorBody, description = MESSAGE_UNAVAILABLE)))]
 pub async fn message_v2(
     State(state): State<AppState>,
     ctx: DocsCtx,
@@ -919,12 +1063,25 @@ pub async fn message_v2(
     message(state, ctx, headers, body, Format::UiMessage).await
 }
 
+/// Ask the assistant (AI SDK v4).
+///
+/// The same answer as `POST /v2/assistant/{domain}/message`, streamed as an AI SDK v4 data
+/// stream (`useChat` of `ai@4`, `processDataStream`): one part a line, `CODE:JSON` — `f:` start
+/// step, `0:` text, `h:` source, `8:` message annotation (`[{threadId}]`), `e:` finish step, `d:`
+/// finish message, `3:` error. With `Accept: application/json` (and not `text/event-stream`),
+/// one JSON object instead. Costs the operator's price per message (1 credit by default),
+/// refunded when no answer is produced.
 #[utoipa::path(post, path = "/v1/assistant/{domain}/message", tag = "Assistant",
-    params(("domain" = String, Path, description = "The knowledge base's slug (or `<slug>.<hosted host>`)")),
-    request_body(content = Value, description = "`{fp, messages, threadId?, retrievalPageSize?, filter?, context?, currentPath?}` (AI SDK v4 messages)"),
-    responses((status = 200, content_type = "text/plain", description = "An AI SDK v4 data stream (`x-vercel-ai-data-stream: v1`); with `Accept: application/json`, one object `{threadId, text, sources}`"),
-        (status = 402, body = crate::error::ErrorBody, description = "`spending_cap_exceeded`"),
-        (status = 404, body = crate::error::ErrorBody, description = "`kb_not_found`, `thread_not_found`")))]
+    operation_id = "assistant_message_v1",
+    params(("domain" = String, Path, description = DOMAIN_PARAM)),
+    request_body(content = Value, description = "The conversation to answer: `fp` and `messages` are required, the last message is the user's question. A `threadId` from an earlier answer continues that thread (with only the new question in `messages`, the stored conversation is used). `filter.tag` keeps passages of articles with that tag; `filter.version`, `filter.language` and `filter.groups` are accepted and ignored. Messages are AI SDK v4 messages (`content`, or `parts`)."),
+    responses((status = 200, description = "The answer: an AI SDK v4 data stream, one `CODE:JSON` part a line; or, with `Accept: application/json`, one object.",
+            headers(("x-vercel-ai-data-stream" = String, description = "`v1`, on the stream")),
+            content((String = "text/plain"), (AssistantAnswer = "application/json"))),
+        (status = 402, body = ErrorBody, description = SPENDING_CAP),
+        (status = 404, body = ErrorBody, description = MESSAGE_NOT_FOUND),
+        (status = 429, body = ErrorBody, description = MESSAGE_RATE_LIMIT),
+        (status = 503, body = ErrorBody, description = MESSAGE_UNAVAILABLE)))]
 pub async fn message_v1(
     State(state): State<AppState>,
     ctx: DocsCtx,
@@ -961,10 +1118,19 @@ fn date_param(params: &Params, name: &str) -> Result<Option<String>, ApiError> {
     Ok(Some(raw.to_string()))
 }
 
+/// List the assistant's conversations.
+///
+/// Every answer of the project's assistant with the question it answered, newest first, in
+/// pages (`nextCursor`). `dateFrom` and `dateTo` keep answers given on those days (UTC, both
+/// inclusive).
 #[utoipa::path(get, path = "/v1/analytics/{projectId}/assistant", tag = "Analytics",
-    params(("projectId" = String, Path), ("dateFrom" = Option<String>, Query), ("dateTo" = Option<String>, Query),
+    operation_id = "assistant_conversations",
+    params(("projectId" = String, Path, description = PROJECT_PARAM),
+        ("dateFrom" = Option<String>, Query, pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$", description = "The first day, `YYYY-MM-DD` (UTC); empty is no bound."),
+        ("dateTo" = Option<String>, Query, pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$", description = "The last day, `YYYY-MM-DD` (UTC), not before `dateFrom`; empty is no bound."),
         ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Value, description = "`{conversations, nextCursor, hasMore}`")))]
+    responses((status = 200, body = AssistantConversations, description = "A page of conversations"),
+        (status = 400, body = ErrorBody, description = FOREIGN_PROJECT)))]
 pub async fn conversations(
     State(s): State<AppState>,
     auth: Auth,
@@ -1023,10 +1189,16 @@ pub async fn conversations(
     })))
 }
 
+/// Read an assistant thread.
+///
+/// Every message of one conversation with the assistant, oldest first.
 #[utoipa::path(get, path = "/v1/analytics/{projectId}/assistant/threads/{threadId}", tag = "Analytics",
-    params(("projectId" = String, Path), ("threadId" = String, Path)),
-    responses((status = 200, body = Value, description = "`{threadId, createdAt, messages}`"),
-        (status = 404, body = crate::error::ErrorBody, description = "`thread_not_found`")))]
+    operation_id = "assistant_thread",
+    params(("projectId" = String, Path, description = PROJECT_PARAM),
+        ("threadId" = String, Path, description = "`thr_…`, as a message's answer and the conversations give it.")),
+    responses((status = 200, body = AssistantThread, description = "The thread and its messages"),
+        (status = 400, body = ErrorBody, description = FOREIGN_PROJECT),
+        (status = 404, body = ErrorBody, description = "`thread_not_found`: no such thread in the project.")))]
 pub async fn thread(
     State(s): State<AppState>,
     auth: Auth,

@@ -6,10 +6,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tome_core::model::{Article, KnowledgeBase};
 use tome_search::{PassageHit, PassageRequest};
+use utoipa::ToSchema;
 
 use crate::docs::DocsCtx;
 use crate::error::{ApiError, ApiResult};
@@ -58,6 +59,67 @@ pub struct PageBody {
     pub path: Option<String>,
     #[serde(default)]
     pub groups: Option<Vec<String>>,
+}
+
+/// The `{domain}` path parameter of the docs-platform endpoints, for the OpenAPI document.
+pub const DOMAIN_PARAM: &str =
+    "The knowledge base: its slug, or `<slug>.<hosted host>` when a hosted host is configured.";
+
+/// The 404 of a docs-platform endpoint whose `{domain}` names no knowledge base the caller may
+/// use, for the OpenAPI document.
+pub const NO_KB: &str = "`kb_not_found`: no knowledge base `{domain}` in the assistant key's project (another project's is not found either).";
+
+/// The longest `path` a page request may carry, in characters.
+pub const MAX_PAGE_PATH: usize = 2_048;
+
+/// One result of `POST /v1/search/{domain}`: a passage of a published article.
+// The shape `hit_json` builds, for the document only: tests/it/openapi.rs checks the server's
+// real responses against it (and against `DocsPage`).
+#[derive(Serialize, ToSchema)]
+pub struct DocsSearchHit {
+    /// The passage's plain text, one block per line.
+    pub content: String,
+    /// The article's hosted path, `/articles/kba_…-its-title`: pass it to `POST /v1/page/{domain}`,
+    /// or prefix it with the help centre's URL.
+    pub path: String,
+    pub metadata: DocsHitMetadata,
+}
+
+/// What a search result says about its passage.
+#[derive(Serialize, ToSchema)]
+pub struct DocsHitMetadata {
+    /// The article's title.
+    pub title: String,
+    /// The headings down to the passage, outermost first, joined by ` › `; empty for the
+    /// article's opening passage.
+    pub heading: String,
+    /// The passage on the hosted help centre: the article's page, with the heading's fragment if
+    /// any.
+    pub url: String,
+    /// The heading's id on the hosted page (the URL's fragment); null for the opening passage.
+    #[schema(required = true)]
+    pub anchor: Option<String>,
+    /// `kba_…`.
+    pub article_id: String,
+    /// The article's category's name.
+    #[schema(required = true)]
+    pub category: Option<String>,
+    /// The article's section's name; null when the article is in no section.
+    #[schema(required = true)]
+    pub section: Option<String>,
+    /// Relevance, 0–1 (the scale `scoreThreshold` filters on): a passage holding every content word
+    /// of the query once scores about 0.5.
+    #[schema(minimum = 0, maximum = 1)]
+    pub score: f64,
+}
+
+/// A page as `POST /v1/page/{domain}` answers it.
+#[derive(Serialize, ToSchema)]
+pub struct DocsPage {
+    /// The article's hosted path (as search gives it, whatever form the request used).
+    pub path: String,
+    /// The article as Markdown: `# <title>`, a blank line, then its body.
+    pub content: String,
 }
 
 /// Where a KB's hosted pages live, as an absolute URL (`https://help.example.com/acme`, or
@@ -138,10 +200,17 @@ pub fn hit_json(
     })
 }
 
+/// Search the documentation.
+///
+/// Passages of the knowledge base's published articles — one heading's worth each, with the
+/// heading trail as context — ranked by Tome's search engine (typo tolerance, prefixes,
+/// stemming), best first. Free of credits.
 #[utoipa::path(post, path = "/v1/search/{domain}", tag = "Documentation search",
-    params(("domain" = String, Path, description = "The knowledge base's slug (or `<slug>.<hosted host>`)")),
-    request_body(content = Value, description = "`{query, pageSize?, scoreThreshold?, filter?: {version?, language?, tag?, groups?}}`"),
-    responses((status = 200, body = Value, description = "An array of `{content, path, metadata}` passages, best first")))]
+    operation_id = "docs_search",
+    params(("domain" = String, Path, description = DOMAIN_PARAM)),
+    request_body(content = Value, description = "What to search for. `filter.tag` keeps passages of articles with that tag; `filter.version`, `filter.language` and `filter.groups` are accepted and ignored."),
+    responses((status = 200, body = Vec<DocsSearchHit>, description = "The matching passages, best first (a bare array, no envelope)"),
+        (status = 404, body = crate::error::ErrorBody, description = NO_KB)))]
 pub async fn search(
     State(state): State<AppState>,
     ctx: DocsCtx,
@@ -229,18 +298,23 @@ pub fn page_markdown(article: &Article) -> String {
     format!("# {}\n\n{}", article.title, article.body.trim_start())
 }
 
+/// Read a page of the documentation.
+///
+/// A published article as Markdown (its title as a level-1 heading), by a `path` from search,
+/// the page's hosted URL, or the bare article ID. Free of credits.
 #[utoipa::path(post, path = "/v1/page/{domain}", tag = "Documentation search",
-    params(("domain" = String, Path, description = "The knowledge base's slug (or `<slug>.<hosted host>`)")),
-    request_body(content = Value, description = "`{path, groups?}`: a `path` from search"),
-    responses((status = 200, body = Value, description = "`{path, content}`: the page as Markdown"),
-        (status = 404, body = crate::error::ErrorBody, description = "No published page at that path")))]
+    operation_id = "docs_page",
+    params(("domain" = String, Path, description = DOMAIN_PARAM)),
+    request_body(content = Value, description = "The page to read: a `path` returned by search. `groups` is accepted and ignored."),
+    responses((status = 200, body = DocsPage, description = "The page as Markdown"),
+        (status = 404, body = crate::error::ErrorBody, description = "`kb_not_found`: no knowledge base `{domain}` in the assistant key's project (another project's is not found either); or `page_not_found`: no published article at that path (unknown, draft and archived articles alike).")))]
 pub async fn page(
     State(state): State<AppState>,
     ctx: DocsCtx,
     ApiJson(body): ApiJson<PageBody>,
 ) -> ApiResult<Response> {
     let _ = body.groups;
-    let path = check_text("path", body.path.as_deref(), 2_048)?;
+    let path = check_text("path", body.path.as_deref(), MAX_PAGE_PATH)?;
     let not_found = || {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,

@@ -1,9 +1,10 @@
-//! The OpenAPI 3.1 document at `/v1/openapi.json`: it is served, lists every management and
-//! public route, every documented operation really routes, its references resolve, and the responses the
-//! server actually sends match the schemas it documents.
+//! The OpenAPI 3.1 document at `/v1/openapi.json`: it is served, lists every management, public
+//! and docs-platform route, every documented operation really routes, its references resolve, and
+//! the responses the server actually sends match the schemas (and content types) it documents.
 
 use axum::http::Method;
 use serde_json::{Map, Value, json};
+use tome_core::keys::KeyKind;
 
 use crate::support::{TestApp, TestResponse};
 
@@ -52,6 +53,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/project/update/{projectId}"),
     ("get", "/v1/project/update-status/{statusId}"),
     ("get", "/v1/project/updates"),
+    ("get", "/v1/analytics/{projectId}/assistant"),
+    (
+        "get",
+        "/v1/analytics/{projectId}/assistant/threads/{threadId}",
+    ),
 ];
 
 /// Signed by the caller's git host, not keyed.
@@ -75,6 +81,22 @@ fn is_public(path: &str) -> bool {
     path.starts_with("/v1/kb/public/")
 }
 
+/// Documentation search and the assistant: an assistant key, or a site key from a browser.
+const DOCS_ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/search/{domain}"),
+    ("post", "/v1/page/{domain}"),
+    ("post", "/v2/assistant/{domain}/message"),
+    ("post", "/v1/assistant/{domain}/message"),
+];
+
+fn is_docs(path: &str) -> bool {
+    DOCS_ROUTES.iter().any(|(_, p)| *p == path)
+}
+
+fn is_message(path: &str) -> bool {
+    path.ends_with("/message")
+}
+
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -86,7 +108,8 @@ async fn document(app: &TestApp) -> Value {
     r.body.clone()
 }
 
-/// `(method, path template, operation)` for every bearer-key operation in the document.
+/// `(method, path template, operation)` for every bearer-key operation in the document (the
+/// docs-platform ones take a site key too).
 fn operations(doc: &Value) -> Vec<(String, String, Value)> {
     all_operations(doc)
         .into_iter()
@@ -159,7 +182,12 @@ async fn every_management_route_is_documented() {
     let app = TestApp::new().await;
     let doc = document(&app).await;
     let mut missing = Vec::new();
-    for (method, path) in ROUTES.iter().chain(PUBLIC_ROUTES).chain(HOOK_ROUTES) {
+    for (method, path) in ROUTES
+        .iter()
+        .chain(PUBLIC_ROUTES)
+        .chain(HOOK_ROUTES)
+        .chain(DOCS_ROUTES)
+    {
         if !doc["paths"][path][method].is_object() {
             missing.push(format!("{} {path}", method.to_uppercase()));
         }
@@ -220,7 +248,7 @@ async fn every_management_route_is_documented() {
     // Nothing but the routes above.
     assert_eq!(
         ids.len(),
-        ROUTES.len() + PUBLIC_ROUTES.len() + HOOK_ROUTES.len(),
+        ROUTES.len() + PUBLIC_ROUTES.len() + HOOK_ROUTES.len() + DOCS_ROUTES.len(),
         "unexpected operations: {ids:?}"
     );
 }
@@ -339,7 +367,10 @@ async fn a_bearer_security_scheme_protects_the_api() {
         .map(|(name, _)| name)
         .collect();
     assert!(!bearer.is_empty(), "no HTTP bearer scheme in {schemes:?}");
-    // Every operation is covered by a security requirement that names a defined bearer scheme.
+    let site_key = site_key_scheme(&doc);
+    // Every operation is covered by a security requirement that names a defined bearer scheme;
+    // the docs-platform ones by two alternatives: the bearer scheme (an assistant key) or the
+    // site key.
     let global = doc["security"].as_array().cloned().unwrap_or_default();
     for (method, path, op) in operations(&doc) {
         let reqs = op["security"]
@@ -355,16 +386,47 @@ async fn a_bearer_security_scheme_protects_the_api() {
                 );
             }
         }
-        assert!(
-            reqs.iter()
-                .all(|r| r.as_object().unwrap().keys().any(|k| bearer.contains(&k))),
-            "{method} {path}: not protected by the bearer scheme"
-        );
+        if is_docs(&path) {
+            let alternatives: Vec<Vec<&String>> = reqs
+                .iter()
+                .map(|r| r.as_object().unwrap().keys().collect())
+                .collect();
+            assert!(
+                alternatives.len() == 2 && alternatives.iter().all(|a| a.len() == 1),
+                "{method} {path}: not two single-scheme alternatives: {reqs:?}"
+            );
+            assert!(
+                alternatives.iter().any(|a| bearer.contains(&a[0])),
+                "{method} {path}: no bearer alternative: {reqs:?}"
+            );
+            assert!(
+                alternatives.iter().any(|a| *a[0] == site_key),
+                "{method} {path}: no site-key alternative: {reqs:?}"
+            );
+        } else {
+            assert!(
+                reqs.iter()
+                    .all(|r| r.as_object().unwrap().keys().any(|k| bearer.contains(&k))),
+                "{method} {path}: not protected by the bearer scheme"
+            );
+        }
         // And the server agrees: no key, no access.
         let url = fill(&path, &op, &Ids::fake());
         let r = app.call(method_of(&method), &url, None, None).await;
         r.assert_error(401, "unauthorized");
     }
+}
+
+/// The name of the site-key scheme (`X-Minolith-Site-Key`, a header API key).
+fn site_key_scheme(doc: &Value) -> String {
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    let (name, _) = schemes
+        .iter()
+        .find(|(_, s)| {
+            s["type"] == "apiKey" && s["in"] == "header" && s["name"] == "X-Minolith-Site-Key"
+        })
+        .expect("a site-key header scheme");
+    name.clone()
 }
 
 #[tokio::test]
@@ -410,6 +472,10 @@ struct Ids {
     section: String,
     article: String,
     faq: String,
+    /// An assistant thread (`thr_…`) of the knowledge base `slug`.
+    thread: String,
+    /// A published article of the knowledge base `slug` that the docs-platform operations find.
+    page: String,
 }
 
 impl Ids {
@@ -423,6 +489,8 @@ impl Ids {
             section: "kbs_000000000000".into(),
             article: "kba_000000000000".into(),
             faq: "kbf_000000000000".into(),
+            thread: "thr_000000000000".into(),
+            page: "kba_000000000000".into(),
         }
     }
 }
@@ -436,7 +504,8 @@ fn fill(template: &str, op: &Value, ids: &Ids) -> String {
             "{kb_id}" => ids.kb.as_str(),
             "{projectId}" => ids.project.as_str(),
             "{statusId}" => ids.update.as_str(),
-            "{slug}" => ids.slug.as_str(),
+            "{slug}" | "{domain}" => ids.slug.as_str(),
+            "{threadId}" => ids.thread.as_str(),
             "{category_id}" => ids.category.as_str(),
             s if s.starts_with('{') => match segs[i - 1] {
                 "categories" => ids.category.as_str(),
@@ -503,13 +572,57 @@ fn valid_body(method: &str, template: &str, ids: &Ids) -> Value {
             "path": "docs", "format": "auto", "token": "t0ken", "webhook_secret": "s3cret-s3cret",
             "poll_interval_minutes": 60,
         }),
+        ("post", "/v1/search/{domain}") => json!({
+            "query": "lantern wick", "pageSize": 5, "scoreThreshold": 0,
+            "filter": { "tag": "lighting", "version": "v1", "language": "en", "groups": ["staff"] },
+        }),
+        ("post", "/v1/page/{domain}") => {
+            json!({ "path": format!("/articles/{}", ids.page), "groups": ["staff"] })
+        }
+        ("post", "/v2/assistant/{domain}/message") => json!({
+            "fp": "anonymous", "threadId": ids.thread, "retrievalPageSize": 5,
+            "currentPath": format!("/articles/{}", ids.page),
+            "context": [{ "type": "textSelection", "value": "the lantern" }],
+            "messages": [{ "id": "m1", "role": "user", "parts": [{ "type": "text", "text": "How do I trim the wick of the lantern?" }] }],
+        }),
+        ("post", "/v1/assistant/{domain}/message") => json!({
+            "fp": "anonymous", "filter": { "tag": "lighting" },
+            "messages": [{ "id": "m1", "role": "user", "content": "How do I trim the wick of the lantern?" }],
+        }),
         _ => json!({}),
     }
 }
 
-async fn send(app: &TestApp, method: &str, url: &str, op: &Value, body: Value) -> TestResponse {
-    let body = op["requestBody"].is_object().then_some(body);
-    app.call(method_of(method), url, Some(&app.key), body).await
+/// Sends a documented operation's request as `key` (with its body, if it takes one), accepting
+/// `accept`.
+async fn send(
+    app: &TestApp,
+    key: &str,
+    accept: Option<&str>,
+    method: &str,
+    url: &str,
+    op: &Value,
+    body: Value,
+) -> TestResponse {
+    let mut req = axum::http::Request::builder()
+        .method(method_of(method))
+        .uri(url)
+        .header("authorization", format!("Bearer {key}"));
+    if let Some(accept) = accept {
+        req = req.header("accept", accept);
+    }
+    let req = if op["requestBody"].is_object() {
+        req.header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+    } else {
+        req.body(axum::body::Body::empty())
+    };
+    app.send(req.unwrap()).await
+}
+
+/// The key an operation takes: the admin key, or for the docs-platform operations `assistant`.
+fn key_for<'k>(app: &'k TestApp, assistant: &'k str, path: &str) -> &'k str {
+    if is_docs(path) { assistant } else { &app.key }
 }
 
 /// Content writes first; then the source is set, read and used (a sourced KB refuses content
@@ -551,10 +664,12 @@ async fn every_documented_operation_routes_with_fake_ids() {
     let app = TestApp::new().await;
     let doc = document(&app).await;
     let ids = Ids::fake();
+    let assistant = app.new_key(KeyKind::Assistant).await;
     let mut problems = Vec::new();
     for (method, path, op) in in_safe_order(operations(&doc)) {
         let url = fill(&path, &op, &ids);
-        let r = send(&app, &method, &url, &op, json!({})).await;
+        let key = key_for(&app, &assistant, &path);
+        let r = send(&app, key, None, &method, &url, &op, json!({})).await;
         let what = format!("{} {url}", method.to_uppercase());
         assert!(r.status.as_u16() < 500, "{what}: {}", r.text);
         if (r.status == 404 && r.code() == "not_found") || r.status == 405 {
@@ -592,6 +707,8 @@ async fn every_documented_operation_succeeds_with_real_ids_as_documented() {
         .as_str()
         .unwrap()
         .to_string();
+    let assistant = app.new_key(KeyKind::Assistant).await;
+    let (page, thread) = docs_content(&app, &assistant, &kb, &category, "openapi").await;
     let mut ids = Ids {
         project: app.project_id.clone(),
         update: String::new(),
@@ -601,12 +718,16 @@ async fn every_documented_operation_succeeds_with_real_ids_as_documented() {
         section,
         article,
         faq,
+        thread,
+        page,
     };
 
     let mut problems = Vec::new();
     for (method, path, op) in in_safe_order(operations(&doc)) {
         let url = fill(&path, &op, &ids);
-        let r = send(&app, &method, &url, &op, valid_body(&method, &path, &ids)).await;
+        let key = key_for(&app, &assistant, &path);
+        let body = valid_body(&method, &path, &ids);
+        let r = send(&app, key, None, &method, &url, &op, body.clone()).await;
         let what = format!("{} {url}", method.to_uppercase());
         if !r.status.is_success() {
             problems.push(format!("{what}: {} {}", r.status, r.text));
@@ -616,11 +737,83 @@ async fn every_documented_operation_succeeds_with_real_ids_as_documented() {
             ids.update = id.to_string();
         }
         check_documented_response(&doc, &op, &what, &r, &mut problems);
+        check_not_empty(&path, &what, &r, &mut problems);
+        if is_message(&path) {
+            // The same question as one JSON object.
+            let accept = Some("application/json");
+            let r = send(&app, key, accept, &method, &url, &op, body).await;
+            let what = format!("{what} (Accept: application/json)");
+            if r.status != 200 {
+                problems.push(format!("{what}: {} {}", r.status, r.text));
+                continue;
+            }
+            check_documented_response(&doc, &op, &what, &r, &mut problems);
+        }
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
-/// The status is one the operation documents, and the body matches that response's schema.
+/// A published article that documentation search finds for "lantern wick" (tag `lighting`, two
+/// headings), indexed, and an assistant thread about it in the knowledge base `slug`, started
+/// with `assistant`: the article's ID and the thread's.
+async fn docs_content(
+    app: &TestApp,
+    assistant: &str,
+    kb: &str,
+    category: &str,
+    slug: &str,
+) -> (String, String) {
+    let body = "Keep the lantern lit through the night.\n\n\
+## Trim the wick\n\nTrim the lantern wick flat with scissors before you light it.\n\n\
+## Refill the oil\n\nRefill the lantern with lamp oil when the wick runs dry.\n";
+    let page = app
+        .create_article(
+            kb,
+            category,
+            json!({ "title": "Light the lantern", "body": body, "tags": ["lighting"], "status": "published" }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.settle().await;
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(format!("/v2/assistant/{slug}/message"))
+        .header("authorization", format!("Bearer {assistant}"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .body(axum::body::Body::from(
+            json!({ "fp": "anonymous", "messages": [{ "id": "q", "role": "user", "parts": [{ "type": "text", "text": "How do I refill the lantern?" }] }] })
+                .to_string(),
+        ))
+        .unwrap();
+    let r = app.send(req).await;
+    r.assert_status(200);
+    let thread = r.body["threadId"].as_str().expect("threadId").to_string();
+    (page, thread)
+}
+
+/// The docs-platform and analytics answers that the checks above would pass vacuously when empty
+/// (no hit, no conversation, no message) are not empty.
+fn check_not_empty(path: &str, what: &str, r: &TestResponse, problems: &mut Vec<String>) {
+    let items = match path {
+        "/v1/search/{domain}" => &r.body,
+        "/v1/analytics/{projectId}/assistant" => &r.body["conversations"],
+        "/v1/analytics/{projectId}/assistant/threads/{threadId}" => &r.body["messages"],
+        _ => return,
+    };
+    if items.as_array().is_none_or(|a| a.is_empty()) {
+        problems.push(format!(
+            "{what}: nothing to check the schema on: {}",
+            r.text
+        ));
+    }
+}
+
+/// The status is one the operation documents, its content type one that status documents, and
+/// the body matches that content's schema (a JSON body) or is the stream it names (an AI SDK UI
+/// message stream, an AI SDK v4 data stream).
 fn check_documented_response(
     doc: &Value,
     op: &Value,
@@ -636,8 +829,47 @@ fn check_documented_response(
         ));
         return;
     };
-    match resp["content"]["application/json"]["schema"].as_object() {
-        Some(schema) => {
+    let Some(content) = resp["content"].as_object() else {
+        if !r.text.is_empty() {
+            problems.push(format!(
+                "{what}: {status} documented without a body but got {}",
+                r.text
+            ));
+        }
+        return;
+    };
+    let media_type = r
+        .header("content-type")
+        .and_then(|ct| ct.split(';').next())
+        .map(str::trim)
+        .unwrap_or_default();
+    let Some(media) = content.get(media_type) else {
+        problems.push(format!(
+            "{what}: {status} sent as {media_type:?}, documented as {:?} ({})",
+            content.keys().collect::<Vec<_>>(),
+            r.text
+        ));
+        return;
+    };
+    if media_type != "application/json" {
+        // A stream announces itself with the headers the response documents.
+        for name in resp["headers"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            if r.header(name).is_none() {
+                problems.push(format!("{what}: {status} stream without its {name} header"));
+            }
+        }
+    }
+    match media_type {
+        "application/json" => {
+            let Some(schema) = media["schema"].as_object() else {
+                problems.push(format!("{what}: {status} JSON without a schema"));
+                return;
+            };
             let mut errors = Vec::new();
             Schema { doc }.check(&Value::Object(schema.clone()), &r.body, "$", &mut errors);
             if !errors.is_empty() {
@@ -647,14 +879,70 @@ fn check_documented_response(
                 ));
             }
         }
-        None => {
-            if !r.text.is_empty() {
+        "text/event-stream" => {
+            if let Err(e) = check_ui_message_stream(&r.text) {
                 problems.push(format!(
-                    "{what}: {status} documented without a body but got {}",
+                    "{what}: {status} not a UI message stream: {e}\n{}",
                     r.text
                 ));
             }
         }
+        "text/plain" => {
+            if let Err(e) = check_data_stream(&r.text) {
+                problems.push(format!(
+                    "{what}: {status} not a v4 data stream: {e}\n{}",
+                    r.text
+                ));
+            }
+        }
+        other => problems.push(format!("{what}: {status}: no check for {other}")),
+    }
+}
+
+/// An AI SDK UI message stream: `data:` lines of JSON chunks with a `type`, ending with
+/// `data: [DONE]`.
+fn check_ui_message_stream(text: &str) -> Result<(), String> {
+    let mut done = false;
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        if done {
+            return Err(format!("{line:?} after [DONE]"));
+        }
+        let data = line
+            .strip_prefix("data: ")
+            .ok_or_else(|| format!("not a data line: {line:?}"))?;
+        if data == "[DONE]" {
+            done = true;
+            continue;
+        }
+        let chunk: Value = serde_json::from_str(data).map_err(|e| format!("{data:?}: {e}"))?;
+        if !chunk["type"].is_string() {
+            return Err(format!("a chunk without a type: {data}"));
+        }
+    }
+    if done {
+        Ok(())
+    } else {
+        Err("no data: [DONE]".into())
+    }
+}
+
+/// An AI SDK v4 data stream: one `CODE:JSON` part a line, ending with the finish message (`d:`).
+fn check_data_stream(text: &str) -> Result<(), String> {
+    let mut last = "";
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let (code, json) = line
+            .split_once(':')
+            .ok_or_else(|| format!("not a part: {line:?}"))?;
+        if code.len() != 1 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!("bad part code in {line:?}"));
+        }
+        serde_json::from_str::<Value>(json).map_err(|e| format!("{line:?}: {e}"))?;
+        last = code;
+    }
+    if last == "d" {
+        Ok(())
+    } else {
+        Err("does not end with a finish message (d:)".into())
     }
 }
 
@@ -1011,13 +1299,7 @@ fn the_schema_checker_checks() {
 async fn public_operations_take_a_site_key_and_answer_as_documented() {
     let app = TestApp::new().await;
     let doc = document(&app).await;
-    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
-    let (name, _) = schemes
-        .iter()
-        .find(|(_, s)| {
-            s["type"] == "apiKey" && s["in"] == "header" && s["name"] == "X-Minolith-Site-Key"
-        })
-        .expect("a site-key header scheme");
+    let name = &site_key_scheme(&doc);
 
     let kb = app.create_kb("openapi").await;
     let kb_id = kb["id"].as_str().unwrap().to_string();
@@ -1055,6 +1337,8 @@ async fn public_operations_take_a_site_key_and_answer_as_documented() {
         section,
         article,
         faq: String::new(),
+        thread: String::new(),
+        page: String::new(),
     };
 
     let public: Vec<_> = all_operations(&doc)
@@ -1088,6 +1372,113 @@ async fn public_operations_take_a_site_key_and_answer_as_documented() {
             continue;
         }
         check_documented_response(&doc, &op, &what, &r, &mut problems);
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+// ---------------------------------------------------------------- the docs-platform API
+
+#[tokio::test]
+async fn docs_platform_operations_take_an_assistant_key_or_a_site_key_as_documented() {
+    // The two documented alternatives both work, and each refusal is a documented status: an
+    // admin key and a site key from a disallowed origin are 403, no key is 401, a knowledge base
+    // of another project is 404.
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let r = app
+        .post(
+            "/v1/kb",
+            json!({ "title": "Docs", "slug": "docs", "is_public": true }),
+        )
+        .await;
+    r.assert_status(201);
+    let kb = r.data();
+    let kb_id = kb["id"].as_str().unwrap().to_string();
+    let site_key = kb["site_key"].as_str().unwrap().to_string();
+    app.put("/v1/project", json!({ "allowed_domains": ["example.com"] }))
+        .await
+        .assert_status(200);
+    let category = app.create_category(&kb_id, "Category").await;
+    let assistant = app.new_key(KeyKind::Assistant).await;
+    let (page, thread) = docs_content(&app, &assistant, &kb_id, &category, "docs").await;
+    let (_, other_admin) = app.new_project("other").await;
+    let r = app
+        .call(
+            Method::POST,
+            "/v1/kb",
+            Some(&other_admin),
+            Some(json!({ "title": "Other", "slug": "other-docs" })),
+        )
+        .await;
+    r.assert_status(201);
+    let mut ids = Ids::fake();
+    ids.slug = "docs".into();
+    ids.thread = thread;
+    ids.page = page;
+
+    let docs_ops: Vec<_> = all_operations(&doc)
+        .into_iter()
+        .filter(|(_, p, _)| is_docs(p))
+        .collect();
+    assert_eq!(docs_ops.len(), DOCS_ROUTES.len());
+    let mut problems = Vec::new();
+    for (method, path, op) in docs_ops {
+        let url = fill(&path, &op, &ids);
+        let what = format!("{} {url}", method.to_uppercase());
+        let body = valid_body(&method, &path, &ids);
+        let as_site = |origin: &'static str| {
+            axum::http::Request::builder()
+                .method(method_of(&method))
+                .uri(&url)
+                .header("x-minolith-site-key", &site_key)
+                .header("origin", origin)
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap()
+        };
+        let admin = send(&app, &app.key, None, &method, &url, &op, body.clone()).await;
+        admin.assert_error(403, "forbidden");
+        check_documented_response(
+            &doc,
+            &op,
+            &format!("{what} (admin key)"),
+            &admin,
+            &mut problems,
+        );
+        let none = app
+            .call(method_of(&method), &url, None, Some(body.clone()))
+            .await;
+        none.assert_error(401, "unauthorized");
+        check_documented_response(&doc, &op, &format!("{what} (no key)"), &none, &mut problems);
+        let evil = app.send(as_site("https://evil.example")).await;
+        evil.assert_error(403, "forbidden");
+        check_documented_response(
+            &doc,
+            &op,
+            &format!("{what} (disallowed origin)"),
+            &evil,
+            &mut problems,
+        );
+        let site = app.send(as_site("https://example.com")).await;
+        site.assert_status(200);
+        check_documented_response(
+            &doc,
+            &op,
+            &format!("{what} (site key)"),
+            &site,
+            &mut problems,
+        );
+        let foreign = url.replacen("/docs", "/other-docs", 1);
+        let r = send(&app, &assistant, None, &method, &foreign, &op, body).await;
+        r.assert_error(404, "kb_not_found");
+        check_documented_response(
+            &doc,
+            &op,
+            &format!("{what} (another project's)"),
+            &r,
+            &mut problems,
+        );
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
@@ -1251,6 +1642,45 @@ async fn an_empty_typed_query_parameter_is_refused_and_an_empty_filter_ignored()
     ] {
         let r = app.call(Method::GET, &url, Some(&app.key), None).await;
         r.assert_status(200);
+    }
+}
+
+#[tokio::test]
+async fn analytics_dates_are_the_dates_the_document_allows() {
+    // `dateFrom`/`dateTo`: `YYYY-MM-DD` with a month 01–12 and a day 01–31 (the pattern the
+    // document gives), or empty for no bound; anything else is a 422 naming the parameter.
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let op = &doc["paths"]["/v1/analytics/{projectId}/assistant"]["get"];
+    for name in ["dateFrom", "dateTo"] {
+        let param = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not documented"));
+        assert_eq!(
+            param["schema"]["pattern"], "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$",
+            "{name}"
+        );
+        let url = |v: &str| format!("/v1/analytics/{}/assistant?{name}={v}", app.project_id);
+        for valid in ["2026-01-15", "2026-12-31", "2026-02-31", ""] {
+            app.get(&url(valid)).await.assert_status(200);
+        }
+        for invalid in [
+            "2026-1-15",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-00",
+            "2026-01-32",
+            "15-01-2026",
+            "2026-01-15T00:00:00Z",
+            "x",
+        ] {
+            let r = app.get(&url(invalid)).await;
+            r.assert_status(422);
+            assert_eq!(r.field(), name, "{invalid}: {}", r.text);
+        }
     }
 }
 
