@@ -337,7 +337,7 @@ fn pick(relevant: &[&Analysed], query: &Query, opts: &Options) -> Vec<Pick> {
                         .copied()
                         .unwrap_or_default()
                         .max(a.trail_words.get(&w.word).copied().unwrap_or_default());
-                    (p > 0.0).then(|| p * w.weight * w.idf)
+                    (p > 0.0).then_some(p * w.weight * w.idf)
                 })
                 .sum();
             let count = unit.word_count();
