@@ -2,13 +2,19 @@
 //! `tome_render::passages`), ranked with the same query rules as the article search, with scores
 //! on a 0–1 scale.
 
-use tantivy::TantivyDocument;
+use std::collections::HashSet;
+
+use tantivy::collector::TopDocs;
 use tantivy::schema::Value;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocAddress, Score, TantivyDocument};
 use tome_core::model::Status;
 
 use crate::engine::Engine;
-use crate::schema::{Kind, NO_SECTION};
-use crate::{Filters, Result, SearchRequest};
+use crate::query::{PlanWord, plan, weighted_fields};
+use crate::schema::{Kind, NO_SECTION, en_analyzer, scope_key};
+use crate::stats::ScopedStats;
+use crate::{Filters, Result};
 
 /// A documentation search inside one knowledge base; only published articles are searched.
 #[derive(Debug, Clone)]
@@ -57,35 +63,134 @@ fn text(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
         .to_string()
 }
 
+/// Candidates looked at beyond `limit`: the best by BM25 are re-ranked by how much of the
+/// question they hold ([`coverage`]), and the best of those returned. (Measured on the assistant's
+/// question sets: a larger pool finds nothing more in the first five.)
+const RERANK_POOL: usize = 20;
+
+/// Share (0–1) of the question's content words that `stems` (a passage's title, heading and
+/// body, analysed) hold, each word weighted by its idf, a typo or prefix neighbour by its weight.
+/// A candidate holding none of them matched through its tags (not stored): one word's worth.
+fn coverage(words: &[PlanWord], stems: &HashSet<String>) -> f32 {
+    let total: f32 = words.iter().map(|w| w.idf).sum();
+    if total <= 0.0 {
+        return 1.0;
+    }
+    let held: f32 = words
+        .iter()
+        .map(|w| {
+            let best = w
+                .stems
+                .iter()
+                .filter(|(s, _)| stems.contains(s))
+                .map(|(_, weight)| weight.min(1.0))
+                .fold(0.0f32, f32::max);
+            best * w.idf
+        })
+        .sum();
+    if held > 0.0 {
+        held / total
+    } else {
+        // It matched in a field not stored (its tags): count one word's worth.
+        1.0 / words.len() as f32
+    }
+}
+
+/// The stems of a passage's searched text, as the index analysed them.
+fn stems_of(analyzer: &mut TextAnalyzer, texts: &[&str]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for t in texts {
+        let mut stream = analyzer.token_stream(t);
+        while stream.advance() {
+            out.insert(stream.token().text.clone());
+        }
+    }
+    out
+}
+
 impl Engine {
     /// Searches the published passages of one KB, best first.
+    ///
+    /// The query is the article search's ([`crate::query::plan`]: typo and prefix neighbours,
+    /// every word first, then some); its best [`RERANK_POOL`] more candidates than asked for are
+    /// re-ranked by BM25 × the share of the question they hold ([`coverage`]), and scored
+    /// `s / (s + norm)`.
     pub fn search_passages(&self, req: &PassageRequest) -> Result<Vec<PassageHit>> {
         if req.limit == 0 {
             return Ok(Vec::new());
         }
         let searcher = self.searcher();
-        let fetch = req.limit + req.near_article.as_ref().map_or(0, |_| NEAR_ARTICLE_EXTRA);
-        let search = SearchRequest {
-            project_id: req.project_id.clone(),
-            kb_id: req.kb_id.clone(),
-            text: req.text.clone(),
-            filters: Filters {
-                statuses: vec![Status::Published],
-                tag: req.tag.clone(),
-                ..Filters::default()
-            },
-            limit: fetch,
+        let f = &self.fields;
+        let key = scope_key(&req.project_id, &req.kb_id, Kind::Passage);
+        let text_fields: Vec<_> = weighted_fields(f, Kind::Passage)
+            .iter()
+            .map(|(field, _)| *field)
+            .collect();
+        let scope = self.stats.scope(&searcher, f.scope, &key, &text_fields)?;
+        if scope.num_docs == 0 {
+            return Ok(Vec::new());
+        }
+        let filters = Filters {
+            statuses: vec![Status::Published],
+            tag: req.tag.clone(),
+            ..Filters::default()
         };
-        let Some((hits, _, norm)) = self.search_kind(&searcher, &search, Kind::Passage)? else {
+        let Some(plan) = plan(
+            &searcher,
+            f,
+            &scope,
+            &key,
+            Kind::Passage,
+            &req.text,
+            &filters,
+        )?
+        else {
             return Ok(Vec::new());
         };
+        let stats = ScopedStats {
+            scope: &scope,
+            searcher: &searcher,
+        };
+        let pool =
+            req.limit + RERANK_POOL + req.near_article.as_ref().map_or(0, |_| NEAR_ARTICLE_EXTRA);
+        let mut hits: Vec<(Score, DocAddress)> = searcher.search_with_statistics_provider(
+            &plan.all,
+            &TopDocs::with_limit(pool).order_by_score(),
+            &stats,
+        )?;
+        if hits.len() < pool
+            && let Some(any) = &plan.any
+        {
+            let seen: HashSet<DocAddress> = hits.iter().map(|(_, a)| *a).collect();
+            let more = searcher.search_with_statistics_provider(
+                any,
+                &TopDocs::with_limit(pool + hits.len()).order_by_score(),
+                &stats,
+            )?;
+            let room = pool - hits.len();
+            hits.extend(
+                more.into_iter()
+                    .filter(|(_, a)| !seen.contains(a))
+                    .take(room),
+            );
+        }
         // A question of stop words only has no norm: score against one word's worth.
-        let norm = norm.max(1.0);
-        let f = &self.fields;
+        let norm = plan.norm.max(1.0);
+        let mut analyzer = en_analyzer();
         let mut out = Vec::with_capacity(hits.len());
-        for (_, bm25, addr) in hits {
+        for (bm25, addr) in hits {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let article_id = text(&doc, f.id);
+            let title = text(&doc, f.title);
+            let heading = text(&doc, f.heading);
+            let body = text(&doc, f.body);
+            let stems = stems_of(&mut analyzer, &[&title, &heading, &body]);
+            let held = coverage(&plan.words, &stems);
+            // BM25 adds up what each word scores in each field, so one word in a passage's
+            // title, heading and body can outscore three of the question's words in a body
+            // ("make my script executable" would find the page titled `make`): weighing it by
+            // the share of the question held ranks the passages that hold more of it first.
+            let bm25 = bm25 * held;
             let mut score = bm25 / (bm25 + norm);
             if req.near_article.as_deref() == Some(article_id.as_str()) {
                 score = (score * NEAR_ARTICLE_BOOST).min(1.0);
@@ -96,10 +201,10 @@ impl Engine {
                 text(&doc, f.created),
                 PassageHit {
                     article_id,
-                    title: text(&doc, f.title),
-                    heading: text(&doc, f.heading),
+                    title,
+                    heading,
                     anchor: (!anchor.is_empty()).then_some(anchor),
-                    text: text(&doc, f.body),
+                    text: body,
                     category_id: text(&doc, f.category),
                     section_id: (section != NO_SECTION && !section.is_empty()).then_some(section),
                     // Three decimals, as clients compare them against `scoreThreshold`.

@@ -272,14 +272,25 @@ fn validate(body: MessageBody) -> Result<Request, ApiError> {
     })
 }
 
-/// Words that make a short question lean on the one before it.
+/// Connectives that open a question continuing the one before it ("and on Windows?").
 const FOLLOW_UP_OPENERS: &[&str] = &[
-    "and", "also", "what", "how", "but", "or", "so", "then", "it", "its", "that", "this", "those",
-    "these", "they", "them", "there", "same", "instead",
+    "and", "also", "but", "or", "so", "then", "same", "instead", "plus",
 ];
 
-/// Whether `question` reads as a follow-up of the conversation before it: short, or opening with
-/// a connective or a pronoun ("and on Windows?", "what about its flags?").
+/// Words that refer back to the conversation ("does that still work?", "bring them over from
+/// there", "how do I make one"): a question holding one leans on what was said before.
+const REFERRING_WORDS: &[&str] = &[
+    "it", "its", "that", "this", "those", "these", "them", "they", "there", "still", "again",
+    "instead", "too", "one", "ones", "else",
+];
+
+/// Most words of a question that may still read as a follow-up because of a referring word;
+/// longer ones are taken to say what they are about.
+const MAX_FOLLOW_UP_WORDS: usize = 16;
+
+/// Whether `question` reads as a follow-up of the conversation before it: short, opening with
+/// a connective or "what about", or holding a word that refers back ("and on Windows?", "what
+/// about its flags?", "we run our own server, does that still work?").
 fn is_follow_up(question: &str) -> bool {
     let words: Vec<String> = question
         .split(|c: char| !c.is_alphanumeric())
@@ -289,18 +300,10 @@ fn is_follow_up(question: &str) -> bool {
     let opener = words.first().map(String::as_str).unwrap_or_default();
     let about = words.get(1).map(String::as_str) == Some("about");
     words.len() <= 4
-        || matches!(
-            opener,
-            "and" | "also" | "but" | "or" | "so" | "then" | "same" | "instead"
-        )
+        || FOLLOW_UP_OPENERS.contains(&opener)
         || (matches!(opener, "what" | "how") && about)
-        || words.iter().any(|w| {
-            matches!(
-                w.as_str(),
-                "it" | "its" | "that" | "this" | "those" | "these" | "them" | "they"
-            )
-        }) && words.len() <= 10
-            && FOLLOW_UP_OPENERS.contains(&opener)
+        || (words.len() <= MAX_FOLLOW_UP_WORDS
+            && words.iter().any(|w| REFERRING_WORDS.contains(&w.as_str())))
 }
 
 /// The text searched for a question: the question, preceded by the asker's previous question when
@@ -443,6 +446,7 @@ impl Job {
         };
         let opts = extractive::Options {
             min_score: self.state.config.assistant.min_score,
+            min_coverage: self.state.config.assistant.min_coverage,
             ..extractive::Options::default()
         };
         let relevant = passages.iter().any(|p| p.score >= opts.min_score);
