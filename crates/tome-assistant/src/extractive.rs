@@ -9,9 +9,11 @@
 //!    word of its own ("why?") is read as its context. Each word also gets an idf-like weight
 //!    over the retrieved passages, `1 + ln((N + 1) / (df + 1))`: a word every passage has
 //!    tells little, a word few have is what the question is about.
-//! 2. **Which passages answer.** A passage answers if it scores at least
+//! 2. **Which passages answer.** The best passage that fits the question must score at least
 //!    [`Options::min_score`] (the search's score, which weighs the question's words by how rare
-//!    they are in the whole knowledge base) and holds, in its text, title or heading:
+//!    they are in the whole knowledge base); then every passage that fits and scores at least
+//!    [`PAGE_FLOOR`] × that best one answers. A passage fits if it holds, in its text, title or
+//!    heading:
 //!    [`Options::min_coverage`] of the question's words, each counting alike (a context word at
 //!    its weight); at least [`MIN_MATCHED_WORDS`] of them (all, if the question has fewer): one
 //!    shared word is no answer to a question of several ("how do I deploy a rocket"); and one
@@ -30,12 +32,11 @@
 //!    [`HEADING_WEIGHT`] × the question's coverage by the passage's title and heading, minus
 //!    [`LENGTH_PENALTY`] if it is very short or very long. A unit with no word of the question
 //!    is never quoted, so a page's first line is quoted only when it answers. The pages quoted
-//!    are those of the best answering passages in the search's order, at most [`MAX_PAGES`],
-//!    each scoring at least [`PAGE_FLOOR`] × the best: each gives its best unit, then the other
-//!    units follow best first, skipping any whose share is below [`RELATIVE_FLOOR`] × the best
-//!    share and any repeat, up to [`Options::max_sentences`] units. If the question's words are
-//!    only in a title or heading ("webhooks?"), the first sentences of that passage are
-//!    quoted.
+//!    are those of the answering passages in the search's order, at most [`MAX_PAGES`]: each
+//!    gives its best unit, then the other units follow best first, skipping any whose share is
+//!    below [`RELATIVE_FLOOR`] × the best share and any repeat, up to
+//!    [`Options::max_sentences`] units. If the question's words are only in a title or heading
+//!    ("webhooks?"), the first sentences of that passage are quoted.
 //! 5. **The answer.** "From the documentation:", then one group per page, pages in the search's
 //!    order, units in reading order (passages in retrieval order, units in text
 //!    order). Units are quoted verbatim: sentences of one paragraph run on, another paragraph
@@ -127,8 +128,9 @@ pub const MIN_MATCHED_WORDS: f32 = 2.0;
 /// "genrate" for "generate"): search forgives typos, so the answerer counts them, but partly,
 /// as a word the documentation lacks may just look like one it has ("rocket", "socket").
 pub const TYPO_PRESENCE: f32 = 0.5;
-/// Pages whose best passage scores below this share of the best page's are not quoted: they
-/// answer less well than the best one does.
+/// Once the best passage that fits the question reaches [`Options::min_score`], the other
+/// fitting passages scoring at least this share of its score answer too (even below
+/// `min_score`): a page that answers nearly as well as the best one is quoted and cited with it.
 pub const PAGE_FLOOR: f32 = 0.5;
 /// Most list items quoted after a sentence that introduces them.
 const MAX_STEPS: usize = 10;
@@ -150,11 +152,21 @@ pub fn answer(question: &str, context: &[String], passages: &[Passage], opts: &O
     if query.primary.is_empty() {
         return not_covered(&[], &query, opts);
     }
-    // The passages that answer: relevant to search, and containing enough of the question.
-    let relevant: Vec<&Analysed> = analysed
+    // The passages that answer: containing enough of the question, the best of them relevant to
+    // search, the others nearly as relevant as it.
+    let fitting: Vec<&Analysed> = analysed
         .iter()
-        .filter(|a| a.passage.score >= opts.min_score && query.fit(&a.words).answers(opts))
+        .filter(|a| query.fit(&a.words).answers(opts))
         .collect();
+    let top = fitting.first().map_or(0.0, |a| a.passage.score);
+    let relevant: Vec<&Analysed> = if top >= opts.min_score {
+        fitting
+            .into_iter()
+            .filter(|a| a.passage.score >= top * PAGE_FLOOR)
+            .collect()
+    } else {
+        Vec::new()
+    };
     if relevant.is_empty() {
         return not_covered(&analysed, &query, opts);
     }
@@ -472,15 +484,11 @@ fn pick(relevant: &[&Analysed], query: &Query, opts: &Options) -> Vec<Pick> {
     let Some(best_share) = candidates.iter().map(|(share, _)| *share).reduce(f32::max) else {
         return fallback(relevant, query);
     };
-    // The pages quoted: those of the best passages (search's order), within PAGE_FLOOR of the
-    // best one, at most MAX_PAGES.
-    let top = relevant.first().map_or(0.0, |a| a.passage.score);
+    // The pages quoted: those of the answering passages in the search's order, at most
+    // MAX_PAGES.
     let mut pages: Vec<&str> = Vec::new();
     for a in relevant {
-        if pages.len() < MAX_PAGES
-            && a.passage.score >= top * PAGE_FLOOR
-            && !pages.contains(&a.page)
-        {
+        if pages.len() < MAX_PAGES && !pages.contains(&a.page) {
             pages.push(a.page);
         }
     }

@@ -218,3 +218,136 @@ impl Engine {
         Ok(out.into_iter().map(|(_, h)| h).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tome_core::model::Article;
+    use tome_store::{IndexContent, IndexDoc};
+
+    use super::*;
+    use crate::Position;
+
+    fn article(id: &str, title: &str, body: &str) -> IndexDoc {
+        IndexDoc {
+            project_id: "prj_1".into(),
+            content: IndexContent::Article(Article {
+                id: id.into(),
+                kb_id: "kb_1".into(),
+                category_id: "cat_1".into(),
+                section_id: None,
+                title: title.into(),
+                body: body.into(),
+                excerpt: None,
+                status: Status::Published,
+                tags: Vec::new(),
+                related_articles: Vec::new(),
+                sort_order: 0,
+                published_at: Some("2026-01-01 00:00:00".into()),
+                created_at: format!("2026-01-01 00:00:{}", id.len()),
+                updated_at: "2026-01-01 00:00:00".into(),
+            }),
+        }
+    }
+
+    /// tldr-like pages: commands named after common words, and the page that answers.
+    fn engine() -> Engine {
+        let (engine, _) = Engine::open(None).unwrap();
+        engine
+            .upsert(&[
+                article(
+                    "kba_make",
+                    "make",
+                    "# make\n\n> Task runner for targets described in a Makefile.\n\n\
+                     - Call the first target specified in the Makefile:\n\n`make`\n\n\
+                     - Make a target, then make another target:\n\n`make {{target}} {{other}}`\n",
+                ),
+                article(
+                    "kba_script",
+                    "script",
+                    "# script\n\n> Record all terminal output to a typescript file.\n\n\
+                     - Record a new session to a file named typescript:\n\n`script`\n",
+                ),
+                article(
+                    "kba_chmod",
+                    "chmod",
+                    "# chmod\n\n> Change the access permissions of a file or directory.\n\n\
+                     - Give the user who owns a script the right to execute it, making it executable:\n\n`chmod u+x {{path/to/script.sh}}`\n",
+                ),
+                article(
+                    "kba_df",
+                    "df",
+                    "# df\n\n> Display an overview of the disk space usage of filesystems.\n\n\
+                     - Display all filesystems and their disk space usage:\n\n`df`\n",
+                ),
+                article(
+                    "kba_du",
+                    "du",
+                    "# du\n\n> Disk usage: estimate and summarize file and directory space usage.\n\n\
+                     - List the sizes of a directory and any subdirectories:\n\n`du -h {{path/to/directory}}`\n",
+                ),
+            ])
+            .unwrap();
+        engine
+            .commit(&Position {
+                feed_id: "feed".into(),
+                seq: 1,
+            })
+            .unwrap();
+        engine
+    }
+
+    fn search(engine: &Engine, text: &str) -> Vec<PassageHit> {
+        engine
+            .search_passages(&PassageRequest {
+                project_id: "prj_1".into(),
+                kb_id: "kb_1".into(),
+                text: text.into(),
+                tag: None,
+                limit: 3,
+                near_article: None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn the_passage_holding_more_of_the_question_ranks_first() {
+        // `make` and `script` match one word each in their title, heading and body; `chmod`
+        // holds all three words in its body.
+        let engine = engine();
+        let hits = search(&engine, "make my script executable");
+        assert_eq!(hits[0].article_id, "kba_chmod", "{hits:#?}");
+        assert!(hits[0].score > hits[1].score);
+        assert!((0.0..=1.0).contains(&hits[0].score));
+    }
+
+    #[test]
+    fn a_question_s_word_finds_its_synonyms() {
+        // The pages say "directory"; the question says "folder".
+        let engine = engine();
+        let hits = search(&engine, "how much space does this folder use");
+        assert_eq!(hits[0].article_id, "kba_du", "{hits:#?}");
+    }
+
+    #[test]
+    fn coverage_counts_each_word_once_by_its_idf() {
+        let words = vec![
+            PlanWord {
+                stems: vec![("make".into(), 1.0)],
+                idf: 1.0,
+            },
+            PlanWord {
+                stems: vec![("execut".into(), 1.0), ("executor".into(), 0.5)],
+                idf: 3.0,
+            },
+        ];
+        let stems = |s: &[&str]| s.iter().map(|w| w.to_string()).collect::<HashSet<_>>();
+        assert_eq!(coverage(&words, &stems(&["make", "execut"])), 1.0);
+        assert_eq!(coverage(&words, &stems(&["execut"])), 0.75);
+        assert_eq!(coverage(&words, &stems(&["make", "executor"])), 0.625);
+        // Matched through a field that is not stored (tags): one word's worth.
+        assert_eq!(coverage(&words, &stems(&["other"])), 0.5);
+        assert_eq!(coverage(&[], &stems(&["make"])), 1.0);
+    }
+}

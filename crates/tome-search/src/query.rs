@@ -655,6 +655,21 @@ mod tests {
     }
 
     #[test]
+    fn question_filler_is_sorted_for_binary_search() {
+        assert!(QUESTION_FILLER.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn synonyms_are_the_other_words_of_a_group_stemmed() {
+        let mut en = en_analyzer();
+        let folder = synonyms(&mut en, "folder");
+        assert!(folder.contains(&"directori".to_string()), "{folder:?}");
+        assert!(!folder.contains(&"folder".to_string()));
+        assert_eq!(synonyms(&mut en, "doc"), ["document"]);
+        assert!(synonyms(&mut en, "tar").is_empty());
+    }
+
+    #[test]
     fn distances() {
         assert_eq!(edit_distance("pasword", "password", false), 1);
         assert_eq!(edit_distance("pasword", "passwords", false), 2);

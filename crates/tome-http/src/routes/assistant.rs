@@ -879,6 +879,21 @@ mod tests {
         assert!(!is_follow_up(
             "how do I configure a custom domain for my documentation site"
         ));
+        // A word that refers back, wherever it stands.
+        assert!(is_follow_up(
+            "we run our own instance on our own server, does that still work?"
+        ));
+        assert!(is_follow_up(
+            "can I still leave a few pages open to everyone?"
+        ));
+        assert!(is_follow_up(
+            "how do we bring our OpenAPI specs over from there?"
+        ));
+        assert!(is_follow_up("and how do I make one from a folder?"));
+        assert!(!is_follow_up("our domain is on cloudflare today"));
+        assert!(!is_follow_up(
+            "is there a way to hide a page that only admins should see from the sidebar and the search results"
+        ));
         assert_eq!(
             retrieval_text("and on Windows?", Some("install the CLI"), &[]),
             "install the CLI and on Windows?"
