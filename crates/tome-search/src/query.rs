@@ -381,8 +381,9 @@ pub(crate) struct Plan {
     pub words: Vec<PlanWord>,
 }
 
-/// One content word of a passage query: the stems that stand for it (its own, weight 1, and its
-/// likely typo or prefix neighbours, lower) and what it adds to [`Plan::norm`] (its idf).
+/// One content word of a passage query: the stems that stand for it (its own, weight 1; its
+/// likely typo or prefix neighbours and its synonyms, lower) and what it adds to [`Plan::norm`]
+/// (its idf).
 #[derive(Debug, Clone)]
 pub(crate) struct PlanWord {
     pub stems: Vec<(String, f32)>,
