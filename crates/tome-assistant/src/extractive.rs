@@ -9,29 +9,36 @@
 //!    word of its own ("why?") is read as its context. Each word also gets an idf-like weight
 //!    over the retrieved passages, `1 + ln((N + 1) / (df + 1))`: a word every passage has
 //!    tells little, a word few have is what the question is about.
-//! 2. **Which passages answer.** A passage answers if it scores at least
-//!    [`Options::min_score`] and contains at least [`Options::min_coverage`] of the question's
-//!    own words, idf-weighted, in its text, title or heading (a word seen only inside a
-//!    `{{…}}` placeholder counts half: tldr pages put example values there). Only such
-//!    passages are quoted.
+//! 2. **Which passages answer.** The best passage that fits the question must score at least
+//!    [`Options::min_score`] (the search's score, which weighs the question's words by how rare
+//!    they are in the whole knowledge base); then every passage that fits and scores at least
+//!    [`PAGE_FLOOR`] × that best one answers. A passage fits if it holds, in its text, title or
+//!    heading:
+//!    [`Options::min_coverage`] of the question's words, each counting alike (a context word at
+//!    its weight); at least [`MIN_MATCHED_WORDS`] of them (all, if the question has fewer): one
+//!    shared word is no answer to a question of several ("how do I deploy a rocket"); and one
+//!    of them as written. A word seen only inside a `{{…}}` placeholder counts half (tldr pages
+//!    put example values there), a word present only as a near spelling (a typo:
+//!    [`TYPO_PRESENCE`]) counts half. Only such passages are quoted.
 //! 3. **Unanswered.** With no answering passage the reply says that the documentation doesn't
 //!    cover the question and lists up to [`Options::max_suggestions`] closest pages as links
-//!    with citations (`unanswered`). A page is suggested only if its title or heading shares a
-//!    content word with the question and it contains at least [`SUGGESTION_COVERAGE`] ×
-//!    `min_coverage` of the question's words (counted alike): "what is the capital of France"
-//!    gets no citation at all, not even from a page with "Paris, France" in an example.
+//!    with citations (`unanswered`). A page is suggested only if its passage scores at least
+//!    `min_score`, holds [`MIN_MATCHED_WORDS`] of the question's words and its title or heading
+//!    shares one: "what is the capital of France" gets no citation at all, not even from a page
+//!    with "Paris, France" in an example.
 //! 4. **Sentences.** The answering passages are cut into units: sentences, list items, table
 //!    rows, a `:` sentence with the code it introduces. A unit scores the share of the
 //!    question's weight it contains, plus [`PASSAGE_WEIGHT`] × the passage's score, plus
 //!    [`HEADING_WEIGHT`] × the question's coverage by the passage's title and heading, minus
 //!    [`LENGTH_PENALTY`] if it is very short or very long. A unit with no word of the question
-//!    is never quoted, so a page's first line is quoted only when it answers. Units are taken
-//!    best first, skipping any whose share is below [`RELATIVE_FLOOR`] × the best share and
-//!    any repeat, up to [`Options::max_sentences`] units from at most [`MAX_PAGES`] pages. If
-//!    the question's words are only in a title or heading ("webhooks?"), the first sentences
-//!    of that passage are quoted.
-//! 5. **The answer.** "From the documentation:", then one group per page, pages in order of
-//!    their best unit, units in reading order (passages in retrieval order, units in text
+//!    is never quoted, so a page's first line is quoted only when it answers. The pages quoted
+//!    are those of the answering passages in the search's order, at most [`MAX_PAGES`]: each
+//!    gives its best unit, then the other units follow best first, skipping any whose share is
+//!    below [`RELATIVE_FLOOR`] × the best share and any repeat, up to
+//!    [`Options::max_sentences`] units. If the question's words are only in a title or heading
+//!    ("webhooks?"), the first sentences of that passage are quoted.
+//! 5. **The answer.** "From the documentation:", then one group per page, pages in the search's
+//!    order, units in reading order (passages in retrieval order, units in text
 //!    order). Units are quoted verbatim: sentences of one paragraph run on, another paragraph
 //!    starts a new one, list items and table rows are list items (numbered if they were),
 //!    attached code is a fenced block; a quoted sentence that introduces a list (it ends with
@@ -73,19 +80,22 @@ pub struct Options {
     /// Most pages suggested in an `unanswered` reply.
     pub max_suggestions: usize,
     /// Share (0–1) of the question's content words that a passage must contain (text, title or
-    /// heading) to be quoted; with no such passage the answer is `unanswered`. It keeps a
-    /// passage that search ranked high on one word of the question ("cup" of "who won the world
-    /// cup") from being quoted as an answer to all of it.
+    /// heading), each counting alike, to be quoted; with no such passage the answer is
+    /// `unanswered`. With [`MIN_MATCHED_WORDS`] it keeps a passage that search ranked high on one
+    /// word of the question ("cup" of "who won the world cup") from being quoted as an answer to
+    /// all of it.
     pub min_coverage: f32,
 }
 
 impl Default for Options {
     fn default() -> Self {
+        // Calibrated on the Mintlify and tldr corpora (docs/assistant.md, "Relevance
+        // threshold"): every unanswerable question of the test set stays unanswered with a margin.
         Options {
-            min_score: 0.3,
+            min_score: 0.35,
             max_sentences: 4,
             max_suggestions: 3,
-            min_coverage: 0.6,
+            min_coverage: 0.4,
         }
     }
 }
@@ -110,8 +120,18 @@ pub const MAX_PAGES: usize = 3;
 /// Pages whose best scores are within this of the top one count as equally likely (for a
 /// clarifying question).
 pub const CLARIFY_SPREAD: f32 = 0.05;
-/// Share of [`Options::min_coverage`] that a suggested page must reach.
-pub const SUGGESTION_COVERAGE: f32 = 0.6;
+/// Question words a passage must hold to answer (or to be suggested), or all of them if the
+/// question has fewer: one shared word is too weak a link ("how do I deploy a rocket" meets
+/// every page about deploying; "how many legs does a spider have" meets `scrapy`'s spider).
+pub const MIN_MATCHED_WORDS: f32 = 2.0;
+/// Presence of a question word that a passage holds only as a near spelling (a typo of it:
+/// "genrate" for "generate"): search forgives typos, so the answerer counts them, but partly,
+/// as a word the documentation lacks may just look like one it has ("rocket", "socket").
+pub const TYPO_PRESENCE: f32 = 0.5;
+/// Once the best passage that fits the question reaches [`Options::min_score`], the other
+/// fitting passages scoring at least this share of its score answer too (even below
+/// `min_score`): a page that answers nearly as well as the best one is quoted and cited with it.
+pub const PAGE_FLOOR: f32 = 0.5;
 /// Most list items quoted after a sentence that introduces them.
 const MAX_STEPS: usize = 10;
 /// Sentences quoted from the best passage when the question's words are only in its title.
@@ -132,13 +152,21 @@ pub fn answer(question: &str, context: &[String], passages: &[Passage], opts: &O
     if query.primary.is_empty() {
         return not_covered(&[], &query, opts);
     }
-    // The passages that answer: relevant to search, and containing enough of the question.
-    let relevant: Vec<&Analysed> = analysed
+    // The passages that answer: containing enough of the question, the best of them relevant to
+    // search, the others nearly as relevant as it.
+    let fitting: Vec<&Analysed> = analysed
         .iter()
-        .filter(|a| {
-            a.passage.score >= opts.min_score && query.coverage(&a.words) >= opts.min_coverage
-        })
+        .filter(|a| query.fit(&a.words).answers(opts))
         .collect();
+    let top = fitting.first().map_or(0.0, |a| a.passage.score);
+    let relevant: Vec<&Analysed> = if top >= opts.min_score {
+        fitting
+            .into_iter()
+            .filter(|a| a.passage.score >= top * PAGE_FLOOR)
+            .collect()
+    } else {
+        Vec::new()
+    };
     if relevant.is_empty() {
         return not_covered(&analysed, &query, opts);
     }
@@ -217,11 +245,25 @@ impl Query {
         if total > 0.0 { hits / total } else { 0.0 }
     }
 
-    /// Share of the question's own words in `words`, all counting alike (a placeholder word
-    /// partly): how close a page is, for suggestions.
-    fn share(&self, words: &Words) -> f32 {
-        let hits: f32 = self.primary.iter().filter_map(|w| words.get(w)).sum();
-        hits / self.primary.len().max(1) as f32
+    /// How much of the question `words` holds ([`Fit`]): its own words, and the context's at
+    /// their weight (a follow-up is read with the thread: "and a whole directory?" after "how
+    /// do I copy a file over ssh").
+    fn fit(&self, words: &Words) -> Fit {
+        let mut weighted = 0.0;
+        let mut count = 0.0;
+        let mut matched = 0.0;
+        for w in &self.words {
+            let p = presence(&w.word, words, &self.words);
+            weighted += w.weight * p;
+            count += w.weight;
+            matched += p;
+        }
+        Fit {
+            share: if count > 0.0 { weighted / count } else { 0.0 },
+            matched,
+            needed: MIN_MATCHED_WORDS.min(self.primary.len() as f32),
+            plain: self.shares_a_word(words),
+        }
     }
 
     /// Whether `words` has one of the question's own words outside placeholders.
@@ -230,6 +272,99 @@ impl Query {
             .iter()
             .any(|w| words.get(w).is_some_and(|p| *p >= 1.0))
     }
+}
+
+/// How well a passage's words fit the question's words, each counting alike (a context word at
+/// [`CONTEXT_WEIGHT`]): 1 if present, [`words::PLACEHOLDER_WEIGHT`] if only inside `{{…}}`
+/// placeholders, [`TYPO_PRESENCE`] if only as a near spelling.
+#[derive(Debug, Clone, Copy)]
+struct Fit {
+    /// The presences, each times its word's weight, over the weights added up.
+    share: f32,
+    /// The presences added up (a context word's too: in a follow-up, the thread's topic is
+    /// part of the question).
+    matched: f32,
+    /// [`MIN_MATCHED_WORDS`], or the number of the question's own words if fewer.
+    needed: f32,
+    /// Whether one question word is present as written, outside placeholders.
+    plain: bool,
+}
+
+impl Fit {
+    /// Whether a passage fitting so may answer: enough of the question's words
+    /// ([`Options::min_coverage`]), at least [`MIN_MATCHED_WORDS`] of them, one as written.
+    fn answers(&self, opts: &Options) -> bool {
+        self.share >= opts.min_coverage && self.enough()
+    }
+
+    /// At least [`MIN_MATCHED_WORDS`] of the question's words (or all), one as written.
+    fn enough(&self) -> bool {
+        self.plain && self.matched + 1e-3 >= self.needed
+    }
+}
+
+/// Presence (0–1) of the question word `word` in `words`: its own, or [`TYPO_PRESENCE`] for a
+/// word of `words` that is a likely typo of it (or it of that word): the same first letter, one
+/// edit for words of five letters or more, two from nine ([`typo_distance`]), and not itself a
+/// word of the question (`query`): "project" stands for "project", not for "protect" too.
+fn presence(word: &str, words: &Words, query: &[QueryWord]) -> f32 {
+    if let Some(p) = words.get(word) {
+        return *p;
+    }
+    let Some(max) = typo_distance(word) else {
+        return 0.0;
+    };
+    let first = word.chars().next();
+    let near = words.iter().any(|(w, p)| {
+        *p >= 1.0
+            && w.chars().next() == first
+            && w.chars().count().abs_diff(word.chars().count()) <= max
+            && typo_distance(w).is_some()
+            && !query.iter().any(|q| q.word == *w)
+            && edits(word, w) <= max
+    });
+    if near { TYPO_PRESENCE } else { 0.0 }
+}
+
+/// Edits a word may be away from another and still read as its typo: none under five letters
+/// (short words have too many neighbours: `tire`, `time`, `tile`), one from five, two from nine.
+/// The search's typo tolerance works alike.
+fn typo_distance(word: &str) -> Option<usize> {
+    if !word.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    match word.chars().count() {
+        0..=4 => None,
+        5..=8 => Some(1),
+        _ => Some(2),
+    }
+}
+
+/// Optimal-string-alignment distance: insertions, deletions, substitutions and transpositions
+/// of neighbours ("extarct" is one edit from "extract").
+fn edits(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// A passage read for answering.
@@ -367,28 +502,43 @@ fn pick(relevant: &[&Analysed], query: &Query, opts: &Options) -> Vec<Pick> {
     let Some(best_share) = candidates.iter().map(|(share, _)| *share).reduce(f32::max) else {
         return fallback(relevant, query);
     };
-    let mut picked: Vec<Pick> = Vec::new();
+    // The pages quoted: those of the answering passages in the search's order, at most
+    // MAX_PAGES.
     let mut pages: Vec<&str> = Vec::new();
+    for a in relevant {
+        if pages.len() < MAX_PAGES && !pages.contains(&a.page) {
+            pages.push(a.page);
+        }
+    }
+    let floor = best_share * RELATIVE_FLOOR;
+    let mut picked: Vec<Pick> = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    for (share, c) in candidates {
-        if picked.len() >= opts.max_sentences.max(1) {
-            break;
+    // Each page's best unit first, pages in order, so that every page that answers is quoted;
+    // then the next best units, while they answer as much as the best unit nearly does.
+    for (round, page) in pages.iter().map(|p| (0, Some(*p))).chain([(1, None)]) {
+        for (share, c) in &candidates {
+            if picked.len() >= opts.max_sentences.max(1) {
+                return picked;
+            }
+            let of = relevant[c.passage].page;
+            if !pages.contains(&of) || page.is_some_and(|p| p != of) {
+                continue;
+            }
+            if round == 1 && *share < floor {
+                continue;
+            }
+            if picked.contains(c) {
+                continue;
+            }
+            let unit = &relevant[c.passage].units[c.unit];
+            if !seen.insert(normalized(&unit.text)) {
+                continue;
+            }
+            picked.push(*c);
+            if round == 0 {
+                break;
+            }
         }
-        if share < best_share * RELATIVE_FLOOR {
-            continue;
-        }
-        let page = relevant[c.passage].page;
-        if !pages.contains(&page) && pages.len() >= MAX_PAGES {
-            continue;
-        }
-        let unit = &relevant[c.passage].units[c.unit];
-        if !seen.insert(normalized(&unit.text)) {
-            continue;
-        }
-        if !pages.contains(&page) {
-            pages.push(page);
-        }
-        picked.push(c);
     }
     picked
 }
@@ -599,19 +749,21 @@ fn escape_citations(text: &str) -> String {
     out
 }
 
-/// "The documentation doesn't cover this", with the closest pages: those whose title or heading
-/// shares a word with the question and that contain at least [`SUGGESTION_COVERAGE`] ×
-/// `min_coverage` of its words (counted alike, not weighted). A word shared only by the text
-/// is too weak a link to cite ("capital of France" meets a page with "Paris, France" in an
-/// example), and so is one word of many ("how far is the moon" meets `moon-buggy`).
+/// "The documentation doesn't cover this", with the closest pages: passages relevant enough to
+/// search ([`Options::min_score`]) that hold [`MIN_MATCHED_WORDS`] of the question's words and
+/// whose title or heading shares one, but that hold too little of the question to be quoted. A
+/// word shared only by the text is too weak a link to cite ("capital of France" meets a page
+/// with "Paris, France" in an example), and so is one word of many ("how far is the moon" meets
+/// `moon-buggy`).
 fn not_covered(analysed: &[Analysed], query: &Query, opts: &Options) -> Answer {
     let mut pages: Vec<&Passage> = Vec::new();
     for a in analysed {
         if pages.len() >= opts.max_suggestions {
             break;
         }
-        let close = query.shares_a_word(&a.heading_words)
-            && query.share(&a.words) >= opts.min_coverage * SUGGESTION_COVERAGE;
+        let close = a.passage.score >= opts.min_score
+            && query.shares_a_word(&a.heading_words)
+            && query.fit(&a.words).enough();
         if close && !pages.iter().any(|p| page_of(&p.url) == a.page) {
             pages.push(a.passage);
         }

@@ -55,6 +55,9 @@ pub struct AssistantConfig {
     /// Passages below this documentation-search score (0–1) are not relevant enough to answer
     /// from (`--assistant-min-score`).
     pub min_score: f32,
+    /// Share (0–1) of the question's content words a passage must contain to be quoted
+    /// (`--assistant-min-coverage`); see [`tome_assistant::extractive::Options::min_coverage`].
+    pub min_coverage: f32,
     /// Messages per minute per client address for browsers calling with a site key.
     pub client_message_limit: u64,
     /// Credits charged per answered message (`--assistant-message-credits`).
@@ -68,6 +71,7 @@ impl Default for AssistantConfig {
         AssistantConfig {
             model: None,
             min_score: tome_assistant::extractive::Options::default().min_score,
+            min_coverage: tome_assistant::extractive::Options::default().min_coverage,
             client_message_limit: 20,
             message_credits: tome_core::credits::ASSISTANT_MESSAGE_CREDITS,
             retention_days: 90,

@@ -69,6 +69,58 @@ const STOP_WORDS: &[&str] = &[
     "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
 ];
 
+/// Words of questions put to the assistant that say little about their topic ("what is the best
+/// way to …", "I need to get …"): in a passage search they count like stop words.
+#[rustfmt::skip]
+const QUESTION_FILLER: &[&str] = &[
+    "above", "after", "again", "also", "am", "anyone", "before", "being", "best", "between",
+    "both", "cannot", "did", "doing", "done", "each", "either", "else", "ever", "every", "few",
+    "further", "get", "gets", "getting", "good", "got", "having", "he", "her", "here", "him",
+    "his", "itself", "just", "know", "let", "like", "many", "may", "might", "more", "most", "much",
+    "must", "need", "needs", "no", "nor", "not", "now", "once", "one", "only", "other", "own",
+    "please", "possible", "same", "see", "shall", "she", "some", "something", "tell", "thank",
+    "thanks", "thing", "things", "through", "too", "until", "us", "use", "used", "using", "very",
+    "want", "wanted", "way", "well", "whether", "while", "whom", "yes", "yours",
+];
+
+/// Words that documentation and the people asking about it use for the same thing: mostly
+/// abbreviations (`docs`, `repo`, `config`) and the pairs that differ between platforms or
+/// communities (`folder`/`directory`). In a passage search, a question's word also finds its
+/// group's other words, at [`SYNONYM_WEIGHT`]: the reader's word does not have to be the page's.
+const SYNONYMS: &[&[&str]] = &[
+    &["folder", "directory", "dir"],
+    &["docs", "documentation"],
+    &["repo", "repository"],
+    &["config", "configuration"],
+    &["app", "application"],
+    &["delete", "remove"],
+    &["auth", "authentication"],
+    &["env", "environment"],
+    &["info", "information"],
+    &["admin", "administrator"],
+    &["ram", "memory"],
+    &["db", "database"],
+    &["pkg", "package"],
+    &["msg", "message"],
+    &["image", "picture", "pic", "img"],
+    &["website", "site"],
+];
+
+/// Weight of a synonym relative to the word typed.
+const SYNONYM_WEIGHT: f32 = 0.8;
+
+/// The stems of the words in `exact`'s synonym group, without `exact` itself.
+fn synonyms(en: &mut TextAnalyzer, exact: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for group in SYNONYMS {
+        let stems: Vec<String> = group.iter().filter_map(|w| stem(en, w)).collect();
+        if stems.iter().any(|s| s == exact) {
+            out.extend(stems.into_iter().filter(|s| s != exact));
+        }
+    }
+    out
+}
+
 /// Searched fields of a kind with their weights.
 /// The first is the field the title-cover bonus looks at; the first and the last are where a
 /// typed word's frequency is counted.
@@ -324,6 +376,18 @@ pub(crate) struct Plan {
     /// on a 0–1 scale that means the same for short and long questions, and a question whose
     /// words the KB lacks has a large `norm`, so nothing it finds scores high.
     pub norm: f32,
+    /// Passages only: the query's content words, for ranking passages by how much of the
+    /// question they hold ([`PlanWord`]); empty for other kinds.
+    pub words: Vec<PlanWord>,
+}
+
+/// One content word of a passage query: the stems that stand for it (its own, weight 1; its
+/// likely typo or prefix neighbours and its synonyms, lower) and what it adds to [`Plan::norm`]
+/// (its idf).
+#[derive(Debug, Clone)]
+pub(crate) struct PlanWord {
+    pub stems: Vec<(String, f32)>,
+    pub idf: f32,
 }
 
 /// BM25's inverse document frequency.
@@ -361,6 +425,7 @@ pub(crate) fn plan(
     let mut cover: Vec<String> = Vec::new();
     let mut expanded_words = 0;
     let mut norm = 0.0f32;
+    let mut plan_words: Vec<PlanWord> = Vec::new();
     let norm_field = weighted.last().map(|(f, _)| *f);
     for unit in units {
         match unit {
@@ -377,6 +442,10 @@ pub(crate) fn plan(
                     for s in &stems {
                         let df = scope.count(searcher, &Term::from_field_text(field, s), None)?;
                         norm += idf(df, scope.num_docs);
+                        plan_words.push(PlanWord {
+                            stems: vec![(s.clone(), 1.0)],
+                            idf: idf(df, scope.num_docs),
+                        });
                     }
                 }
                 let clauses = weighted
@@ -405,7 +474,9 @@ pub(crate) fn plan(
                 let mut variants: Vec<(String, f32)> = vec![(exact.clone(), 1.0)];
                 // Stop words are optional and short: looking for their neighbours would spend the
                 // budget of expanded words before the content words late in a long question.
-                let stop_word = STOP_WORDS.contains(&plain.as_str());
+                let stop_word = STOP_WORDS.contains(&plain.as_str())
+                    || (kind == Kind::Passage
+                        && QUESTION_FILLER.binary_search(&plain.as_str()).is_ok());
                 if expanded_words < MAX_EXPANDED_WORDS
                     && (last || (!stop_word && max_typos(&plain, true) > 0))
                 {
@@ -439,6 +510,14 @@ pub(crate) fn plan(
                         }
                     }
                 }
+                if kind == Kind::Passage && !stop_word {
+                    for s in synonyms(&mut en, &exact) {
+                        match variants.iter_mut().find(|(v, _)| *v == s) {
+                            Some((_, w)) => *w = w.max(SYNONYM_WEIGHT),
+                            None => variants.push((s, SYNONYM_WEIGHT)),
+                        }
+                    }
+                }
                 let mut clauses = Vec::new();
                 for (s, vw) in &variants {
                     marks.insert(s.clone());
@@ -462,7 +541,12 @@ pub(crate) fn plan(
                             best = Some(best.map_or(v, |b: f32| b.max(v)));
                         }
                     }
-                    norm += best.unwrap_or_else(|| idf(0, scope.num_docs));
+                    let word_idf = best.unwrap_or_else(|| idf(0, scope.num_docs));
+                    norm += word_idf;
+                    plan_words.push(PlanWord {
+                        stems: variants.clone(),
+                        idf: word_idf,
+                    });
                 }
                 if stop_word {
                     stop.push(group);
@@ -499,6 +583,7 @@ pub(crate) fn plan(
             any: None,
             marks,
             norm,
+            words: plan_words,
         }));
     }
     let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -522,6 +607,7 @@ pub(crate) fn plan(
         any: (content.len() > 1).then(|| any_query(&content)),
         marks,
         norm,
+        words: plan_words,
     }))
 }
 
@@ -570,6 +656,21 @@ mod tests {
         assert!(matches!(&u[2], Unit::Word { plain, last: true } if plain == "fac"));
         let u = parse(r#""exact""#);
         assert!(matches!(&u[0], Unit::Phrase(p) if p == &["exact"]));
+    }
+
+    #[test]
+    fn question_filler_is_sorted_for_binary_search() {
+        assert!(QUESTION_FILLER.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn synonyms_are_the_other_words_of_a_group_stemmed() {
+        let mut en = en_analyzer();
+        let folder = synonyms(&mut en, "folder");
+        assert!(folder.contains(&"directori".to_string()), "{folder:?}");
+        assert!(!folder.contains(&"folder".to_string()));
+        assert_eq!(synonyms(&mut en, "doc"), ["document"]);
+        assert!(synonyms(&mut en, "tar").is_empty());
     }
 
     #[test]

@@ -99,6 +99,10 @@ pub struct AssistantArgs {
     /// from; with none above it, the assistant says the docs do not cover the question.
     #[arg(long, env = "TOME_ASSISTANT_MIN_SCORE", default_value_t = tome_http::state::AssistantConfig::default().min_score)]
     pub assistant_min_score: f32,
+    /// Share (0–1) of a question's content words that a passage must contain to be quoted in
+    /// an answer; with no such passage, the assistant says the docs do not cover the question.
+    #[arg(long, env = "TOME_ASSISTANT_MIN_COVERAGE", default_value_t = tome_http::state::AssistantConfig::default().min_coverage)]
+    pub assistant_min_coverage: f32,
     /// Credits charged per answered assistant message (0: free).
     #[arg(long, env = "TOME_ASSISTANT_MESSAGE_CREDITS", default_value_t = tome_core::credits::ASSISTANT_MESSAGE_CREDITS, value_parser = clap::value_parser!(i64).range(0..=1000))]
     pub assistant_message_credits: i64,
@@ -116,6 +120,9 @@ impl AssistantArgs {
     pub fn config(&self) -> Result<tome_http::state::AssistantConfig> {
         if !(0.0..=1.0).contains(&self.assistant_min_score) {
             anyhow::bail!("--assistant-min-score must be between 0 and 1");
+        }
+        if !(0.0..=1.0).contains(&self.assistant_min_coverage) {
+            anyhow::bail!("--assistant-min-coverage must be between 0 and 1");
         }
         let model = match &self.llm_url {
             None => None,
@@ -149,6 +156,7 @@ impl AssistantArgs {
         Ok(tome_http::state::AssistantConfig {
             model,
             min_score: self.assistant_min_score,
+            min_coverage: self.assistant_min_coverage,
             client_message_limit: self.assistant_client_rate_limit,
             message_credits: self.assistant_message_credits,
             retention_days: self.assistant_retention_days,

@@ -102,8 +102,49 @@ fn push_words(text: &str, out: &mut Vec<String>) {
         if lower.chars().count() < 2 || is_stop_word(&lower) {
             continue;
         }
-        out.push(stem(&lower));
+        let stemmed = stem(&lower);
+        out.push(canonical(&stemmed).unwrap_or(&stemmed).to_string());
     }
+}
+
+/// Words that documentation and the people asking about it use for the same thing, each group
+/// read as its first word: mostly abbreviations (`docs`, `repo`, `config`) and pairs that differ
+/// between platforms or communities (`folder`/`directory`). The documentation search expands a
+/// question's words with the same groups (`tome_search`'s passage queries).
+const SYNONYMS: &[&[&str]] = &[
+    &["directory", "folder", "dir"],
+    &["documentation", "docs", "doc"],
+    &["repository", "repo"],
+    &["configuration", "config"],
+    &["application", "app"],
+    &["remove", "delete"],
+    &["authentication", "auth"],
+    &["environment", "env"],
+    &["information", "info"],
+    &["administrator", "admin"],
+    &["memory", "ram"],
+    &["database", "db"],
+    &["package", "pkg"],
+    &["message", "msg"],
+    &["image", "picture", "pic", "img"],
+    &["site", "website"],
+];
+
+/// Stemmed synonym → the stem of its group's first word.
+static CANONICAL: std::sync::LazyLock<BTreeMap<String, String>> = std::sync::LazyLock::new(|| {
+    let mut map = BTreeMap::new();
+    for group in SYNONYMS {
+        let first = stem(group[0]);
+        for word in &group[1..] {
+            map.insert(stem(word), first.clone());
+        }
+    }
+    map
+});
+
+/// The word a stemmed synonym is read as, if it is one.
+fn canonical(stemmed: &str) -> Option<&'static str> {
+    CANONICAL.get(stemmed).map(String::as_str)
 }
 
 fn is_apostrophe(c: char) -> bool {
@@ -254,11 +295,12 @@ mod tests {
             content_words(
                 "How do I install the CLI on Windows? See https://nodejs.org/en and [docs](https://x.dev/a-b)."
             ),
-            ["install", "cli", "window", "doc"]
+            ["install", "cli", "window", "documentation"],
+            "`docs` is read as its synonym `documentation`"
         );
         assert_eq!(
             content_words("Why won't the user’s docs build? It doesn't ‘work’."),
-            ["user", "doc", "build", "work"]
+            ["user", "documentation", "build", "work"]
         );
         assert_eq!(
             content_words("What is the capital of France?"),

@@ -280,14 +280,25 @@ fn validate(body: MessageBody) -> Result<Request, ApiError> {
     })
 }
 
-/// Words that make a short question lean on the one before it.
+/// Connectives that open a question continuing the one before it ("and on Windows?").
 const FOLLOW_UP_OPENERS: &[&str] = &[
-    "and", "also", "what", "how", "but", "or", "so", "then", "it", "its", "that", "this", "those",
-    "these", "they", "them", "there", "same", "instead",
+    "and", "also", "but", "or", "so", "then", "same", "instead", "plus",
 ];
 
-/// Whether `question` reads as a follow-up of the conversation before it: short, or opening with
-/// a connective or a pronoun ("and on Windows?", "what about its flags?").
+/// Words that refer back to the conversation ("does that still work?", "bring them over from
+/// there", "how do I make one"): a question holding one leans on what was said before.
+const REFERRING_WORDS: &[&str] = &[
+    "it", "its", "that", "this", "those", "these", "them", "they", "there", "still", "again",
+    "instead", "too", "one", "ones", "else",
+];
+
+/// Most words of a question that may still read as a follow-up because of a referring word;
+/// longer ones are taken to say what they are about.
+const MAX_FOLLOW_UP_WORDS: usize = 16;
+
+/// Whether `question` reads as a follow-up of the conversation before it: short, opening with
+/// a connective or "what about", or holding a word that refers back ("and on Windows?", "what
+/// about its flags?", "we run our own server, does that still work?").
 fn is_follow_up(question: &str) -> bool {
     let words: Vec<String> = question
         .split(|c: char| !c.is_alphanumeric())
@@ -297,18 +308,10 @@ fn is_follow_up(question: &str) -> bool {
     let opener = words.first().map(String::as_str).unwrap_or_default();
     let about = words.get(1).map(String::as_str) == Some("about");
     words.len() <= 4
-        || matches!(
-            opener,
-            "and" | "also" | "but" | "or" | "so" | "then" | "same" | "instead"
-        )
+        || FOLLOW_UP_OPENERS.contains(&opener)
         || (matches!(opener, "what" | "how") && about)
-        || words.iter().any(|w| {
-            matches!(
-                w.as_str(),
-                "it" | "its" | "that" | "this" | "those" | "these" | "them" | "they"
-            )
-        }) && words.len() <= 10
-            && FOLLOW_UP_OPENERS.contains(&opener)
+        || (words.len() <= MAX_FOLLOW_UP_WORDS
+            && words.iter().any(|w| REFERRING_WORDS.contains(&w.as_str())))
 }
 
 /// The text searched for a question: the question, preceded by the asker's previous question when
@@ -495,6 +498,7 @@ impl Job {
         };
         let opts = extractive::Options {
             min_score: self.state.config.assistant.min_score,
+            min_coverage: self.state.config.assistant.min_coverage,
             ..extractive::Options::default()
         };
         let relevant = passages.iter().any(|p| p.score >= opts.min_score);
@@ -1236,6 +1240,21 @@ mod tests {
         ));
         assert!(!is_follow_up(
             "how do I configure a custom domain for my documentation site"
+        ));
+        // A word that refers back, wherever it stands.
+        assert!(is_follow_up(
+            "we run our own instance on our own server, does that still work?"
+        ));
+        assert!(is_follow_up(
+            "can I still leave a few pages open to everyone?"
+        ));
+        assert!(is_follow_up(
+            "how do we bring our OpenAPI specs over from there?"
+        ));
+        assert!(is_follow_up("and how do I make one from a folder?"));
+        assert!(!is_follow_up("our domain is on cloudflare today"));
+        assert!(!is_follow_up(
+            "is there a way to hide a page that only admins should see from the sidebar and the search results"
         ));
         assert_eq!(
             retrieval_text("and on Windows?", Some("install the CLI"), &[]),
