@@ -135,10 +135,20 @@ impl Engine {
             tag: req.tag.clone(),
             ..Filters::default()
         };
+        // Passages have no dictionary words of their own: their articles' is the same.
+        let articles = scope_key(&req.project_id, &req.kb_id, Kind::Article);
+        let article_fields: Vec<_> = weighted_fields(f, Kind::Article)
+            .iter()
+            .map(|(field, _)| *field)
+            .collect();
+        let dict = self
+            .stats
+            .scope(&searcher, f.scope, &articles, &article_fields)?;
         let Some(plan) = plan(
             &searcher,
             f,
             &scope,
+            &dict,
             &key,
             Kind::Passage,
             &req.text,

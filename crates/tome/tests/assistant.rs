@@ -29,13 +29,13 @@ use serde_json::{Value, json};
 use support::{Server, cli_json, http, project_with_key};
 
 /// The issue's goal for the share of answerable questions whose expected page is cited. The
-/// offline answerer does not reach it (64.1% measured, see docs/assistant.md, "Relevance
+/// offline answerer does not reach it (67.4% measured, see docs/assistant.md, "Relevance
 /// threshold"): it is printed with the result, and [`MIN_HIT_RATE`] guards what is reached.
 const GOAL_HIT_RATE: f64 = 0.80;
 /// Least share of answerable questions whose expected page must be cited: the measured level
-/// (64.1%) less a few questions, so that a change that loses answers fails here.
-const MIN_HIT_RATE: f64 = 0.60;
-/// Least share of answerable questions that must be `answered` (83.7% measured).
+/// (67.4%) less a couple of questions, so that a change that loses answers fails here.
+const MIN_HIT_RATE: f64 = 0.65;
+/// Least share of answerable questions that must be `answered` (88.0% measured).
 const MIN_ANSWERED: f64 = 0.80;
 
 fn corpora() -> PathBuf {
