@@ -314,6 +314,9 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     }
     let app = tome_http::service(state);
 
+    // Before the port accepts anything: a SIGTERM sent the moment it does is a graceful shutdown,
+    // not the signal's default (an abrupt exit).
+    let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -333,7 +336,7 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         tome_http::server::spawn_threads(listener.into_std()?, app, options, threads, stopping)
             .context("starting the HTTP threads")?;
     tracing::info!(addr = %addr, threads, fast_path = options.fast_path, "Tome is listening");
-    shutdown_signal().await;
+    shutdown.await;
     let _ = stop.send(true);
     http.stopped().await;
     // Indexes the last writes and saves replaying the feed on the next start; nothing is lost
@@ -350,30 +353,44 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Resolves at Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is
+/// first awaited.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let listen = |kind: tokio::signal::unix::SignalKind, name: &'static str| {
+        let signal = tokio::signal::unix::signal(kind);
+        async move {
+            match signal {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for {name}");
+                    std::future::pending::<()>().await;
+                }
+            }
         }
     };
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+    let (ctrl_c, term) = (
+        listen(tokio::signal::unix::SignalKind::interrupt(), "Ctrl-C"),
+        listen(tokio::signal::unix::SignalKind::terminate(), "SIGTERM"),
+    );
+    #[cfg(not(unix))]
+    let (ctrl_c, term) = (
+        async {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %e, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
+        },
+        std::future::pending::<()>(),
+    );
+    async move {
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        tracing::info!("shutdown signal received; finishing in-flight requests");
     }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
 }

@@ -704,7 +704,8 @@ fn logs_to_a_pipe_have_no_colour_codes() {
         .unwrap()
         .read_to_string(&mut logs)
         .unwrap();
-    assert!(child.wait().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}\n{logs}");
     // INFO lines were written (the level is coloured on a terminal), and none holds an escape.
     assert!(logs.contains("Tome is listening"), "{logs}");
     assert!(logs.contains("INFO"), "{logs}");
