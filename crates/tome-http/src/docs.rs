@@ -24,7 +24,7 @@ use crate::client_ip::{client_bucket, client_ip};
 use crate::error::ApiError;
 use crate::public::{
     SITE_KEY_HEADER, cors_origin, count, decorate, denied, origin_allowed, over_limit,
-    request_origin,
+    preflight_allowed, refuse, request_origin,
 };
 use crate::ratelimit::with_rate_headers;
 use crate::state::AppState;
@@ -165,20 +165,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         None => None,
     };
     let (Some(access), Some(kb)) = (access, kb) else {
-        let d = state
-            .limiter
-            .hit(
-                &format!("public-denied:{client}"),
-                state.config.public_refusal_rate_limit,
-            )
-            .await;
-        let err = if d.allowed {
-            denied()
-        } else {
-            state.metrics.rate_limited("public_refused");
-            ApiError::rate_limited(d.retry_after)
-        };
-        return decorate(err.into_response(), None);
+        return refuse(&state, &client).await;
     };
     let cors = cors_origin(
         origin_header.as_ref().map(HeaderValue::as_bytes),
@@ -233,27 +220,11 @@ async fn preflight(
     if !allowed {
         return decorate(denied().into_response(), None);
     }
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST, OPTIONS"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("X-Minolith-Site-Key, Content-Type, Accept"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
-    h.insert(
-        header::VARY,
-        HeaderValue::from_static(
-            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
-        ),
-    );
-    decorate(resp, Some(&origin_value))
+    preflight_allowed(
+        &origin_value,
+        "POST, OPTIONS",
+        "X-Minolith-Site-Key, Content-Type, Accept",
+    )
 }
 
 #[cfg(test)]

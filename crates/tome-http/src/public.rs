@@ -289,22 +289,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     let access =
         access.filter(|a| a.slug == slug && origin_allowed(&a.allowed_domains, origin.as_ref()));
     let Some(access) = access else {
-        // Refusals are limited per client too, so nobody can probe keys at full speed; the 429
-        // says nothing about which check failed.
-        let d = state
-            .limiter
-            .hit(
-                &format!("public-denied:{ip}"),
-                state.config.public_refusal_rate_limit,
-            )
-            .await;
-        let err = if d.allowed {
-            denied()
-        } else {
-            state.metrics.rate_limited("public_refused");
-            ApiError::rate_limited(d.retry_after)
-        };
-        return decorate(err.into_response(), None);
+        return refuse(&state, &ip).await;
     };
 
     let cors = cors_origin(
@@ -350,15 +335,48 @@ async fn preflight(
     if !lists.iter().any(|allowed| origin_allowed(allowed, origin)) {
         return decorate(denied().into_response(), None);
     }
+    preflight_allowed(
+        origin_value,
+        "GET, OPTIONS",
+        "X-Minolith-Site-Key, If-None-Match, Content-Type",
+    )
+}
+
+/// The refusal of a site-key request (unknown key, wrong slug, origin not allowed — all the same
+/// 403), itself limited per client so nobody can probe keys at full speed; the 429 says nothing
+/// about which check failed.
+pub(crate) async fn refuse(state: &AppState, client: &str) -> Response {
+    let d = state
+        .limiter
+        .hit(
+            &format!("public-denied:{client}"),
+            state.config.public_refusal_rate_limit,
+        )
+        .await;
+    let err = if d.allowed {
+        denied()
+    } else {
+        state.metrics.rate_limited("public_refused");
+        ApiError::rate_limited(d.retry_after)
+    };
+    decorate(err.into_response(), None)
+}
+
+/// The answer to an allowed CORS preflight from `origin`.
+pub(crate) fn preflight_allowed(
+    origin: &HeaderValue,
+    methods: &'static str,
+    headers: &'static str,
+) -> Response {
     let mut resp = StatusCode::NO_CONTENT.into_response();
     let h = resp.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, OPTIONS"),
+        HeaderValue::from_static(methods),
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("X-Minolith-Site-Key, If-None-Match, Content-Type"),
+        HeaderValue::from_static(headers),
     );
     h.insert(
         header::ACCESS_CONTROL_MAX_AGE,
@@ -370,7 +388,7 @@ async fn preflight(
             "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
         ),
     );
-    decorate(resp, Some(origin_value))
+    decorate(resp, Some(origin))
 }
 
 #[cfg(test)]
