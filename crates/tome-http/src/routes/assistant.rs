@@ -1126,12 +1126,12 @@ fn date_param(params: &Params, name: &str) -> Result<Option<String>, ApiError> {
 ///
 /// Every answer of the project's assistant with the question it answered, newest first, in
 /// pages (`nextCursor`). `dateFrom` and `dateTo` keep answers given on those days (UTC, both
-/// inclusive).
+/// inclusive); a `dateTo` before `dateFrom` is an empty window, answered with no conversations.
 #[utoipa::path(get, path = "/v1/analytics/{projectId}/assistant", tag = "Analytics",
     operation_id = "assistant_conversations",
     params(("projectId" = String, Path, description = PROJECT_PARAM),
         ("dateFrom" = Option<String>, Query, pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$", description = "The first day, `YYYY-MM-DD` (UTC); empty is no bound."),
-        ("dateTo" = Option<String>, Query, pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$", description = "The last day, `YYYY-MM-DD` (UTC), not before `dateFrom`; empty is no bound."),
+        ("dateTo" = Option<String>, Query, pattern = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$", description = "The last day, `YYYY-MM-DD` (UTC); empty is no bound. Before `dateFrom`, the window is empty."),
         ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = AssistantConversations, description = "A page of conversations"),
         (status = 400, body = ErrorBody, description = FOREIGN_PROJECT)))]
@@ -1148,14 +1148,6 @@ pub async fn conversations(
         from: date_param(&params, "dateFrom")?,
         to: date_param(&params, "dateTo")?,
     };
-    if let (Some(f), Some(t)) = (&range.from, &range.to)
-        && f > t
-    {
-        return Err(ApiError::validation(
-            "dateTo",
-            "must not be before dateFrom",
-        ));
-    }
     let list = format!(
         "conv:{}:{}:{}",
         auth.project_id,

@@ -2422,13 +2422,17 @@ async fn analytics_date_range_and_project_checks() {
     assert_eq!(r.body["hasMore"], false);
     let r = list("?dateFrom=2999-01-01".into()).await;
     assert_eq!(r.body["conversations"], json!([]));
+    // A window whose end is before its start holds nothing: an empty page, not an error.
+    let r = list(format!("?dateFrom={day}&dateTo=2000-01-01")).await;
+    r.assert_status(200);
+    assert_eq!(r.body["conversations"], json!([]));
+    assert_eq!(r.body["hasMore"], false);
 
     for (q, field) in [
         ("?dateFrom=yesterday", "dateFrom"),
         ("?dateFrom=2026-13-01", "dateFrom"),
         ("?dateTo=2026-01-32", "dateTo"),
         ("?dateTo=2026-1-5", "dateTo"),
-        ("?dateFrom=2026-02-01&dateTo=2026-01-01", "dateTo"),
     ] {
         let r = list(q.into()).await;
         r.assert_error(422, "validation_error");
