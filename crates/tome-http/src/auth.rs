@@ -55,6 +55,19 @@ pub(crate) async fn authenticate(
     ),
     Response,
 > {
+    let cached = identify(state, headers, client).await?;
+    let decision = count_key(state, &cached).await?;
+    Ok((cached, decision))
+}
+
+/// Finds the request's bearer key (any kind), without counting the request against the key's
+/// limit. A missing, unknown or revoked key is refused with 401 — counted against the client
+/// address's limit (429 over it), so nobody can hammer the key lookup.
+pub async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: &str,
+) -> Result<std::sync::Arc<crate::cache::CachedKey>, Response> {
     let presented = bearer(headers);
     let found = match presented.as_deref() {
         Some(p) if keys::parse_api_key(p).is_some() => {
@@ -65,23 +78,30 @@ pub(crate) async fn authenticate(
         }
         _ => None,
     };
-    let Some(cached) = found else {
-        // Failed attempts are limited per client address, so nobody can hammer the key lookup.
-        let decision = state
-            .limiter
-            .hit(&format!("anon:{client}"), state.config.admin_rate_limit)
-            .await;
-        let err = if !decision.allowed {
-            state.metrics.rate_limited("anonymous");
-            ApiError::rate_limited(decision.retry_after)
-        } else if presented.is_none() {
-            ApiError::unauthorized("Missing API key. Send Authorization: Bearer <key>.")
-        } else {
-            ApiError::unauthorized("Invalid or revoked API key.")
-        };
-        return Err(with_rate_headers(err.into_response(), &decision));
+    if let Some(cached) = found {
+        return Ok(cached);
+    }
+    let decision = state
+        .limiter
+        .hit(&format!("anon:{client}"), state.config.admin_rate_limit)
+        .await;
+    let err = if !decision.allowed {
+        state.metrics.rate_limited("anonymous");
+        ApiError::rate_limited(decision.retry_after)
+    } else if presented.is_none() {
+        ApiError::unauthorized("Missing API key. Send Authorization: Bearer <key>.")
+    } else {
+        ApiError::unauthorized("Invalid or revoked API key.")
     };
+    Err(with_rate_headers(err.into_response(), &decision))
+}
 
+/// Counts one request against a key's rate limit (its kind's), recording the key's use now and
+/// then; 429 over the limit, as a finished response.
+pub async fn count_key(
+    state: &AppState,
+    cached: &crate::cache::CachedKey,
+) -> Result<crate::ratelimit::RateDecision, Response> {
     let key = &cached.key;
     let limit = match key.kind {
         KeyKind::Admin => state.config.admin_rate_limit,
@@ -109,11 +129,11 @@ pub(crate) async fn authenticate(
             }
         });
     }
-    Ok((cached, decision))
+    Ok(decision)
 }
 
 /// The token of `Authorization: Bearer <token>`.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     scheme

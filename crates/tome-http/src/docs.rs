@@ -83,7 +83,7 @@ pub fn slug_of_domain<'d>(domain: &'d str, hosted_url: Option<&str>) -> Option<&
     Some(slug)
 }
 
-fn kb_not_found() -> ApiError {
+pub fn kb_not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "kb_not_found",

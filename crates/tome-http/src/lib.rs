@@ -40,6 +40,13 @@ pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The whole application as a router.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The whole application as a router, with `extra` routes beside the built-in ones (the MCP
+/// endpoints, which live in their own crate and dispatch to [`app`]). They sit under the same
+/// outer layers: metrics, 404/405 fallbacks, panic catcher, tracing and the hosted host's rewrite.
+pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     let api = Router::new()
         .merge(routes::kb::router())
         .merge(routes::content::router())
@@ -99,6 +106,7 @@ pub fn app(state: AppState) -> Router {
         .merge(docs)
         .merge(routes::public::router(state.clone()))
         .merge(hosted::router())
+        .merge(extra)
         .route_layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
@@ -136,8 +144,13 @@ pub type Service = FastPublic<NormalizePath<Router>>;
 
 /// Builds the [`Service`].
 pub fn service(state: AppState) -> Service {
+    service_with(state, Router::new())
+}
+
+/// Builds the [`Service`] with `extra` routes (see [`app_with`]).
+pub fn service_with(state: AppState, extra: Router<AppState>) -> Service {
     FastPublic {
-        inner: NormalizePath::trim_trailing_slash(app(state.clone())),
+        inner: NormalizePath::trim_trailing_slash(app_with(state.clone(), extra)),
         state: Arc::new(state),
     }
 }

@@ -153,6 +153,8 @@ pub enum Command {
     Update(crate::update::UpdateArgs),
     /// Copy a whole instance to another database (SQLite ⇄ PostgreSQL), verified.
     Copy(crate::copy::CopyArgs),
+    /// Serve the MCP server on stdin/stdout (for Claude Desktop, Cursor, VS Code), as one API key.
+    Mcp(crate::mcp::McpArgs),
     /// Rebuild the search index from the database. Stop `tome serve` first: it holds the index
     /// (and already repairs a missing, damaged or outdated index when it starts).
     Reindex,
@@ -229,6 +231,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Update(args) => crate::update::run(cli.db, args, cli.json).await,
         Command::Copy(args) => crate::copy::run(cli.db, args, cli.json).await,
+        Command::Mcp(args) => crate::mcp::run(cli.db, args).await,
         Command::Reindex => reindex(&cli.db, cli.json).await,
     }
 }

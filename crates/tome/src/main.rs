@@ -3,6 +3,7 @@
 mod archive;
 mod cli;
 mod copy;
+mod mcp;
 mod serve;
 mod update;
 

@@ -312,7 +312,8 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         runner.spawn();
         state = state.with_runner(runner);
     }
-    let app = tome_http::service(state);
+    let mcp = tome_mcp::routes(&state);
+    let app = tome_http::service_with(state, mcp);
 
     // Before the port accepts anything: a SIGTERM sent the moment it does is a graceful shutdown,
     // not the signal's default (an abrupt exit).

@@ -84,7 +84,8 @@ pub(crate) fn llms(site: &Site) -> Page {
     let _ = writeln!(
         out,
         "Every article is also available as Markdown at its URL plus `.md`; the full text of all \
-         articles is at {root}/llms-full.txt.\n"
+         articles is at {root}/llms-full.txt. Agents can search and read this help centre through \
+         its MCP server (Streamable HTTP, no key): {root}/mcp\n"
     );
     for c in &tree.categories {
         let articles: Vec<&Article> = tree

@@ -1,0 +1,285 @@
+//! A tool call as the REST request it stands for, answered by the REST router in process.
+//!
+//! The arguments are put where the operation takes them (path, query, JSON body) and the request
+//! goes through the very router `tome serve` answers HTTP with — `tower::ServiceExt::oneshot`, no
+//! socket — so a tool has the REST handler's behaviour by construction: the key check and its rate
+//! limit, `source_managed`, validation, credits, and the cache and search catch-up before the
+//! answer. The answer becomes the tool result: success → `structuredContent` (the REST `data`) and
+//! a short text; an error envelope → a tool error carrying `code`/`message`/`details`; a request
+//! the REST layer could not even read (400 `invalid_request`: an argument of the wrong type) → a
+//! JSON-RPC invalid-params error, as MCP wants for arguments that do not match the schema.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use rmcp::ErrorData;
+use rmcp::model::{CallToolResult, ContentBlock as Content, JsonObject};
+use serde_json::{Map, Value, json};
+use tower::ServiceExt;
+
+use crate::catalog::{Output, Place, ToolDef};
+
+/// Who calls: the bearer key the MCP request carried, its project and the client's address.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key: String,
+    pub project_id: String,
+    pub peer: Option<SocketAddr>,
+}
+
+/// An HTTP answer of the router, read whole.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+/// Sends one request through the router as `caller`.
+pub async fn send(
+    router: &Router,
+    caller: &Caller,
+    method: axum::http::Method,
+    uri: &str,
+    body: Option<&Value>,
+) -> Result<Answer, ErrorData> {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {}", caller.key)) {
+        req = req.header(header::AUTHORIZATION, v);
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    };
+    let mut req = req.map_err(|e| ErrorData::invalid_params(format!("bad request: {e}"), None))?;
+    if let Some(peer) = caller.peer {
+        req.extensions_mut().insert(ConnectInfo(peer));
+    }
+    let resp = router
+        .clone()
+        .oneshot(req)
+        .await
+        .map_err(|e| ErrorData::internal_error(format!("{e}"), None))?;
+    let status = resp.status();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ErrorData::internal_error(format!("reading the answer: {e}"), None))?
+        .to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes)))
+    };
+    Ok(Answer { status, body })
+}
+
+/// Calls a tool.
+pub async fn call(
+    router: &Router,
+    caller: &Caller,
+    def: &ToolDef,
+    arguments: Option<JsonObject>,
+) -> Result<CallToolResult, ErrorData> {
+    let arguments = arguments.unwrap_or_default();
+    let uri = request_uri(def, caller, &arguments)?;
+    let body = def.has_body.then(|| {
+        Value::Object(
+            arguments
+                .iter()
+                .filter(|(k, _)| def.args.get(k.as_str()) == Some(&Place::Body))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Map<_, _>>(),
+        )
+    });
+    let answer = send(router, caller, def.method.clone(), &uri, body.as_ref()).await?;
+    result_of(def, answer)
+}
+
+/// The request target: the path with its parameters, then the query string.
+pub fn request_uri(def: &ToolDef, caller: &Caller, args: &JsonObject) -> Result<String, ErrorData> {
+    for name in args.keys() {
+        if !def.args.contains_key(name) {
+            return Err(ErrorData::invalid_params(
+                format!("unknown argument `{name}` for tool `{}`", def.spec.name),
+                Some(json!({"field": name})),
+            ));
+        }
+    }
+    let mut path = String::with_capacity(def.path.len() + 32);
+    let mut rest = def.path.as_str();
+    while let Some(open) = rest.find('{') {
+        path.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let name = &rest[open + 1..open + close];
+        let value = match args.get(name) {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            None | Some(Value::Null) if def.project_param.as_deref() == Some(name) => {
+                caller.project_id.clone()
+            }
+            Some(Value::String(_)) | None | Some(Value::Null) => {
+                return Err(ErrorData::invalid_params(
+                    format!("argument `{name}` is required"),
+                    Some(json!({"field": name})),
+                ));
+            }
+            Some(_) => {
+                return Err(ErrorData::invalid_params(
+                    format!("argument `{name}` must be a string"),
+                    Some(json!({"field": name})),
+                ));
+            }
+        };
+        path.push_str(&encode(&value));
+        rest = &rest[open + close + 1..];
+    }
+    path.push_str(rest);
+    let mut query = String::new();
+    for (name, value) in args {
+        if def.args.get(name.as_str()) != Some(&Place::Query) {
+            continue;
+        }
+        let text = match value {
+            Value::Null => continue,
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+            Value::Array(items) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            Value::Object(_) => {
+                return Err(ErrorData::invalid_params(
+                    format!("argument `{name}` must not be an object"),
+                    Some(json!({"field": name})),
+                ));
+            }
+        };
+        query.push(if query.is_empty() { '?' } else { '&' });
+        query.push_str(&encode(name));
+        query.push('=');
+        query.push_str(&encode(&text));
+    }
+    Ok(path + &query)
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The tool result of a REST answer.
+pub fn result_of(def: &ToolDef, answer: Answer) -> Result<CallToolResult, ErrorData> {
+    result_with(def.spec.name, def.output, answer)
+}
+
+/// The tool result of a REST answer, for tool `tool` whose success result is `output`.
+pub fn result_with(
+    tool: &str,
+    output: Output,
+    answer: Answer,
+) -> Result<CallToolResult, ErrorData> {
+    let Answer { status, body } = answer;
+    if status.is_success() {
+        let structured = match output {
+            Output::Data => body.get("data").cloned().unwrap_or(body),
+            Output::Whole => body,
+            Output::Results => json!({"results": body}),
+            Output::Deleted => json!({"deleted": true}),
+        };
+        let summary = summarize(tool, &structured);
+        let mut result = CallToolResult::structured(structured.clone());
+        result.content = vec![Content::text(format!("{summary}\n\n{structured}"))];
+        return Ok(result);
+    }
+    let error = body.get("error").cloned().unwrap_or_else(
+        || json!({"code": "internal_error", "message": format!("HTTP {status}"), "details": {}}),
+    );
+    let code = error["code"].as_str().unwrap_or("error").to_string();
+    let message = error["message"].as_str().unwrap_or_default().to_string();
+    if status == StatusCode::BAD_REQUEST && code == "invalid_request" {
+        // The REST layer could not read the arguments as the operation's types: the arguments do
+        // not match the tool's schema.
+        return Err(ErrorData::invalid_params(message, Some(error)));
+    }
+    let mut result = CallToolResult::structured_error(error);
+    result.content = vec![Content::text(format!("{code}: {message}"))];
+    Ok(result)
+}
+
+/// One line a person (or a model skimming) reads: what came back.
+fn summarize(tool: &str, v: &Value) -> String {
+    if v.get("deleted") == Some(&Value::Bool(true)) {
+        return format!("{tool}: deleted.");
+    }
+    if let Some(items) = v
+        .get("data")
+        .or_else(|| v.get("results"))
+        .and_then(Value::as_array)
+    {
+        let more = v
+            .pointer("/pagination/has_more")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut line = format!("{tool}: {} item(s)", items.len());
+        for item in items.iter().take(20) {
+            line.push_str("\n- ");
+            line.push_str(&label(item));
+        }
+        if let Some(c) = v
+            .pointer("/pagination/next_cursor")
+            .and_then(Value::as_str)
+            .filter(|_| more)
+        {
+            line.push_str(&format!("\nMore: pass cursor \"{c}\"."));
+        }
+        return line;
+    }
+    format!("{tool}: {}", label(v))
+}
+
+/// `kba_… "Title" (published)`.
+fn label(v: &Value) -> String {
+    let id = v
+        .get("id")
+        .or_else(|| v.get("statusId"))
+        .or_else(|| v.pointer("/metadata/article_id"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let name = ["title", "name", "question", "slug", "path"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))
+        .or_else(|| v.pointer("/metadata/title").and_then(Value::as_str))
+        .unwrap_or_default();
+    let status = v.get("status").and_then(Value::as_str);
+    let mut out = id.to_string();
+    if !name.is_empty() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&format!("{name:?}"));
+    }
+    if let Some(s) = status {
+        out.push_str(&format!(" ({s})"));
+    }
+    if out.is_empty() { "done".into() } else { out }
+}
