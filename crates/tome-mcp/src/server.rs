@@ -102,6 +102,29 @@ impl TomeServer {
             .filter(move |t| kind == KeyKind::Admin || t.spec.audience == Audience::Docs)
     }
 
+    /// Counts a request that reaches no REST route (a list of tools or templates) against the
+    /// key's rate limit, as one REST request; a JSON-RPC error over the limit.
+    async fn count(&self, identity: &Identity) -> Result<(), ErrorData> {
+        let state = &self.shared.state;
+        let cached = state
+            .public
+            .api_key(state.store.as_ref(), &identity.caller.key)
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?
+            .ok_or_else(|| ErrorData::invalid_request("the key is unknown or revoked", None))?;
+        match tome_http::auth::count_key(state, &cached).await {
+            Ok(_) => Ok(()),
+            Err(refused) => {
+                let answer = read(refused).await?;
+                Err(ErrorData::new(
+                    rmcp::model::ErrorCode(-32029),
+                    "rate limit exceeded",
+                    answer.body.get("error").cloned(),
+                ))
+            }
+        }
+    }
+
     /// A GET of the REST API as the caller; a REST error becomes a JSON-RPC error.
     async fn get(&self, identity: &Identity, uri: &str) -> Result<Value, ErrorData> {
         let Answer { status, body } =
@@ -281,6 +304,7 @@ impl ServerHandler for TomeServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let identity = self.identity(&ctx)?;
+        self.count(&identity).await?;
         let tools: Vec<Tool> = self.visible(&identity).map(|t| t.tool.clone()).collect();
         // The list depends on the key's kind only, and changes with a new version.
         Ok(ListToolsResult::with_all_items(tools)
@@ -381,8 +405,9 @@ impl ServerHandler for TomeServer {
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        self.count(&self.identity(&ctx)?).await?;
         let templates = vec![
             ResourceTemplate::new("tome://kb/{slug}", "knowledge_base")
                 .with_title("Knowledge base")
