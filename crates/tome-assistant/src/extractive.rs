@@ -194,6 +194,9 @@ struct QueryWord {
     weight: f32,
     /// Idf-like weight over the retrieved passages.
     idf: f32,
+    /// Whether no retrieved passage has the word as written: a short word may then be a typo
+    /// ([`typo_distance`]).
+    unseen: bool,
 }
 
 impl Query {
@@ -208,21 +211,24 @@ impl Query {
             primary = std::mem::take(&mut extra);
         }
         let n = passages.len() as f32;
-        let idf = |word: &str| {
-            let df = passages
+        let df = |word: &str| {
+            passages
                 .iter()
                 .filter(|a| a.words.contains_key(word))
-                .count() as f32;
-            1.0 + ((n + 1.0) / (df + 1.0)).ln()
+                .count() as f32
         };
         let mut words: Vec<QueryWord> = primary
             .iter()
             .map(|w| (w.clone(), 1.0))
             .chain(extra.into_iter().map(|w| (w, CONTEXT_WEIGHT)))
-            .map(|(word, weight)| QueryWord {
-                idf: idf(&word),
-                word,
-                weight,
+            .map(|(word, weight)| {
+                let df = df(&word);
+                QueryWord {
+                    idf: 1.0 + ((n + 1.0) / (df + 1.0)).ln(),
+                    unseen: df == 0.0,
+                    word,
+                    weight,
+                }
             })
             .collect();
         words.sort_by(|a, b| a.word.cmp(&b.word));
@@ -311,7 +317,8 @@ fn presence(word: &str, words: &Words, query: &[QueryWord]) -> f32 {
     if let Some(p) = words.get(word) {
         return *p;
     }
-    let Some(max) = typo_distance(word) else {
+    let unseen = query.iter().any(|q| q.word == word && q.unseen);
+    let Some(max) = typo_distance(word, unseen) else {
         return 0.0;
     };
     let first = word.chars().next();
@@ -319,7 +326,7 @@ fn presence(word: &str, words: &Words, query: &[QueryWord]) -> f32 {
         *p >= 1.0
             && w.chars().next() == first
             && w.chars().count().abs_diff(word.chars().count()) <= max
-            && typo_distance(w).is_some()
+            && (typo_distance(w, false).is_some() || (unseen && w.chars().count() >= 3))
             && !query.iter().any(|q| q.word == *w)
             && edits(word, w) <= max
     });
@@ -327,14 +334,17 @@ fn presence(word: &str, words: &Words, query: &[QueryWord]) -> f32 {
 }
 
 /// Edits a word may be away from another and still read as its typo: none under five letters
-/// (short words have too many neighbours: `tire`, `time`, `tile`), one from five, two from nine.
-/// The search's typo tolerance works alike.
-fn typo_distance(word: &str) -> Option<usize> {
+/// (short words have too many neighbours: `tire`, `time`, `tile`), one from five, two from nine
+/// — and one for a four-letter word that no retrieved passage has as written (`unseen`: "fiel"
+/// for "file"; a word the documentation has is no typo). The search's typo tolerance works
+/// alike.
+fn typo_distance(word: &str, unseen: bool) -> Option<usize> {
     if !word.chars().all(|c| c.is_ascii_alphabetic()) {
         return None;
     }
     match word.chars().count() {
-        0..=4 => None,
+        0..=3 => None,
+        4 => unseen.then_some(1),
         5..=8 => Some(1),
         _ => Some(2),
     }

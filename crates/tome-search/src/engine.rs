@@ -95,6 +95,24 @@ fn parse_payload(payload: Option<&str>) -> Option<(u64, Position)> {
     ))
 }
 
+/// The heading trail of a passage, without a first heading that only repeats the article's
+/// title (a page that opens with `# chmod` under the title `chmod`): the title is indexed on its
+/// own, and counting it a second time as the heading would let one word of a question that
+/// names the page outweigh the rest of the question.
+pub(crate) fn passage_heading(title: &str, trail: &[String]) -> String {
+    let fold = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    let rest = match trail.split_first() {
+        Some((first, rest)) if fold(first) == fold(title) => rest,
+        _ => trail,
+    };
+    rest.join(PASSAGE_TRAIL_SEPARATOR)
+}
+
 impl Engine {
     /// Opens the index in `dir` (created if missing), or an in-memory index when `dir` is
     /// `None`. An index that cannot be read, fails its checksums, or was written with another
@@ -327,7 +345,7 @@ impl Engine {
                 // No `words`: the article's own document holds the same words, and passage search
                 // expands typos and prefixes with the article scope's dictionary.
                 d.add_text(f.title, &a.title);
-                d.add_text(f.heading, p.trail.join(PASSAGE_TRAIL_SEPARATOR));
+                d.add_text(f.heading, passage_heading(&a.title, &p.trail));
                 for t in &a.tags {
                     d.add_text(f.tags, t);
                 }
@@ -388,5 +406,29 @@ impl Engine {
     pub fn rollback(&self) -> Result<()> {
         self.writer().rollback()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passage_heading;
+
+    #[test]
+    fn a_passage_heading_that_repeats_the_title_is_left_out() {
+        let trail = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(passage_heading("chmod", &trail(&["chmod"])), "");
+        assert_eq!(
+            passage_heading("Install", &trail(&["Install", "On Windows"])),
+            "On Windows"
+        );
+        assert_eq!(
+            passage_heading("git reset", &trail(&["Git-Reset", "Undo"])),
+            "Undo"
+        );
+        assert_eq!(
+            passage_heading("Install", &trail(&["Setup", "Install"])),
+            "Setup › Install"
+        );
+        assert_eq!(passage_heading("Install", &[]), "");
     }
 }

@@ -15,6 +15,7 @@ mod schema;
 mod search;
 mod stats;
 mod sync;
+mod tokenizer;
 mod worker;
 
 use std::path::PathBuf;
@@ -23,7 +24,7 @@ use tome_core::model::Status;
 use tome_store::{DocKind, SectionFilter, StoreError};
 
 pub use engine::{Engine, Opened, PASSAGE_TRAIL_SEPARATOR, Position};
-pub use passages::{NEAR_ARTICLE_BOOST, PassageHit, PassageRequest};
+pub use passages::{NEAR_ARTICLE_BOOST, PassageHit, PassageRequest, Place};
 pub use sync::{Applied, Search, SearchOptions};
 
 /// Longest query text the engine accepts, in characters (the API's limit).

@@ -2,7 +2,7 @@
 //! `tome_render::passages`), ranked with the same query rules as the article search, with scores
 //! on a 0–1 scale.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tantivy::collector::TopDocs;
 use tantivy::schema::Value;
@@ -11,7 +11,7 @@ use tantivy::{DocAddress, Score, TantivyDocument};
 use tome_core::model::Status;
 
 use crate::engine::Engine;
-use crate::query::{PlanWord, plan, weighted_fields};
+use crate::query::{PlaceStems, PlanWord, plan, weighted_fields};
 use crate::schema::{Kind, NO_SECTION, en_analyzer, scope_key};
 use crate::stats::ScopedStats;
 use crate::{Filters, Result};
@@ -27,6 +27,19 @@ pub struct PassageRequest {
     pub limit: usize,
     /// The article the asker is reading: its passages rank higher ([`NEAR_ARTICLE_BOOST`]).
     pub near_article: Option<String>,
+    /// The KB's categories and sections by name: a passage holds the words of its category's
+    /// and section's names as well as its own (empty: names are not searched).
+    pub places: Vec<Place>,
+}
+
+/// A category or a section of the searched KB, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The category's or section's ID.
+    pub id: String,
+    /// Whether it is a section (else a category).
+    pub section: bool,
+    pub name: String,
 }
 
 /// Factor on the score of passages of the article the asker is reading.
@@ -144,6 +157,17 @@ impl Engine {
         let dict = self
             .stats
             .scope(&searcher, f.scope, &articles, &article_fields)?;
+        let mut analyzer = en_analyzer();
+        let places: Vec<PlaceStems> = req
+            .places
+            .iter()
+            .map(|p| PlaceStems {
+                id: p.id.clone(),
+                section: p.section,
+                stems: stems_of(&mut analyzer, &[&p.name]),
+            })
+            .filter(|p| !p.stems.is_empty())
+            .collect();
         let Some(plan) = plan(
             &searcher,
             f,
@@ -153,6 +177,7 @@ impl Engine {
             Kind::Passage,
             &req.text,
             &filters,
+            &places,
         )?
         else {
             return Ok(Vec::new());
@@ -186,7 +211,8 @@ impl Engine {
         }
         // A question of stop words only has no norm: score against one word's worth.
         let norm = plan.norm.max(1.0);
-        let mut analyzer = en_analyzer();
+        let place_stems: HashMap<&str, &HashSet<String>> =
+            places.iter().map(|p| (p.id.as_str(), &p.stems)).collect();
         let mut out = Vec::with_capacity(hits.len());
         for (bm25, addr) in hits {
             let doc: TantivyDocument = searcher.doc(addr)?;
@@ -194,7 +220,14 @@ impl Engine {
             let title = text(&doc, f.title);
             let heading = text(&doc, f.heading);
             let body = text(&doc, f.body);
-            let stems = stems_of(&mut analyzer, &[&title, &heading, &body]);
+            let mut stems = stems_of(&mut analyzer, &[&title, &heading, &body]);
+            let category = text(&doc, f.category);
+            let section = text(&doc, f.section);
+            for id in [&category, &section] {
+                if let Some(names) = place_stems.get(id.as_str()) {
+                    stems.extend(names.iter().cloned());
+                }
+            }
             let held = coverage(&plan.words, &stems);
             // BM25 adds up what each word scores in each field, so one word in a passage's
             // title, heading and body can outscore three of the question's words in a body
@@ -205,7 +238,6 @@ impl Engine {
             if req.near_article.as_deref() == Some(article_id.as_str()) {
                 score = (score * NEAR_ARTICLE_BOOST).min(1.0);
             }
-            let section = text(&doc, f.section);
             let anchor = text(&doc, f.anchor);
             out.push((
                 text(&doc, f.created),
@@ -215,7 +247,7 @@ impl Engine {
                     heading,
                     anchor: (!anchor.is_empty()).then_some(anchor),
                     text: body,
-                    category_id: text(&doc, f.category),
+                    category_id: category,
                     section_id: (section != NO_SECTION && !section.is_empty()).then_some(section),
                     // Three decimals, as clients compare them against `scoreThreshold`.
                     score: (score * 1000.0).round() / 1000.0,
@@ -317,6 +349,7 @@ mod tests {
                 tag: None,
                 limit: 3,
                 near_article: None,
+                places: Vec::new(),
             })
             .unwrap()
     }
@@ -338,6 +371,90 @@ mod tests {
         let engine = engine();
         let hits = search(&engine, "how much space does this folder use");
         assert_eq!(hits[0].article_id, "kba_du", "{hits:#?}");
+    }
+
+    #[test]
+    fn a_category_s_name_counts_as_words_of_its_passages() {
+        // tldr keeps a category per platform: the Windows page need not say "Windows".
+        let engine = engine();
+        let mut ipconfig = article(
+            "kba_ipconfig",
+            "ipconfig",
+            "# ipconfig\n\n> Display the network configuration.\n\n\
+             - Show the IP addresses of every network adapter:\n\n`ipconfig /all`\n",
+        );
+        if let IndexContent::Article(a) = &mut ipconfig.content {
+            a.category_id = "cat_windows".into();
+        }
+        engine
+            .upsert(&[
+                ipconfig,
+                article(
+                    "kba_ip_address",
+                    "ip address",
+                    "# ip address\n\n> IP address management subcommand.\n\n\
+                     - List network interfaces and their IP addresses:\n\n`ip address`\n",
+                ),
+            ])
+            .unwrap();
+        engine
+            .commit(&Position {
+                feed_id: "feed".into(),
+                seq: 2,
+            })
+            .unwrap();
+        let ask = |places: Vec<Place>| {
+            engine
+                .search_passages(&PassageRequest {
+                    project_id: "prj_1".into(),
+                    kb_id: "kb_1".into(),
+                    text: "what's my ip address on windows".into(),
+                    tag: None,
+                    limit: 3,
+                    near_article: None,
+                    places,
+                })
+                .unwrap()
+        };
+        let without = ask(Vec::new());
+        assert_eq!(without[0].article_id, "kba_ip_address", "{without:#?}");
+        let places = vec![
+            Place {
+                id: "cat_windows".into(),
+                section: false,
+                name: "Windows".into(),
+            },
+            Place {
+                id: "cat_1".into(),
+                section: false,
+                name: "Linux".into(),
+            },
+        ];
+        let with = ask(places);
+        assert_eq!(with[0].article_id, "kba_ipconfig", "{with:#?}");
+    }
+
+    #[test]
+    fn option_letter_marks_do_not_split_words() {
+        let (engine, _) = Engine::open(None).unwrap();
+        engine
+            .upsert(&[article(
+                "kba_chmod",
+                "chmod",
+                "# chmod\n\n> Change the access permissions of a file.\n\n\
+                 - Give the [u]ser who owns a file the right to e[x]ecute it:\n\n`chmod u+x {{path/to/file}}`\n",
+            )])
+            .unwrap();
+        engine
+            .commit(&Position {
+                feed_id: "feed".into(),
+                seq: 1,
+            })
+            .unwrap();
+        let hits = search(&engine, "let the user execute it");
+        assert_eq!(hits[0].article_id, "kba_chmod", "{hits:#?}");
+        // The passage's heading only repeated the title: it is left out.
+        assert_eq!(hits[0].heading, "");
     }
 
     #[test]

@@ -74,8 +74,8 @@ const STOP_WORDS: &[&str] = &[
 #[rustfmt::skip]
 const QUESTION_FILLER: &[&str] = &[
     "above", "after", "again", "also", "am", "anyone", "before", "being", "best", "between",
-    "both", "cannot", "did", "doing", "done", "each", "either", "else", "ever", "every", "few",
-    "further", "get", "gets", "getting", "good", "got", "having", "he", "her", "here", "him",
+    "both", "cannot", "did", "doing", "done", "during", "each", "either", "else", "ever", "every", "few",
+    "further", "get", "gets", "getting", "going", "good", "got", "having", "he", "her", "here", "him",
     "his", "itself", "just", "know", "let", "like", "many", "may", "might", "more", "most", "much",
     "must", "need", "needs", "no", "nor", "not", "now", "once", "one", "only", "other", "own",
     "please", "possible", "same", "see", "shall", "she", "some", "something", "tell", "thank",
@@ -104,10 +104,30 @@ const SYNONYMS: &[&[&str]] = &[
     &["msg", "message"],
     &["image", "picture", "pic", "img"],
     &["website", "site"],
+    &["macos", "osx", "mac", "macbook"],
+    &["extract", "unpack", "decompress", "uncompress"],
+    &["resume", "continue"],
+    &["kill", "terminate"],
+    &["color", "colour"],
 ];
 
 /// Weight of a synonym relative to the word typed.
 const SYNONYM_WEIGHT: f32 = 0.8;
+
+/// Weight of a word of a passage's category or section name (see [`PlaceStems`]), as a field.
+const PLACE_WEIGHT: f32 = 1.0;
+
+/// A category or section of the searched KB with the stems of its name: in a passage search,
+/// the passages in it hold those words (tldr pages sit in a category per platform, and "what's
+/// my ip address on windows" means the `Windows` category's pages, whose text need not say it).
+#[derive(Debug, Clone)]
+pub(crate) struct PlaceStems {
+    /// The category's or section's ID.
+    pub id: String,
+    /// A section (else a category).
+    pub section: bool,
+    pub stems: HashSet<String>,
+}
 
 /// The stems of the words in `exact`'s synonym group, without `exact` itself.
 fn synonyms(en: &mut TextAnalyzer, exact: &str) -> Vec<String> {
@@ -411,6 +431,7 @@ pub(crate) fn plan(
     kind: Kind,
     text: &str,
     filters: &Filters,
+    places: &[PlaceStems],
 ) -> tantivy::Result<Option<Plan>> {
     let units = parse(text);
     if units.is_empty() {
@@ -525,7 +546,6 @@ pub(crate) fn plan(
                         clauses.push(boosted(term_query(*field, s), fw * vw));
                     }
                 }
-                let group: Box<dyn Query> = Box::new(BooleanQuery::union(clauses));
                 if kind == Kind::Passage
                     && !stop_word
                     && let Some(field) = norm_field
@@ -547,7 +567,29 @@ pub(crate) fn plan(
                         stems: variants.clone(),
                         idf: word_idf,
                     });
+                    // The passages of a category or section whose name has the word hold it, as
+                    // a field of their own would: scored as one occurrence in a field of average
+                    // length.
+                    for place in places {
+                        let held = variants
+                            .iter()
+                            .filter(|(s, _)| place.stems.contains(s))
+                            .map(|(_, vw)| *vw)
+                            .fold(0.0f32, f32::max);
+                        if held > 0.0 {
+                            let field = if place.section {
+                                fields.section
+                            } else {
+                                fields.category
+                            };
+                            clauses.push(Box::new(ConstScoreQuery::new(
+                                filter_term(field, &place.id),
+                                PLACE_WEIGHT * held * word_idf,
+                            )));
+                        }
+                    }
                 }
+                let group: Box<dyn Query> = Box::new(BooleanQuery::union(clauses));
                 if stop_word {
                     stop.push(group);
                 } else {

@@ -10,14 +10,17 @@ use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer,
 };
+
+use crate::tokenizer::WordTokenizer;
 
 /// Bumped whenever the schema or the analyzers change meaning: an index written by another
 /// version is rebuilt. 2: bodies and answers are indexed as their plain text, not Markdown.
 /// 3: articles are also indexed as passages (one per heading), with `heading` and `anchor`.
-pub const SCHEMA_VERSION: u64 = 3;
+/// 4: option-letter marks are read through (`e[x]ecute` is one word, [`WordTokenizer`]), and a
+/// passage's heading trail leaves out a first heading that repeats the article's title.
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// Name of the stemming analyzer.
 pub const EN: &str = "tome_en";
@@ -27,9 +30,10 @@ pub const PLAIN: &str = "tome_plain";
 /// Words longer than this (in bytes) are dropped: they are hashes and base64, not language.
 const MAX_TOKEN_BYTES: usize = 40;
 
-/// Folded words: split on anything not alphanumeric, lower-cased, accents folded.
+/// Folded words: split on anything not alphanumeric (but see [`WordTokenizer`]), lower-cased,
+/// accents folded.
 pub fn plain_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
+    TextAnalyzer::builder(WordTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
@@ -38,7 +42,7 @@ pub fn plain_analyzer() -> TextAnalyzer {
 
 /// Folded words reduced to their English stem.
 pub fn en_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
+    TextAnalyzer::builder(WordTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)

@@ -133,6 +133,7 @@ impl Engine {
             kind,
             &req.text,
             &req.filters,
+            &[],
         )?
         else {
             return Ok(None);

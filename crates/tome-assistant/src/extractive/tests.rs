@@ -588,6 +588,30 @@ fn typos_count_partly_and_never_through_another_word_of_the_question() {
 }
 
 #[test]
+fn a_short_word_that_no_passage_has_may_be_a_typo() {
+    let unzip = tldr(
+        "unzip",
+        "# unzip\n\n> Extract files/directories from Zip archives.\n\n\
+         - Extract all files/directories from specific archives into the current directory:\n\n`unzip {{path/to/archive1.zip path/to/archive2.zip ...}}`\n",
+        0.6,
+    );
+    // "fiel" is in no passage: one edit from "file", it counts half, as "extarct" does.
+    let answer = ask("how do i extarct a zip fiel", std::slice::from_ref(&unzip));
+    assert_eq!(answer.resolution, Resolution::Answered, "{}", answer.text);
+    assert_eq!(answer.sources[0].title, "unzip");
+    // A four-letter word that a retrieved passage has is that word, not another's typo: "tire"
+    // is not "time" on the page that says "time".
+    let time = tldr(
+        "time",
+        "# time\n\n> Measure how long a command ran.\n\n- Run a command and show the time it took:\n\n`time {{command}}`\n",
+        0.6,
+    );
+    let tire = tldr("tyre", "# tyre\n\n> A flat tire.\n", 0.1);
+    let answer = ask("how long for a tire", &[time, tire]);
+    assert_eq!(answer.resolution, Resolution::Unanswered, "{}", answer.text);
+}
+
+#[test]
 fn a_folder_is_a_directory() {
     // tldr says "directory"; people say "folder".
     let answer = ask("extract an archive into a folder", &[tar(0.6)]);

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 const STOP_WORDS: &[&str] = &[
     "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "anyone",
     "are", "as", "at", "be", "been", "before", "being", "best", "between", "both", "but", "by",
-    "can", "cannot", "could", "did", "do", "does", "doing", "done", "each", "either", "else",
-    "ever", "every", "few", "for", "from", "further", "get", "gets", "getting", "good", "got",
+    "can", "cannot", "could", "did", "do", "does", "doing", "done", "during", "each", "either", "else",
+    "ever", "every", "few", "for", "from", "further", "get", "gets", "getting", "going", "good", "got",
     "had", "has", "have", "having", "he", "her", "here", "him", "his", "how", "i", "if", "in",
     "into", "is", "it", "its", "itself", "just", "know", "let", "like", "many", "may", "me",
     "might", "more", "most", "much", "must", "my", "need", "needs", "no", "nor", "not", "now", "of",
@@ -128,6 +128,11 @@ const SYNONYMS: &[&[&str]] = &[
     &["message", "msg"],
     &["image", "picture", "pic", "img"],
     &["site", "website"],
+    &["macos", "osx", "mac", "macbook"],
+    &["extract", "unpack", "decompress", "uncompress"],
+    &["resume", "continue"],
+    &["kill", "terminate"],
+    &["color", "colour"],
 ];
 
 /// Stemmed synonym → the stem of its group's first word.

@@ -466,6 +466,7 @@ impl Job {
                 tag: self.req.tag.clone(),
                 limit: self.req.retrieval,
                 near_article: near,
+                places: super::docs::places(&self.state, &self.kb.id).await?,
             })
             .await?;
         let root = hosted_root(&self.state, &self.kb);

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tome_core::model::{Article, KnowledgeBase};
-use tome_search::{PassageHit, PassageRequest};
+use tome_search::{PassageHit, PassageRequest, Place};
 use utoipa::ToSchema;
 
 use crate::docs::DocsCtx;
@@ -240,6 +240,7 @@ pub async fn search(
             tag,
             limit: page_size as usize,
             near_article: None,
+            places: places(&state, &ctx.kb.id).await?,
         })
         .await?;
     let names = Names::load(&state, &ctx).await?;
@@ -253,6 +254,30 @@ pub async fn search(
         })
         .collect();
     Ok(Json(out).into_response())
+}
+
+/// The KB's categories and sections by name: passage search reads a passage's category and
+/// section names as part of it ([`tome_search::Place`]).
+pub async fn places(state: &AppState, kb_id: &str) -> Result<Vec<Place>, ApiError> {
+    let generation = state.public.kb_generation(kb_id);
+    let tree = state
+        .public
+        .tree(state.store.as_ref(), kb_id, generation)
+        .await?;
+    Ok(tree
+        .categories
+        .iter()
+        .map(|c| Place {
+            id: c.id.clone(),
+            section: false,
+            name: c.name.clone(),
+        })
+        .chain(tree.sections.iter().map(|s| Place {
+            id: s.id.clone(),
+            section: true,
+            name: s.name.clone(),
+        }))
+        .collect())
 }
 
 /// Category and section names of a KB, for search metadata.
