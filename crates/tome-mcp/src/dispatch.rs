@@ -87,6 +87,7 @@ pub async fn call(
     arguments: Option<JsonObject>,
 ) -> Result<CallToolResult, ErrorData> {
     let arguments = arguments.unwrap_or_default();
+    check_shape(&def.tool, &arguments)?;
     let uri = request_uri(def, caller, &arguments)?;
     let body = def.has_body.then(|| {
         Value::Object(
@@ -99,6 +100,74 @@ pub async fn call(
     });
     let answer = send(router, caller, def.method.clone(), &uri, body.as_ref()).await?;
     result_of(def, answer)
+}
+
+/// Checks the arguments' shape against the tool's `inputSchema`: every required argument
+/// present, each argument of a JSON type its schema allows, enough of them. A mismatch is a
+/// protocol error (JSON-RPC `-32602` naming the field), as MCP asks for arguments that do not
+/// match the schema; the rules within a type — lengths, patterns, ranges, enums, references — are
+/// the REST validation's, answered as tool errors naming the field, exactly as REST answers 422.
+pub fn check_shape(tool: &rmcp::model::Tool, args: &JsonObject) -> Result<(), ErrorData> {
+    let schema = &tool.input_schema;
+    let mismatch = |field: &str, reason: String| {
+        ErrorData::invalid_params(
+            format!("argument `{field}` {reason}"),
+            Some(json!({"field": field, "reason": reason})),
+        )
+    };
+    for required in schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if !args.contains_key(required) {
+            return Err(mismatch(required, "is required".into()));
+        }
+    }
+    let props = schema.get("properties").and_then(Value::as_object);
+    for (name, value) in args {
+        let Some(prop) = props.and_then(|p| p.get(name)) else {
+            return Err(mismatch(
+                name,
+                format!("is not an argument of `{}`", tool.name),
+            ));
+        };
+        let allowed: Vec<&str> = match prop.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => continue,
+        };
+        if !allowed.iter().any(|t| is_type(value, t)) {
+            return Err(mismatch(
+                name,
+                format!("must be of type {}", allowed.join(" or ")),
+            ));
+        }
+    }
+    if let Some(min) = schema.get("minProperties").and_then(Value::as_u64)
+        && (args.len() as u64) < min
+    {
+        return Err(ErrorData::invalid_params(
+            format!("`{}` needs at least {min} arguments", tool.name),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+fn is_type(v: &Value, t: &str) -> bool {
+    match t {
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "null" => v.is_null(),
+        _ => true,
+    }
 }
 
 /// The request target: the path with its parameters, then the query string.

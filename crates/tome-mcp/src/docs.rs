@@ -170,19 +170,7 @@ impl ServerHandler for PublicServer {
             ));
         };
         let args = request.arguments.unwrap_or_default();
-        let props = tool
-            .input_schema
-            .get("properties")
-            .and_then(Value::as_object);
-        if let Some(unknown) = args
-            .keys()
-            .find(|k| !props.is_some_and(|p| p.contains_key(k.as_str())))
-        {
-            return Err(ErrorData::invalid_params(
-                format!("unknown argument `{unknown}` for tool `{}`", request.name),
-                Some(json!({"field": unknown})),
-            ));
-        }
+        dispatch::check_shape(tool, &args)?;
         let resp = call(&self.state, op, Self::docs_ctx(&public), args).await?;
         let answer = read(resp).await?;
         let output = if *op == "docs_search" {

@@ -156,7 +156,8 @@ impl TomeServer {
     ) -> Result<rmcp::model::CallToolResult, ErrorData> {
         let state = &self.shared.state;
         let mut args = arguments.unwrap_or_default();
-        // Checks the argument names and the path parameter as any call does.
+        // Checks the arguments and the path parameter as any call does.
+        dispatch::check_shape(&def.tool, &args)?;
         dispatch::request_uri(def, &identity.caller, &args)?;
         let domain = match args.remove("domain") {
             Some(Value::String(d)) => d,
