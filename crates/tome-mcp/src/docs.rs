@@ -77,7 +77,7 @@ impl PublicServer {
         {
             let mut schema = (*def.tool.input_schema).clone();
             if let Some(Value::Object(props)) = schema.get_mut("properties") {
-                props.remove("domain");
+                props.shift_remove("domain");
             }
             if let Some(Value::Array(req)) = schema.get_mut("required") {
                 req.retain(|r| r != "domain");
