@@ -139,7 +139,7 @@ const INSTRUCTIONS: &str = "A public help centre served by Tome. `search` finds 
 
 impl ServerHandler for PublicServer {
     fn get_info(&self) -> ServerConfig {
-        server_info(INSTRUCTIONS)
+        server_info(INSTRUCTIONS, false)
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {

@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod dispatch;
 pub mod docs;
 pub mod http;
+pub mod prompts;
 pub mod server;
 
 pub use http::routes;

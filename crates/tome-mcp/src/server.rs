@@ -7,9 +7,10 @@ use axum::Router;
 use axum::http::Method;
 use base64::Engine;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, Implementation, JsonObject,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    CacheScope, CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    Implementation, JsonObject, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
     ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
@@ -273,26 +274,92 @@ fn parse_uri(uri: &str) -> Option<Uri<'_>> {
     }
 }
 
-pub fn server_info(instructions: &str) -> ServerConfig {
-    ServerConfig::new(
+pub fn server_info(instructions: &str, prompts: bool) -> ServerConfig {
+    let capabilities = if prompts {
         ServerCapabilities::builder()
             .enable_tools()
             .enable_resources()
-            .build(),
-    )
-    .with_server_info(
-        Implementation::new("tome", env!("CARGO_PKG_VERSION"))
-            .with_title("Tome")
-            .with_website_url("https://github.com/tome-kb/tome"),
-    )
-    .with_instructions(instructions)
+            .enable_prompts()
+            .build()
+    } else {
+        ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .build()
+    };
+    ServerConfig::new(capabilities)
+        .with_server_info(
+            Implementation::new("tome", env!("CARGO_PKG_VERSION"))
+                .with_title("Tome")
+                .with_website_url("https://github.com/tome-kb/tome"),
+        )
+        .with_instructions(instructions)
 }
 
 const INSTRUCTIONS: &str = "Tome is a knowledge base and help centre. Content is organised as knowledge bases → categories → sections → articles (Markdown) and FAQs. Start with `list_knowledge_bases`; every other tool takes the `kb_id` it returns. Creating costs credits (knowledge base 3, category 2, section 1, article 3, FAQ 1); everything else is free. Articles are drafts until published. Errors come back as tool results with `code`, `message` and `details` (a `validation_error` names its `field`). Articles can also be read as resources (`tome://kb/{slug}/articles/{id}`).";
 
 impl ServerHandler for TomeServer {
     fn get_info(&self) -> ServerConfig {
-        server_info(INSTRUCTIONS)
+        server_info(INSTRUCTIONS, true)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let identity = self.identity(&ctx)?;
+        self.count(&identity).await?;
+        let prompts = if identity.kind == KeyKind::Admin {
+            crate::prompts::list()
+        } else {
+            Vec::new()
+        };
+        Ok(ListPromptsResult::with_all_items(prompts)
+            .with_ttl_ms(LIST_TTL_MS)
+            .with_cache_scope(CacheScope::Public))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let identity = self.identity(&ctx)?;
+        let unknown = || {
+            ErrorData::invalid_params(
+                format!("unknown prompt `{}`", request.name),
+                Some(json!({"prompt": request.name})),
+            )
+        };
+        if identity.kind != KeyKind::Admin {
+            return Err(unknown());
+        }
+        let kb_id = crate::prompts::argument(&request.arguments, "kb_id")?;
+        let result = match request.name.as_str() {
+            "article_from_faq" => {
+                let id = crate::prompts::argument(&request.arguments, "faq_id")?;
+                let faq = self
+                    .get(
+                        &identity,
+                        &format!("/v1/kb/{}/faqs/{}", enc(kb_id), enc(id)),
+                    )
+                    .await?;
+                crate::prompts::article_from_faq(kb_id, &faq["data"])
+            }
+            "review_article" => {
+                let id = crate::prompts::argument(&request.arguments, "article_id")?;
+                let article = self
+                    .get(
+                        &identity,
+                        &format!("/v1/kb/{}/articles/{}", enc(kb_id), enc(id)),
+                    )
+                    .await?;
+                crate::prompts::review_article(kb_id, &article["data"])
+            }
+            _ => return Err(unknown()),
+        };
+        Ok(result.into())
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
