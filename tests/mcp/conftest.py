@@ -242,6 +242,15 @@ class Mcp:
         pytest.fail(f"{tool}({args}): a tool result where a JSON-RPC error was due: {result}")
 
 
+def mcp_errors(exc: BaseException) -> list[MCPError]:
+    """The JSON-RPC errors in what the SDK raised (it wraps them in its task groups' groups)."""
+    if isinstance(exc, MCPError):
+        return [exc]
+    if isinstance(exc, BaseExceptionGroup):
+        return [e for sub in exc.exceptions for e in mcp_errors(sub)]
+    return []
+
+
 @dataclass
 class World:
     """The run's database, its first server (node A) and the admin key it printed."""

@@ -8,9 +8,10 @@ import subprocess
 
 import httpx2
 import pytest
+from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
-from conftest import TOME, World, make_kb, unique
+from conftest import TOME, World, make_kb, mcp_errors, unique
 
 pytestmark = pytest.mark.anyio
 
@@ -77,9 +78,10 @@ async def test_bad_key_through_the_sdk(world: World, http_kind: tuple[str, str])
         headers={"Authorization": "Bearer tome_revoked-or-made-up"},
         event_hooks={"response": [record]},
     ) as http:
-        with pytest.raises(Exception):  # noqa: B017 — MCPError or the SDK's own HTTP error
+        with pytest.raises((MCPError, BaseExceptionGroup)) as caught:
             async with world.connect(http_kind, http_client=http):
                 pass
+    assert mcp_errors(caught.value), caught.value
     assert statuses and set(statuses) == {401}, statuses
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from mcp.shared.exceptions import MCPError
+from mcp_types import METHOD_NOT_FOUND
 
-from conftest import World, make_kb, unique
+from conftest import World, make_kb, mcp_errors, unique
 
 pytestmark = pytest.mark.anyio
 
@@ -93,9 +94,11 @@ async def test_public_help_centre(world: World, http_kind: tuple[str, str]) -> N
         ).status_code
         == 404
     )
-    with pytest.raises(Exception):  # noqa: B017 — the SDK's error for a 404 on connect
+    with pytest.raises((MCPError, BaseExceptionGroup)) as caught:
         async with world.connect(http_kind, url=f"{world.server.base}/hc/{private_slug}/mcp", anonymous=True):
             pass
+    # The SDK reads a 404 on its first request as "method not found".
+    assert [e.code for e in mcp_errors(caught.value)] == [METHOD_NOT_FOUND], caught.value
 
     # llms.txt links the public MCP server.
     llms = world.server.get(f"/hc/{slug}/llms.txt")
