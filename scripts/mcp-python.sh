@@ -92,7 +92,11 @@ else
 fi
 
 if [[ -n $pg_url ]]; then
-  run_pass postgres "$pg_url"
+  # Commits need not wait for the disk: the suite checks behaviour, not PostgreSQL's durability
+  # (as the Rust tests' databases, tome_store::testing).
+  sep='?'
+  [[ $pg_url == *\?* ]] && sep='&'
+  run_pass postgres "$pg_url${sep}options[synchronous_commit]=off"
 elif [[ -n ${TOME_TEST_REQUIRE_POSTGRES:-} ]]; then
   echo "error: TOME_TEST_REQUIRE_POSTGRES is set but the PostgreSQL pass cannot run: $pg_skip" >&2
   results+=("postgres: FAILED: $pg_skip")
