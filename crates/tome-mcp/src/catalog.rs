@@ -509,7 +509,12 @@ fn tool_def(
         input["minProperties"] = json!(3);
     }
 
-    let (output, output_schema) = output_of(op, schemas);
+    let (output, mut output_schema) = output_of(op, schemas);
+    // MCP wants `"type": "object"` at the root of an output schema (rmcp drops any other for
+    // 2025-11-25 clients); a `data` that is an `allOf` of objects (a knowledge base) has none.
+    if output_schema.get("type").is_none() {
+        output_schema["type"] = json!("object");
+    }
     let summary = op
         .get("summary")
         .and_then(Value::as_str)
@@ -665,5 +670,29 @@ fn object(v: Value) -> JsonObject {
     match v {
         Value::Object(m) => m,
         _ => JsonObject::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every tool's input and output schema has `"type": "object"` at its root, as MCP requires
+    /// (rmcp drops an output schema without it for 2025-11-25 clients).
+    #[test]
+    fn every_schema_is_an_object() {
+        let catalog = Catalog::build();
+        assert!(catalog.get("get_knowledge_base").is_some());
+        for def in &catalog.tools {
+            let tool = &def.tool;
+            assert_eq!(
+                tool.input_schema.get("type"),
+                Some(&json!("object")),
+                "{}",
+                tool.name
+            );
+            let output = tool.output_schema.as_ref().expect("an output schema");
+            assert_eq!(output.get("type"), Some(&json!("object")), "{}", tool.name);
+        }
     }
 }
