@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, HTTP integration, binary end-to-end) twice — on
 # SQLite, then on PostgreSQL — then schemathesis against the OpenAPI document of a running server
-# (scripts/schemathesis.sh, which installs it from PyPI), and the headless-Chromium browser tests in
-# e2e/ (which install Chromium and npm packages if missing).
+# (scripts/schemathesis.sh, which installs it from PyPI), the MCP suite with the official Python SDK
+# (scripts/mcp-python.sh, from PyPI too), and the headless-Chromium browser and Node tests in e2e/
+# (which install Chromium and npm packages if missing).
 #
 # PostgreSQL: TOME_TEST_DATABASE_URL if set (each test makes and drops its own schema there);
 # otherwise a local server if one answers (PGHOST/PGPORT/PGUSER, default postgres@127.0.0.1:5432),
@@ -46,5 +47,8 @@ fi
 
 step "OpenAPI document against a running server (schemathesis)"
 bash scripts/schemathesis.sh
+
+step "MCP with the official Python SDK, over stdio and Streamable HTTP (SQLite, PostgreSQL)"
+TOME_TEST_DATABASE_URL=$pg_url bash scripts/mcp-python.sh
 
 bash e2e/run.sh

@@ -107,9 +107,10 @@ async def test_invalid_arguments_name_the_field(world: World, kind: tuple[str, s
         assert too_long["code"] == "validation_error", too_long
         assert too_long["details"]["field"] == "title", too_long
 
-        missing = await mcp.error("create_category", kb_id=kb_id)
-        assert missing["code"] == "validation_error", missing
-        assert missing["details"]["field"] == "name", missing
+        # A required argument missing does not match the schema: a JSON-RPC error naming it.
+        missing = await mcp.rpc_error("create_category", kb_id=kb_id)
+        assert missing.code == INVALID_PARAMS
+        assert missing.error.data["field"] == "name", missing.error
 
         bad_enum = await mcp.error(
             "create_article", kb_id=kb_id, category_id=cat_id, title="T", status="sideways"
@@ -135,11 +136,12 @@ async def test_invalid_arguments_name_the_field(world: World, kind: tuple[str, s
         assert unknown.code == INVALID_PARAMS
         no_path = await mcp.rpc_error("get_category", kb_id=kb_id)
         assert no_path.code == INVALID_PARAMS
-        # A value of the wrong type is a validation error naming its field too (MCP 2025-11-25:
-        # input validation errors are tool errors, so that the model can correct itself).
-        wrong_type = await mcp.error("create_category", kb_id=kb_id, name=["not", "a", "string"])
-        assert wrong_type["code"] == "validation_error", wrong_type
-        assert wrong_type["details"]["field"] == "name", wrong_type
+        # A value of the wrong JSON type does not match the schema either: a JSON-RPC error
+        # naming its field (the rule: arguments not matching the schema are protocol
+        # errors; rules within a type are the REST validation's tool errors).
+        wrong_type = await mcp.rpc_error("create_category", kb_id=kb_id, name=["not", "a", "string"])
+        assert wrong_type.code == INVALID_PARAMS
+        assert wrong_type.error.data["field"] == "name", wrong_type.error
         # A query parameter out of its range is the REST validation error, naming it.
         limit = await mcp.error("list_articles", kb_id=kb_id, limit=1000)
         assert limit["code"] == "validation_error" and limit["details"]["field"] == "limit", limit

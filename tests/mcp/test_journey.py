@@ -64,7 +64,7 @@ async def test_journey(world: World, kind: tuple[str, str]) -> None:
         got = await mcp.ok("get_article", kb_id=kb_id, id=art_id)
         assert got["status"] == "published" and word in got["body"]
 
-        listed = await mcp.ok("list_articles", kb_id=kb_id, status=["published"])
+        listed = await mcp.ok("list_articles", kb_id=kb_id, status="published")
         assert [a["id"] for a in listed["data"]] == [art_id]
 
         found = await mcp.ok("search_articles", kb_id=kb_id, q=word)
