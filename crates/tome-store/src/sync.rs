@@ -147,6 +147,19 @@ pub trait SyncStore: Send + Sync {
         kb_id: &str,
         trigger: UpdateTrigger,
     ) -> Result<(UpdateJob, bool)>;
+    /// [`SyncStore::enqueue_update`] for a node whose runner is idle: when a new job is created
+    /// and nothing else of the KB is queued or in progress, it is created already claimed by
+    /// `node` (lease `lease_ms`, one attempt) in the same transaction — one commit instead of an
+    /// enqueue and a claim — and returned as [`ClaimedUpdate`] for the node to run at once.
+    /// Otherwise exactly [`SyncStore::enqueue_update`] (the third value `None`).
+    async fn enqueue_and_claim_update(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        trigger: UpdateTrigger,
+        node: &str,
+        lease_ms: i64,
+    ) -> Result<(UpdateJob, bool, Option<ClaimedUpdate>)>;
     /// `NotFound(Update)` for an unknown ID or another project's.
     async fn get_update(&self, project_id: &str, update_id: &str) -> Result<UpdateJob>;
     /// Newest first.

@@ -362,6 +362,119 @@ async fn a_trigger_while_one_is_queued_returns_the_queued_job() {
     }
 }
 
+/// An idle node's trigger creates its job already claimed (one commit): another node cannot
+/// take it while the lease lasts, a trigger meanwhile queues the next job as usual, the claimed
+/// job ends as any claimed one, and a KB with a job running gets a queued job, not a claim.
+#[tokio::test]
+async fn a_job_can_be_queued_and_claimed_in_one_step() {
+    let db = TestDb::new();
+    let (store, project) = setup(&db).await;
+    let node_b = open(&db).await;
+    let docs = sourced_kb(&store, &project, "docs").await;
+    let kb = &docs;
+
+    let (job, created, claimed) = store
+        .enqueue_and_claim_update(&project, kb, UpdateTrigger::Api, "node-a", LEASE)
+        .await
+        .unwrap();
+    assert!(created);
+    let claimed = claimed.expect("an idle KB's new job is claimed at once");
+    assert_eq!(claimed.job, job);
+    assert_eq!(job.status, UpdateStatus::InProgress);
+    assert_eq!(job.attempts, 1);
+    assert_eq!(job.trigger, UpdateTrigger::Api);
+    assert_eq!(job.started_at.as_deref(), Some(job.created_at.as_str()));
+    assert!(is_iso_millis(&job.created_at), "{}", job.created_at);
+    assert_eq!(&claimed.source.kb_id, kb);
+    assert_eq!(store.get_update(&project, &job.id).await.unwrap(), job);
+    // The lease is node-a's: nobody else claims the job, and node-b cannot end it.
+    for which in [UpdateClaim::Any, UpdateClaim::Job(&job.id)] {
+        assert!(
+            node_b
+                .claim_update("node-b", LEASE, which)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    assert!(
+        !node_b
+            .fail_update(&job.id, "node-b", &report("not mine"))
+            .await
+            .unwrap()
+    );
+
+    // While it runs, a trigger (claiming or not) queues one next job and returns it again.
+    let (next, created, none) = node_b
+        .enqueue_and_claim_update(&project, kb, UpdateTrigger::Api, "node-b", LEASE)
+        .await
+        .unwrap();
+    assert!(created);
+    assert!(none.is_none());
+    assert_eq!(next.status, UpdateStatus::Queued);
+    assert_eq!(next.attempts, 0);
+    let (again, created, none) = store
+        .enqueue_and_claim_update(&project, kb, UpdateTrigger::Webhook, "node-a", LEASE)
+        .await
+        .unwrap();
+    assert!(!created);
+    assert!(none.is_none());
+    assert_eq!(again, next);
+    assert!(
+        node_b
+            .claim_update("node-b", LEASE, UpdateClaim::Any)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // node-a ends it like any claimed job; then the queued one is claimable.
+    let changes = SyncChanges {
+        keep_items: true,
+        commit: Some("a".repeat(40)),
+        ..SyncChanges::default()
+    };
+    assert!(
+        store
+            .apply_update(&job.id, "node-a", &project, kb, &changes, &report("done"))
+            .await
+            .unwrap()
+    );
+    let done = store.get_update(&project, &job.id).await.unwrap();
+    assert_eq!(done.status, UpdateStatus::Success);
+    let taken = node_b
+        .claim_update("node-b", LEASE, UpdateClaim::Any)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.job.id, next.id);
+
+    // With a job in progress and none queued, a claiming trigger queues: one job per KB runs.
+    let (queued, created, none) = store
+        .enqueue_and_claim_update(&project, kb, UpdateTrigger::Api, "node-a", LEASE)
+        .await
+        .unwrap();
+    assert!(created);
+    assert!(none.is_none());
+    assert_eq!(queued.status, UpdateStatus::Queued);
+
+    // The same refusals as a plain trigger.
+    let other = store.create_project("other", None).await.unwrap().id;
+    assert!(matches!(
+        store
+            .enqueue_and_claim_update(&other, kb, UpdateTrigger::Api, "node-a", LEASE)
+            .await,
+        Err(StoreError::NotFound(Entity::KnowledgeBase))
+    ));
+    let bare = self::kb(&store, &project, "bare").await;
+    assert!(matches!(
+        store
+            .enqueue_and_claim_update(&project, &bare, UpdateTrigger::Api, "node-a", LEASE)
+            .await,
+        Err(StoreError::NotFound(Entity::Source))
+    ));
+}
+
 /// Many claims at once, from two stores (two nodes) on one database: exactly one gets the job,
 /// and a KB never runs two jobs at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

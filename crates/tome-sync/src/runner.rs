@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tome_core::model::KnowledgeBase;
 use tome_core::source::{CommitInfo, Source, SourceKind, UpdateJob, UpdateReport, UpdateTrigger};
 use tome_core::time;
@@ -88,6 +88,9 @@ pub struct Runner {
     store: Arc<dyn Store>,
     cfg: RunnerConfig,
     wake: Notify,
+    /// This node runs one job at a time: the loop of [`Runner::spawn`] holds this while it
+    /// claims and runs a job, and so does a job claimed as it was queued ([`Runner::enqueue`]).
+    slot: Arc<Semaphore>,
     /// Per KB, the file contents of the last tree read, by blob ID: the next update of the KB
     /// reads only the files whose blobs are new (a one-file commit reads one file).
     blobs: Mutex<HashMap<String, Arc<KnownBlobs>>>,
@@ -103,6 +106,7 @@ impl Runner {
             store,
             cfg,
             wake: Notify::new(),
+            slot: Arc::new(Semaphore::new(1)),
             blobs: Mutex::new(HashMap::new()),
             synced: Mutex::new(HashMap::new()),
         })
@@ -111,6 +115,55 @@ impl Runner {
     /// A job was queued: look now rather than at the next idle poll.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Queues an update of the KB on this node's behalf (a trigger or a push received here).
+    ///
+    /// When this node's runner is idle, the job is created already claimed by it in the same
+    /// transaction ([`SyncStore::enqueue_and_claim_update`]) and starts at once, without a
+    /// second commit for the claim or a wait for the runner's loop; otherwise it is queued and
+    /// the loop woken. Either way the result is the job's status ID and whether it is new, as
+    /// [`SyncStore::enqueue_update`] returns them.
+    ///
+    /// [`SyncStore::enqueue_and_claim_update`]: tome_store::SyncStore::enqueue_and_claim_update
+    /// [`SyncStore::enqueue_update`]: tome_store::SyncStore::enqueue_update
+    pub async fn enqueue(
+        self: &Arc<Self>,
+        project_id: &str,
+        kb_id: &str,
+        trigger: UpdateTrigger,
+    ) -> Result<(UpdateJob, bool), StoreError> {
+        let Ok(permit) = self.slot.clone().try_acquire_owned() else {
+            let queued = self.store.enqueue_update(project_id, kb_id, trigger).await;
+            self.wake();
+            return queued;
+        };
+        let (job, new, claimed) = self
+            .store
+            .enqueue_and_claim_update(
+                project_id,
+                kb_id,
+                trigger,
+                &self.cfg.node,
+                self.cfg.lease.as_millis() as i64,
+            )
+            .await?;
+        match claimed {
+            Some(claimed) => {
+                let this = self.clone();
+                tokio::spawn(async move {
+                    this.run(claimed).await;
+                    drop(permit);
+                    // Whatever was queued meanwhile is the loop's.
+                    this.wake();
+                });
+            }
+            None => {
+                drop(permit);
+                self.wake();
+            }
+        }
+        Ok((job, new))
     }
 
     /// Runs jobs until the process ends: claims what is queued (or abandoned), and queues
@@ -124,7 +177,13 @@ impl Runner {
                     last_poll_check = Instant::now();
                     this.queue_due_polls().await;
                 }
-                match this.run_next(UpdateClaim::Any).await {
+                let next = {
+                    let Ok(_running) = this.slot.acquire().await else {
+                        return;
+                    };
+                    this.run_next(UpdateClaim::Any).await
+                };
+                match next {
                     Ok(Some(_)) => continue,
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "update runner: claiming a job failed"),
@@ -456,15 +515,20 @@ impl Runner {
         // copy, which has that commit).
         let mut listed = None;
         if source.last_commit.is_some() && self.settings_unchanged(source, kb) {
-            let listing = git::list_remote(&remote, &opts)
-                .await
-                .map_err(|e| e.to_string())?;
+            // The author and message of the commit the KB equals are looked up while the
+            // remote is listed: the branch has usually not moved.
+            let last = source.last_commit.as_deref().unwrap_or_default();
+            let (listing, recorded) = tokio::join!(
+                git::list_remote(&remote, &opts),
+                self.recorded_commit(claimed, last)
+            );
+            let listing = listing.map_err(|e| e.to_string())?;
             let branch = listing.branch.clone();
             if let Some(tip) = listing
                 .tip
                 .clone()
                 .filter(|t| source.last_commit.as_deref() == Some(t.as_str()))
-                && let Some((author, message)) = match self.recorded_commit(claimed, &tip).await {
+                && let Some((author, message)) = match recorded {
                     Some(known) => Some(known),
                     None => git::commit_of(&work, &tip, &opts).await.ok(),
                 }

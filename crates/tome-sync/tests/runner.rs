@@ -233,6 +233,68 @@ async fn an_update_to_the_commit_already_applied_reads_nothing() {
     assert_eq!(listed.items.len(), 4);
 }
 
+/// Waits (up to 60 s) for a job to end.
+async fn ended(f: &Fixture, id: &str) -> UpdateJob {
+    for _ in 0..6000 {
+        let job = f.store.get_update(&f.project, id).await.unwrap();
+        if matches!(job.status, UpdateStatus::Success | UpdateStatus::Failure) {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("update {id} did not end");
+}
+
+/// A trigger through an idle runner creates its job already claimed by this node and runs it
+/// at once, without the runner's loop; one made while that job runs is queued, and the loop
+/// runs it afterwards.
+#[tokio::test]
+async fn an_idle_runner_runs_a_job_as_it_is_queued() {
+    let server = GitServer::start().await;
+    let repo = server.create_repo("docs");
+    repo.write("docs.json", NAV)
+        .write("index.mdx", "---\ntitle: Home\n---\nHello.\n")
+        .write("guide.mdx", "---\ntitle: Guide\n---\nSteps.\n");
+    repo.commit("Docs");
+    repo.push();
+    let db = TestDb::new();
+    let f = fixture(&db, server.git_url("docs")).await;
+
+    let (first, created) = f
+        .runner
+        .enqueue(&f.project, &f.kb, UpdateTrigger::Api)
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(first.status, UpdateStatus::InProgress);
+    assert_eq!(first.attempts, 1);
+    assert_eq!(first.started_at.as_deref(), Some(first.created_at.as_str()));
+    // The job runs: a second trigger queues the next one.
+    let (second, created) = f
+        .runner
+        .enqueue(&f.project, &f.kb, UpdateTrigger::Api)
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(second.status, UpdateStatus::Queued);
+
+    let first = ended(&f, &first.id).await;
+    assert_eq!(first.status, UpdateStatus::Success, "{:#?}", first.logs);
+    assert!(read_files(&first), "{:#?}", first.logs);
+    assert_eq!(f.articles().await.len(), 2);
+    // Nothing but the loop takes a queued job.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = f.store.get_update(&f.project, &second.id).await.unwrap();
+    assert_eq!(waiting.status, UpdateStatus::Queued);
+
+    let running = f.runner.spawn();
+    let second = ended(&f, &second.id).await;
+    running.abort();
+    assert_eq!(second.status, UpdateStatus::Success, "{:#?}", second.logs);
+    assert_eq!(second.attempts, 1);
+    assert_eq!(f.articles().await.len(), 2);
+}
+
 #[tokio::test]
 async fn a_tree_read_takes_known_blobs_from_memory() {
     use tome_sync::git::{self, KnownBlobs, Remote, TreeLimits, read_tree, read_tree_with};

@@ -272,17 +272,11 @@ pub async fn trigger_update(
     }
     let mut ids = Vec::with_capacity(kbs.len());
     for kb in &kbs {
-        let (job, new) = s
-            .store
-            .enqueue_update(&auth.project_id, kb, UpdateTrigger::Api)
-            .await?;
+        let (job, new) = enqueue(&s, &auth.project_id, kb, UpdateTrigger::Api).await?;
         if new {
             tracing::info!(update.id = %job.id, kb.id = %kb, "update queued");
         }
         ids.push(job.id);
-    }
-    if let Some(runner) = &s.runner {
-        runner.wake();
     }
     Ok((
         StatusCode::ACCEPTED,
@@ -291,6 +285,20 @@ pub async fn trigger_update(
             status_ids: ids,
         }),
     ))
+}
+
+/// Queues an update: through this node's runner when it has one (an idle runner takes the job
+/// in the same transaction and starts it at once), else only in the store.
+async fn enqueue(
+    s: &AppState,
+    project_id: &str,
+    kb_id: &str,
+    trigger: UpdateTrigger,
+) -> Result<(UpdateJob, bool), StoreError> {
+    match &s.runner {
+        Some(runner) => runner.enqueue(project_id, kb_id, trigger).await,
+        None => s.store.enqueue_update(project_id, kb_id, trigger).await,
+    }
 }
 
 /// An update's status.
@@ -439,14 +447,8 @@ async fn hook(s: &AppState, kb_id: &str, headers: &HeaderMap, body: &[u8]) -> Ap
     if payload.get("deleted").and_then(Value::as_bool) == Some(true) {
         return Ok(ignored("branch deleted"));
     }
-    let (job, _) = s
-        .store
-        .enqueue_update(&source.project_id, kb_id, UpdateTrigger::Webhook)
-        .await?;
+    let (job, _) = enqueue(s, &source.project_id, kb_id, UpdateTrigger::Webhook).await?;
     tracing::info!(update.id = %job.id, kb.id = %kb_id, "update queued by push webhook");
-    if let Some(runner) = &s.runner {
-        runner.wake();
-    }
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(TriggerResponse {

@@ -601,61 +601,20 @@ impl SyncStore for SqliteStore {
         kb_id: &str,
         trigger: UpdateTrigger,
     ) -> Result<(UpdateJob, bool)> {
-        let mut tx = self.write().await?;
-        let slug: Option<String> =
-            sqlx::query_scalar("SELECT slug FROM knowledge_bases WHERE id = ? AND project_id = ?")
-                .bind(kb_id)
-                .bind(project_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let slug = slug.ok_or(StoreError::NotFound(Entity::KnowledgeBase))?;
-        let sourced: Option<i64> = sqlx::query_scalar("SELECT 1 FROM kb_sources WHERE kb_id = ?")
-            .bind(kb_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if sourced.is_none() {
-            return Err(StoreError::NotFound(Entity::Source));
-        }
-        let queued = sqlx::query(
-            "SELECT * FROM update_jobs WHERE kb_id = ? AND status = 'queued' ORDER BY seq LIMIT 1",
-        )
-        .bind(kb_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = queued {
-            return Ok((job(&row)?, false));
-        }
-        let j = UpdateJob {
-            id: id::new_id(id::UPDATE),
-            project_id: project_id.to_string(),
-            kb_id: kb_id.to_string(),
-            kb_slug: slug,
-            status: UpdateStatus::Queued,
-            trigger,
-            summary: String::new(),
-            logs: Vec::new(),
-            created_at: time::iso_now(),
-            started_at: None,
-            ended_at: None,
-            author: None,
-            commit: None,
-            attempts: 0,
-        };
-        sqlx::query(
-            "INSERT INTO update_jobs (id, project_id, kb_id, kb_slug, status, trigger, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&j.id)
-        .bind(project_id)
-        .bind(kb_id)
-        .bind(&j.kb_slug)
-        .bind(j.status.as_str())
-        .bind(trigger.as_str())
-        .bind(&j.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok((j, true))
+        let (job, new, _) = self.enqueue(project_id, kb_id, trigger, None).await?;
+        Ok((job, new))
+    }
+
+    async fn enqueue_and_claim_update(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        trigger: UpdateTrigger,
+        node: &str,
+        lease_ms: i64,
+    ) -> Result<(UpdateJob, bool, Option<ClaimedUpdate>)> {
+        self.enqueue(project_id, kb_id, trigger, Some((node, lease_ms)))
+            .await
     }
 
     async fn get_update(&self, project_id: &str, update_id: &str) -> Result<UpdateJob> {
@@ -957,6 +916,107 @@ impl SyncStore for SqliteStore {
         // The content, the charge, the path map and the job's success commit together.
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+impl SqliteStore {
+    /// Queues an update of the KB (see [`SyncStore::enqueue_update`]); with `claim`, a new job
+    /// of a KB with nothing in progress is created claimed by that node
+    /// ([`SyncStore::enqueue_and_claim_update`]).
+    async fn enqueue(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        trigger: UpdateTrigger,
+        claim: Option<(&str, i64)>,
+    ) -> Result<(UpdateJob, bool, Option<ClaimedUpdate>)> {
+        let mut tx = self.write().await?;
+        let slug: Option<String> =
+            sqlx::query_scalar("SELECT slug FROM knowledge_bases WHERE id = ? AND project_id = ?")
+                .bind(kb_id)
+                .bind(project_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let slug = slug.ok_or(StoreError::NotFound(Entity::KnowledgeBase))?;
+        let Some(source_row) = sqlx::query("SELECT * FROM kb_sources WHERE kb_id = ?")
+            .bind(kb_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Err(StoreError::NotFound(Entity::Source));
+        };
+        let queued = sqlx::query(
+            "SELECT * FROM update_jobs WHERE kb_id = ? AND status = 'queued' ORDER BY seq LIMIT 1",
+        )
+        .bind(kb_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = queued {
+            return Ok((job(&row)?, false, None));
+        }
+        // Claimed at once only when the KB has no job running (one at a time per KB, as a
+        // claim of a queued job requires).
+        let claim = match claim {
+            Some(claim) => {
+                let running: Option<i64> = sqlx::query_scalar(
+                    "SELECT 1 FROM update_jobs WHERE kb_id = ? AND status = 'in_progress' LIMIT 1",
+                )
+                .bind(kb_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                running.is_none().then_some(claim)
+            }
+            None => None,
+        };
+        let created_at = time::iso_now();
+        let j = UpdateJob {
+            id: id::new_id(id::UPDATE),
+            project_id: project_id.to_string(),
+            kb_id: kb_id.to_string(),
+            kb_slug: slug,
+            // Claimed: as `claim_update` leaves a job it takes.
+            status: match claim {
+                Some(_) => UpdateStatus::InProgress,
+                None => UpdateStatus::Queued,
+            },
+            trigger,
+            summary: String::new(),
+            logs: Vec::new(),
+            started_at: claim.map(|_| created_at.clone()),
+            created_at,
+            ended_at: None,
+            author: None,
+            commit: None,
+            attempts: i64::from(claim.is_some()),
+        };
+        sqlx::query(
+            "INSERT INTO update_jobs (id, project_id, kb_id, kb_slug, status, trigger, created_at,
+                 started_at, attempts, lease_owner, lease_until)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&j.id)
+        .bind(project_id)
+        .bind(kb_id)
+        .bind(&j.kb_slug)
+        .bind(j.status.as_str())
+        .bind(trigger.as_str())
+        .bind(&j.created_at)
+        .bind(&j.started_at)
+        .bind(j.attempts)
+        .bind(claim.map(|(node, _)| node))
+        .bind(claim.map(|(_, lease_ms)| time::unix_millis_now() + lease_ms))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let claimed = match claim {
+            Some(_) => Some(ClaimedUpdate {
+                job: j.clone(),
+                source: source(&source_row)?,
+                secrets: secrets(&source_row)?,
+            }),
+            None => None,
+        };
+        Ok((j, true, claimed))
     }
 }
 

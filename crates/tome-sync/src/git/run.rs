@@ -3,8 +3,9 @@
 //! when the caller gives up, and secrets scrubbed from everything it prints.
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::Mutex;
 
 use base64::Engine as _;
 use tokio::process::{Child, Command};
@@ -91,6 +92,40 @@ pub(super) fn auth_header(token: &str) -> String {
     )
 }
 
+/// The program to start: a bare name (`git`) is looked up on the server's `PATH` (which the
+/// child gets too) once per name. Given a path, the standard library starts the child with
+/// `posix_spawn` (`vfork`-like); given a bare name and an environment of its own that sets
+/// `PATH`, it has to `fork` the whole server first — a copy of its page tables, milliseconds
+/// for a large server — to search that `PATH` in the child. A name not found is returned as
+/// it is, so starting it fails as it always did.
+fn program_path(program: &Path) -> PathBuf {
+    static FOUND: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+    if program.components().count() != 1 || program.is_absolute() {
+        return program.to_path_buf();
+    }
+    let mut found = FOUND.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = found.iter().find(|(name, _)| name == program) {
+        return path.clone();
+    }
+    let on_path = std::env::var_os("PATH").and_then(|dirs| {
+        std::env::split_paths(&dirs)
+            .filter(|dir| dir.is_absolute())
+            .map(|dir| dir.join(program))
+            .find(|candidate| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::metadata(candidate)
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+    });
+    match on_path {
+        Some(path) => {
+            found.push((program.to_path_buf(), path.clone()));
+            path
+        }
+        None => program.to_path_buf(),
+    }
+}
+
 /// One git invocation being put together.
 pub(super) struct Git {
     cmd: Command,
@@ -101,7 +136,7 @@ pub(super) struct Git {
 impl Git {
     /// `git <args>` on the repository `git_dir` (None: no repository, e.g. `init`).
     pub(super) fn new(opts: &GitOptions, git_dir: Option<&Path>, what: &str) -> Self {
-        let mut cmd = Command::new(&opts.git_program);
+        let mut cmd = Command::new(program_path(&opts.git_program));
         cmd.env_clear();
         for name in PASS_THROUGH {
             if let Some(value) = std::env::var_os(name) {
