@@ -617,9 +617,24 @@ fn output_of(op: &Value, schemas: &Value) -> (Output, Value) {
                 json!({"type": "object", "required": ["data"], "properties": {"data": data}}),
             );
         }
-        return (Output::Data, data);
+        return (Output::Data, object_rooted(data));
     }
     (Output::Whole, schema)
+}
+
+/// An `outputSchema` must say `"type": "object"` at its root: rmcp drops any other from
+/// `tools/list` (and clients would ignore it). A `data` schema built as an `allOf` of objects
+/// (`KbResponse`: its list-only counts and its fields) says so only in its parts; say it at the
+/// root too.
+fn object_rooted(mut schema: Value) -> Value {
+    let all_objects = schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .is_some_and(|parts| parts.iter().all(|p| p["type"] == "object"));
+    if schema.get("type").is_none() && all_objects {
+        schema["type"] = json!("object");
+    }
+    schema
 }
 
 /// The schema with every `$ref` to `#/components/schemas/…` replaced by its target.
@@ -665,5 +680,25 @@ fn object(v: Value) -> JsonObject {
     match v {
         Value::Object(m) => m,
         _ => JsonObject::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_has_an_object_output_schema() {
+        let catalog = Catalog::build();
+        assert_eq!(catalog.tools.len(), SPECS.len() + 1, "every operation, and move_article");
+        for def in &catalog.tools {
+            let schema = def.tool.output_schema.as_deref();
+            assert_eq!(
+                schema.and_then(|s| s.get("type")),
+                Some(&json!("object")),
+                "{}: outputSchema {schema:?}",
+                def.spec.name
+            );
+        }
     }
 }
