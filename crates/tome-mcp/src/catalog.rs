@@ -509,7 +509,8 @@ fn tool_def(
         input["minProperties"] = json!(3);
     }
 
-    let (output, output_schema) = output_of(op, schemas);
+    let (output, success_schema) = output_of(op, schemas);
+    let output_schema = admitting_errors(success_schema, schemas);
     let summary = op
         .get("summary")
         .and_then(Value::as_str)
@@ -622,6 +623,23 @@ fn output_of(op: &Value, schemas: &Value) -> (Output, Value) {
     (Output::Whole, schema)
 }
 
+/// The `outputSchema` of a tool whose success result is `success`. A tool error's
+/// `structuredContent` is the REST error object (`{code, message, details}`), and clients check
+/// every `structuredContent` against the `outputSchema`, an error's too: the v1 TypeScript SDK's
+/// `callTool` (1.32) and the MCP Inspector's CLI (2.12) turn an error result that does not match it
+/// into a protocol error, hiding the code and message (the spec's "servers MUST provide structured
+/// results that conform to this schema" makes no exception for errors). So the schema admits both.
+fn admitting_errors(success: Value, schemas: &Value) -> Value {
+    let error = inline(
+        &json!({"$ref": "#/components/schemas/ErrorObject"}),
+        schemas,
+    );
+    json!({
+        "type": "object",
+        "anyOf": [success, error],
+    })
+}
+
 /// An `outputSchema` must say `"type": "object"` at its root: rmcp drops any other from
 /// `tools/list` (and clients would ignore it). A `data` schema built as an `allOf` of objects
 /// (`KbResponse`: its list-only counts and its fields) says so only in its parts; say it at the
@@ -690,13 +708,28 @@ mod tests {
     #[test]
     fn every_tool_has_an_object_output_schema() {
         let catalog = Catalog::build();
-        assert_eq!(catalog.tools.len(), SPECS.len() + 1, "every operation, and move_article");
+        assert_eq!(
+            catalog.tools.len(),
+            SPECS.len() + 1,
+            "every operation, and move_article"
+        );
         for def in &catalog.tools {
             let schema = def.tool.output_schema.as_deref();
+            let schema = schema.expect("an outputSchema");
             assert_eq!(
-                schema.and_then(|s| s.get("type")),
+                schema.get("type"),
                 Some(&json!("object")),
-                "{}: outputSchema {schema:?}",
+                "{}",
+                def.spec.name
+            );
+            let [success, error] = schema["anyOf"].as_array().expect("anyOf").as_slice() else {
+                panic!("{}: anyOf of two", def.spec.name);
+            };
+            assert_eq!(success["type"], "object", "{}: {success}", def.spec.name);
+            assert_eq!(
+                error["required"],
+                json!(["code", "message", "details"]),
+                "{}: the error object",
                 def.spec.name
             );
         }
