@@ -56,7 +56,9 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 cd "$HERE"
 # `npm ci` unless node_modules holds exactly the versions package-lock.json pins (playwright-core;
 # the AI SDK parsers of the assistant test: `ai`, its `ai5`/`ai5-strict` aliases,
-# `@ai-sdk/ui-utils`). `ai@7` declares Node >= 22 but runs on 20: npm warns, and that is all.
+# `@ai-sdk/ui-utils`; the MCP tests' `@modelcontextprotocol/client`, `/sdk`, `/inspector` and
+# `/conformance`). `ai@7`, the Inspector and the conformance suite declare Node >= 22 but what the
+# tests use runs on 20 (the suite through e2e/conformance-node20.mjs): npm warns, and that is all.
 stale="$(node -e '
   const { packages } = require("./package-lock.json");
   const bad = Object.entries(packages).find(([dir, p]) => {

@@ -509,12 +509,8 @@ fn tool_def(
         input["minProperties"] = json!(3);
     }
 
-    let (output, mut output_schema) = output_of(op, schemas);
-    // MCP wants `"type": "object"` at the root of an output schema (rmcp drops any other for
-    // 2025-11-25 clients); a `data` that is an `allOf` of objects (a knowledge base) has none.
-    if output_schema.get("type").is_none() {
-        output_schema["type"] = json!("object");
-    }
+    let (output, success_schema) = output_of(op, schemas);
+    let output_schema = admitting_errors(success_schema, schemas);
     let summary = op
         .get("summary")
         .and_then(Value::as_str)
@@ -622,9 +618,41 @@ fn output_of(op: &Value, schemas: &Value) -> (Output, Value) {
                 json!({"type": "object", "required": ["data"], "properties": {"data": data}}),
             );
         }
-        return (Output::Data, data);
+        return (Output::Data, object_rooted(data));
     }
     (Output::Whole, schema)
+}
+
+/// The `outputSchema` of a tool whose success result is `success`. A tool error's
+/// `structuredContent` is the REST error object (`{code, message, details}`), and clients check
+/// every `structuredContent` against the `outputSchema`, an error's too: the v1 TypeScript SDK's
+/// `callTool` (1.32) and the MCP Inspector's CLI (2.12) turn an error result that does not match it
+/// into a protocol error, hiding the code and message (the spec's "servers MUST provide structured
+/// results that conform to this schema" makes no exception for errors). So the schema admits both.
+fn admitting_errors(success: Value, schemas: &Value) -> Value {
+    let error = inline(
+        &json!({"$ref": "#/components/schemas/ErrorObject"}),
+        schemas,
+    );
+    json!({
+        "type": "object",
+        "anyOf": [success, error],
+    })
+}
+
+/// An `outputSchema` must say `"type": "object"` at its root: rmcp drops any other from
+/// `tools/list` (and clients would ignore it). A `data` schema built as an `allOf` of objects
+/// (`KbResponse`: its list-only counts and its fields) says so only in its parts; say it at the
+/// root too.
+fn object_rooted(mut schema: Value) -> Value {
+    let all_objects = schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .is_some_and(|parts| parts.iter().all(|p| p["type"] == "object"));
+    if schema.get("type").is_none() && all_objects {
+        schema["type"] = json!("object");
+    }
+    schema
 }
 
 /// The schema with every `$ref` to `#/components/schemas/…` replaced by its target.
@@ -677,22 +705,39 @@ fn object(v: Value) -> JsonObject {
 mod tests {
     use super::*;
 
-    /// Every tool's input and output schema has `"type": "object"` at its root, as MCP requires
-    /// (rmcp drops an output schema without it for 2025-11-25 clients).
     #[test]
-    fn every_schema_is_an_object() {
+    fn every_tool_has_an_object_output_schema() {
         let catalog = Catalog::build();
-        assert!(catalog.get("get_knowledge_base").is_some());
+        assert_eq!(
+            catalog.tools.len(),
+            SPECS.len() + 1,
+            "every operation, and move_article"
+        );
         for def in &catalog.tools {
-            let tool = &def.tool;
             assert_eq!(
-                tool.input_schema.get("type"),
+                def.tool.input_schema.get("type"),
                 Some(&json!("object")),
                 "{}",
-                tool.name
+                def.spec.name
             );
-            let output = tool.output_schema.as_ref().expect("an output schema");
-            assert_eq!(output.get("type"), Some(&json!("object")), "{}", tool.name);
+            let schema = def.tool.output_schema.as_deref();
+            let schema = schema.expect("an outputSchema");
+            assert_eq!(
+                schema.get("type"),
+                Some(&json!("object")),
+                "{}",
+                def.spec.name
+            );
+            let [success, error] = schema["anyOf"].as_array().expect("anyOf").as_slice() else {
+                panic!("{}: anyOf of two", def.spec.name);
+            };
+            assert_eq!(success["type"], "object", "{}: {success}", def.spec.name);
+            assert_eq!(
+                error["required"],
+                json!(["code", "message", "details"]),
+                "{}: the error object",
+                def.spec.name
+            );
         }
     }
 }
