@@ -211,16 +211,14 @@ pub fn result_with(
         result.content = vec![Content::text(format!("{summary}\n\n{structured}"))];
         return Ok(result);
     }
+    // Every REST error is the tool's error, a 400 too: a 400 is the operation refusing what it
+    // was asked (a project that is not the key's, no knowledge base with a source, a stale
+    // cursor), which the model should see and act on like any other error.
     let error = body.get("error").cloned().unwrap_or_else(
         || json!({"code": "internal_error", "message": format!("HTTP {status}"), "details": {}}),
     );
     let code = error["code"].as_str().unwrap_or("error").to_string();
     let message = error["message"].as_str().unwrap_or_default().to_string();
-    if status == StatusCode::BAD_REQUEST && code == "invalid_request" {
-        // The REST layer could not read the arguments as the operation's types: the arguments do
-        // not match the tool's schema.
-        return Err(ErrorData::invalid_params(message, Some(error)));
-    }
     let mut result = CallToolResult::structured_error(error);
     result.content = vec![Content::text(format!("{code}: {message}"))];
     Ok(result)
