@@ -183,6 +183,7 @@ impl ServerHandler for PublicServer {
                 Some(json!({"field": unknown})),
             ));
         }
+        dispatch::check_types(&tool.input_schema, &args)?;
         let resp = call(&self.state, op, Self::docs_ctx(&public), args).await?;
         let answer = read(resp).await?;
         let output = if *op == "docs_search" {
