@@ -295,14 +295,20 @@ pub fn result_with(
     let Answer { status, body } = answer;
     if status.is_success() {
         let structured = match output {
-            Output::Data => body.get("data").cloned().unwrap_or(body),
+            Output::Data => match body {
+                Value::Object(mut envelope) if envelope.contains_key("data") => {
+                    envelope.remove("data").unwrap_or_default()
+                }
+                other => other,
+            },
             Output::Whole => body,
             Output::Results => json!({"results": body}),
             Output::Deleted => json!({"deleted": true}),
         };
-        let summary = summarize(tool, &structured);
-        let mut result = CallToolResult::structured(structured.clone());
-        result.content = vec![Content::text(format!("{summary}\n\n{structured}"))];
+        // The JSON is written once, into the text; the value moves into the result.
+        let text = format!("{}\n\n{structured}", summarize(tool, &structured));
+        let mut result = CallToolResult::success(vec![Content::text(text)]);
+        result.structured_content = Some(structured);
         return Ok(result);
     }
     // Every REST error is the tool's error, a 400 too: arguments that do not match the schema
@@ -314,8 +320,8 @@ pub fn result_with(
     );
     let code = error["code"].as_str().unwrap_or("error").to_string();
     let message = error["message"].as_str().unwrap_or_default().to_string();
-    let mut result = CallToolResult::structured_error(error);
-    result.content = vec![Content::text(format!("{code}: {message}"))];
+    let mut result = CallToolResult::error(vec![Content::text(format!("{code}: {message}"))]);
+    result.structured_content = Some(error);
     Ok(result)
 }
 
