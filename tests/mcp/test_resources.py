@@ -129,6 +129,7 @@ async def test_list_articles_cursor_passes_through(world: World, kind: tuple[str
         cursor = result.structured_content["pagination"]["next_cursor"]
         assert cursor and re.search(re.escape(cursor), result.content[0].text)
 
-        # A cursor that is not one of Tome's: invalid params (as MCP says of list cursors).
-        bad = await mcp.rpc_error("list_articles", kb_id=kb_id, cursor="not-a-cursor")
-        assert bad.code == INVALID_PARAMS, bad
+        # A cursor that is not one of Tome's is the operation refusing what it was asked (REST
+        # 400 `invalid_request`): a tool error the model can act on, not a protocol error.
+        bad = await mcp.error("list_articles", kb_id=kb_id, cursor="not-a-cursor")
+        assert bad["code"] == "invalid_request", bad

@@ -582,8 +582,22 @@ fn path_description(name: &str) -> &'static str {
     }
 }
 
-/// The success response's schema and how the result maps onto it.
+/// The success response's schema and how the result maps onto it. The schema is always an
+/// object schema (`"type": "object"` at the top), as MCP's `Tool.outputSchema` must be: clients
+/// that check tool definitions (the TypeScript SDK) refuse a `tools/list` with any other.
 fn output_of(op: &Value, schemas: &Value) -> (Output, Value) {
+    let (output, mut schema) = output_schema(op, schemas);
+    if let Value::Object(map) = &mut schema
+        && map.get("type").is_none()
+    {
+        // A composition of object schemas (`allOf` of a KB's fields and its list counts): the
+        // result is an object all the same.
+        map.insert("type".into(), json!("object"));
+    }
+    (output, schema)
+}
+
+fn output_schema(op: &Value, schemas: &Value) -> (Output, Value) {
     let responses = op.get("responses").and_then(Value::as_object);
     let success = responses.and_then(|r| {
         r.iter()

@@ -5,9 +5,10 @@
 //! socket — so a tool has the REST handler's behaviour by construction: the key check and its rate
 //! limit, `source_managed`, validation, credits, and the cache and search catch-up before the
 //! answer. The answer becomes the tool result: success → `structuredContent` (the REST `data`) and
-//! a short text; an error envelope → a tool error carrying `code`/`message`/`details`; a request
-//! the REST layer could not even read (400 `invalid_request`: an argument of the wrong type) → a
-//! JSON-RPC invalid-params error, as MCP wants for arguments that do not match the schema.
+//! a short text; an error envelope → a tool error carrying `code`/`message`/`details`. Arguments
+//! that do not match the tool's schema (an unknown name, a missing path parameter, a wrong JSON
+//! type) never reach the router: they are a JSON-RPC invalid-params error naming the field, as
+//! MCP wants for arguments that do not match the schema.
 
 use std::net::SocketAddr;
 
@@ -134,17 +135,7 @@ pub fn check_shape(tool: &rmcp::model::Tool, args: &JsonObject) -> Result<(), Er
                 format!("is not an argument of `{}`", tool.name),
             ));
         };
-        let allowed: Vec<&str> = match prop.get("type") {
-            Some(Value::String(t)) => vec![t.as_str()],
-            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-            _ => continue,
-        };
-        if !allowed.iter().any(|t| is_type(value, t)) {
-            return Err(mismatch(
-                name,
-                format!("must be of type {}", allowed.join(" or ")),
-            ));
-        }
+        check_type(prop, value, name)?;
     }
     if let Some(min) = schema.get("minProperties").and_then(Value::as_u64)
         && (args.len() as u64) < min
@@ -157,27 +148,28 @@ pub fn check_shape(tool: &rmcp::model::Tool, args: &JsonObject) -> Result<(), Er
     Ok(())
 }
 
-fn is_type(v: &Value, t: &str) -> bool {
-    match t {
-        "string" => v.is_string(),
-        "integer" => v.is_i64() || v.is_u64(),
-        "number" => v.is_number(),
-        "boolean" => v.is_boolean(),
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "null" => v.is_null(),
-        _ => true,
-    }
-}
 
 /// The request target: the path with its parameters, then the query string.
 pub fn request_uri(def: &ToolDef, caller: &Caller, args: &JsonObject) -> Result<String, ErrorData> {
-    for name in args.keys() {
-        if !def.args.contains_key(name) {
+    for (name, value) in args {
+        let Some(place) = def.args.get(name) else {
             return Err(ErrorData::invalid_params(
                 format!("unknown argument `{name}` for tool `{}`", def.spec.name),
                 Some(json!({"field": name})),
             ));
+        };
+        // A null path or query parameter is an absent one (below); a body field's null is the
+        // operation's to judge.
+        if value.is_null() && *place != Place::Body {
+            continue;
+        }
+        if let Some(schema) = def
+            .tool
+            .input_schema
+            .get("properties")
+            .and_then(|p| p.get(name))
+        {
+            check_type(schema, value, name)?;
         }
     }
     let mut path = String::with_capacity(def.path.len() + 32);
@@ -243,6 +235,75 @@ pub fn request_uri(def: &ToolDef, caller: &Caller, args: &JsonObject) -> Result<
     Ok(path + &query)
 }
 
+/// Checks that `value` has a JSON type `schema` allows, and so do its items and known fields.
+///
+/// An argument of the wrong type does not match the tool's schema: a protocol error (JSON-RPC
+/// invalid params naming the field), as MCP has it for arguments that do not match the schema —
+/// and not something the REST layer should see, where a wrong type is a 422 like any invalid
+/// value. Only types are checked: lengths, patterns, enums and required fields are the REST
+/// validation's, whose 422 is a tool error naming the field.
+pub fn check_type(schema: &Value, value: &Value, path: &str) -> Result<(), ErrorData> {
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        // No type: anything goes.
+        _ => return Ok(()),
+    };
+    if !types.iter().any(|t| type_matches(t, value)) {
+        let expected = types
+            .iter()
+            .map(|t| match *t {
+                "integer" => "an integer",
+                "array" => "an array",
+                "object" => "an object",
+                "null" => "null",
+                "boolean" => "a boolean",
+                "number" => "a number",
+                _ => "a string",
+            })
+            .collect::<Vec<_>>()
+            .join(" or ");
+        return Err(ErrorData::invalid_params(
+            format!("argument `{path}` must be {expected}"),
+            Some(json!({"field": path, "expected": types})),
+        ));
+    }
+    match value {
+        Value::Array(items) => {
+            if let Some(item) = schema.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    check_type(item, v, &format!("{path}[{i}]"))?;
+                }
+            }
+        }
+        Value::Object(fields) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (k, v) in fields {
+                    if let Some(s) = props.get(k) {
+                        check_type(s, v, &format!("{path}.{k}"))?;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn type_matches(t: &str, v: &Value) -> bool {
+    match t {
+        "null" => v.is_null(),
+        "boolean" => v.is_boolean(),
+        "string" => v.is_string(),
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        "number" => v.is_number(),
+        // JSON has one number type: 200.0 is the integer 200 (as the REST layer reads it).
+        "integer" => v.as_f64().is_some_and(|f| f.fract() == 0.0),
+        _ => true,
+    }
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -270,28 +331,33 @@ pub fn result_with(
     let Answer { status, body } = answer;
     if status.is_success() {
         let structured = match output {
-            Output::Data => body.get("data").cloned().unwrap_or(body),
+            Output::Data => match body {
+                Value::Object(mut envelope) if envelope.contains_key("data") => {
+                    envelope.remove("data").unwrap_or_default()
+                }
+                other => other,
+            },
             Output::Whole => body,
             Output::Results => json!({"results": body}),
             Output::Deleted => json!({"deleted": true}),
         };
-        let summary = summarize(tool, &structured);
-        let mut result = CallToolResult::structured(structured.clone());
-        result.content = vec![Content::text(format!("{summary}\n\n{structured}"))];
+        // The JSON is written once, into the text; the value moves into the result.
+        let text = format!("{}\n\n{structured}", summarize(tool, &structured));
+        let mut result = CallToolResult::success(vec![Content::text(text)]);
+        result.structured_content = Some(structured);
         return Ok(result);
     }
+    // Every REST error is the tool's error, a 400 too: arguments that do not match the schema
+    // never get here (`check_shape`), so a 400 is the operation refusing what it was asked (a
+    // project that is not the key's, no knowledge base with a source, a stale cursor), which
+    // the model should see and act on like any other error.
     let error = body.get("error").cloned().unwrap_or_else(
         || json!({"code": "internal_error", "message": format!("HTTP {status}"), "details": {}}),
     );
     let code = error["code"].as_str().unwrap_or("error").to_string();
     let message = error["message"].as_str().unwrap_or_default().to_string();
-    if status == StatusCode::BAD_REQUEST && code == "invalid_request" {
-        // The REST layer could not read the arguments as the operation's types: the arguments do
-        // not match the tool's schema.
-        return Err(ErrorData::invalid_params(message, Some(error)));
-    }
-    let mut result = CallToolResult::structured_error(error);
-    result.content = vec![Content::text(format!("{code}: {message}"))];
+    let mut result = CallToolResult::error(vec![Content::text(format!("{code}: {message}"))]);
+    result.structured_content = Some(error);
     Ok(result)
 }
 

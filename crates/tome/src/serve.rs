@@ -177,8 +177,12 @@ pub enum LogFormat {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TOME_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // rmcp logs two INFO lines for every stateless MCP request ("input stream terminated",
+    // "serve finished"): noise at best, and writing them cost ~30% of an MCP call's server CPU
+    // (bench/README.md, "MCP").
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOME_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn,rmcp=warn")
+    });
     // Colour only for a person at a terminal: in a file, a pipe or a journal the escape codes
     // are noise (and `NO_COLOR`, https://no-color.org, turns them off there too).
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
