@@ -148,7 +148,6 @@ pub fn check_shape(tool: &rmcp::model::Tool, args: &JsonObject) -> Result<(), Er
     Ok(())
 }
 
-
 /// The request target: the path with its parameters, then the query string.
 pub fn request_uri(def: &ToolDef, caller: &Caller, args: &JsonObject) -> Result<String, ErrorData> {
     for (name, value) in args {

@@ -69,11 +69,11 @@ async fn a_422_is_a_tool_error_with_the_rest_envelopes_error() {
         ),
         (
             "create_article",
-            json!({"kb_id": kb, "category_id": cat}),
+            json!({"kb_id": kb, "category_id": cat, "title": "T", "status": "sideways"}),
             Method::POST,
             format!("/v1/kb/{kb}/articles"),
-            json!({"category_id": cat}),
-            "title",
+            json!({"category_id": cat, "title": "T", "status": "sideways"}),
+            "status",
         ),
     ];
     for rev in Rev::ALL {
@@ -157,6 +157,17 @@ async fn protocol_errors_are_json_rpc_errors() {
         let (code, message) = r.rpc_error();
         assert_eq!(code, -32602);
         assert!(message.contains("`id`"), "{message}");
+        // A required argument missing does not match the schema either, naming it.
+        let r = c
+            .call(
+                "create_article",
+                json!({"kb_id": kb, "category_id": "kbc_000000000000"}),
+            )
+            .await;
+        let (code, message) = r.rpc_error();
+        assert_eq!(code, -32602);
+        assert!(message.contains("`title`"), "{message}");
+        assert_eq!(r.body["error"]["data"]["field"], "title", "{}", r.text);
         // A `move_article` argument that `update_article` has but the move does not.
         let r = c
             .call(
