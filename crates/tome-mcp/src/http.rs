@@ -144,6 +144,9 @@ struct Gate {
 /// against its rate limit per tool call (by the REST route the call goes through), not here.
 async fn key_gate(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
     let state = &gate.state;
+    if let Some(refused) = too_large(&req) {
+        return refused;
+    }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let ok = origin
             .to_str()
@@ -196,6 +199,9 @@ async fn key_gate(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -
 /// `/hc/{slug}/mcp`: a public knowledge base only (404 otherwise, as its hosted pages), under
 /// the hosted pages' per-client rate limit.
 async fn public_gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(refused) = too_large(&req) {
+        return refused;
+    }
     let slug = req
         .uri()
         .path()
@@ -229,6 +235,20 @@ async fn public_gate(State(state): State<AppState>, mut req: Request, next: Next
         client,
     });
     next.run(req).await
+}
+
+/// A body announced (`Content-Length`) over the REST API's limit: 413 with Tome's error envelope
+/// before anything is read. A body without a length (chunked) is cut off by rmcp at the same
+/// limit, with its own 413.
+fn too_large(req: &Request) -> Option<Response> {
+    let length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse::<u64>()
+        .ok()?;
+    (length > tome_http::BODY_LIMIT as u64).then(|| ApiError::payload_too_large().into_response())
 }
 
 /// RFC 9728 protected-resource metadata: `/mcp` is a resource taking bearer keys in the

@@ -38,9 +38,21 @@ async fn a_body_over_the_limit_is_413_and_changes_nothing() {
         let value: serde_json::Value = serde_json::from_str(&over).unwrap();
         let template = mcp_request("/mcp", rev, Some(&app.key), &value);
         *req.headers_mut() = template.headers().clone();
+        *req.body_mut() = axum::body::Body::from(over.clone());
+        // Without a length (as a chunked body): rmcp cuts it off at the same limit.
+        let chunked = req;
+        let r = app.send(chunked).await;
+        r.assert_status(413);
+        // With its length announced, as clients send it: refused before it is read, with
+        // Tome's error envelope.
+        let mut req = mcp_request("/mcp", rev, Some(&app.key), &value);
+        req.headers_mut().insert(
+            axum::http::header::CONTENT_LENGTH,
+            axum::http::HeaderValue::from(over.len()),
+        );
         *req.body_mut() = axum::body::Body::from(over);
         let r = app.send(req).await;
-        r.assert_status(413);
+        r.assert_error(413, "payload_too_large");
 
         // At the limit, the request is read: the title is then too long for the REST rules (a
         // tool error naming it), not too big for the transport.
