@@ -20,7 +20,7 @@ use tome_core::keys::KeyKind;
 use tome_http::AppState;
 
 use crate::catalog::{Audience, Catalog, ToolDef};
-use crate::dispatch::{self, Answer, Caller};
+use crate::dispatch::{self, Answer, Caller, encode as enc};
 
 /// The protocol revisions Tome speaks: the stateless one, and the last with the handshake.
 pub const VERSIONS: &[ProtocolVersion] =
@@ -628,17 +628,4 @@ fn json_contents(uri: &str, v: Value) -> ResourceContents {
         text: v.to_string(),
         meta: None,
     }
-}
-
-/// A path segment, percent-encoded.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
