@@ -402,28 +402,13 @@ async fn invalidate_after_write(
     if !mutating || resp.status().is_client_error() {
         return resp;
     }
-    // The index follows in the background, and any search that starts before it has catches up
-    // first (`AppState::run_search`): no search after this response misses it.
-    s.search.note_write();
-    if let Some(kb_id) = kb_id.filter(|k| !k.is_empty()) {
-        // Read after the write committed and before the bump (`invalidate_kb_through`); a failed
-        // read only costs the follower's second bump.
-        let through = if resp.status().is_success() {
-            s.store.last_change_seq().await.ok()
-        } else {
-            None
-        };
-        match through {
-            Some(through) => s.public.invalidate_kb_through(&kb_id, through),
-            None => s.public.invalidate_kb(&kb_id),
-        }
-        if touches_access {
-            s.public.invalidate_kb_access(&kb_id);
-        }
-    }
-    if let Some(project_id) = project {
-        s.public.invalidate_project(&project_id);
-    }
+    s.after_write(
+        kb_id.as_deref().filter(|k| !k.is_empty()),
+        touches_access,
+        project.as_deref(),
+        resp.status().is_success(),
+    )
+    .await;
     resp
 }
 

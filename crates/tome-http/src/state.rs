@@ -219,6 +219,43 @@ fn invalidate_applied(public: &PublicCache, applied: &tome_search::Applied) {
 }
 
 impl AppState {
+    /// What every management write does before its response leaves, whoever made it (the REST
+    /// API's `invalidate_after_write` layer, the dashboard): mark the search index dirty and bump
+    /// the cache generations of the KB it touched (`touches_access`: the KB's own row or its site
+    /// key, which the public gate checks) and of the project (`project`: allowed domains).
+    /// `succeeded` is false for a 5xx that may have come after a commit: the bump is made anyway,
+    /// without the feed position.
+    pub async fn after_write(
+        &self,
+        kb_id: Option<&str>,
+        touches_access: bool,
+        project: Option<&str>,
+        succeeded: bool,
+    ) {
+        // The index follows in the background, and any search that starts before it has catches
+        // up first (`run_search`): no search after this write misses it.
+        self.search.note_write();
+        if let Some(kb_id) = kb_id {
+            // Read after the write committed and before the bump (`invalidate_kb_through`); a
+            // failed read only costs the follower's second bump.
+            let through = if succeeded {
+                self.store.last_change_seq().await.ok()
+            } else {
+                None
+            };
+            match through {
+                Some(through) => self.public.invalidate_kb_through(kb_id, through),
+                None => self.public.invalidate_kb(kb_id),
+            }
+            if touches_access {
+                self.public.invalidate_kb_access(kb_id);
+            }
+        }
+        if let Some(project_id) = project {
+            self.public.invalidate_project(project_id);
+        }
+    }
+
     /// Runs a search on the engine, timing it for the metrics. First brings the index level
     /// with every write this node has acknowledged, so a search never misses one.
     pub async fn run_search(

@@ -8,6 +8,7 @@
 
 mod assistant;
 pub mod copy;
+mod dashboard;
 mod error;
 pub mod postgres;
 pub mod sqlite;
@@ -30,6 +31,7 @@ use tome_core::model::{
 };
 
 pub use assistant::{AssistantStore, DateRange, Reservation};
+pub use dashboard::{DashboardSession, SessionStore};
 pub use error::{Result, StoreError};
 pub use sync::{ClaimedUpdate, KbContent, SourceItem, SyncChanges, SyncStore, UpdateClaim};
 
@@ -461,12 +463,26 @@ pub trait ChangeFeed: Send + Sync {
 
 /// Everything Tome stores. One implementation per database.
 pub trait Store:
-    InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed + SyncStore + AssistantStore
+    InstanceStore
+    + KbStore
+    + ContentStore
+    + PublicStore
+    + ChangeFeed
+    + SyncStore
+    + AssistantStore
+    + SessionStore
 {
 }
 
 impl<
-    T: InstanceStore + KbStore + ContentStore + PublicStore + ChangeFeed + SyncStore + AssistantStore,
+    T: InstanceStore
+        + KbStore
+        + ContentStore
+        + PublicStore
+        + ChangeFeed
+        + SyncStore
+        + AssistantStore
+        + SessionStore,
 > Store for T
 {
 }

@@ -288,6 +288,18 @@ pub const TABLES: &[Table] = &[
             col("created_at", Text),
         ],
     ),
+    // Dashboard sessions after the keys they belong to: a copied instance keeps its sign-ins.
+    table(
+        "dashboard_sessions",
+        &[
+            col("seq", Int),
+            col("id_hash", Text),
+            col("key_id", Text),
+            col("project_id", Text),
+            col("created_at", Int),
+            col("last_seen_at", Int),
+        ],
+    ),
     // The change feed travels with the data it describes, under the same feed ID, so a search
     // index built from the source stays valid against the copy.
     Table {

@@ -22,6 +22,7 @@ mod assistant;
 mod changes;
 mod content;
 mod copy;
+mod dashboard;
 mod instance;
 mod kb;
 mod public;
@@ -65,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "assistant",
         include_str!("../../migrations/postgres/0005_assistant.sql"),
+    ),
+    (
+        6,
+        "dashboard_sessions",
+        include_str!("../../migrations/postgres/0006_dashboard_sessions.sql"),
     ),
 ];
 

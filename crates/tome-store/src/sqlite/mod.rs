@@ -13,6 +13,7 @@ mod assistant;
 mod changes;
 mod content;
 mod copy;
+mod dashboard;
 mod instance;
 mod kb;
 mod public;
@@ -55,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "assistant",
         include_str!("../../migrations/sqlite/0005_assistant.sql"),
+    ),
+    (
+        6,
+        "dashboard_sessions",
+        include_str!("../../migrations/sqlite/0006_dashboard_sessions.sql"),
     ),
 ];
 
