@@ -5,15 +5,16 @@
 use std::collections::{HashMap, HashSet};
 
 use tantivy::collector::TopDocs;
-use tantivy::schema::Value;
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, Score, TantivyDocument};
+use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
 use tome_core::model::Status;
 
 use crate::engine::Engine;
 use crate::query::{PlaceStems, PlanWord, plan, weighted_fields};
 use crate::schema::{Kind, NO_SECTION, en_analyzer, scope_key};
-use crate::stats::ScopedStats;
+use crate::stats::{Scope, ScopedStats};
 use crate::{Filters, Result};
 
 /// A documentation search inside one knowledge base; only published articles are searched.
@@ -76,6 +77,15 @@ fn text(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
         .to_string()
 }
 
+/// Articles whose relevance as a whole lends weight to their passages ([`ARTICLE_WEIGHT`]).
+const EVIDENCE_ARTICLES: usize = 10;
+/// Factor on a passage's BM25 for its article's relevance as a whole: 1 + this × the article's
+/// share of the best article's score. A page whose several sections hold the question's words
+/// answers it better than a stray section of another page that holds them all.
+const ARTICLE_WEIGHT: f32 = 0.5;
+/// Passages of those articles added as candidates, best first.
+const EVIDENCE_PASSAGES: usize = 10;
+
 /// Candidates looked at beyond `limit`: the best by BM25 are re-ranked by how much of the
 /// question they hold ([`coverage`]), and the best of those returned. (Measured on the assistant's
 /// question sets: a larger pool finds nothing more in the first five.)
@@ -122,6 +132,73 @@ fn stems_of(analyzer: &mut TextAnalyzer, texts: &[&str]) -> HashSet<String> {
 }
 
 impl Engine {
+    /// The best [`EVIDENCE_ARTICLES`] published articles for the question as whole documents
+    /// (title, excerpt, tags, body: the article search's fields, read as a question), each with
+    /// its score's share of the best one's (0–1].
+    fn article_evidence(
+        &self,
+        searcher: &Searcher,
+        scope: &Scope,
+        key: &str,
+        req: &PassageRequest,
+        filters: &Filters,
+        places: &[PlaceStems],
+    ) -> Result<HashMap<String, f32>> {
+        let f = &self.fields;
+        if scope.num_docs == 0 {
+            return Ok(HashMap::new());
+        }
+        let Some(plan) = plan(
+            searcher,
+            f,
+            scope,
+            scope,
+            key,
+            Kind::Article,
+            &req.text,
+            filters,
+            Some(places),
+        )?
+        else {
+            return Ok(HashMap::new());
+        };
+        let stats = ScopedStats { scope, searcher };
+        let mut hits = searcher.search_with_statistics_provider(
+            &plan.all,
+            &TopDocs::with_limit(EVIDENCE_ARTICLES).order_by_score(),
+            &stats,
+        )?;
+        if hits.len() < EVIDENCE_ARTICLES
+            && let Some(any) = &plan.any
+        {
+            // Articles holding some of the words, each scored below those holding all.
+            let floor = hits.last().map_or(Score::MAX, |(s, _)| *s);
+            let seen: HashSet<DocAddress> = hits.iter().map(|(_, a)| *a).collect();
+            let more = searcher.search_with_statistics_provider(
+                any,
+                &TopDocs::with_limit(EVIDENCE_ARTICLES + hits.len()).order_by_score(),
+                &stats,
+            )?;
+            let room = EVIDENCE_ARTICLES - hits.len();
+            hits.extend(
+                more.into_iter()
+                    .filter(|(_, a)| !seen.contains(a))
+                    .take(room)
+                    .map(|(s, a)| (s.min(floor), a)),
+            );
+        }
+        let best = hits.iter().map(|(s, _)| *s).fold(0.0f32, f32::max);
+        let mut out = HashMap::new();
+        if best <= 0.0 {
+            return Ok(out);
+        }
+        for (score, addr) in hits {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            out.insert(text(&doc, f.id), score / best);
+        }
+        Ok(out)
+    }
+
     /// Searches the published passages of one KB, best first.
     ///
     /// The query is the article search's ([`crate::query::plan`]: typo and prefix neighbours,
@@ -177,11 +254,21 @@ impl Engine {
             Kind::Passage,
             &req.text,
             &filters,
-            &places,
+            Some(&places),
         )?
         else {
             return Ok(Vec::new());
         };
+        let mut evidence =
+            self.article_evidence(&searcher, &dict, &articles, req, &filters, &places)?;
+        // An article of one passage is no more than that passage: its score as a whole says
+        // nothing the passage's own does not.
+        for id in evidence.keys().cloned().collect::<Vec<_>>() {
+            let passages = scope.count(&searcher, &Term::from_field_text(f.id, &id), Some(2))?;
+            if passages < 2 {
+                evidence.remove(&id);
+            }
+        }
         let stats = ScopedStats {
             scope: &scope,
             searcher: &searcher,
@@ -209,6 +296,37 @@ impl Engine {
                     .take(room),
             );
         }
+        if !evidence.is_empty() {
+            // The best passages of the articles that answer the question as a whole, though
+            // none of their passages ranked on its own (the question's words spread over its
+            // sections): candidates too.
+            let seen: HashSet<DocAddress> = hits.iter().map(|(_, a)| *a).collect();
+            let ids = evidence
+                .keys()
+                .map(|id| {
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.id, id),
+                        IndexRecordOption::Basic,
+                    )) as Box<dyn Query>
+                })
+                .collect();
+            let within = BooleanQuery::new(vec![
+                (Occur::Must, plan.any.as_ref().unwrap_or(&plan.all).box_clone()),
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(
+                        Box::new(BooleanQuery::union(ids)),
+                        0.0,
+                    )),
+                ),
+            ]);
+            let more = searcher.search_with_statistics_provider(
+                &within,
+                &TopDocs::with_limit(EVIDENCE_PASSAGES).order_by_score(),
+                &stats,
+            )?;
+            hits.extend(more.into_iter().filter(|(_, a)| !seen.contains(a)));
+        }
         // A question of stop words only has no norm: score against one word's worth.
         let norm = plan.norm.max(1.0);
         let place_stems: HashMap<&str, &HashSet<String>> =
@@ -233,7 +351,10 @@ impl Engine {
             // title, heading and body can outscore three of the question's words in a body
             // ("make my script executable" would find the page titled `make`): weighing it by
             // the share of the question held ranks the passages that hold more of it first.
-            let bm25 = bm25 * held;
+            // An article that holds the question as a whole lends its passages part of its
+            // relevance (its share of the best article's score, [`ARTICLE_WEIGHT`]).
+            let whole = evidence.get(article_id.as_str()).copied().unwrap_or(0.0);
+            let bm25 = bm25 * held * (1.0 + ARTICLE_WEIGHT * whole);
             let mut score = bm25 / (bm25 + norm);
             if req.near_article.as_deref() == Some(article_id.as_str()) {
                 score = (score * NEAR_ARTICLE_BOOST).min(1.0);

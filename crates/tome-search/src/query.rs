@@ -391,13 +391,13 @@ pub(crate) struct Plan {
     /// Some content word matches: the second tier, for queries of several content words.
     pub any: Option<Box<dyn Query>>,
     pub marks: HashSet<String>,
-    /// Passages only: the score a passage would earn by holding each content word (or its best
+    /// Questions only: the score a document would earn by holding each content word (or its best
     /// neighbour) once in a body of average length — `Σ idf`. `score / (score + norm)` puts scores
     /// on a 0–1 scale that means the same for short and long questions, and a question whose
     /// words the KB lacks has a large `norm`, so nothing it finds scores high.
     pub norm: f32,
-    /// Passages only: the query's content words, for ranking passages by how much of the
-    /// question they hold ([`PlanWord`]); empty for other kinds.
+    /// Questions only: the query's content words, for ranking passages by how much of the
+    /// question they hold ([`PlanWord`]); empty for other searches.
     pub words: Vec<PlanWord>,
 }
 
@@ -421,6 +421,11 @@ fn idf(df: u64, docs: u64) -> f32 {
 /// `dict` is the scope whose `words` are the dictionary for typo and prefix expansion: `scope`
 /// itself, except for passages, which take their KB's articles' dictionary (the same words; the
 /// passages do not index them a second time).
+///
+/// `question` (the documentation search and the assistant's, with the KB's categories and
+/// sections, [`PlaceStems`]) reads the text as a question put to the documentation: filler words
+/// count as stop words, words find their synonyms and the names of places, and the plan carries
+/// its [`Plan::norm`] and [`Plan::words`]. `None` is the article search's reading.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn plan(
     searcher: &Searcher,
@@ -431,8 +436,10 @@ pub(crate) fn plan(
     kind: Kind,
     text: &str,
     filters: &Filters,
-    places: &[PlaceStems],
+    question: Option<&[PlaceStems]>,
 ) -> tantivy::Result<Option<Plan>> {
+    let places = question.unwrap_or_default();
+    let question = question.is_some();
     let units = parse(text);
     if units.is_empty() {
         return Ok(None);
@@ -457,7 +464,7 @@ pub(crate) fn plan(
                 }
                 marks.extend(stems.iter().cloned());
                 cover.extend(stems.iter().cloned());
-                if kind == Kind::Passage
+                if question
                     && let Some(field) = norm_field
                 {
                     for s in &stems {
@@ -496,7 +503,7 @@ pub(crate) fn plan(
                 // Stop words are optional and short: looking for their neighbours would spend the
                 // budget of expanded words before the content words late in a long question.
                 let stop_word = STOP_WORDS.contains(&plain.as_str())
-                    || (kind == Kind::Passage
+                    || (question
                         && QUESTION_FILLER.binary_search(&plain.as_str()).is_ok());
                 if expanded_words < MAX_EXPANDED_WORDS
                     && (last || (!stop_word && max_typos(&plain, true) > 0))
@@ -531,7 +538,7 @@ pub(crate) fn plan(
                         }
                     }
                 }
-                if kind == Kind::Passage && !stop_word {
+                if question && !stop_word {
                     for s in synonyms(&mut en, &exact) {
                         match variants.iter_mut().find(|(v, _)| *v == s) {
                             Some((_, w)) => *w = w.max(SYNONYM_WEIGHT),
@@ -546,7 +553,7 @@ pub(crate) fn plan(
                         clauses.push(boosted(term_query(*field, s), fw * vw));
                     }
                 }
-                if kind == Kind::Passage
+                if question
                     && !stop_word
                     && let Some(field) = norm_field
                 {

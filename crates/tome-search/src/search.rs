@@ -133,7 +133,7 @@ impl Engine {
             kind,
             &req.text,
             &req.filters,
-            &[],
+            (kind == Kind::Passage).then_some(&[]),
         )?
         else {
             return Ok(None);
