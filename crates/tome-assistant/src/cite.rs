@@ -342,6 +342,7 @@ mod tests {
                     },
                     url: format!("https://help.example.com/acme/articles/kba_{page}"),
                     text: String::new(),
+                    about: String::new(),
                     score: 0.5,
                 }
             })

@@ -420,6 +420,9 @@ impl<'a> Analysed<'a> {
         for unit_words in &unit_words {
             merge(&mut words, unit_words);
         }
+        // The page's excerpt and tags say what it is about: their words count for whether the
+        // passage answers (never for what is quoted).
+        add_words(&passage.about, &mut words);
         Analysed {
             passage,
             page: page_of(&passage.url),

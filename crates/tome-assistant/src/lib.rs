@@ -30,6 +30,10 @@ pub struct Passage {
     pub url: String,
     /// The passage's plain text (what search indexed).
     pub text: String,
+    /// What the whole page is about, in its author's words: the article's excerpt and tags, one
+    /// per line (empty if it has none). The extractive answerer counts its words as the
+    /// passage's when judging whether it answers, but never quotes it.
+    pub about: String,
     /// Relevance, 0–1 (the documentation search's `score`).
     pub score: f32,
 }

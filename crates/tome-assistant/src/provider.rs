@@ -603,6 +603,7 @@ mod tests {
             heading: heading.to_string(),
             url: format!("https://help.example.com/acme/articles/kba_{n}"),
             text: text.to_string(),
+            about: String::new(),
             score: 0.5,
         }
     }

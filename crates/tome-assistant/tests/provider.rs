@@ -36,6 +36,7 @@ fn passages() -> Vec<Passage> {
             heading: "Install › On Windows".into(),
             url: "https://help.example.com/acme/articles/kba_install#on-windows".into(),
             text: "Download the MSI and run it.".into(),
+            about: String::new(),
             score: 0.9,
         },
         Passage {
@@ -44,6 +45,7 @@ fn passages() -> Vec<Passage> {
             heading: String::new(),
             url: "https://help.example.com/acme/articles/kba_proxy".into(),
             text: "Set HTTPS_PROXY before starting Tome.".into(),
+            about: String::new(),
             score: 0.4,
         },
     ]

@@ -346,6 +346,11 @@ impl Engine {
                 // expands typos and prefixes with the article scope's dictionary.
                 d.add_text(f.title, &a.title);
                 d.add_text(f.heading, passage_heading(&a.title, &p.trail));
+                // The excerpt says what the whole page is about, as its title does: every
+                // passage holds it.
+                if let Some(e) = &a.excerpt {
+                    d.add_text(f.excerpt, e);
+                }
                 for t in &a.tags {
                     d.add_text(f.tags, t);
                 }

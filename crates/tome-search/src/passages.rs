@@ -62,6 +62,10 @@ pub struct PassageHit {
     pub anchor: Option<String>,
     /// The passage's plain text, one block per line.
     pub text: String,
+    /// The article's excerpt (empty if it has none): what the whole page is about.
+    pub excerpt: String,
+    /// The article's tags.
+    pub tags: Vec<String>,
     pub category_id: String,
     pub section_id: Option<String>,
     /// 0–1: `bm25 / (bm25 + norm)`, where `norm` is what a passage holding every content word of
@@ -79,6 +83,7 @@ fn text(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
 
 /// Articles whose relevance as a whole lends weight to their passages ([`ARTICLE_WEIGHT`]).
 const EVIDENCE_ARTICLES: usize = 10;
+fn tune(k: &str, d: f32) -> f32 { std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d) }
 /// Factor on a passage's BM25 for its article's relevance as a whole: 1 + this × the article's
 /// share of the best article's score. A page whose several sections hold the question's words
 /// answers it better than a stray section of another page that holds them all.
@@ -91,9 +96,10 @@ const EVIDENCE_PASSAGES: usize = 10;
 /// question sets: a larger pool finds nothing more in the first five.)
 const RERANK_POOL: usize = 20;
 
-/// Share (0–1) of the question's content words that `stems` (a passage's title, heading and
-/// body, analysed) hold, each word weighted by its idf, a typo or prefix neighbour by its weight.
-/// A candidate holding none of them matched through its tags (not stored): one word's worth.
+/// Share (0–1) of the question's content words that `stems` (a passage's title, heading,
+/// excerpt, tags and body, analysed) hold, each word weighted by its idf, a typo or prefix
+/// neighbour by its weight. A candidate holding none of them (it matched only through a field
+/// read otherwise) counts one word's worth.
 fn coverage(words: &[PlanWord], stems: &HashSet<String>) -> f32 {
     let total: f32 = words.iter().map(|w| w.idf).sum();
     if total <= 0.0 {
@@ -114,7 +120,7 @@ fn coverage(words: &[PlanWord], stems: &HashSet<String>) -> f32 {
     if held > 0.0 {
         held / total
     } else {
-        // It matched in a field not stored (its tags): count one word's worth.
+        // It matched through something not read here: count one word's worth.
         1.0 / words.len() as f32
     }
 }
@@ -165,7 +171,7 @@ impl Engine {
         let stats = ScopedStats { scope, searcher };
         let mut hits = searcher.search_with_statistics_provider(
             &plan.all,
-            &TopDocs::with_limit(EVIDENCE_ARTICLES).order_by_score(),
+            &TopDocs::with_limit(tune("EA", EVIDENCE_ARTICLES as f32) as usize).order_by_score(),
             &stats,
         )?;
         if hits.len() < EVIDENCE_ARTICLES
@@ -338,7 +344,17 @@ impl Engine {
             let title = text(&doc, f.title);
             let heading = text(&doc, f.heading);
             let body = text(&doc, f.body);
-            let mut stems = stems_of(&mut analyzer, &[&title, &heading, &body]);
+            let excerpt = text(&doc, f.excerpt);
+            let tags: Vec<String> = doc
+                .get_all(f.tags)
+                .filter_map(|v| v.as_str())
+                .map(str::to_string)
+                .collect();
+            let mut stems = stems_of(&mut analyzer, &[&title, &heading, &excerpt, &body]);
+            stems.extend(stems_of(
+                &mut analyzer,
+                &tags.iter().map(String::as_str).collect::<Vec<_>>(),
+            ));
             let category = text(&doc, f.category);
             let section = text(&doc, f.section);
             for id in [&category, &section] {
@@ -354,7 +370,7 @@ impl Engine {
             // An article that holds the question as a whole lends its passages part of its
             // relevance (its share of the best article's score, [`ARTICLE_WEIGHT`]).
             let whole = evidence.get(article_id.as_str()).copied().unwrap_or(0.0);
-            let bm25 = bm25 * held * (1.0 + ARTICLE_WEIGHT * whole);
+            let bm25 = bm25 * held * (1.0 + tune("AW", ARTICLE_WEIGHT) * whole);
             let mut score = bm25 / (bm25 + norm);
             if req.near_article.as_deref() == Some(article_id.as_str()) {
                 score = (score * NEAR_ARTICLE_BOOST).min(1.0);
@@ -368,6 +384,8 @@ impl Engine {
                     heading,
                     anchor: (!anchor.is_empty()).then_some(anchor),
                     text: body,
+                    excerpt,
+                    tags,
                     category_id: category,
                     section_id: (section != NO_SECTION && !section.is_empty()).then_some(section),
                     // Three decimals, as clients compare them against `scoreThreshold`.

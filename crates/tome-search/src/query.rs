@@ -158,6 +158,7 @@ pub(crate) fn weighted_fields(f: &Fields, kind: Kind) -> Vec<(Field, f32)> {
         Kind::Passage => vec![
             (f.title, 1.1),
             (f.heading, 1.3),
+            (f.excerpt, 1.0),
             (f.tags, 1.0),
             (f.body, 1.0),
         ],

@@ -20,7 +20,9 @@ use crate::tokenizer::WordTokenizer;
 /// 3: articles are also indexed as passages (one per heading), with `heading` and `anchor`.
 /// 4: option-letter marks are read through (`e[x]ecute` is one word, [`WordTokenizer`]), and a
 /// passage's heading trail leaves out a first heading that repeats the article's title.
-pub const SCHEMA_VERSION: u64 = 4;
+/// 5: a passage holds its article's excerpt, and tags are stored (the assistant reads both as
+/// words of the page).
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// Name of the stemming analyzer.
 pub const EN: &str = "tome_en";
@@ -112,7 +114,7 @@ impl Fields {
             tag: b.add_text_field("tag", STRING),
             title: b.add_text_field("title", text(true)),
             excerpt: b.add_text_field("excerpt", text(true)),
-            tags: b.add_text_field("tags", text(false)),
+            tags: b.add_text_field("tags", text(true)),
             body: b.add_text_field("body", text(true)),
             question: b.add_text_field("question", text(true)),
             answer: b.add_text_field("answer", text(true)),

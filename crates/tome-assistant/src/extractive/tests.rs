@@ -27,6 +27,7 @@ fn passage(
         heading: heading.into(),
         url,
         text: text.into(),
+        about: String::new(),
         score,
     }
 }

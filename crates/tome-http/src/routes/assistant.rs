@@ -478,6 +478,11 @@ impl Job {
                 heading: h.heading.clone(),
                 url: passage_url(&root, h),
                 text: h.text.clone(),
+                about: std::iter::once(h.excerpt.as_str())
+                    .chain(h.tags.iter().map(String::as_str))
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
                 score: h.score,
             })
             .collect())
