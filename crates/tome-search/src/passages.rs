@@ -83,7 +83,6 @@ fn text(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
 
 /// Articles whose relevance as a whole lends weight to their passages ([`ARTICLE_WEIGHT`]).
 const EVIDENCE_ARTICLES: usize = 10;
-fn tune(k: &str, d: f32) -> f32 { std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d) }
 /// Factor on a passage's BM25 for its article's relevance as a whole: 1 + this × the article's
 /// share of the best article's score. A page whose several sections hold the question's words
 /// answers it better than a stray section of another page that holds them all.
@@ -171,7 +170,7 @@ impl Engine {
         let stats = ScopedStats { scope, searcher };
         let mut hits = searcher.search_with_statistics_provider(
             &plan.all,
-            &TopDocs::with_limit(tune("EA", EVIDENCE_ARTICLES as f32) as usize).order_by_score(),
+            &TopDocs::with_limit(EVIDENCE_ARTICLES).order_by_score(),
             &stats,
         )?;
         if hits.len() < EVIDENCE_ARTICLES
@@ -370,7 +369,7 @@ impl Engine {
             // An article that holds the question as a whole lends its passages part of its
             // relevance (its share of the best article's score, [`ARTICLE_WEIGHT`]).
             let whole = evidence.get(article_id.as_str()).copied().unwrap_or(0.0);
-            let bm25 = bm25 * held * (1.0 + tune("AW", ARTICLE_WEIGHT) * whole);
+            let bm25 = bm25 * held * (1.0 + ARTICLE_WEIGHT * whole);
             let mut score = bm25 / (bm25 + norm);
             if req.near_article.as_deref() == Some(article_id.as_str()) {
                 score = (score * NEAR_ARTICLE_BOOST).min(1.0);

@@ -154,11 +154,12 @@ pub(crate) fn weighted_fields(f: &Fields, kind: Kind) -> Vec<(Field, f32)> {
         ],
         Kind::Faq => vec![(f.question, 1.5), (f.answer, 1.0)],
         // A passage's heading says what it is about more precisely than the article's title,
-        // which all the article's passages share.
+        // which all the article's passages share; the article's excerpt, which they share too,
+        // says it in more words, each weighing less.
         Kind::Passage => vec![
             (f.title, 1.1),
             (f.heading, 1.3),
-            (f.excerpt, 1.0),
+            (f.excerpt, 0.5),
             (f.tags, 1.0),
             (f.body, 1.0),
         ],
