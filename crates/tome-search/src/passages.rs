@@ -595,6 +595,64 @@ mod tests {
         assert_eq!(hits[0].heading, "");
     }
 
+    fn commit(engine: &Engine, docs: &[IndexDoc]) {
+        engine.upsert(docs).unwrap();
+        engine
+            .commit(&Position {
+                feed_id: "feed".into(),
+                seq: 1,
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn an_article_whose_sections_hold_the_question_lends_its_passages_weight() {
+        // Both opening passages hold the question alike (and the older article wins ties);
+        // the newer article's other sections hold its words too.
+        let (engine, _) = Engine::open(None).unwrap();
+        commit(
+            &engine,
+            &[
+                article("kba_a", "Alpha", "Configure the widget colour.\n"),
+                article(
+                    "kba_bbb",
+                    "Beta",
+                    "Configure the widget colour.\n\n## Widget\n\nThe widget is a box.\n\n\
+                     ## Colour\n\nPick a colour.\n",
+                ),
+            ],
+        );
+        let hits = search(&engine, "configure widget colour");
+        assert_eq!(hits[0].article_id, "kba_bbb", "{hits:#?}");
+        assert_eq!(hits[0].heading, "");
+        let alpha = hits.iter().position(|h| h.article_id == "kba_a");
+        assert!(alpha.is_some_and(|i| i > 0), "{hits:#?}");
+        assert!(hits[0].score > hits[alpha.unwrap()].score);
+    }
+
+    #[test]
+    fn a_passage_holds_its_article_s_excerpt_and_tags() {
+        let (engine, _) = Engine::open(None).unwrap();
+        let mut redirects = article(
+            "kba_redirects",
+            "Redirects",
+            "Add a `redirects` array to docs.json.\n\n## Wildcards\n\nMatch many paths at once.\n",
+        );
+        if let IndexContent::Article(a) = &mut redirects.content {
+            a.excerpt = Some("Keep old links working after you move pages.".into());
+            a.tags = vec!["broken links".into()];
+        }
+        commit(&engine, &[redirects, article("kba_other", "Other", "Nothing here.\n")]);
+        let hits = search(&engine, "old links");
+        assert_eq!(hits.len(), 2, "every passage of the page: {hits:#?}");
+        assert!(hits.iter().all(|h| h.article_id == "kba_redirects"));
+        assert_eq!(
+            hits[0].excerpt,
+            "Keep old links working after you move pages."
+        );
+        assert_eq!(hits[0].tags, ["broken links"]);
+    }
+
     #[test]
     fn coverage_counts_each_word_once_by_its_idf() {
         let words = vec![

@@ -29,17 +29,17 @@ use serde_json::{Value, json};
 use support::{Server, cli_json, http, project_with_key};
 
 /// The goal for the share of answerable questions whose expected page is cited. The
-/// offline answerer does not reach it (72.8% measured, 67 of 92, see docs/assistant.md,
-/// "Relevance threshold"): it is printed with the result, and [`MIN_HIT_RATE`] guards what is
-/// reached.
+/// offline answerer falls one question short of it (79.3% measured, 73 of 92, see
+/// docs/assistant.md, "Relevance threshold"): it is printed with the result, and
+/// [`MIN_HIT_RATE`] guards what is reached.
 const GOAL_HIT_RATE: f64 = 0.80;
 /// Least share of answerable questions whose expected page must be cited: the measured level
-/// (72.8%, 67 of 92) less a couple of questions (65 of 92 pass), so that a change that loses
+/// (79.3%, 73 of 92) less a couple of questions (71 of 92 pass), so that a change that loses
 /// answers fails here.
-const MIN_HIT_RATE: f64 = 0.70;
-/// Least share of answerable questions that must be `answered`: 91.3% (84 of 92) measured, less
-/// a couple of questions (82 of 92 pass).
-const MIN_ANSWERED: f64 = 0.89;
+const MIN_HIT_RATE: f64 = 0.77;
+/// Least share of answerable questions that must be `answered`: 97.8% (90 of 92) measured, less
+/// a couple of questions (88 of 92 pass).
+const MIN_ANSWERED: f64 = 0.95;
 
 fn corpora() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora")

@@ -672,3 +672,28 @@ fn a_follow_up_s_context_counts_toward_the_words_needed() {
         answer.text
     );
 }
+
+#[test]
+fn a_page_s_excerpt_and_tags_count_as_its_words_but_are_never_quoted() {
+    // The Accordions page never says "collapsible" or "FAQ" in its text; its author's excerpt
+    // and tags do.
+    let mut accordions = passage(
+        "accordions",
+        "Accordions",
+        "",
+        "",
+        "Use accordions to organize information. Users can expand and collapse each section.",
+        0.6,
+    );
+    let question = "collapsible FAQ sections";
+    assert_eq!(
+        ask(question, std::slice::from_ref(&accordions)).resolution,
+        Resolution::Unanswered
+    );
+    accordions.about = "Show and hide content sections.\ncollapsible content\nFAQ".into();
+    let answer = ask(question, std::slice::from_ref(&accordions));
+    assert_eq!(answer.resolution, Resolution::Answered, "{}", answer.text);
+    assert_eq!(answer.sources.len(), 1);
+    assert!(answer.text.contains("expand and collapse"), "{}", answer.text);
+    assert!(!answer.text.contains("Show and hide"), "{}", answer.text);
+}
