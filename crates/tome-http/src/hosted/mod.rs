@@ -16,7 +16,7 @@ mod layout;
 mod pages;
 mod seo;
 mod site;
-mod templates;
+pub mod templates;
 pub(crate) mod view;
 
 use std::sync::Arc;
