@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
             get(auth::sign_in_page).post(auth::sign_in),
         )
         .route("/dashboard/sign-out", post(auth::sign_out))
+        .merge(pages::content::routes())
         .route("/dashboard/assets/{file}", get(assets::serve))
         .route("/dashboard/{*rest}", any(not_found))
 }

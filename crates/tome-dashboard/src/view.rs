@@ -23,6 +23,33 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("overview.html", include_str!("../templates/overview.html")),
     ("error.html", include_str!("../templates/error.html")),
+    (
+        "content_tree.html",
+        include_str!("../templates/content_tree.html"),
+    ),
+    (
+        "content_articles.html",
+        include_str!("../templates/content_articles.html"),
+    ),
+    (
+        "category_form.html",
+        include_str!("../templates/category_form.html"),
+    ),
+    (
+        "section_form.html",
+        include_str!("../templates/section_form.html"),
+    ),
+    (
+        "confirm_delete.html",
+        include_str!("../templates/confirm_delete.html"),
+    ),
+    (
+        "article_form.html",
+        include_str!("../templates/article_form.html"),
+    ),
+    ("faqs.html", include_str!("../templates/faqs.html")),
+    ("faq_form.html", include_str!("../templates/faq_form.html")),
+    ("search.html", include_str!("../templates/search.html")),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -4,6 +4,7 @@
 //! pagination links, and the KB a page is about.
 
 pub mod auth;
+pub mod content;
 pub mod overview;
 
 use std::collections::BTreeMap;
