@@ -169,7 +169,9 @@ async fn categories_and_sections_are_created_edited_moved_and_deleted() {
     assert_eq!(cats.len(), 2);
     b.visit(&format!("/dashboard/kb/{kb}"))
         .await
-        .assert_contains("Category created.");
+        .assert_contains("Category created.")
+        .assert_contains("aria-label=\"Move First down\"")
+        .assert_contains("aria-label=\"Move Second up\"");
 
     // Both were created with sort order 0; Down on the first renumbers them.
     b.submit(
