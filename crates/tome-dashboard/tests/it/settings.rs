@@ -17,7 +17,11 @@ const XSS: &str = "<script>alert(1)</script>";
 fn text_of(page: &Page, id: &str) -> String {
     let marker = format!("id=\"{id}\">");
     let at = page.text.find(&marker).expect("element on the page") + marker.len();
-    page.text[at..].split('<').next().unwrap_or_default().to_string()
+    page.text[at..]
+        .split('<')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Creates a KB through the dashboard form; returns its ID and the site key shown once.
@@ -87,8 +91,7 @@ async fn kbs_list_create_settings_and_typed_delete() {
             &[("title", "T"), ("slug", "Not A Slug"), ("theme", "minimal")],
         )
         .await;
-    page.assert_status(422)
-        .assert_contains("id=\"slug-error\"");
+    page.assert_status(422).assert_contains("id=\"slug-error\"");
 
     let (id, _) = create_kb(&mut b, "help", true).await;
     let list = b.visit("/dashboard/kbs").await;
@@ -303,15 +306,17 @@ async fn api_keys_are_shown_once_and_revoking_your_own_ends_the_session() {
         .await
         .assert_status(200)
         .assert_contains("This session's key");
-    let created = b
-        .submit("/dashboard/keys", &[("kind", "assistant")])
-        .await;
+    let created = b.submit("/dashboard/keys", &[("kind", "assistant")]).await;
     created.assert_status(200).assert_contains("Shown once");
     let plaintext = text_of(&created, "new-api-key");
     assert!(plaintext.starts_with("tome_dsc_"), "{plaintext}");
     let list = b.visit("/dashboard/keys").await;
     assert!(!list.text.contains(&plaintext), "never shown again");
-    let keys = app.store.list_api_keys(&app.project_id).await.expect("keys");
+    let keys = app
+        .store
+        .list_api_keys(&app.project_id)
+        .await
+        .expect("keys");
     assert_eq!(keys.len(), 2);
     b.submit("/dashboard/keys", &[("kind", "root")])
         .await
@@ -389,7 +394,10 @@ async fn allowed_domains_save_one_a_line_and_errors_name_the_line() {
         .assert_contains("Domain 2")
         .assert_contains("&lt;b&gt;bad");
     let p = app.api(Method::GET, "/v1/project", None).await.json();
-    assert_eq!(p["data"]["allowed_domains"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        p["data"]["allowed_domains"].as_array().map(Vec::len),
+        Some(2)
+    );
 }
 
 #[tokio::test]
@@ -405,7 +413,11 @@ async fn sources_keep_secrets_write_only_and_update_now_queues_a_dashboard_updat
         .assert_contains("No updates yet");
     b.submit(
         &source,
-        &[("type", "git"), ("url", "ftp://example.com/x"), ("format", "auto")],
+        &[
+            ("type", "git"),
+            ("url", "ftp://example.com/x"),
+            ("format", "auto"),
+        ],
     )
     .await
     .assert_status(422)
@@ -466,7 +478,10 @@ async fn sources_keep_secrets_write_only_and_update_now_queues_a_dashboard_updat
     );
     let update = b.visit(&location).await;
     update.assert_status(200).assert_contains("dashboard");
-    let updates = app.api(Method::GET, "/v1/project/updates", None).await.json();
+    let updates = app
+        .api(Method::GET, "/v1/project/updates", None)
+        .await
+        .json();
     assert_eq!(updates["data"][0]["source"], "dashboard");
     b.visit(&source)
         .await
@@ -534,7 +549,9 @@ async fn assistant_conversations_list_and_transcript_escape_what_readers_typed()
         .assert_contains("How do I &lt;script&gt;")
         .assert_contains("badge-answered");
     assert!(!list.text.contains(XSS));
-    let transcript = b.visit(&format!("/dashboard/assistant/{}", thread.id)).await;
+    let transcript = b
+        .visit(&format!("/dashboard/assistant/{}", thread.id))
+        .await;
     transcript
         .assert_status(200)
         .assert_contains("<strong>Settings</strong>")
