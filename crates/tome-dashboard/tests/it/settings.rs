@@ -636,3 +636,30 @@ async fn other_projects_ids_are_404_and_posts_without_the_token_change_nothing()
         .json();
     assert_eq!(kb["data"]["title"], "Help");
 }
+
+#[tokio::test]
+async fn the_key_list_is_paginated() {
+    let app = TestApp::new().await;
+    for _ in 0..29 {
+        app.new_key(&app.project_id, KeyKind::Assistant).await;
+    }
+    let mut b = app.signed_in().await;
+    let first = b.visit("/dashboard/keys").await;
+    first.assert_status(200).assert_contains("rel=\"next\"");
+    assert_eq!(first.text.matches("<td><code>").count(), 25);
+    let at = first
+        .text
+        .find("/dashboard/keys?cursor=")
+        .expect("next link");
+    let next: String = first.text[at..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .into();
+    let second = b.visit(&next.replace("&amp;", "&")).await;
+    second.assert_status(200).assert_contains("rel=\"prev\"");
+    assert_eq!(second.text.matches("<td><code>").count(), 5);
+    b.visit("/dashboard/keys?cursor=forged")
+        .await
+        .assert_status(400);
+}
