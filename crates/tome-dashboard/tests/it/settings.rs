@@ -8,6 +8,8 @@ use axum::http::{Method, Request};
 use serde_json::json;
 use tome_core::assistant::{NewExchange, Resolution, ResponseType, SourceRef};
 use tome_core::keys::KeyKind;
+use tome_core::source::{CommitInfo, FilesChanged, UpdateReport};
+use tome_store::UpdateClaim;
 
 use crate::support::{Browser, Page, TestApp};
 
@@ -483,6 +485,46 @@ async fn sources_keep_secrets_write_only_and_update_now_queues_a_dashboard_updat
         .await
         .json();
     assert_eq!(updates["data"][0]["source"], "dashboard");
+    // A finished update shows its commit, files changed and logs, escaped.
+    let update_id = location.rsplit('/').next().unwrap_or_default().to_string();
+    let claimed = app
+        .store
+        .claim_update("test-node", 60_000, UpdateClaim::Job(&update_id))
+        .await
+        .expect("claim")
+        .expect("the job");
+    assert_eq!(claimed.job.id, update_id);
+    let report = UpdateReport {
+        summary: "Could not read docs/<b>.md".into(),
+        logs: vec!["fetching".into(), format!("error in {XSS}")],
+        author: Some("Ann <ann@example.com>".into()),
+        commit: Some(CommitInfo {
+            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+            ref_name: "refs/heads/main".into(),
+            message: "Add guides".into(),
+            files_changed: FilesChanged {
+                added: vec!["guides/new.md".into()],
+                modified: vec!["index.md".into()],
+                removed: vec![],
+            },
+        }),
+    };
+    assert!(
+        app.store
+            .fail_update(&update_id, "test-node", &report)
+            .await
+            .expect("fail")
+    );
+    let page = b.visit(&location).await;
+    page.assert_status(200)
+        .assert_contains("badge-failure")
+        .assert_contains("0123456789abcdef")
+        .assert_contains("guides/new.md")
+        .assert_contains("Added (1)")
+        .assert_contains("Removed (0)")
+        .assert_contains("error in &lt;script&gt;")
+        .assert_contains("Ann &lt;ann@example.com&gt;");
+    assert!(!page.text.contains(XSS));
     b.visit(&source)
         .await
         .assert_contains(location.rsplit('/').next().unwrap_or_default());
