@@ -424,6 +424,15 @@ async fn sources_keep_secrets_write_only_and_update_now_queues_a_dashboard_updat
     .await
     .assert_status(422)
     .assert_contains("id=\"url-error\"");
+    // Folder sources are off on this server: the refusal is shown though the form has no
+    // control for the type.
+    b.submit(
+        &source,
+        &[("type", "folder"), ("url", "/srv/docs"), ("format", "auto")],
+    )
+    .await
+    .assert_status(422)
+    .assert_contains("folder sources are disabled");
     let secret = "s3cret-token-value-123";
     b.submit(
         &source,
