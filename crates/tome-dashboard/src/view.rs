@@ -54,6 +54,29 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("faqs.html", include_str!("../templates/faqs.html")),
     ("faq_form.html", include_str!("../templates/faq_form.html")),
     ("search.html", include_str!("../templates/search.html")),
+    ("kbs.html", include_str!("../templates/kbs.html")),
+    ("kb_form.html", include_str!("../templates/kb_form.html")),
+    (
+        "kb_delete.html",
+        include_str!("../templates/kb_delete.html"),
+    ),
+    (
+        "preview_refused.html",
+        include_str!("../templates/preview_refused.html"),
+    ),
+    ("site_key.html", include_str!("../templates/site_key.html")),
+    ("keys.html", include_str!("../templates/keys.html")),
+    ("project.html", include_str!("../templates/project.html")),
+    ("source.html", include_str!("../templates/source.html")),
+    ("update.html", include_str!("../templates/update.html")),
+    (
+        "conversations.html",
+        include_str!("../templates/conversations.html"),
+    ),
+    (
+        "conversation.html",
+        include_str!("../templates/conversation.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
