@@ -49,36 +49,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ApiError::bad_request("Could not read the request body.")
             }
         })?;
-        let mut value: serde_json::Value = serde_json::from_slice(&bytes)
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}.")))?;
-        integral_numbers_as_integers(&mut value);
         if !value.is_object() {
             return Err(ApiError::bad_request(
                 "The request body must be a JSON object.",
             ));
         }
-        serde_path_to_error::deserialize(value)
-            .map(ApiJson)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let message = e.into_inner().to_string();
-                // serde reports unknown fields at the enclosing object; name the field itself.
-                if let Some(name) = message
-                    .strip_prefix("unknown field `")
-                    .and_then(|rest| rest.split('`').next())
-                {
-                    let field = if path == "." {
-                        name.to_string()
-                    } else if path == name || path.ends_with(&format!(".{name}")) {
-                        path
-                    } else {
-                        format!("{path}.{name}")
-                    };
-                    return ApiError::validation(field, "is not a known field");
-                }
-                ApiError::validation(if path == "." { String::new() } else { path }, message)
-            })
+        from_value(value).map(ApiJson)
     }
+}
+
+/// Reads a request body's JSON object as `T` exactly as [`ApiJson`] does — whole numbers as
+/// integers, a field of the wrong type or an unknown field a 422 naming it — for callers that
+/// build the object themselves (the dashboard's forms).
+pub fn from_value<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ApiError> {
+    integral_numbers_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        // serde reports unknown fields at the enclosing object; name the field itself.
+        if let Some(name) = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            let field = if path == "." {
+                name.to_string()
+            } else if path == name || path.ends_with(&format!(".{name}")) {
+                path
+            } else {
+                format!("{path}.{name}")
+            };
+            return ApiError::validation(field, "is not a known field");
+        }
+        ApiError::validation(if path == "." { String::new() } else { path }, message)
+    })
 }
 
 /// JSON has one number type: `200.0` and `2e2` are the integer 200 (JSON Schema's `integer`

@@ -28,8 +28,12 @@ pub struct DashboardSession {
 pub trait SessionStore: Send + Sync {
     /// Stores a new session for `key_id` (its project is the key's). `NotFound(ApiKey)` when the
     /// key does not exist.
-    async fn create_session(&self, id_hash: &str, key_id: &str, now: i64)
-    -> Result<DashboardSession>;
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<DashboardSession>;
     /// The session and the key it belongs to (revoked or not: the caller decides), if stored.
     async fn find_session(&self, id_hash: &str) -> Result<Option<(DashboardSession, ApiKey)>>;
     /// Records that the session was used at `now`.

@@ -316,8 +316,8 @@ pub async fn run(db: DbArgs, args: ServeArgs) -> Result<()> {
         runner.spawn();
         state = state.with_runner(runner);
     }
-    let mcp = tome_mcp::routes(&state);
-    let app = tome_http::service_with(state, mcp);
+    let extra = tome_mcp::routes(&state).merge(tome_dashboard::routes());
+    let app = tome_http::service_with(state, extra);
 
     // Before the port accepts anything: a SIGTERM sent the moment it does is a graceful shutdown,
     // not the signal's default (an abrupt exit).

@@ -79,7 +79,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// minijinja's HTML escaping also escapes `/`, which is not needed inside quoted attributes or
 /// text and makes every URL unreadable; this escapes exactly `& < > " '`.
-fn format_value(
+pub fn format_value(
     out: &mut minijinja::Output<'_>,
     state: &minijinja::State<'_, '_>,
     value: &minijinja::Value,
