@@ -316,7 +316,10 @@ impl Engine {
                 })
                 .collect();
             let within = BooleanQuery::new(vec![
-                (Occur::Must, plan.any.as_ref().unwrap_or(&plan.all).box_clone()),
+                (
+                    Occur::Must,
+                    plan.any.as_ref().unwrap_or(&plan.all).box_clone(),
+                ),
                 (
                     Occur::Must,
                     Box::new(ConstScoreQuery::new(
@@ -642,7 +645,10 @@ mod tests {
             a.excerpt = Some("Keep old links working after you move pages.".into());
             a.tags = vec!["broken links".into()];
         }
-        commit(&engine, &[redirects, article("kba_other", "Other", "Nothing here.\n")]);
+        commit(
+            &engine,
+            &[redirects, article("kba_other", "Other", "Nothing here.\n")],
+        );
         let hits = search(&engine, "old links");
         assert_eq!(hits.len(), 2, "every passage of the page: {hits:#?}");
         assert!(hits.iter().all(|h| h.article_id == "kba_redirects"));

@@ -466,9 +466,7 @@ pub(crate) fn plan(
                 }
                 marks.extend(stems.iter().cloned());
                 cover.extend(stems.iter().cloned());
-                if question
-                    && let Some(field) = norm_field
-                {
+                if question && let Some(field) = norm_field {
                     for s in &stems {
                         let df = scope.count(searcher, &Term::from_field_text(field, s), None)?;
                         norm += idf(df, scope.num_docs);
@@ -505,8 +503,7 @@ pub(crate) fn plan(
                 // Stop words are optional and short: looking for their neighbours would spend the
                 // budget of expanded words before the content words late in a long question.
                 let stop_word = STOP_WORDS.contains(&plain.as_str())
-                    || (question
-                        && QUESTION_FILLER.binary_search(&plain.as_str()).is_ok());
+                    || (question && QUESTION_FILLER.binary_search(&plain.as_str()).is_ok());
                 if expanded_words < MAX_EXPANDED_WORDS
                     && (last || (!stop_word && max_typos(&plain, true) > 0))
                 {

@@ -694,6 +694,10 @@ fn a_page_s_excerpt_and_tags_count_as_its_words_but_are_never_quoted() {
     let answer = ask(question, std::slice::from_ref(&accordions));
     assert_eq!(answer.resolution, Resolution::Answered, "{}", answer.text);
     assert_eq!(answer.sources.len(), 1);
-    assert!(answer.text.contains("expand and collapse"), "{}", answer.text);
+    assert!(
+        answer.text.contains("expand and collapse"),
+        "{}",
+        answer.text
+    );
     assert!(!answer.text.contains("Show and hide"), "{}", answer.text);
 }
