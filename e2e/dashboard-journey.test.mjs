@@ -1,0 +1,264 @@
+// A new user's journey through the dashboard, in Chromium against a real `tome serve` (SQLite,
+// and PostgreSQL when TOME_TEST_DATABASE_URL is set): sign in with the key the server printed →
+// create a KB → category → section → write an article with the preview → publish → see it on the
+// hosted page and in the public API (site key + allowed origin) → reorder → archive → rotate the
+// site key (the old one stops working) → create and revoke an API key → sign out (the back button
+// shows nothing private). Every form is also sent once with a value the server refuses, and its
+// message must appear next to the field (the element the control's aria-describedby names).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  BACKENDS, fieldError, fill, flash, launchBrowser, publicApi, signIn, startDashboard, submit, watch,
+} from './dashboard-support.mjs';
+
+const TOO_LONG = 'x'.repeat(256);
+const LENGTH_ERROR = /at most \d+ characters/;
+const ORIGIN = 'https://app.acme.example';
+
+/** The form holding control `name` on `page`. */
+const formOf = (page, name) => page.locator('form', { has: page.locator(`[name="${name}"]`) }).first();
+
+/** Submits the form holding control `name` with its (first, or `label`led) submit button. */
+async function send(page, name, label) {
+  const form = formOf(page, name);
+  const button = label
+    ? form.getByRole('button', { name: label }).first()
+    : form.locator('button[type=submit], button:not([type])').first();
+  await Promise.all([page.waitForNavigation(), button.click()]);
+}
+
+/** Clicks the one-button action form posting to a URL ending in `suffix`. */
+async function act(page, suffix) {
+  const button = page.locator(`form[action$="${suffix}"] button`).first();
+  assert.ok(await button.count(), `no action form for …${suffix} on ${page.url()}`);
+  await Promise.all([page.waitForNavigation(), button.click()]);
+}
+
+for (const backend of BACKENDS) {
+  describe(`dashboard journey (${backend})`, () => {
+    let tome;
+    let browser;
+    before(async () => {
+      tome = await startDashboard(backend);
+      browser = await launchBrowser();
+    });
+    after(async () => {
+      await browser?.close();
+      await tome?.stop();
+    });
+
+    test('a new user signs in, builds a help centre, publishes, rotates, and signs out', { timeout: 180_000 }, async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const seen = watch(page, { acceptConfirms: true });
+      const api = publicApi(tome, ORIGIN);
+      const base = tome.url;
+
+      // Sign in with the key `tome serve` printed; the overview's empty state leads on.
+      await signIn(page, tome);
+      assert.match(await flash(page), /signed in/i);
+      await Promise.all([
+        page.waitForNavigation(),
+        page.getByRole('link', { name: /create your first knowledge base/i }).click(),
+      ]);
+      assert.equal(new URL(page.url()).pathname, '/dashboard/kbs/new');
+
+      // A knowledge base: refused once (title too long, kept in the field), then made.
+      await fill(page, { title: TOO_LONG, slug: 'acme-help' });
+      await send(page, 'slug');
+      assert.match(await fieldError(page, 'title'), LENGTH_ERROR);
+      assert.equal(await page.locator('[name=title]').inputValue(), TOO_LONG, 'the input is kept');
+      await fill(page, { title: 'Acme Help', slug: 'acme-help', is_public: true });
+      await send(page, 'slug');
+      assert.match(await flash(page), /created|saved/i);
+      const kb = (await tome.call('GET', '/v1/kb')).find((k) => k.slug === 'acme-help');
+      assert.ok(kb, 'the KB exists');
+      assert.equal(kb.title, 'Acme Help');
+      assert.equal(kb.is_public, true);
+      const kbPath = `/dashboard/kb/${kb.id}`;
+
+      // Settings: a too-long title is refused next to its field.
+      await page.goto(`${base}${kbPath}/settings`);
+      await fill(page, { title: TOO_LONG });
+      await send(page, 'title');
+      assert.match(await fieldError(page, 'title'), LENGTH_ERROR);
+      assert.equal((await tome.call('GET', `/v1/kb/${kb.id}`)).title, 'Acme Help', 'nothing saved');
+
+      // Two categories (the second is moved up later).
+      const categories = [];
+      for (const name of ['Getting started', 'Billing']) {
+        await page.goto(`${base}${kbPath}/categories/new`);
+        if (!categories.length) {
+          await fill(page, { name: TOO_LONG });
+          await send(page, 'name');
+          assert.match(await fieldError(page, 'name'), LENGTH_ERROR);
+        }
+        await fill(page, { name });
+        await send(page, 'name');
+        assert.match(await flash(page), /created|saved/i);
+        const list = await tome.call('GET', `/v1/kb/${kb.id}/categories`);
+        const made = list.find((c) => c.name === name);
+        assert.ok(made, `category ${name}`);
+        categories.push(made);
+      }
+      const [start, billing] = categories;
+
+      // A section in the first category.
+      await page.goto(`${base}${kbPath}/sections/new?category_id=${start.id}`);
+      await fill(page, { name: TOO_LONG });
+      await send(page, 'name');
+      assert.match(await fieldError(page, 'name'), LENGTH_ERROR);
+      await fill(page, { name: 'Basics' });
+      await send(page, 'name');
+      const sections = await tome.call('GET', `/v1/kb/${kb.id}/sections?category_id=${start.id}`);
+      const section = sections.find((s) => s.name === 'Basics');
+      assert.ok(section, 'the section exists');
+      assert.equal(section.category_id, start.id);
+
+      // An article, written with the preview: Markdown rendered by Tome's renderer.
+      await page.goto(`${base}${kbPath}/articles/new?category_id=${start.id}&section_id=${section.id}`);
+      const body = '## Install the app\n\nRun the **installer** and follow the steps.\n\n- first\n- second\n';
+      await fill(page, { title: TOO_LONG, body });
+      await send(page, 'title');
+      assert.match(await fieldError(page, 'title'), LENGTH_ERROR);
+      assert.equal(await page.locator('[name=body]').inputValue(), body, 'the body is kept');
+      await fill(page, { title: 'Install Acme', excerpt: 'How to install Acme.', body });
+      const preview = page.getByRole('button', { name: /preview/i }).first();
+      await preview.click();
+      // With JavaScript the preview arrives by fetch; without, the editor comes back with it.
+      const strong = page.locator('strong', { hasText: 'installer' }).first();
+      await strong.waitFor({ state: 'visible', timeout: 10_000 });
+      const heading = page.locator('h2', { hasText: 'Install the app' }).first();
+      assert.ok(await heading.isVisible(), 'the preview shows the heading rendered');
+      assert.equal(await page.locator('li', { hasText: 'second' }).count() > 0, true, 'and the list');
+      assert.equal(await page.locator('[name=title]').inputValue(), 'Install Acme', 'the title survives the preview');
+      await send(page, 'title', /save|create/i);
+      assert.match(await flash(page), /saved|created/i);
+      let articles = await tome.call('GET', `/v1/kb/${kb.id}/articles?category_id=${start.id}`);
+      const article = articles.find((a) => a.title === 'Install Acme');
+      assert.ok(article, 'the article exists');
+      assert.equal(article.status, 'draft');
+      assert.equal(article.section_id, section.id);
+      const editor = `${kbPath}/articles/${article.id}`;
+      assert.equal(new URL(page.url()).pathname, editor, 'saving lands in the editor');
+
+      // Publish, then the hosted page and the public API show it.
+      await act(page, `/articles/${article.id}/publish`);
+      assert.match(await flash(page), /published/i);
+      assert.equal((await tome.call('GET', `/v1/kb/${kb.id}/articles/${article.id}`)).status, 'published');
+      const hosted = await context.newPage();
+      await hosted.goto(`${base}/hc/acme-help/articles/${article.id}`);
+      assert.match(await hosted.locator('h1').first().innerText(), /Install Acme/);
+      assert.ok(await hosted.locator('strong', { hasText: 'installer' }).first().isVisible());
+      await hosted.close();
+
+      // The site key (read from its page) and the allowed origin (set on the project page).
+      await page.goto(`${base}/dashboard/project`);
+      await fill(page, { allowed_domains: 'https://bad.example/path' });
+      await send(page, 'allowed_domains');
+      assert.match(await fieldError(page, 'allowed_domains'), /bare host name/);
+      await fill(page, { allowed_domains: new URL(ORIGIN).host });
+      await send(page, 'allowed_domains');
+      assert.deepEqual((await tome.call('GET', '/v1/project')).allowed_domains, [new URL(ORIGIN).host]);
+      await page.goto(`${base}${kbPath}/site-key`);
+      const oldKey = /psk_[0-9A-Za-z]+/.exec(await page.locator('main').innerText())?.[0];
+      assert.ok(oldKey, 'the site key is shown');
+      assert.equal(oldKey, kb.site_key);
+      let r = await api(`/acme-help/articles/${article.id}`, oldKey);
+      assert.equal(r.status, 200, await r.clone().text());
+      assert.equal((await r.json()).data.title, 'Install Acme');
+
+      // Site-key rate limit: a refused value is shown next to its field.
+      await fill(page, { rate_limit: '-5' });
+      await send(page, 'rate_limit');
+      assert.ok((await fieldError(page, 'rate_limit')).length > 0);
+
+      // Reorder: Billing moves above Getting started on the content tree.
+      await page.goto(`${base}${kbPath}`);
+      const tree = await page.locator('main').innerText();
+      assert.ok(tree.indexOf('Getting started') < tree.indexOf('Billing'), 'created order first');
+      await act(page, `/categories/${billing.id}/move`);
+      const order = (await tome.call('GET', `/v1/kb/${kb.id}/categories`))
+        .sort((a, b) => a.sort_order - b.sort_order).map((c) => c.name);
+      assert.deepEqual(order, ['Billing', 'Getting started']);
+      const reordered = await page.locator('main').innerText();
+      assert.ok(reordered.indexOf('Billing') < reordered.indexOf('Getting started'), 'the tree shows the new order');
+
+      // Archive: gone from the public API.
+      await page.goto(`${base}${editor}`);
+      await act(page, `/articles/${article.id}/archive`);
+      assert.match(await flash(page), /archived/i);
+      articles = await tome.call('GET', `/v1/kb/${kb.id}/articles?category_id=${start.id}`);
+      assert.equal(articles.find((a) => a.id === article.id).status, 'archived');
+      r = await api(`/acme-help/articles/${article.id}`, oldKey);
+      assert.equal(r.status, 404);
+
+      // Rotate the site key: the old one stops working, the new one works.
+      await page.goto(`${base}${kbPath}/site-key`);
+      await act(page, '/site-key/rotate');
+      assert.match(await flash(page), /rotated|new site key/i);
+      const newKey = /psk_[0-9A-Za-z]+/.exec(await page.locator('main').innerText())?.[0];
+      assert.ok(newKey && newKey !== oldKey, 'a new key is shown');
+      assert.ok([401, 403].includes((await api('/acme-help/structure', oldKey)).status), 'the old key is refused');
+      assert.equal((await api('/acme-help/structure', newKey)).status, 200, 'the new key works');
+
+      // An API key: made (shown once), works, revoked, stops working.
+      await page.goto(`${base}/dashboard/keys`);
+      await fill(page, { kind: 'admin' });
+      await send(page, 'kind');
+      const shown = /\btome_[0-9A-Za-z]{38}\b/.exec(await page.locator('main').innerText())?.[0];
+      assert.ok(shown, 'the new key is shown once');
+      assert.notEqual(shown, tome.key);
+      const withKey = (key) => fetch(`${base}/v1/project`, { headers: { Authorization: `Bearer ${key}` } });
+      assert.equal((await withKey(shown)).status, 200);
+      await page.goto(`${base}/dashboard/keys`);
+      assert.ok(!(await page.content()).includes(shown), 'never shown again');
+      const prefix = shown.slice(0, 12);
+      const row = page.locator('tr', { hasText: prefix.slice(0, 9) }).first();
+      const revoke = row.locator('form[action$="/revoke"] button').first();
+      assert.ok(await revoke.count(), 'the new key has a Revoke button');
+      await Promise.all([page.waitForNavigation(), revoke.click()]);
+      assert.match(await flash(page), /revoked/i);
+      assert.equal((await withKey(shown)).status, 401);
+
+      // Sign out; the back button shows nothing private.
+      await page.goto(`${base}${kbPath}`);
+      await submit(page, 'Sign out');
+      assert.equal(new URL(page.url()).pathname, '/dashboard/sign-in');
+      await page.goBack();
+      await page.waitForLoadState();
+      const after = await page.locator('body').innerText();
+      for (const secret of ['Acme Help', 'Getting started', 'Install Acme', kb.id]) {
+        assert.ok(!after.includes(secret), `"${secret}" is shown after sign-out and Back (${page.url()})`);
+      }
+      assert.equal(new URL(page.url()).pathname, '/dashboard/sign-in', 'Back asks to sign in again');
+      assert.deepEqual(seen.dialogs, []);
+      assert.deepEqual(seen.errors, []);
+      await context.close();
+    });
+
+    test('FAQ and search forms show the server\'s refusals next to their fields', { timeout: 60_000 }, async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const seen = watch(page);
+      await signIn(page, tome);
+      const kb = await tome.call('POST', '/v1/kb', { title: 'FAQ KB', slug: 'faq-kb' });
+      const category = await tome.call('POST', `/v1/kb/${kb.id}/categories`, { name: 'General' });
+      await page.goto(`${tome.url}/dashboard/kb/${kb.id}/faqs/new?category_id=${category.id}`);
+      await fill(page, { question: TOO_LONG.repeat(4), answer: 'Yes.' });
+      await send(page, 'question');
+      assert.match(await fieldError(page, 'question'), LENGTH_ERROR);
+      await fill(page, { question: 'Can I export?', answer: 'Yes, as **Markdown**.' });
+      await send(page, 'question');
+      const faqs = await tome.call('GET', `/v1/kb/${kb.id}/faqs?category_id=${category.id}`);
+      assert.ok(faqs.some((f) => f.question === 'Can I export?'), 'the FAQ exists');
+      // The search tester finds the FAQ's category content by a query it accepts.
+      await page.goto(`${tome.url}/dashboard/kb/${kb.id}/search?${new URLSearchParams({ q: TOO_LONG.repeat(4) })}`);
+      assert.match(await fieldError(page, 'q'), /at most \d+ characters/);
+      assert.deepEqual(seen.dialogs, []);
+      assert.deepEqual(seen.errors, []);
+      await context.close();
+    });
+  });
+}
