@@ -164,6 +164,14 @@ pub trait SyncStore: Send + Sync {
     async fn get_update(&self, project_id: &str, update_id: &str) -> Result<UpdateJob>;
     /// Newest first.
     async fn list_updates(&self, project_id: &str, page: PageRequest) -> Result<Page<UpdateJob>>;
+    /// [`SyncStore::list_updates`] of one knowledge base (the dashboard's update history);
+    /// positions are the same, so a cursor's list name must tell the two apart.
+    async fn list_kb_updates(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<UpdateJob>>;
     /// The author and message of the newest successful update of the KB to commit `sha`, if any
     /// (only those columns are read: a no-change update asks this instead of reading the jobs
     /// with their logs).

@@ -44,8 +44,8 @@ fn inline_style(kb: &KnowledgeBase) -> Option<String> {
 /// style (by hash), images from here or HTTPS, and forms that submit here. No script at all,
 /// unless the page has the Ask box (`ask`): then scripts from this origin only — the one
 /// first-party asset, never an inline script or event handler — and requests back to it (the
-/// answer stream).
-fn csp(style: Option<&str>, embeddable: bool, ask: bool) -> HeaderValue {
+/// answer stream). `frame` is who may frame the page (`frame-ancestors`).
+fn csp(style: Option<&str>, frame: &str, ask: bool) -> HeaderValue {
     let style_src = match style {
         Some(css) => {
             let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css));
@@ -53,7 +53,6 @@ fn csp(style: Option<&str>, embeddable: bool, ask: bool) -> HeaderValue {
         }
         None => "'self'".to_string(),
     };
-    let frame = if embeddable { "*" } else { "'none'" };
     let script = if ask {
         "script-src 'self'; connect-src 'self'; "
     } else {
@@ -64,6 +63,16 @@ fn csp(style: Option<&str>, embeddable: bool, ask: bool) -> HeaderValue {
          form-action 'self'; base-uri 'none'; frame-ancestors {frame}"
     );
     HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
+}
+
+/// The policy of a dashboard theme preview of `kb`'s pages: the hosted page's own (the same
+/// inline style hash, the same script rule), except that this site's own pages may frame it.
+pub(crate) fn preview_csp(kb: &KnowledgeBase) -> HeaderValue {
+    csp(
+        inline_style(kb).as_deref(),
+        "'self'",
+        super::ask::enabled(kb),
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -161,7 +170,7 @@ pub(crate) fn html_page(
     let embeddable = site.tree.kb.theme == Theme::Bare;
     let csp = csp(
         sv.inline_style.as_deref(),
-        embeddable,
+        if embeddable { "*" } else { "'none'" },
         sv.ask_script.is_some(),
     );
     let ctx = context! {
@@ -261,7 +270,7 @@ fn standalone(assets_root: &str, status: StatusCode, heading: &str, message: &st
         status,
         body: CachedBody::shared(body.into_bytes()),
         content_type: HTML,
-        csp: csp(None, false, false),
+        csp: csp(None, "'none'", false),
         embeddable: false,
     }
 }
@@ -308,7 +317,7 @@ mod tests {
 
     #[test]
     fn csp_hashes_the_inline_style() {
-        let p = csp(Some("a{}"), false, false);
+        let p = csp(Some("a{}"), "'none'", false);
         let p = p.to_str().unwrap_or_default();
         assert!(p.contains("style-src 'self' 'sha256-"), "{p}");
         assert!(p.contains("frame-ancestors 'none'"));
@@ -319,7 +328,7 @@ mod tests {
 
     #[test]
     fn csp_allows_only_first_party_script_with_the_ask_box() {
-        let p = csp(Some("a{}"), false, true);
+        let p = csp(Some("a{}"), "'none'", true);
         let p = p.to_str().unwrap_or_default();
         assert!(p.starts_with("default-src 'none'; "), "{p}");
         assert!(p.contains("; script-src 'self'; "), "{p}");

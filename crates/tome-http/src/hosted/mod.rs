@@ -316,6 +316,50 @@ async fn ask_post(State(s): State<AppState>, req: Request) -> Response {
     ask::stream(s, kb, client_bucket(client), body).await
 }
 
+/// The home page of `kb` as it would look with its settings as given — theme, theme settings,
+/// custom CSS, title — without saving them: the dashboard's live theme preview. `kb` is the
+/// stored KB with the unsaved values applied; its content is the KB's published tree, public
+/// or not (the caller has checked that the KB is its session's). The page's policy is the
+/// hosted page's except `frame-ancestors 'self'`, so only this site's dashboard may frame it;
+/// it is never cached, here or in a browser.
+pub async fn preview_home(s: &AppState, kb: tome_core::model::KnowledgeBase) -> Response {
+    const ASSETS: &str = "/hc/_assets";
+    let generation = s.public.kb_generation(&kb.id);
+    let stored = match s.public.tree(s.store.as_ref(), &kb.id, generation).await {
+        Ok(tree) => tree,
+        Err(e) => return page_response(&layout::failure(&e, ASSETS), false),
+    };
+    let root = format!("/hc/{}", kb.slug);
+    let csp = layout::preview_csp(&kb);
+    let tree = PublishedTree {
+        kb,
+        categories: stored.categories.clone(),
+        sections: stored.sections.clone(),
+        articles: stored.articles.clone(),
+        faqs: stored.faqs.clone(),
+    };
+    let site = Site {
+        canonical_root: root.clone(),
+        tree: Arc::new(tree),
+        root,
+        assets_root: ASSETS,
+    };
+    let mut page = pages::home(&site);
+    page.csp = csp;
+    // The policy above says who may frame it; `X-Frame-Options` below says the same to browsers
+    // that only read that.
+    page.embeddable = true;
+    let mut resp = page_response(&page, false);
+    let h = resp.headers_mut();
+    h.remove(header::ETAG);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    resp
+}
+
 /// The public KB a slug names, with its published tree at the current generation.
 async fn resolve(
     s: &AppState,

@@ -43,7 +43,7 @@ pub(crate) async fn render(s: &AppState, site: &Site, rest: &str, uri: &Uri) -> 
     }
 }
 
-fn home(site: &Site) -> Page {
+pub(crate) fn home(site: &Site) -> Page {
     let kb = &site.tree.kb;
     let description = kb.description.clone().unwrap_or_default();
     let m = meta(site, "home", &kb.title, &description, "");

@@ -120,10 +120,30 @@ pub async fn put_source(
     Path(kb_id): Path<String>,
     ApiJson(input): ApiJson<SourceInput>,
 ) -> ApiResult<(StatusCode, axum::Json<Data<SourceResponse>>)> {
+    let (source, created) = set_source(&s, &auth.project_id, &kb_id, input).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        data(SourceResponse::new(source, &s.config.base_url)),
+    ))
+}
+
+/// Sets a KB's source from a request body (the API's `PUT` and the dashboard's form): returns
+/// the source and whether it was created.
+pub async fn set_source(
+    s: &AppState,
+    project_id: &str,
+    kb_id: &str,
+    input: SourceInput,
+) -> ApiResult<(Source, bool)> {
     let update = input.into_new_with(s.config.sync_allow_local, s.config.sync_allow_private)?;
     // Secrets omitted from the body are kept only while the repository stays the same: a token
     // must never follow a source to another host.
-    let keep = match s.store.get_source(&auth.project_id, &kb_id).await {
+    let keep = match s.store.get_source(project_id, kb_id).await {
         Ok(old) => old.url == update.source.url,
         Err(StoreError::NotFound(_)) => false,
         Err(e) => return Err(e.into()),
@@ -132,7 +152,7 @@ pub async fn put_source(
     let keep_secrets = keep && update.keep_token && update.keep_webhook_secret;
     if keep && !keep_secrets {
         // One of them was given: merge the other from the stored values.
-        if let Some((_, secrets)) = s.store.source_by_kb(&kb_id).await? {
+        if let Some((_, secrets)) = s.store.source_by_kb(kb_id).await? {
             if update.keep_token {
                 new.token = secrets.token;
             }
@@ -143,18 +163,10 @@ pub async fn put_source(
     }
     let (source, created) = s
         .store
-        .put_source(&auth.project_id, &kb_id, new, keep_secrets)
+        .put_source(project_id, kb_id, new, keep_secrets)
         .await?;
     tracing::info!(kb.id = %kb_id, url = %source.url, "source set");
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        data(SourceResponse::new(source, &s.config.base_url)),
-    ))
+    Ok((source, created))
 }
 
 /// Detach the source.
@@ -289,7 +301,7 @@ pub async fn trigger_update(
 
 /// Queues an update: through this node's runner when it has one (an idle runner takes the job
 /// in the same transaction and starts it at once), else only in the store.
-async fn enqueue(
+pub async fn enqueue(
     s: &AppState,
     project_id: &str,
     kb_id: &str,

@@ -629,28 +629,16 @@ impl SyncStore for SqliteStore {
     }
 
     async fn list_updates(&self, project_id: &str, page: PageRequest) -> Result<Page<UpdateJob>> {
-        let mut conn = self.read().await?;
-        let mut q = sqlx::QueryBuilder::new("SELECT * FROM update_jobs WHERE project_id = ");
-        q.push_bind(project_id.to_string());
-        if let Some(after) = page.after {
-            q.push(" AND seq < ").push_bind(after.seq);
-        }
-        q.push(" ORDER BY seq DESC LIMIT ")
-            .push_bind(page.limit + 1);
-        let rows = q.build().fetch_all(&mut *conn).await?;
-        let items = rows
-            .iter()
-            .map(|r| {
-                Ok((
-                    job(r)?,
-                    Position {
-                        sort: 0,
-                        seq: r.try_get("seq")?,
-                    },
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(finish_page(items, page.limit))
+        self.updates_page(project_id, None, page).await
+    }
+
+    async fn list_kb_updates(
+        &self,
+        project_id: &str,
+        kb_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<UpdateJob>> {
+        self.updates_page(project_id, Some(kb_id), page).await
     }
 
     async fn applied_commit(
@@ -920,6 +908,40 @@ impl SyncStore for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The project's update jobs (or one KB's), newest first, keyset-paged on `seq`.
+    async fn updates_page(
+        &self,
+        project_id: &str,
+        kb_id: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<UpdateJob>> {
+        let mut conn = self.read().await?;
+        let mut q = sqlx::QueryBuilder::new("SELECT * FROM update_jobs WHERE project_id = ");
+        q.push_bind(project_id.to_string());
+        if let Some(kb_id) = kb_id {
+            q.push(" AND kb_id = ").push_bind(kb_id.to_string());
+        }
+        if let Some(after) = page.after {
+            q.push(" AND seq < ").push_bind(after.seq);
+        }
+        q.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(page.limit + 1);
+        let rows = q.build().fetch_all(&mut *conn).await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    job(r)?,
+                    Position {
+                        sort: 0,
+                        seq: r.try_get("seq")?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(finish_page(items, page.limit))
+    }
+
     /// Queues an update of the KB (see [`SyncStore::enqueue_update`]); with `claim`, a new job
     /// of a KB with nothing in progress is created claimed by that node
     /// ([`SyncStore::enqueue_and_claim_update`]).
