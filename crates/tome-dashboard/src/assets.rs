@@ -15,6 +15,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("dashboard.css", include_str!("../assets/dashboard.css")),
     ("dashboard.js", include_str!("../assets/dashboard.js")),
     ("favicon.svg", include_str!("../assets/favicon.svg")),
+    ("content.js", include_str!("../assets/content.js")),
+    ("settings.js", include_str!("../assets/settings.js")),
 ];
 
 struct Asset {

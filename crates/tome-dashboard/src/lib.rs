@@ -35,6 +35,13 @@ pub fn routes() -> Router<AppState> {
             get(auth::sign_in_page).post(auth::sign_in),
         )
         .route("/dashboard/sign-out", post(auth::sign_out))
+        .merge(pages::content::routes())
+        .merge(pages::kbs::routes())
+        .merge(pages::site_key::routes())
+        .merge(pages::keys::routes())
+        .merge(pages::project::routes())
+        .merge(pages::sources::routes())
+        .merge(pages::conversations::routes())
         .route("/dashboard/assets/{file}", get(assets::serve))
         .route("/dashboard/{*rest}", any(not_found))
 }

@@ -23,6 +23,56 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("overview.html", include_str!("../templates/overview.html")),
     ("error.html", include_str!("../templates/error.html")),
+    (
+        "content_tree.html",
+        include_str!("../templates/content_tree.html"),
+    ),
+    (
+        "content_articles.html",
+        include_str!("../templates/content_articles.html"),
+    ),
+    (
+        "category_form.html",
+        include_str!("../templates/category_form.html"),
+    ),
+    (
+        "section_form.html",
+        include_str!("../templates/section_form.html"),
+    ),
+    (
+        "confirm_delete.html",
+        include_str!("../templates/confirm_delete.html"),
+    ),
+    (
+        "article_form.html",
+        include_str!("../templates/article_form.html"),
+    ),
+    ("faqs.html", include_str!("../templates/faqs.html")),
+    ("faq_form.html", include_str!("../templates/faq_form.html")),
+    ("search.html", include_str!("../templates/search.html")),
+    ("kbs.html", include_str!("../templates/kbs.html")),
+    ("kb_form.html", include_str!("../templates/kb_form.html")),
+    (
+        "kb_delete.html",
+        include_str!("../templates/kb_delete.html"),
+    ),
+    (
+        "preview_refused.html",
+        include_str!("../templates/preview_refused.html"),
+    ),
+    ("site_key.html", include_str!("../templates/site_key.html")),
+    ("keys.html", include_str!("../templates/keys.html")),
+    ("project.html", include_str!("../templates/project.html")),
+    ("source.html", include_str!("../templates/source.html")),
+    ("update.html", include_str!("../templates/update.html")),
+    (
+        "conversations.html",
+        include_str!("../templates/conversations.html"),
+    ),
+    (
+        "conversation.html",
+        include_str!("../templates/conversation.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -86,6 +86,17 @@ pub struct SearchHits {
     pub faqs: Vec<Faq>,
 }
 
+/// How many articles (per category, section and status) and FAQs (per category) a knowledge base
+/// holds: the dashboard's content tree shows them without listing the items.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContentCounts {
+    /// `(category_id, section_id, status, count)`; `section_id` is `None` for articles that sit
+    /// directly in their category.
+    pub articles: Vec<(String, Option<String>, Status, i64)>,
+    /// `(category_id, count)`.
+    pub faqs: Vec<(String, i64)>,
+}
+
 /// A knowledge base together with its newly issued site key.
 #[derive(Debug, Clone)]
 pub struct CreatedKb {
@@ -294,6 +305,9 @@ pub trait ContentStore: Send + Sync {
         patch: FaqPatch,
     ) -> Result<Faq>;
     async fn delete_faq(&self, project_id: &str, kb_id: &str, id: &str) -> Result<()>;
+
+    /// Counts of the KB's articles and FAQs, grouped (one query each, whatever the KB's size).
+    async fn content_counts(&self, project_id: &str, kb_id: &str) -> Result<ContentCounts>;
 
     /// Simple substring search over titles, excerpts, bodies, questions and answers.
     ///

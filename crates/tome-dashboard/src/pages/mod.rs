@@ -4,7 +4,14 @@
 //! pagination links, and the KB a page is about.
 
 pub mod auth;
+pub mod content;
+pub mod conversations;
+pub mod kbs;
+pub mod keys;
 pub mod overview;
+pub mod project;
+pub mod site_key;
+pub mod sources;
 
 use std::collections::BTreeMap;
 

@@ -109,7 +109,7 @@ pub(super) fn section(row: &PgRow) -> Result<Section> {
     })
 }
 
-fn status(row: &PgRow) -> Result<Status> {
+pub(super) fn status(row: &PgRow) -> Result<Status> {
     let s: String = row.try_get("status")?;
     Status::parse(&s).ok_or_else(|| corrupt("status", &s))
 }

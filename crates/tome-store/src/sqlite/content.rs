@@ -1,7 +1,7 @@
 //! Categories, sections, articles, FAQs and the simple search.
 
 use async_trait::async_trait;
-use sqlx::SqliteConnection;
+use sqlx::{Row, SqliteConnection};
 use tome_core::credits::{Action, Charge};
 use tome_core::input::{
     ArticlePatch, CategoryPatch, FaqPatch, NewArticle, NewCategory, NewFaq, NewSection,
@@ -14,8 +14,8 @@ use super::{
     SqliteStore, changes, charge, finish_page, like_pattern, push_keyset, require_kb, rows,
 };
 use crate::{
-    ContentFilter, ContentStore, Page, PageRequest, Result, SearchHits, SearchQuery, SectionFilter,
-    StoreError,
+    ContentCounts, ContentFilter, ContentStore, Page, PageRequest, Result, SearchHits, SearchQuery,
+    SectionFilter, StoreError,
 };
 
 /// Article columns without the body, for lists.
@@ -933,6 +933,45 @@ impl ContentStore for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn content_counts(&self, project_id: &str, kb_id: &str) -> Result<ContentCounts> {
+        let mut conn = self.read().await?;
+        require_kb(&mut conn, project_id, kb_id).await?;
+        // Grouped in the database: the tree of a KB with thousands of articles costs two
+        // aggregate queries, not a list per section.
+        let rows = sqlx::query(
+            "SELECT category_id, section_id, status, COUNT(*) AS n FROM articles \
+             WHERE project_id = ? AND kb_id = ? GROUP BY category_id, section_id, status",
+        )
+        .bind(project_id)
+        .bind(kb_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let articles = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("category_id")?,
+                    r.try_get("section_id")?,
+                    rows::status(r)?,
+                    r.try_get("n")?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let rows = sqlx::query(
+            "SELECT category_id, COUNT(*) AS n FROM faqs \
+             WHERE project_id = ? AND kb_id = ? GROUP BY category_id",
+        )
+        .bind(project_id)
+        .bind(kb_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let faqs = rows
+            .iter()
+            .map(|r| Ok((r.try_get("category_id")?, r.try_get("n")?)))
+            .collect::<Result<_>>()?;
+        Ok(ContentCounts { articles, faqs })
     }
 
     async fn search(

@@ -110,7 +110,7 @@ pub(super) fn section(row: &SqliteRow) -> Result<Section> {
     })
 }
 
-fn status(row: &SqliteRow) -> Result<Status> {
+pub(super) fn status(row: &SqliteRow) -> Result<Status> {
     let s: String = row.try_get("status")?;
     Status::parse(&s).ok_or_else(|| corrupt("status", &s))
 }
