@@ -207,8 +207,9 @@ for (const backend of BACKENDS) {
       await enter(page);
       const made = (await tome.call('GET', `/v1/kb/${kb.id}/articles`)).find((a) => a.title === 'Reset your password');
       assert.ok(made, 'the article was saved');
-      assert.equal(made.body.trim(), '## Steps\n\nOpen **Settings**, then choose Reset.');
-      assert.equal(made.status, 'draft');
+      const saved = await tome.call('GET', `/v1/kb/${kb.id}/articles/${made.id}`);
+      assert.equal(saved.body.trim(), '## Steps\n\nOpen **Settings**, then choose Reset.');
+      assert.equal(saved.status, 'draft');
 
       await tabTo(page, (f) => f.tag === 'button' && /^publish/i.test(f.text), 'the Publish button');
       await enter(page);

@@ -147,6 +147,9 @@ for (const backend of BACKENDS) {
       assert.ok(article, 'the article exists');
       assert.equal(article.status, 'draft');
       assert.equal(article.section_id, section.id);
+      const stored = await tome.call('GET', `/v1/kb/${kb.id}/articles/${article.id}`);
+      assert.equal(stored.body, body, 'the body as typed, with LF line breaks');
+      assert.equal(stored.excerpt, 'How to install Acme.');
       const editor = `${kbPath}/articles/${article.id}`;
       assert.equal(new URL(page.url()).pathname, editor, 'saving lands in the editor');
 
