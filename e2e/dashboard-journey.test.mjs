@@ -250,6 +250,46 @@ for (const backend of BACKENDS) {
       await context.close();
     });
 
+    test('without JavaScript: the editor preview, the source form and the typed KB deletion', { timeout: 60_000 }, async () => {
+      const context = await browser.newContext({ javaScriptEnabled: false });
+      const page = await context.newPage();
+      const seen = watch(page);
+      await signIn(page, tome);
+      const kb = await tome.call('POST', '/v1/kb', { title: 'No script', slug: 'no-script' });
+      const category = await tome.call('POST', `/v1/kb/${kb.id}/categories`, { name: 'General' });
+      const kbPath = `/dashboard/kb/${kb.id}`;
+
+      // The Preview button posts the form and the editor comes back with the rendered body.
+      await page.goto(`${tome.url}${kbPath}/articles/new?category_id=${category.id}`);
+      await fill(page, { title: 'Plain HTML', body: '# Title\n\nA *plain* [link](https://example.com).' });
+      await send(page, 'title', /^preview$/i);
+      const preview = page.locator('#preview-body');
+      assert.equal(await preview.locator('em', { hasText: 'plain' }).count(), 1, 'rendered emphasis');
+      assert.equal(await preview.locator('a[href="https://example.com"]').count(), 1, 'rendered link');
+      assert.equal(await page.locator('[name=title]').inputValue(), 'Plain HTML', 'the form is kept');
+      assert.equal((await tome.call('GET', `/v1/kb/${kb.id}/articles`)).length, 0, 'a preview saves nothing');
+
+      // The source form: a refused URL is shown next to its field.
+      await page.goto(`${tome.url}${kbPath}/source`);
+      await fill(page, { url: 'ftp://example.com/docs.git' });
+      await send(page, 'url');
+      assert.ok((await fieldError(page, 'url')).length > 0, 'the URL is refused next to its field');
+
+      // Deleting the KB needs its slug typed; the server checks it (no script to disable the button).
+      await page.goto(`${tome.url}${kbPath}/delete`);
+      await fill(page, { confirm_slug: 'not-the-slug' });
+      await send(page, 'confirm_slug');
+      assert.match(await fieldError(page, 'confirm_slug'), /.+/);
+      assert.equal((await tome.call('GET', `/v1/kb/${kb.id}`)).slug, 'no-script', 'still there');
+      await fill(page, { confirm_slug: 'no-script' });
+      await send(page, 'confirm_slug');
+      assert.match(await flash(page), /deleted/i);
+      const gone = await fetch(`${tome.url}/v1/kb/${kb.id}`, { headers: { Authorization: `Bearer ${tome.key}` } });
+      assert.equal(gone.status, 404);
+      assert.deepEqual(seen.dialogs, []);
+      await context.close();
+    });
+
     test('FAQ and search forms show the server\'s refusals next to their fields', { timeout: 60_000 }, async () => {
       const context = await browser.newContext();
       const page = await context.newPage();

@@ -76,7 +76,7 @@ for (const backend of BACKENDS) {
 
       const attempts = [
         ['create a knowledge base', '/dashboard/kbs/new', { title: 'Pwned', slug: 'pwned' }],
-        ['delete a knowledge base', `/dashboard/kb/${kb.id}/delete`, { confirm: 'victim', slug: 'victim' }],
+        ['delete a knowledge base', `/dashboard/kb/${kb.id}/delete`, { confirm_slug: 'victim' }],
         ['rotate the site key', `/dashboard/kb/${kb.id}/site-key/rotate`, {}],
         ['sign out', '/dashboard/sign-out', {}],
       ];
