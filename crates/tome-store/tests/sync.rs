@@ -1055,8 +1055,10 @@ async fn updates_are_listed_newest_first_page_by_page() {
     let (store, project) = setup(&db).await;
     let other = store.create_project("other", None).await.unwrap().id;
     let mut ids = Vec::new();
+    let mut kbs = Vec::new();
     for i in 0..5 {
         let kb = sourced_kb(&store, &project, &format!("kb{i}")).await;
+        kbs.push(kb.clone());
         ids.push(
             store
                 .enqueue_update(&project, &kb, UpdateTrigger::Api)
@@ -1093,6 +1095,16 @@ async fn updates_are_listed_newest_first_page_by_page() {
         .await
         .unwrap();
     assert!(theirs.items.is_empty() && theirs.next.is_none());
+    // One KB's history holds its own jobs only, and only for its project.
+    let all = PageRequest {
+        limit: 100,
+        after: None,
+    };
+    let one = store.list_kb_updates(&project, &kbs[1], all).await.unwrap();
+    let one: Vec<_> = one.items.into_iter().map(|j| j.id).collect();
+    assert_eq!(one, vec![ids[3].clone()]);
+    let foreign = store.list_kb_updates(&other, &kbs[1], all).await.unwrap();
+    assert!(foreign.items.is_empty());
 }
 
 #[tokio::test]

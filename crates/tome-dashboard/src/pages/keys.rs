@@ -5,16 +5,20 @@
 //! its SHA-256 is stored. Revoking the key the session signed in with ends the session.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use minijinja::{Value, context};
+use tome_core::cursor::Position;
 use tome_core::keys::{self, KeyKind};
 use tome_core::model::ApiKey;
 use tome_http::AppState;
 
 use crate::guard::Posted;
+use crate::pages;
 use crate::session::clear_cookie;
 use crate::view::{self, Dash, FlashKind, Nav};
 
@@ -31,14 +35,39 @@ fn key_view(k: &ApiKey, current: &str) -> Value {
     }
 }
 
+/// The list's name for its page links.
+fn list_name(dash: &Dash) -> String {
+    format!("dash-keys:{}", dash.session.project_id)
+}
+
+/// Renders the keys page, showing the page of the list that starts after `cursor`. The store
+/// reads a project's keys in one go (a project has few), so the page is cut here; the cursor is
+/// the signed position in that list.
 fn render(
+    state: &AppState,
     dash: &Dash,
     status: StatusCode,
     keys: &[ApiKey],
+    cursor: Option<&str>,
     created: Option<Value>,
     errors: Value,
 ) -> Response {
-    let keys: Vec<_> = keys
+    let list = list_name(dash);
+    let page = match pages::page_request(state, cursor, &list) {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let start = page
+        .after
+        .map_or(0, |p| usize::try_from(p.seq).unwrap_or(0))
+        .min(keys.len());
+    let end = (start + pages::PAGE_SIZE as usize).min(keys.len());
+    let next = (end < keys.len()).then_some(Position {
+        sort: 0,
+        seq: end as i64,
+    });
+    let pager = pages::pager(state, "/dashboard/keys", &list, cursor, next);
+    let keys: Vec<_> = keys[start..end]
         .iter()
         .map(|k| key_view(k, &dash.session.key_id))
         .collect();
@@ -50,16 +79,29 @@ fn render(
             section: "keys",
             ..Nav::default()
         },
-        context! { keys, created, errors,
+        context! { keys, created, errors, pager,
                    kinds => vec![["admin", "Admin (tome_…): manage everything"],
                                  ["assistant", "Assistant (tome_dsc_…): assistant and docs search, server-side"]] },
     )
 }
 
 /// `GET /dashboard/keys`.
-async fn list(State(state): State<AppState>, dash: Dash) -> Response {
+async fn list(
+    State(state): State<AppState>,
+    dash: Dash,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let cursor = q.get("cursor").map(String::as_str);
     match state.store.list_api_keys(&dash.session.project_id).await {
-        Ok(keys) => render(&dash, StatusCode::OK, &keys, None, context! {}),
+        Ok(keys) => render(
+            &state,
+            &dash,
+            StatusCode::OK,
+            &keys,
+            cursor,
+            None,
+            context! {},
+        ),
         Err(e) => view::api_error_page(e.into()),
     }
 }
@@ -77,9 +119,11 @@ async fn create(State(state): State<AppState>, posted: Posted) -> Response {
         _ => {
             return match state.store.list_api_keys(&project).await {
                 Ok(keys) => render(
+                    &state,
                     &dash,
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &keys,
+                    None,
                     None,
                     context! { kind => "Kind must be one of admin, assistant." },
                 ),
@@ -112,9 +156,11 @@ async fn create(State(state): State<AppState>, posted: Posted) -> Response {
         ..dash
     };
     render(
+        &state,
         &dash,
         StatusCode::OK,
         &keys,
+        None,
         Some(
             context! { id => key.id, kind => key.kind.as_str(), plaintext => generated.plaintext },
         ),

@@ -2,6 +2,7 @@
 
 mod auth;
 mod content;
+mod settings;
 // Shared by every module; not each uses all of it.
 #[allow(dead_code)]
 mod support;
