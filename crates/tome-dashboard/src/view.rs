@@ -24,6 +24,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("overview.html", include_str!("../templates/overview.html")),
     ("error.html", include_str!("../templates/error.html")),
     (
+        "content_macros.html",
+        include_str!("../templates/content_macros.html"),
+    ),
+    (
         "content_tree.html",
         include_str!("../templates/content_tree.html"),
     ),

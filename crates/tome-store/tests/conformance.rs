@@ -141,3 +141,96 @@ async fn copy_knows_every_table_of_the_schema() {
         "instance, project, admin key, the feed's settings row and the two changes logged"
     );
 }
+
+/// `content_counts` groups articles by place and status and FAQs by category, inside the
+/// caller's project only, alike on every backend.
+#[tokio::test]
+async fn content_counts_group_by_place_and_status() {
+    use tome_core::input::{NewArticle, NewFaq, NewSection};
+    use tome_core::model::Status;
+
+    let db = TestDb::new();
+    let store = open(&db).await;
+    let boot = store
+        .bootstrap(&keys::generate_api_key(KeyKind::Admin))
+        .await
+        .unwrap()
+        .unwrap();
+    let project = boot.project.id;
+    let kb = store
+        .create_kb(&project, new_kb("counts"), &keys::generate_site_key(), 100)
+        .await
+        .unwrap()
+        .kb;
+    let cat = store
+        .create_category(&project, &kb.id, new_category("C"))
+        .await
+        .unwrap();
+    let sec = store
+        .create_section(
+            &project,
+            &kb.id,
+            NewSection {
+                category_id: cat.id.clone(),
+                name: "S".into(),
+                description: None,
+                sort_order: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let article = |section: Option<&str>, status: Status| NewArticle {
+        category_id: cat.id.clone(),
+        section_id: section.map(str::to_string),
+        title: "A".into(),
+        body: "body".into(),
+        excerpt: None,
+        status,
+        tags: Vec::new(),
+        related_articles: Vec::new(),
+        sort_order: 0,
+    };
+    let items = vec![
+        article(Some(&sec.id), Status::Draft),
+        article(Some(&sec.id), Status::Draft),
+        article(Some(&sec.id), Status::Published),
+        article(None, Status::Archived),
+    ];
+    store
+        .create_articles(&project, &kb.id, items, true)
+        .await
+        .unwrap();
+    store
+        .create_faq(
+            &project,
+            &kb.id,
+            NewFaq {
+                category_id: cat.id.clone(),
+                section_id: None,
+                question: "Q?".into(),
+                answer: "A.".into(),
+                status: Status::Draft,
+                sort_order: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let mut counts = store.content_counts(&project, &kb.id).await.unwrap();
+    counts
+        .articles
+        .sort_by(|a, b| (a.1.clone(), a.2.as_str()).cmp(&(b.1.clone(), b.2.as_str())));
+    assert_eq!(
+        counts.articles,
+        vec![
+            (cat.id.clone(), None, Status::Archived, 1),
+            (cat.id.clone(), Some(sec.id.clone()), Status::Draft, 2),
+            (cat.id.clone(), Some(sec.id.clone()), Status::Published, 1),
+        ]
+    );
+    assert_eq!(counts.faqs, vec![(cat.id.clone(), 1)]);
+    let other = store.create_project("Other", None).await.unwrap();
+    assert!(matches!(
+        store.content_counts(&other.id, &kb.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}

@@ -169,7 +169,9 @@ async fn categories_and_sections_are_created_edited_moved_and_deleted() {
     assert_eq!(cats.len(), 2);
     b.visit(&format!("/dashboard/kb/{kb}"))
         .await
-        .assert_contains("Category created.");
+        .assert_contains("Category created.")
+        .assert_contains("aria-label=\"Move First down\"")
+        .assert_contains("aria-label=\"Move Second up\"");
 
     // Both were created with sort order 0; Down on the first renumbers them.
     b.submit(
@@ -770,4 +772,56 @@ async fn a_source_managed_kb_refuses_content_writes() {
         vec![cat]
     );
     assert!(ids(&app, &format!("/v1/kb/{kb}/articles")).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_long_section_is_paginated() {
+    let app = TestApp::new().await;
+    let kb = kb(&app, "acme").await;
+    let cat = category(&app, &kb, "Billing").await;
+    for batch in 0..2 {
+        let articles: Vec<Value> = (0..15)
+            .map(|i| json!({ "category_id": cat, "title": format!("Page {:02}", batch * 15 + i) }))
+            .collect();
+        app.api(
+            Method::POST,
+            &format!("/v1/kb/{kb}/articles/bulk"),
+            Some(json!({ "articles": articles })),
+        )
+        .await
+        .assert_status(201);
+    }
+    let mut b = at(&app, &format!("/dashboard/kb/{kb}")).await;
+    let first = b
+        .visit(&format!(
+            "/dashboard/kb/{kb}/articles?category_id={cat}&section_id=ungrouped"
+        ))
+        .await;
+    first
+        .assert_status(200)
+        .assert_contains("Page 00")
+        .assert_contains("Page 24")
+        .assert_contains("rel=\"next\"")
+        .assert_contains("data-reorder");
+    assert!(!first.text.contains("Page 25"));
+    let next = first
+        .text
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|href| href.contains("cursor="))
+        .expect("a next link")
+        .replace("&amp;", "&");
+    let second = b.visit(&next).await;
+    second
+        .assert_status(200)
+        .assert_contains("Page 25")
+        .assert_contains("Page 29")
+        .assert_contains("rel=\"prev\"");
+    assert!(!second.text.contains("Page 24"));
+    assert!(!second.text.contains("data-reorder"));
+    b.visit(&format!(
+        "/dashboard/kb/{kb}/articles?category_id={cat}&section_id=ungrouped&cursor=forged"
+    ))
+    .await
+    .assert_status(400);
 }

@@ -72,6 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dashboard_sessions",
         include_str!("../../migrations/postgres/0006_dashboard_sessions.sql"),
     ),
+    (
+        7,
+        "content_counts",
+        include_str!("../../migrations/postgres/0007_content_counts.sql"),
+    ),
 ];
 
 /// The upper 32 bits of the advisory-lock key: "tome" in ASCII. The lower 32 bits are the OID of

@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dashboard_sessions",
         include_str!("../../migrations/sqlite/0006_dashboard_sessions.sql"),
     ),
+    (
+        7,
+        "content_counts",
+        include_str!("../../migrations/sqlite/0007_content_counts.sql"),
+    ),
 ];
 
 /// The SQLite implementation of [`crate::Store`].

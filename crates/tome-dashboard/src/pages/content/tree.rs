@@ -235,6 +235,9 @@ pub async fn articles(
             section_key,
             place,
             articles,
+            // Drag and drop sends a position counted from the start of the list, which only the
+            // first page knows; later pages keep the Up/Down buttons.
+            first_page,
             back => base,
             page => pager,
         },
