@@ -26,7 +26,7 @@ process.on('exit', () => {
   }
 });
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
