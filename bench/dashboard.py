@@ -163,6 +163,7 @@ def main():
         markdown = "\n".join(big)[:20 * 1024]
         notes.append(f"preview body: {len(markdown.encode()):,} bytes of Markdown ({i} tldr pages)")
         big_t, small_t = [], []
+        preview_bytes = 0
         hdrs = {"Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": dash.csrf}
         for n in range(a.rounds + 5):
             for text, into in ((markdown, big_t), ("One *line*.", small_t)):
@@ -170,9 +171,15 @@ def main():
                                             urllib.parse.urlencode({"body": text}), hdrs)
                 if status != 200:
                     sys.exit(f"error: preview answered {status}: {raw[:300]!r}")
+                # The whole article was rendered: one <h2> per page put in.
+                if text is markdown and raw.count(b"<h2") < i:
+                    sys.exit(f"error: the preview rendered {raw.count(b'<h2')} of {i} headings")
                 if n >= 5:
                     into.append(dt)
+                if text is markdown:
+                    preview_bytes = len(raw)
         results["preview"] = {"dashboard": summary(big_t), "api": summary(small_t)}
+        notes.append(f"preview answer: {preview_bytes:,} bytes of sanitised HTML")
         log(f"preview: 20 KB p50 {results['preview']['dashboard']['p50']:.2f} ms, "
             f"p99 {results['preview']['dashboard']['p99']:.2f} ms")
     finally:
