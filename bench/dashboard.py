@@ -2,7 +2,8 @@
 """Dashboard benchmark (driven by bench/dashboard.sh; see bench/README.md, "Dashboard").
 
 Against one real `tome serve` (SQLite) holding the 7,424 tldr pages in ONE knowledge base (Tome
-layout, one category per platform, imported with `tome import`), signed in to the dashboard as a
+layout: a category per platform, a section per first letter — about 200 sections — imported with
+`tome import`), signed in to the dashboard as a
 browser is (session cookie, CSRF token, `Sec-Fetch-Site: same-origin`), one client on one
 keep-alive connection, one request at a time:
 
@@ -31,7 +32,28 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from assistant import Server, cli, derived_queries, log, pct, write_tldr  # noqa: E402
+from assistant import Server, cli, derived_queries, log, pct  # noqa: E402
+
+
+def write_tldr_sections(jsonl, root):
+    """The tldr pages in Tome's layout with sections: one folder per platform (a category), one
+    sub-folder per first letter of the command (a section: `a`…`z`, `0-9`), so the tree has the
+    shape of a large help centre — about 200 sections — rather than 11 flat categories."""
+    pages = []
+    with open(jsonl, encoding="utf-8") as f:
+        for line in f:
+            page = json.loads(line)
+            name = os.path.splitext(os.path.basename(page["path"]))[0]
+            first = name[:1].lower()
+            section = first if first.isalpha() else "0-9"
+            folder = os.path.join(root, page["category"], section)
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, f"{name}.md"), "w", encoding="utf-8") as md:
+                md.write(f"---\ntitle: {json.dumps(page['title'], ensure_ascii=False)}\n"
+                         f"excerpt: {json.dumps(page['excerpt'][:500], ensure_ascii=False)}\n"
+                         f"---\n\n{page['body']}")
+            pages.append(page)
+    return pages
 
 
 class Client:
@@ -99,17 +121,19 @@ def main():
     a = p.parse_args()
 
     data = os.path.join(a.work, "data")
-    log("writing the tldr pages in Tome's layout")
-    pages = write_tldr(a.tldr, os.path.join(a.work, "tldr"))
+    log("writing the tldr pages in Tome's layout, a section per first letter")
+    pages = write_tldr_sections(a.tldr, os.path.join(a.work, "tldr"))
     project = cli(a.tome, data, "project", "create", "--name", "bench")["id"]
     log("importing tldr into one knowledge base")
     imp = cli(a.tome, data, "import", "--project", project, "--from", os.path.join(a.work, "tldr"),
               "--format", "tome", "--slug", "tldr", "--title", "tldr", "--default-status",
               "published", "--sqlite-synchronous", a.synchronous)
     articles = imp["counts"]["articles"]
+    sections = imp["counts"].get("sections", 0)
     key = cli(a.tome, data, "key", "create", "--project", project, "--kind", "admin")["key"]
     server = Server(a.tome, data, os.path.join(a.work, "serve"), a.synchronous)
-    results, notes = {}, [f"{articles:,} articles in one knowledge base (`tldr`)"]
+    results, notes = {}, [f"{articles:,} articles in {sections} sections of "
+                          f"{imp['counts'].get('categories', 0)} categories, in one knowledge base"]
     try:
         api = Client(server.addr)
         auth = {"Authorization": f"Bearer {key}"}
