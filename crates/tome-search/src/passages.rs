@@ -31,6 +31,11 @@ pub struct PassageRequest {
     /// The KB's categories and sections by name: a passage holds the words of its category's
     /// and section's names as well as its own (empty: names are not searched).
     pub places: Vec<Place>,
+    /// Whether articles that hold the question as a whole lend weight to their passages
+    /// ([`ARTICLE_WEIGHT`]): the assistant's retrieval, where finding the right page is what
+    /// counts. It costs a second, article-level search; documentation search (`/v1/search`)
+    /// ranks passages on their own and skips it.
+    pub whole_articles: bool,
 }
 
 /// A category or a section of the searched KB, by name.
@@ -264,8 +269,11 @@ impl Engine {
         else {
             return Ok(Vec::new());
         };
-        let mut evidence =
-            self.article_evidence(&searcher, &dict, &articles, req, &filters, &places)?;
+        let mut evidence = if req.whole_articles {
+            self.article_evidence(&searcher, &dict, &articles, req, &filters, &places)?
+        } else {
+            HashMap::new()
+        };
         // An article of one passage is no more than that passage: its score as a whole says
         // nothing the passage's own does not.
         for id in evidence.keys().cloned().collect::<Vec<_>>() {
@@ -491,6 +499,7 @@ mod tests {
                 limit: 3,
                 near_article: None,
                 places: Vec::new(),
+                whole_articles: true,
             })
             .unwrap()
     }
@@ -554,6 +563,7 @@ mod tests {
                     limit: 3,
                     near_article: None,
                     places,
+                    whole_articles: true,
                 })
                 .unwrap()
         };

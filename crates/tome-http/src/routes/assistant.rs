@@ -467,6 +467,7 @@ impl Job {
                 limit: self.req.retrieval,
                 near_article: near,
                 places: super::docs::places(&self.state, &self.kb.id).await?,
+                whole_articles: true,
             })
             .await?;
         let root = hosted_root(&self.state, &self.kb);

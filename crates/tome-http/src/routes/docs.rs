@@ -241,6 +241,7 @@ pub async fn search(
             limit: page_size as usize,
             near_article: None,
             places: places(&state, &ctx.kb.id).await?,
+            whole_articles: false,
         })
         .await?;
     let names = Names::load(&state, &ctx).await?;
