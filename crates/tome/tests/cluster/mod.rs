@@ -324,7 +324,10 @@ pub fn http(
     body: Option<&Value>,
 ) -> Resp {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
+    // Generous: on a 2-core CI machine a node restarting into a 7,000-article apply, next to the
+    // test binaries still building and running, has been seen to take over 30 s to answer. A
+    // request that never gets an answer still fails the test.
+    s.set_read_timeout(Some(Duration::from_secs(120)))
         .expect("timeout");
     let body = body.map(Value::to_string).unwrap_or_default();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
