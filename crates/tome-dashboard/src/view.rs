@@ -207,6 +207,14 @@ pub fn set_flash(resp: &mut Response, message: &str, kind: FlashKind) {
     }
 }
 
+/// Removes a flash message the page has shown.
+pub fn clear_flash(resp: &mut Response) {
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("tome_flash=; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+}
+
 /// A redirect carrying a flash message.
 pub fn redirect_with(location: &str, message: &str, kind: FlashKind) -> Response {
     let mut resp = see_other(location);
@@ -292,12 +300,7 @@ impl Dash {
         };
         let mut resp = render(status, template, context! { ..chrome, ..ctx });
         if self.flash.is_some() {
-            resp.headers_mut().append(
-                header::SET_COOKIE,
-                HeaderValue::from_static(
-                    "tome_flash=; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age=0",
-                ),
-            );
+            clear_flash(&mut resp);
         }
         resp
     }

@@ -350,26 +350,9 @@ async fn refuse_source_managed(
     let Some(auth) = req.extensions().get::<extract::Auth>() else {
         return next.run(req).await;
     };
-    match s.store.get_source(&auth.project_id, kb_id).await {
-        Ok(source) => {
-            let branch = source.branch.as_deref().unwrap_or("its default branch");
-            ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "source_managed",
-                format!(
-                    "This knowledge base's content is managed by its source ({}, {branch}): \
-                     change the repository and trigger an update, or detach the source with \
-                     DELETE /v1/kb/{kb_id}/source.",
-                    source.url
-                ),
-            )
-            .with_details(serde_json::json!({
-                "source": {"type": source.kind.as_str(), "url": source.url, "branch": source.branch},
-            }))
-            .into_response()
-        }
-        Err(tome_store::StoreError::NotFound(_)) => next.run(req).await,
-        Err(e) => ApiError::from(e).into_response(),
+    match routes::sources::refuse_if_managed(&s, &auth.project_id, kb_id).await {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
     }
 }
 

@@ -49,10 +49,7 @@ fn sign_in_form(
         "sign_in.html",
         context! { title => "Sign in", next, errors, flash },
     );
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        HeaderValue::from_static("tome_flash=; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
+    view::clear_flash(&mut resp);
     resp
 }
 

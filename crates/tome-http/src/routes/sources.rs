@@ -505,6 +505,37 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The check behind `source_managed`: content writes (categories, sections, articles, FAQs) to a
+/// knowledge base whose content a source manages are refused with 409, naming the source. Used by
+/// the REST layer in front of content writes and by the dashboard's content forms. A KB that is
+/// not the caller's (or has no source) passes: the write's own lookup answers its 404.
+pub async fn refuse_if_managed(
+    state: &AppState,
+    project_id: &str,
+    kb_id: &str,
+) -> Result<(), ApiError> {
+    match state.store.get_source(project_id, kb_id).await {
+        Ok(source) => {
+            let branch = source.branch.as_deref().unwrap_or("its default branch");
+            Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "source_managed",
+                format!(
+                    "This knowledge base's content is managed by its source ({}, {branch}): \
+                     change the repository and trigger an update, or detach the source with \
+                     DELETE /v1/kb/{kb_id}/source.",
+                    source.url
+                ),
+            )
+            .with_details(serde_json::json!({
+                "source": {"type": source.kind.as_str(), "url": source.url, "branch": source.branch},
+            })))
+        }
+        Err(tome_store::StoreError::NotFound(_)) => Ok(()),
+        Err(e) => Err(ApiError::from(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

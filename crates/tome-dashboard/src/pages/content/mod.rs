@@ -13,7 +13,6 @@ mod search;
 mod tree;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value as Json};
@@ -125,22 +124,9 @@ async fn refuse_source_managed(
     session: &Session,
     kb_id: &str,
 ) -> Result<(), FormError> {
-    match state.store.get_source(&session.project_id, kb_id).await {
-        Ok(source) => {
-            let branch = source.branch.as_deref().unwrap_or("its default branch");
-            Err(FormError::form(
-                StatusCode::CONFLICT,
-                format!(
-                    "This knowledge base's content is managed by its source ({}, {branch}): \
-                     change the repository and run an update, or detach the source under \
-                     Source & updates.",
-                    source.url
-                ),
-            ))
-        }
-        Err(StoreError::NotFound(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    tome_http::routes::sources::refuse_if_managed(state, &session.project_id, kb_id)
+        .await
+        .map_err(FormError::from)
 }
 
 /// What a successful content write does before its response: the REST write layer's
