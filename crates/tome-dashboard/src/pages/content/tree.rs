@@ -68,7 +68,12 @@ pub async fn tree(
         (Ok(c), Ok(s), Ok(n)) => (c, s, n),
         (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return view::api_error_page(e.into()),
     };
-    let managed = source.ok().map(|s| s.url);
+    // No source is the common case; any other failure to read it is a failure of the page.
+    let managed = match source {
+        Ok(s) => Some(s.url),
+        Err(tome_store::StoreError::NotFound(_)) => None,
+        Err(e) => return view::api_error_page(e.into()),
+    };
     let mut by_place: HashMap<(&str, Option<&str>), Counts> = HashMap::new();
     let mut by_category: HashMap<&str, Counts> = HashMap::new();
     let mut kb_counts = Counts::default();
