@@ -5,14 +5,14 @@
 use std::collections::{HashMap, HashSet};
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
 use tome_core::model::Status;
 
 use crate::engine::Engine;
-use crate::query::{PlaceStems, PlanWord, plan, weighted_fields};
+use crate::query::{PlaceStems, Plan, PlanWord, plan, weighted_fields};
 use crate::schema::{Kind, NO_SECTION, en_analyzer, scope_key};
 use crate::stats::{Scope, ScopedStats};
 use crate::{Filters, Result};
@@ -36,6 +36,10 @@ pub struct PassageRequest {
     /// counts. It costs a second, article-level search; documentation search (`/v1/search`)
     /// ranks passages on their own and skips it.
     pub whole_articles: bool,
+    /// Whether the words of the best passages of a first ranking join the question for a
+    /// second one ([`Engine::feedback`], pseudo-relevance feedback): the assistant's retrieval
+    /// of a question that is not a follow-up.
+    pub feedback: bool,
 }
 
 /// A category or a section of the searched KB, by name.
@@ -99,6 +103,16 @@ const EVIDENCE_PASSAGES: usize = 10;
 /// question they hold ([`coverage`]), and the best of those returned. (Measured on the assistant's
 /// question sets: a larger pool finds nothing more in the first five.)
 const RERANK_POOL: usize = 20;
+
+/// Pseudo-relevance feedback ([`Engine::feedback`]): passages of the first ranking read,
+const FEEDBACK_PASSAGES: usize = 5;
+/// the words of theirs added to the question,
+const FEEDBACK_WORDS: usize = 5;
+/// the weight of the heaviest of them (the others in proportion; a word of the question
+/// weighs 1),
+const FEEDBACK_WEIGHT: f32 = 0.3;
+/// and the largest share of the KB's passages a word may be in and still be one of them.
+const FEEDBACK_MAX_DF: f32 = 0.05;
 
 /// Share (0–1) of the question's content words that `stems` (a passage's title, heading,
 /// excerpt, tags and body, analysed) hold, each word weighted by its idf, a typo or prefix
@@ -286,21 +300,199 @@ impl Engine {
             scope: &scope,
             searcher: &searcher,
         };
+        let place_stems: HashMap<&str, &HashSet<String>> =
+            places.iter().map(|p| (p.id.as_str(), &p.stems)).collect();
+        let ranking = Ranking {
+            searcher: &searcher,
+            stats: &stats,
+            req,
+            plan: &plan,
+            evidence: &evidence,
+            place_stems: &place_stems,
+        };
+        let mut out = self.rank(&ranking, None, &mut analyzer)?;
+        if req.feedback
+            && let Some(feedback) =
+                self.feedback(&searcher, &scope, &plan, &out, &evidence, &mut analyzer)?
+        {
+            // The feedback words re-rank; they never make the best passage more relevant than
+            // the question alone made it (the relevance bar reads the best score): the second
+            // ranking's scores are scaled so that its best is the first ranking's best.
+            let first = out.first().map_or(0.0, |(_, h)| h.score);
+            out = self.rank(&ranking, Some(&feedback), &mut analyzer)?;
+            let second = out.first().map_or(0.0, |(_, h)| h.score);
+            if second > first {
+                for (_, h) in &mut out {
+                    h.score = (h.score * first / second * 1000.0).round() / 1000.0;
+                }
+            }
+        }
+        out.truncate(req.limit);
+        Ok(out.into_iter().map(|(_, h)| h).collect())
+    }
+}
+
+/// What one ranking of a passage search reads.
+struct Ranking<'a> {
+    searcher: &'a Searcher,
+    stats: &'a ScopedStats<'a>,
+    req: &'a PassageRequest,
+    plan: &'a Plan,
+    evidence: &'a HashMap<String, f32>,
+    place_stems: &'a HashMap<&'a str, &'a HashSet<String>>,
+}
+
+/// Words of the best passages of a first ranking that the question lacks ([`Engine::feedback`]),
+/// as a query that adds to a passage's score.
+struct Feedback {
+    query: Box<dyn Query>,
+    /// What a passage holding each feedback word once adds to the norm.
+    norm: f32,
+}
+
+impl Engine {
+    /// Pseudo-relevance feedback: the [`FEEDBACK_WORDS`] words that the best passages of a
+    /// first ranking (`out`, best first) hold most, weighted by how rare they are in the KB,
+    /// and that the question lacks, as a query of weight up to [`FEEDBACK_WEIGHT`]. The question
+    /// names the topic; the pages that answer it best say what the KB calls it ("keep the old
+    /// URLs from breaking" finds a guide's "use redirects for moved content", and then the page
+    /// about redirects).
+    ///
+    /// Only passages of articles that lend their passages whole-article evidence (two passages
+    /// or more, among the best articles for the question) are read, the first
+    /// [`FEEDBACK_PASSAGES`] of them: the best passages of one-passage pages (every tldr page)
+    /// are as many different commands, whose words drift away from the question. Words in more
+    /// than [`FEEDBACK_MAX_DF`] of the KB's passages, short or with digits, say nothing about a
+    /// topic. `None` when no word qualifies.
+    fn feedback(
+        &self,
+        searcher: &Searcher,
+        scope: &Scope,
+        plan: &Plan,
+        out: &[(String, PassageHit)],
+        evidence: &HashMap<String, f32>,
+        analyzer: &mut TextAnalyzer,
+    ) -> Result<Option<Feedback>> {
+        let read: Vec<&PassageHit> = out
+            .iter()
+            .map(|(_, h)| h)
+            .take(FEEDBACK_PASSAGES)
+            .filter(|h| evidence.contains_key(&h.article_id))
+            .collect();
+        if read.is_empty() || scope.num_docs == 0 {
+            return Ok(None);
+        }
+        let question: HashSet<&str> = plan
+            .words
+            .iter()
+            .flat_map(|w| w.stems.iter().map(|(s, _)| s.as_str()))
+            .collect();
+        // Each word's share of each passage's words, weighted by the passage's score.
+        let mut weights: HashMap<String, f32> = HashMap::new();
+        for h in read {
+            let mut counts: HashMap<String, u32> = HashMap::new();
+            let mut len = 0u32;
+            for t in [&h.title, &h.heading, &h.text] {
+                let mut stream = analyzer.token_stream(t);
+                while stream.advance() {
+                    len += 1;
+                    *counts.entry(stream.token().text.clone()).or_default() += 1;
+                }
+            }
+            for (stem, n) in counts {
+                if stem.chars().count() >= 3
+                    && stem.chars().all(char::is_alphabetic)
+                    && !question.contains(stem.as_str())
+                {
+                    *weights.entry(stem).or_default() += h.score * n as f32 / len.max(1) as f32;
+                }
+            }
+        }
+        let f = &self.fields;
+        let most = ((scope.num_docs as f32 * FEEDBACK_MAX_DF).ceil() as u64).max(1);
+        let mut words: Vec<(String, f32, f32)> = Vec::new();
+        for (stem, weight) in weights {
+            let df = scope.count(
+                searcher,
+                &Term::from_field_text(f.body, &stem),
+                Some(most + 1),
+            )?;
+            if df == 0 || df > most {
+                continue;
+            }
+            let idf = crate::query::idf(df, scope.num_docs);
+            words.push((stem, weight * idf, idf));
+        }
+        // Heaviest first; equal weights in a fixed order.
+        words.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        words.truncate(FEEDBACK_WORDS);
+        let Some(best) = words.first().map(|(_, w, _)| *w).filter(|w| *w > 0.0) else {
+            return Ok(None);
+        };
+        let mut clauses: Vec<Box<dyn Query>> = Vec::new();
+        let mut norm = 0.0;
+        for (stem, weight, idf) in &words {
+            let weight = FEEDBACK_WEIGHT * weight / best;
+            norm += weight * idf;
+            for (field, fw) in weighted_fields(f, Kind::Passage) {
+                clauses.push(Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(field, stem),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    fw * weight,
+                )));
+            }
+        }
+        Ok(Some(Feedback {
+            query: Box::new(BooleanQuery::union(clauses)),
+            norm,
+        }))
+    }
+
+    /// Candidates of the plan (with the feedback words, if any) re-ranked and scored, best
+    /// first, with each one's creation time (for ties).
+    fn rank(
+        &self,
+        r: &Ranking,
+        feedback: Option<&Feedback>,
+        analyzer: &mut TextAnalyzer,
+    ) -> Result<Vec<(String, PassageHit)>> {
+        let (searcher, stats, req, plan, evidence, place_stems) = (
+            r.searcher,
+            r.stats,
+            r.req,
+            r.plan,
+            r.evidence,
+            r.place_stems,
+        );
+        let f = &self.fields;
+        let with_feedback = |q: &dyn Query| -> Box<dyn Query> {
+            match feedback {
+                Some(fb) => Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, q.box_clone()),
+                    (Occur::Should, fb.query.box_clone()),
+                ])),
+                None => q.box_clone(),
+            }
+        };
+        let all = with_feedback(plan.all.as_ref());
+        let any = plan.any.as_ref().map(|q| with_feedback(q.as_ref()));
         let pool =
             req.limit + RERANK_POOL + req.near_article.as_ref().map_or(0, |_| NEAR_ARTICLE_EXTRA);
         let mut hits: Vec<(Score, DocAddress)> = searcher.search_with_statistics_provider(
-            &plan.all,
+            &all,
             &TopDocs::with_limit(pool).order_by_score(),
-            &stats,
+            stats,
         )?;
         if hits.len() < pool
-            && let Some(any) = &plan.any
+            && let Some(any) = &any
         {
             let seen: HashSet<DocAddress> = hits.iter().map(|(_, a)| *a).collect();
             let more = searcher.search_with_statistics_provider(
                 any,
                 &TopDocs::with_limit(pool + hits.len()).order_by_score(),
-                &stats,
+                stats,
             )?;
             let room = pool - hits.len();
             hits.extend(
@@ -339,14 +531,12 @@ impl Engine {
             let more = searcher.search_with_statistics_provider(
                 &within,
                 &TopDocs::with_limit(EVIDENCE_PASSAGES).order_by_score(),
-                &stats,
+                stats,
             )?;
             hits.extend(more.into_iter().filter(|(_, a)| !seen.contains(a)));
         }
         // A question of stop words only has no norm: score against one word's worth.
-        let norm = plan.norm.max(1.0);
-        let place_stems: HashMap<&str, &HashSet<String>> =
-            places.iter().map(|p| (p.id.as_str(), &p.stems)).collect();
+        let norm = plan.norm.max(1.0) + feedback.map_or(0.0, |fb| fb.norm);
         let mut out = Vec::with_capacity(hits.len());
         for (bm25, addr) in hits {
             let doc: TantivyDocument = searcher.doc(addr)?;
@@ -360,9 +550,9 @@ impl Engine {
                 .filter_map(|v| v.as_str())
                 .map(str::to_string)
                 .collect();
-            let mut stems = stems_of(&mut analyzer, &[&title, &heading, &excerpt, &body]);
+            let mut stems = stems_of(analyzer, &[&title, &heading, &excerpt, &body]);
             stems.extend(stems_of(
-                &mut analyzer,
+                analyzer,
                 &tags.iter().map(String::as_str).collect::<Vec<_>>(),
             ));
             let category = text(&doc, f.category);
@@ -405,8 +595,7 @@ impl Engine {
         }
         // Best first; equal scores in a fixed order (older articles, then reading order).
         out.sort_by(|(ca, a), (cb, b)| b.score.total_cmp(&a.score).then_with(|| ca.cmp(cb)));
-        out.truncate(req.limit);
-        Ok(out.into_iter().map(|(_, h)| h).collect())
+        Ok(out)
     }
 }
 
@@ -500,6 +689,7 @@ mod tests {
                 near_article: None,
                 places: Vec::new(),
                 whole_articles: true,
+                feedback: true,
             })
             .unwrap()
     }
@@ -564,6 +754,7 @@ mod tests {
                     near_article: None,
                     places,
                     whole_articles: true,
+                    feedback: true,
                 })
                 .unwrap()
         };

@@ -413,7 +413,7 @@ pub(crate) struct PlanWord {
 }
 
 /// BM25's inverse document frequency.
-fn idf(df: u64, docs: u64) -> f32 {
+pub(crate) fn idf(df: u64, docs: u64) -> f32 {
     let (df, docs) = (df as f32, docs as f32);
     (1.0 + (docs - df + 0.5) / (df + 0.5)).ln()
 }

@@ -468,6 +468,9 @@ impl Job {
                 near_article: near,
                 places: super::docs::places(&self.state, &self.kb.id).await?,
                 whole_articles: true,
+                // A follow-up is searched with the question before it: feedback from that
+                // search would pull the answer back to the earlier question's pages.
+                feedback: self.previous_question().is_none(),
             })
             .await?;
         let root = hosted_root(&self.state, &self.kb);

@@ -242,6 +242,7 @@ pub async fn search(
             near_article: None,
             places: places(&state, &ctx.kb.id).await?,
             whole_articles: false,
+            feedback: false,
         })
         .await?;
     let names = Names::load(&state, &ctx).await?;
