@@ -2,6 +2,7 @@
 //! `tome_render::passages`), ranked with the same query rules as the article search, with scores
 //! on a 0–1 scale.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use tantivy::collector::TopDocs;
@@ -310,7 +311,9 @@ impl Engine {
             evidence: &evidence,
             place_stems: &place_stems,
         };
-        let mut out = self.rank(&ranking, None, &mut analyzer)?;
+        // Candidates read once, for both rankings.
+        let mut read = HashMap::new();
+        let mut out = self.rank(&ranking, None, &mut read, &mut analyzer)?;
         if req.feedback
             && let Some(feedback) =
                 self.feedback(&searcher, &scope, &plan, &out, &evidence, &mut analyzer)?
@@ -319,7 +322,7 @@ impl Engine {
             // the question alone made it (the relevance bar reads the best score): the second
             // ranking's scores are scaled so that its best is the first ranking's best.
             let first = out.first().map_or(0.0, |(_, h)| h.score);
-            out = self.rank(&ranking, Some(&feedback), &mut analyzer)?;
+            out = self.rank(&ranking, Some(&feedback), &mut read, &mut analyzer)?;
             let second = out.first().map_or(0.0, |(_, h)| h.score);
             if second > first {
                 for (_, h) in &mut out {
@@ -331,6 +334,10 @@ impl Engine {
         Ok(out.into_iter().map(|(_, h)| h).collect())
     }
 }
+
+/// A candidate as read from the index: its creation time, the passage (score not set) and
+/// the stems it holds.
+type Candidate = (String, PassageHit, HashSet<String>);
 
 /// What one ranking of a passage search reads.
 struct Ranking<'a> {
@@ -450,12 +457,62 @@ impl Engine {
         }))
     }
 
+    /// A candidate passage as stored (its score not set yet), with its creation time (for ties)
+    /// and the stems of what it holds: its text, its article's excerpt and tags, and its
+    /// category's and section's names.
+    fn read_passage(
+        &self,
+        searcher: &Searcher,
+        addr: DocAddress,
+        place_stems: &HashMap<&str, &HashSet<String>>,
+        analyzer: &mut TextAnalyzer,
+    ) -> Result<Candidate> {
+        let f = &self.fields;
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let title = text(&doc, f.title);
+        let heading = text(&doc, f.heading);
+        let body = text(&doc, f.body);
+        let excerpt = text(&doc, f.excerpt);
+        let tags: Vec<String> = doc
+            .get_all(f.tags)
+            .filter_map(|v| v.as_str())
+            .map(str::to_string)
+            .collect();
+        let mut stems = stems_of(analyzer, &[&title, &heading, &excerpt, &body]);
+        stems.extend(stems_of(
+            analyzer,
+            &tags.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        let category = text(&doc, f.category);
+        let section = text(&doc, f.section);
+        for id in [&category, &section] {
+            if let Some(names) = place_stems.get(id.as_str()) {
+                stems.extend(names.iter().cloned());
+            }
+        }
+        let anchor = text(&doc, f.anchor);
+        let hit = PassageHit {
+            article_id: text(&doc, f.id),
+            title,
+            heading,
+            anchor: (!anchor.is_empty()).then_some(anchor),
+            text: body,
+            excerpt,
+            tags,
+            category_id: category,
+            section_id: (section != NO_SECTION && !section.is_empty()).then_some(section),
+            score: 0.0,
+        };
+        Ok((text(&doc, f.created), hit, stems))
+    }
+
     /// Candidates of the plan (with the feedback words, if any) re-ranked and scored, best
     /// first, with each one's creation time (for ties).
     fn rank(
         &self,
         r: &Ranking,
         feedback: Option<&Feedback>,
+        read: &mut HashMap<DocAddress, Candidate>,
         analyzer: &mut TextAnalyzer,
     ) -> Result<Vec<(String, PassageHit)>> {
         let (searcher, stats, req, plan, evidence, place_stems) = (
@@ -539,57 +596,34 @@ impl Engine {
         let norm = plan.norm.max(1.0) + feedback.map_or(0.0, |fb| fb.norm);
         let mut out = Vec::with_capacity(hits.len());
         for (bm25, addr) in hits {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let article_id = text(&doc, f.id);
-            let title = text(&doc, f.title);
-            let heading = text(&doc, f.heading);
-            let body = text(&doc, f.body);
-            let excerpt = text(&doc, f.excerpt);
-            let tags: Vec<String> = doc
-                .get_all(f.tags)
-                .filter_map(|v| v.as_str())
-                .map(str::to_string)
-                .collect();
-            let mut stems = stems_of(analyzer, &[&title, &heading, &excerpt, &body]);
-            stems.extend(stems_of(
-                analyzer,
-                &tags.iter().map(String::as_str).collect::<Vec<_>>(),
-            ));
-            let category = text(&doc, f.category);
-            let section = text(&doc, f.section);
-            for id in [&category, &section] {
-                if let Some(names) = place_stems.get(id.as_str()) {
-                    stems.extend(names.iter().cloned());
+            let (created, hit, stems) = match read.entry(addr) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    e.insert(self.read_passage(searcher, addr, place_stems, analyzer)?)
                 }
-            }
-            let held = coverage(&plan.words, &stems);
+            };
+            let held = coverage(&plan.words, stems);
             // BM25 adds up what each word scores in each field, so one word in a passage's
             // title, heading and body can outscore three of the question's words in a body
             // ("make my script executable" would find the page titled `make`): weighing it by
             // the share of the question held ranks the passages that hold more of it first.
             // An article that holds the question as a whole lends its passages part of its
             // relevance (its share of the best article's score, [`ARTICLE_WEIGHT`]).
-            let whole = evidence.get(article_id.as_str()).copied().unwrap_or(0.0);
+            let whole = evidence
+                .get(hit.article_id.as_str())
+                .copied()
+                .unwrap_or(0.0);
             let bm25 = bm25 * held * (1.0 + ARTICLE_WEIGHT * whole);
             let mut score = bm25 / (bm25 + norm);
-            if req.near_article.as_deref() == Some(article_id.as_str()) {
+            if req.near_article.as_deref() == Some(hit.article_id.as_str()) {
                 score = (score * NEAR_ARTICLE_BOOST).min(1.0);
             }
-            let anchor = text(&doc, f.anchor);
             out.push((
-                text(&doc, f.created),
+                created.clone(),
                 PassageHit {
-                    article_id,
-                    title,
-                    heading,
-                    anchor: (!anchor.is_empty()).then_some(anchor),
-                    text: body,
-                    excerpt,
-                    tags,
-                    category_id: category,
-                    section_id: (section != NO_SECTION && !section.is_empty()).then_some(section),
                     // Three decimals, as clients compare them against `scoreThreshold`.
                     score: (score * 1000.0).round() / 1000.0,
+                    ..hit.clone()
                 },
             ));
         }
@@ -679,6 +713,11 @@ mod tests {
     }
 
     fn search(engine: &Engine, text: &str) -> Vec<PassageHit> {
+        search_with(engine, text, true)
+    }
+
+    /// The assistant's retrieval, with or without [`Engine::feedback`].
+    fn search_with(engine: &Engine, text: &str, feedback: bool) -> Vec<PassageHit> {
         engine
             .search_passages(&PassageRequest {
                 project_id: "prj_1".into(),
@@ -689,7 +728,7 @@ mod tests {
                 near_article: None,
                 places: Vec::new(),
                 whole_articles: true,
-                feedback: true,
+                feedback,
             })
             .unwrap()
     }
@@ -858,6 +897,69 @@ mod tests {
             "Keep old links working after you move pages."
         );
         assert_eq!(hits[0].tags, ["broken links"]);
+    }
+
+    #[test]
+    fn the_words_of_the_best_passages_find_the_page_they_name() {
+        // The guide's section answers in the question's words and names the page about it
+        // ("redirects"), which says it in its own words; two short pages hold as many of the
+        // question's words as that page does. Forty more pages make the guide's words rare.
+        let (engine, _) = Engine::open(None).unwrap();
+        let mut docs = vec![
+            article(
+                "kba_guide",
+                "Linking guide",
+                "Link pages to each other.\n\n## Moved pages\n\nWhen you move pages, old \
+                 URLs break: add redirects. Redirects keep bookmarks working.\n\n\
+                 ## Anchors\n\nAnchors link to headings.\n",
+            ),
+            article("kba_hidden", "Hidden pages", "Hidden pages keep working.\n"),
+            article("kba_pages", "Pages", "Pages keep their order.\n"),
+            article(
+                "kba_redirects",
+                "Redirects",
+                "Add redirects for old URLs.\n\n## Wildcards\n\nA wildcard redirect matches \
+                 many paths.\n",
+            ),
+        ];
+        for n in 0..40 {
+            docs.push(article(
+                &format!("kba_topic{n}"),
+                &format!("Topic {n}"),
+                "When you add a topic, it is listed with the others.\n",
+            ));
+        }
+        commit(&engine, &docs);
+        let question = "how do I keep the old URLs of moved pages working";
+        let plain = search_with(&engine, question, false);
+        let fed = search_with(&engine, question, true);
+        let ids = |hits: &[PassageHit]| {
+            hits.iter()
+                .map(|h| h.article_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            !ids(&plain).contains(&"kba_redirects".to_string()),
+            "{plain:#?}"
+        );
+        assert!(ids(&fed).contains(&"kba_redirects".to_string()), "{fed:#?}");
+        // The feedback re-ranks; the best score stays what the question alone earned.
+        assert_eq!(plain[0].article_id, "kba_guide");
+        assert!(fed[0].score <= plain[0].score, "{fed:#?} {plain:#?}");
+        // Deterministic: the same question, the same passages in the same order.
+        assert_eq!(search_with(&engine, question, true), fed);
+    }
+
+    #[test]
+    fn pages_of_one_passage_lend_no_feedback() {
+        // tldr-like pages: each is one passage, and the best of them are different commands.
+        let engine = engine();
+        for question in ["let the user execute it", "record the terminal to a file"] {
+            assert_eq!(
+                search_with(&engine, question, true),
+                search_with(&engine, question, false)
+            );
+        }
     }
 
     #[test]

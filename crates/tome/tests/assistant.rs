@@ -29,14 +29,14 @@ use serde_json::{Value, json};
 use support::{Server, cli_json, http, project_with_key};
 
 /// The goal for the share of answerable questions whose expected page is cited. The
-/// offline answerer falls one question short of it (79.3% measured, 73 of 92, see
+/// offline answerer reaches it by one question (80.4% measured, 74 of 92, see
 /// docs/assistant.md, "Relevance threshold"): it is printed with the result, and
 /// [`MIN_HIT_RATE`] guards what is reached.
 const GOAL_HIT_RATE: f64 = 0.80;
 /// Least share of answerable questions whose expected page must be cited: the measured level
-/// (79.3%, 73 of 92) less a couple of questions (71 of 92 pass), so that a change that loses
+/// (80.4%, 74 of 92) less a couple of questions (72 of 92 pass), so that a change that loses
 /// answers fails here.
-const MIN_HIT_RATE: f64 = 0.77;
+const MIN_HIT_RATE: f64 = 0.78;
 /// Least share of answerable questions that must be `answered`: 97.8% (90 of 92) measured, less
 /// a couple of questions (88 of 92 pass).
 const MIN_ANSWERED: f64 = 0.95;
