@@ -370,7 +370,10 @@ impl Engine {
     /// [`FEEDBACK_PASSAGES`] of them: the best passages of one-passage pages (every tldr page)
     /// are as many different commands, whose words drift away from the question. Words in more
     /// than [`FEEDBACK_MAX_DF`] of the KB's passages, short or with digits, say nothing about a
-    /// topic. `None` when no word qualifies.
+    /// topic. A question of one content word gets none: it names no topic that its best
+    /// passages could agree on ("windows?" would be read as whichever page has the most
+    /// passages among them, and a question that matches several pages alike is asked back).
+    /// `None` when no word qualifies.
     fn feedback(
         &self,
         searcher: &Searcher,
@@ -386,7 +389,7 @@ impl Engine {
             .take(FEEDBACK_PASSAGES)
             .filter(|h| evidence.contains_key(&h.article_id))
             .collect();
-        if read.is_empty() || scope.num_docs == 0 {
+        if read.is_empty() || scope.num_docs == 0 || plan.words.len() < 2 {
             return Ok(None);
         }
         let question: HashSet<&str> = plan
@@ -948,6 +951,11 @@ mod tests {
         assert!(fed[0].score <= plain[0].score, "{fed:#?} {plain:#?}");
         // Deterministic: the same question, the same passages in the same order.
         assert_eq!(search_with(&engine, question, true), fed);
+        // A question of one word names no topic to feed back.
+        assert_eq!(
+            search_with(&engine, "pages", true),
+            search_with(&engine, "pages", false)
+        );
     }
 
     #[test]
