@@ -23,12 +23,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientRequest, ErrorCode, GetExtensions, GetMeta, ProtocolVersion,
-    RequestId, ServerJsonRpcMessage,
+    CallToolRequest, ClientRequest, ErrorCode, GetExtensions, GetMeta, JsonRpcVersion2_0,
+    ProtocolVersion, RequestId, ServerJsonRpcMessage,
 };
 use rmcp::service::{RequestContext, RunningService, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::{Peer, RoleServer, ServerHandler, Service};
+use serde::Deserialize;
 
 /// The protocol version header, and the standard headers of SEP-2243 (lower case, as stored).
 const PROTOCOL_VERSION: &str = "mcp-protocol-version";
@@ -169,19 +170,42 @@ fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The body as a `tools/call` request whose `_meta` holds everything 2026-07-28 requires, for
 /// the tool the `Mcp-Name` header names.
 fn call_request(headers: &HeaderMap, body: &[u8]) -> Option<(ClientRequest, RequestId)> {
-    let ClientJsonRpcMessage::Request(request) = serde_json::from_slice(body).ok()? else {
+    let call: CallMessage = serde_json::from_slice(body).ok()?;
+    if call.result || call.error {
         return None;
-    };
-    let ClientRequest::CallToolRequest(call) = &request.request else {
-        return None;
-    };
-    let meta = request.request.get_meta();
+    }
+    let named = single(headers, MCP_NAME) == Some(call.request.params.name.as_ref());
+    let request = ClientRequest::CallToolRequest(call.request);
+    let meta = request.get_meta();
     let complete = meta.protocol_version() == Some(ProtocolVersion::V_2026_07_28)
         && meta
             .missing_required_keys(&ProtocolVersion::V_2026_07_28)
             .is_empty();
-    (complete && single(headers, MCP_NAME) == Some(call.params.name.as_ref()))
-        .then_some((request.request, request.id))
+    (named && complete).then_some((request, call.id))
+}
+
+/// A JSON-RPC request for `tools/call`, read straight into rmcp's own types: the envelope of
+/// `JsonRpcRequest` around a `CallToolRequest`. rmcp reads a message as any of its 4 kinds and a
+/// request as any of its 22 methods, trying each in turn (untagged enums, buffered); a
+/// `tools/call` request it reads is the same `CallToolRequest` this reads (no other method's
+/// type accepts the method name), but this costs a fifth of the instructions. rmcp's check that
+/// a request carries no `result` or `error` member is kept: such a message is not taken here.
+#[derive(Deserialize)]
+struct CallMessage {
+    #[allow(dead_code)]
+    jsonrpc: JsonRpcVersion2_0,
+    id: RequestId,
+    #[serde(default, deserialize_with = "present")]
+    result: bool,
+    #[serde(default, deserialize_with = "present")]
+    error: bool,
+    #[serde(flatten)]
+    request: CallToolRequest,
+}
+
+/// A member that is there, whatever its value (`null` too).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 /// The HTTP status rmcp's transport gives a stateless request's answer: an error of the

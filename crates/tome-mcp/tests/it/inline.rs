@@ -320,6 +320,19 @@ const DEVIATIONS: &[Deviation] = &[
     ),
     Deviation::Body(|b| b["jsonrpc"] = json!("1.0"), false),
     Deviation::Body(|b| b["extra"] = json!({"x": 1}), true),
+    Deviation::Body(|b| b["result"] = Value::Null, false),
+    Deviation::Body(|b| b["error"] = json!({"code": 1, "message": "x"}), false),
+    Deviation::Body(
+        |b| {
+            b.as_object_mut().unwrap().remove("method");
+        },
+        false,
+    ),
+    Deviation::Body(|b| b["id"] = json!(1.5), false),
+    Deviation::Body(|b| b["id"] = json!(-3), true),
+    Deviation::Body(|b| b["params"]["name"] = json!(7), false),
+    Deviation::Body(|b| b["params"]["task"] = json!({"ttl": 1000}), true),
+    Deviation::Body(|b| b["params"]["extra"] = json!(true), true),
     Deviation::Body(|b| b["method"] = json!("tools/list"), false),
     Deviation::Body(|b| b["params"]["name"] = json!("list_categories"), false),
     Deviation::Body(|b| b["params"]["arguments"] = json!("kb_1"), false),
