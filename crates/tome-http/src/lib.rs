@@ -43,10 +43,11 @@ pub fn app(state: AppState) -> Router {
     app_with(state, Router::new())
 }
 
-/// The whole application as a router, with `extra` routes beside the built-in ones (the MCP
-/// endpoints, which live in their own crate and dispatch to [`app`]). They sit under the same
-/// outer layers: metrics, 404/405 fallbacks, panic catcher, tracing and the hosted host's rewrite.
-pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
+/// The management API's and the documentation endpoints' routes, each with the layers that make
+/// its behaviour (key and rate limit, `source_managed`, the cache and search catch-up after
+/// writes; the docs gate): what [`app_with`] serves under its outer layers, and what
+/// [`in_process`] serves alone.
+fn operations(state: &AppState) -> (Router<AppState>, Router<AppState>) {
     let api = Router::new()
         .merge(routes::kb::router())
         .merge(routes::content::router())
@@ -95,6 +96,29 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
             state.clone(),
             docs::gate,
         ));
+    (api, docs)
+}
+
+/// The management API and the documentation endpoints for requests made in process (the MCP
+/// server's tool calls): the same routes, with the same layers on each, as [`app`] — but not
+/// the layers of an HTTP request from outside (tracing span, metrics, panic catcher, the
+/// `Vary` rewrite), which the request that carried the call has already passed.
+pub fn in_process(state: AppState) -> Router {
+    let (api, docs) = operations(&state);
+    Router::new()
+        .merge(api)
+        .merge(docs)
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// The whole application as a router, with `extra` routes beside the built-in ones (the MCP
+/// endpoints, which live in their own crate and dispatch to [`in_process`]). They sit under the same
+/// outer layers: metrics, 404/405 fallbacks, panic catcher, tracing and the hosted host's rewrite.
+pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
+    let (api, docs) = operations(&state);
     let hosted_host = hosted::hosted_authority(state.config.hosted_url.as_deref());
     let app = Router::new()
         .route("/healthz", get(healthz))

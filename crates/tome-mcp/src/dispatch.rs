@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -36,6 +37,9 @@ pub struct Caller {
 pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
+    /// The body as it was written, when it was JSON: the text of a tool result quotes it rather
+    /// than writing `body` out again.
+    pub raw: Option<Bytes>,
 }
 
 /// Sends one request through the router as `caller`.
@@ -72,12 +76,25 @@ pub async fn send(
         .await
         .map_err(|e| ErrorData::internal_error(format!("reading the answer: {e}"), None))?
         .to_bytes();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes)))
-    };
-    Ok(Answer { status, body })
+    if bytes.is_empty() {
+        return Ok(Answer {
+            status,
+            body: Value::Null,
+            raw: None,
+        });
+    }
+    Ok(match serde_json::from_slice(&bytes) {
+        Ok(body) => Answer {
+            status,
+            body,
+            raw: Some(bytes),
+        },
+        Err(_) => Answer {
+            status,
+            body: json!(String::from_utf8_lossy(&bytes)),
+            raw: None,
+        },
+    })
 }
 
 /// Calls a tool.
@@ -327,21 +344,33 @@ pub fn result_with(
     output: Output,
     answer: Answer,
 ) -> Result<CallToolResult, ErrorData> {
-    let Answer { status, body } = answer;
+    let Answer { status, body, raw } = answer;
     if status.is_success() {
-        let structured = match output {
+        // The JSON of the text is the REST body's own bytes where they hold exactly the
+        // structured result (the `data` of a lone `{"data": …}` envelope, or all of a whole
+        // body), else the structured result written out.
+        let raw = raw.as_deref().and_then(|r| std::str::from_utf8(r).ok());
+        let (structured, quoted) = match output {
             Output::Data => match body {
                 Value::Object(mut envelope) if envelope.contains_key("data") => {
-                    envelope.remove("data").unwrap_or_default()
+                    let lone = envelope.len() == 1;
+                    let data = envelope.remove("data").unwrap_or_default();
+                    let inner = raw
+                        .filter(|_| lone)
+                        .and_then(|r| r.strip_prefix("{\"data\":")?.strip_suffix('}'));
+                    (data, inner)
                 }
-                other => other,
+                other => (other, raw),
             },
-            Output::Whole => body,
-            Output::Results => json!({"results": body}),
-            Output::Deleted => json!({"deleted": true}),
+            Output::Whole => (body, raw),
+            Output::Results => (json!({"results": body}), None),
+            Output::Deleted => (json!({"deleted": true}), None),
         };
-        // The JSON is written once, into the text; the value moves into the result.
-        let text = format!("{}\n\n{structured}", summarize(tool, &structured));
+        let summary = summarize(tool, &structured);
+        let text = match quoted {
+            Some(json) => format!("{summary}\n\n{json}"),
+            None => format!("{summary}\n\n{structured}"),
+        };
         let mut result = CallToolResult::success(vec![Content::text(text)]);
         result.structured_content = Some(structured);
         return Ok(result);

@@ -26,6 +26,7 @@ use tome_http::error::ApiError;
 
 use crate::dispatch::Caller;
 use crate::docs::{PublicKb, PublicServer};
+use crate::inline::Inline;
 use crate::server::{Identity, Shared, TomeServer};
 
 /// The path of the protected-resource metadata document (RFC 9728).
@@ -33,6 +34,12 @@ pub const RESOURCE_METADATA: &str = "/.well-known/oauth-protected-resource";
 
 /// The MCP routes, to merge into Tome's router (`tome_http::service_with`).
 pub fn routes(state: &AppState) -> Router<AppState> {
+    routes_with(state, true)
+}
+
+/// [`routes`], with stateless `tools/call` requests answered in their own task ([`Inline`]) or,
+/// `inline` off, every request through rmcp's transport (the differential tests' oracle).
+pub fn routes_with(state: &AppState, inline: bool) -> Router<AppState> {
     let shared = Shared::new(state.clone());
     let origins = allowed_origins(state);
     let config = || {
@@ -54,8 +61,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 .enforce_origin_validation(),
         )
     };
+    let public_server = PublicServer::new(state.clone(), &shared.catalog);
     let public = {
-        let server = PublicServer::new(state.clone(), &shared.catalog);
+        let server = public_server.clone();
         StreamableHttpService::new(
             move || Ok(server.clone()),
             Arc::new(NeverSessionManager::default()),
@@ -65,6 +73,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let gate = Arc::new(Gate {
         state: state.clone(),
         origins,
+        inline: inline.then(|| Inline::new(TomeServer::new(shared.clone()))),
+    });
+    let public_gate_state = Arc::new(PublicGate {
+        state: state.clone(),
+        inline: inline.then(|| Inline::new(public_server)),
     });
     Router::new()
         .route_service(
@@ -77,7 +90,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/hc/{slug}/mcp",
             tower::ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
+                    public_gate_state,
                     public_gate,
                 ))
                 .service(public),
@@ -137,6 +150,28 @@ fn origin_matches(allowed: &[String], origin: &str) -> bool {
 struct Gate {
     state: AppState,
     origins: Vec<String>,
+    inline: Option<Inline<TomeServer>>,
+}
+
+struct PublicGate {
+    state: AppState,
+    inline: Option<Inline<PublicServer>>,
+}
+
+/// Answers the request in its own task when [`Inline`] takes it, else through rmcp's transport.
+async fn answer<S: rmcp::ServerHandler + Clone>(
+    inline: Option<&Inline<S>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let req = match inline {
+        Some(inline) => match inline.answer(req).await {
+            Ok(resp) => return resp,
+            Err(req) => req,
+        },
+        None => req,
+    };
+    next.run(req).await
 }
 
 /// `/mcp`: the origin check, then the key — 401 with `WWW-Authenticate` for none or an invalid
@@ -193,12 +228,17 @@ async fn key_gate(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -
         kind: cached.key.kind,
     };
     req.extensions_mut().insert(identity);
-    next.run(req).await
+    answer(gate.inline.as_ref(), req, next).await
 }
 
 /// `/hc/{slug}/mcp`: a public knowledge base only (404 otherwise, as its hosted pages), under
 /// the hosted pages' per-client rate limit.
-async fn public_gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn public_gate(
+    State(gate): State<Arc<PublicGate>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let state = &gate.state;
     if let Some(refused) = too_large(&req) {
         return refused;
     }
@@ -234,7 +274,7 @@ async fn public_gate(State(state): State<AppState>, mut req: Request, next: Next
         kb: Arc::new(kb),
         client,
     });
-    next.run(req).await
+    answer(gate.inline.as_ref(), req, next).await
 }
 
 /// A body announced (`Content-Length`) over the REST API's limit: 413 with Tome's error envelope

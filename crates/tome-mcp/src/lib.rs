@@ -13,16 +13,19 @@
 //! - [`server`]: the MCP handler (tools, resources, resource templates);
 //! - [`docs`]: documentation search and page, and the public help centre's server;
 //! - [`http`]: the endpoints, their gates (origin, key, public KB, rate limit) and the OAuth
-//!   protected-resource metadata.
+//!   protected-resource metadata;
+//! - [`inline`]: stateless 2026-07-28 `tools/call` requests answered by the same rmcp handler in
+//!   the request's own task, without rmcp's per-request service loop (checked against it).
 
 pub mod catalog;
 pub mod dispatch;
 pub mod docs;
 pub mod http;
+pub mod inline;
 pub mod prompts;
 pub mod server;
 
-pub use http::routes;
+pub use http::{routes, routes_with};
 pub use server::{Shared, TomeServer};
 
 /// Serves the management MCP server on stdin/stdout as `key`'s caller, until stdin closes.

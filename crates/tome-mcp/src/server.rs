@@ -35,14 +35,14 @@ const RESOURCE_PAGE: usize = 100;
 /// What every request of the management server shares.
 pub struct Shared {
     pub state: AppState,
-    /// The REST router tool calls are dispatched to.
+    /// The REST routes tool calls are dispatched to (`tome_http::in_process`).
     pub api: Router,
     pub catalog: Catalog,
 }
 
 impl Shared {
     pub fn new(state: AppState) -> Arc<Shared> {
-        let api = tome_http::app(state.clone());
+        let api = tome_http::in_process(state.clone());
         Arc::new(Shared {
             state,
             api,
@@ -128,7 +128,7 @@ impl TomeServer {
 
     /// A GET of the REST API as the caller; a REST error becomes a JSON-RPC error.
     async fn get(&self, identity: &Identity, uri: &str) -> Result<Value, ErrorData> {
-        let Answer { status, body } =
+        let Answer { status, body, .. } =
             dispatch::send(&self.shared.api, &identity.caller, Method::GET, uri, None).await?;
         if status.is_success() {
             return Ok(body);
@@ -181,6 +181,7 @@ impl TomeServer {
             _ => Some(Answer {
                 status: axum::http::StatusCode::UNAUTHORIZED,
                 body: json!({"error": {"code": "unauthorized", "message": "Invalid or revoked API key.", "details": {}}}),
+                raw: None,
             }),
         };
         let answer = match answer {
@@ -233,7 +234,8 @@ pub async fn read(resp: axum::response::Response) -> Result<Answer, ErrorData> {
         .map_err(|e| ErrorData::internal_error(e.to_string(), None))?
         .to_bytes();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Ok(Answer { status, body })
+    let raw = (!body.is_null()).then_some(bytes);
+    Ok(Answer { status, body, raw })
 }
 
 /// `tome://kb/{slug}/articles/{id}` and the other resource URIs.

@@ -6,6 +6,7 @@
 mod support;
 
 mod gate;
+mod inline;
 mod isolation;
 mod limits;
 mod parity;

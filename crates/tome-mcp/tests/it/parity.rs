@@ -352,6 +352,9 @@ async fn results_are_the_rest_data_and_cursors_pass_through() {
             }
             let text = r.result()["content"][0]["text"].as_str().unwrap();
             assert!(text.contains("More: pass cursor"), "{text}");
+            let (_, json_text) = text.split_once("\n\n").expect("summary, then JSON");
+            let parsed: serde_json::Value = serde_json::from_str(json_text).expect("JSON");
+            assert_eq!(&parsed, r.tool_ok());
         }
         assert_eq!(pages, 3);
 
@@ -368,6 +371,10 @@ async fn results_are_the_rest_data_and_cursors_pass_through() {
         assert_eq!(r.tool_ok(), rest.data());
         let text = r.result()["content"][0]["text"].as_str().unwrap();
         assert!(text.contains(&id), "{text}");
+        // The text is a summary line, then the result's JSON.
+        let (_, json_text) = text.split_once("\n\n").expect("summary, then JSON");
+        let parsed: serde_json::Value = serde_json::from_str(json_text).expect("JSON");
+        assert_eq!(&parsed, r.tool_ok());
         // A foreign or unknown ID is the REST 404.
         let r = c
             .call(

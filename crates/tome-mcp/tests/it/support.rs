@@ -46,6 +46,9 @@ impl Rev {
 
 pub struct TestApp {
     svc: tome_http::Service,
+    /// The same application with every MCP request answered by rmcp's transport
+    /// (`tome_mcp::routes_with(_, false)`): the oracle of `tome_mcp::inline`.
+    oracle: tome_http::Service,
     pub state: AppState,
     pub store: Arc<dyn Store>,
     /// The database; dropped (deleted) with the app.
@@ -221,7 +224,11 @@ pub fn mcp_request(path: &str, rev: Rev, key: Option<&str>, body: &Value) -> Req
     if let Some(k) = key {
         b = b.header("authorization", format!("Bearer {k}"));
     }
-    b.body(Body::from(body.to_string())).expect("request")
+    // As a client sends it: with its length (the inline path answers only such bodies).
+    let body = body.to_string();
+    b.header("content-length", body.len())
+        .body(Body::from(body))
+        .expect("request")
 }
 
 impl TestApp {
@@ -244,8 +251,10 @@ impl TestApp {
             .await
             .expect("state");
         let svc = tome_http::service_with(state.clone(), tome_mcp::routes(&state));
+        let oracle = tome_http::service_with(state.clone(), tome_mcp::routes_with(&state, false));
         TestApp {
             svc,
+            oracle,
             state,
             store,
             _db: db,
@@ -280,12 +289,21 @@ impl TestApp {
     }
 
     /// Sends a request as if from 127.0.0.1 (unless the request already names a peer).
-    pub async fn send(&self, mut req: Request<Body>) -> TestResponse {
+    pub async fn send(&self, req: Request<Body>) -> TestResponse {
+        Self::send_to(&self.svc, req).await
+    }
+
+    /// [`TestApp::send`] to the oracle: every MCP request through rmcp's transport.
+    pub async fn send_to_oracle(&self, req: Request<Body>) -> TestResponse {
+        Self::send_to(&self.oracle, req).await
+    }
+
+    async fn send_to(svc: &tome_http::Service, mut req: Request<Body>) -> TestResponse {
         let ext = req.extensions_mut();
         if ext.get::<ConnectInfo<SocketAddr>>().is_none() {
             ext.insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
         }
-        let resp = self.svc.clone().oneshot(req).await.expect("infallible");
+        let resp = svc.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
