@@ -32,43 +32,7 @@ struct Fixture {
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
-    let r = app
-        .post(
-            "/v1/kb",
-            json!({"title": "Help", "slug": "help", "is_public": true}),
-        )
-        .await;
-    r.assert_status(201);
-    let kb = id_of(&r);
-    let cat = app
-        .post(
-            &format!("/v1/kb/{kb}/categories"),
-            json!({"name": "Animals"}),
-        )
-        .await;
-    let cat = id_of(&cat);
-    let mut article = String::new();
-    for (title, body) in [
-        (
-            "Feeding the capybara",
-            "## Diet\n\nCapybaras graze on grasses and water plants.",
-        ),
-        (
-            "Capybara habitats",
-            "## Wetlands\n\nThey live near rivers and lakes.",
-        ),
-    ] {
-        let a = app
-            .post(
-                &format!("/v1/kb/{kb}/articles"),
-                json!({"category_id": cat, "title": title, "body": body, "status": "published"}),
-            )
-            .await;
-        a.assert_status(201);
-        if article.is_empty() {
-            article = id_of(&a);
-        }
-    }
+    let (kb, article, _draft) = crate::public::site(app, "help", true).await;
     let (_, other_key) = app.new_project("Other").await;
     let okb = app
         .call(
@@ -166,7 +130,7 @@ fn calls(app: &TestApp, f: &Fixture) -> Vec<Call> {
         admin("create_article", json!({"kb_id": f.kb})),
         admin("get_article", json!({"kb_id": 5, "article_id": f.article})),
         admin("no_such_tool", json!({})),
-        admin("search_docs", json!({"domain": f.slug, "query": "rivers"})),
+        admin("search_docs", json!({"domain": f.slug, "query": "grasses"})),
         public("search", json!({"query": "capybara", "pageSize": 1})),
         public("get_page", json!({"path": f.page})),
         public(

@@ -10,7 +10,7 @@ use tome_http::HttpConfig;
 use crate::support::{Client, Rev, TestApp, fresh_window, id_of, mcp_request, rpc, test_config};
 
 /// A KB with a published and a draft article: `(kb_id, published_id, draft_id)`.
-async fn site(app: &TestApp, slug: &str, public: bool) -> (String, String, String) {
+pub(crate) async fn site(app: &TestApp, slug: &str, public: bool) -> (String, String, String) {
     let r = app
         .post(
             "/v1/kb",
