@@ -325,6 +325,7 @@ impl Engine {
     ) -> Vec<TantivyDocument> {
         let f = &self.fields;
         let scope = scope_key(project_id, &a.kb_id, Kind::Passage);
+        let mut analyzer = crate::schema::en_analyzer();
         tome_render::passages(&a.body)
             .into_iter()
             .enumerate()
@@ -344,8 +345,9 @@ impl Engine {
                 }
                 // No `words`: the article's own document holds the same words, and passage search
                 // expands typos and prefixes with the article scope's dictionary.
+                let heading = passage_heading(&a.title, &p.trail);
                 d.add_text(f.title, &a.title);
-                d.add_text(f.heading, passage_heading(&a.title, &p.trail));
+                d.add_text(f.heading, &heading);
                 // The excerpt says what the whole page is about, as its title does: every
                 // passage holds it.
                 if let Some(e) = &a.excerpt {
@@ -355,6 +357,15 @@ impl Engine {
                     d.add_text(f.tags, t);
                 }
                 d.add_text(f.body, &p.text);
+                let texts = [
+                    &a.title,
+                    &heading,
+                    a.excerpt.as_deref().unwrap_or_default(),
+                    &p.text,
+                ]
+                .into_iter()
+                .chain(a.tags.iter().map(String::as_str));
+                d.add_text(f.stems, crate::passages::stems_text(&mut analyzer, texts));
                 d
             })
             .collect()

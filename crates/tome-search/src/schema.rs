@@ -22,7 +22,9 @@ use crate::tokenizer::WordTokenizer;
 /// passage's heading trail leaves out a first heading that repeats the article's title.
 /// 5: a passage holds its article's excerpt, and tags are stored (the assistant reads both as
 /// words of the page).
-pub const SCHEMA_VERSION: u64 = 5;
+/// 6: a passage stores the stems of its text (`stems`), which passage search re-ranks on,
+/// instead of analysing every candidate's text at query time.
+pub const SCHEMA_VERSION: u64 = 6;
 
 /// Name of the stemming analyzer.
 pub const EN: &str = "tome_en";
@@ -81,6 +83,10 @@ pub struct Fields {
     pub anchor: Field,
     /// All searchable text as folded words: the dictionary for typo and prefix expansion.
     pub words: Field,
+    /// A passage's distinct stems — of its title, heading, excerpt, body and tags, as the
+    /// stemming analyzer reads them — space-separated (stored only): what the passage re-rank
+    /// checks a question's words against.
+    pub stems: Field,
 }
 
 /// The `section` value of content that sits directly in its category.
@@ -121,6 +127,7 @@ impl Fields {
             heading: b.add_text_field("heading", text(true)),
             anchor: b.add_text_field("anchor", STORED),
             words: b.add_text_field("words", words),
+            stems: b.add_text_field("stems", STORED),
         };
         (b.build(), fields)
     }
@@ -145,6 +152,7 @@ impl Fields {
             heading: schema.get_field("heading")?,
             anchor: schema.get_field("anchor")?,
             words: schema.get_field("words")?,
+            stems: schema.get_field("stems")?,
         })
     }
 }
