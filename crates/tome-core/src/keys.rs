@@ -89,7 +89,8 @@ pub fn parse_api_key(presented: &str) -> Option<KeyKind> {
         return None;
     };
     let rest = &presented[kind.prefix().len()..];
-    if rest.len() != SECRET_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| BASE62.contains(&b)) {
+    // `BASE62` is exactly the ASCII letters and digits (a table lookup, not a scan per byte).
+    if rest.len() != SECRET_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;
     }
     let (body, sum) = presented.split_at(presented.len() - CHECKSUM_LEN);
@@ -109,9 +110,12 @@ pub fn generate_site_key() -> GeneratedKey {
 
 /// Whether a presented site key could be one of ours (shape only).
 pub fn is_site_key_shaped(presented: &str) -> bool {
-    presented
-        .strip_prefix("psk_")
-        .is_some_and(|rest| rest.len() == SECRET_LEN && rest.bytes().all(|b| LOWER36.contains(&b)))
+    presented.strip_prefix("psk_").is_some_and(|rest| {
+        rest.len() == SECRET_LEN
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
 }
 
 /// The stored form of a key: lowercase hex SHA-256. Keys carry ≥160 random bits, so a fast
@@ -129,13 +133,13 @@ fn checksum(body: &str) -> String {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
 }
 
 #[cfg(test)]
@@ -174,5 +178,29 @@ mod tests {
         let k = generate_site_key();
         assert!(is_site_key_shaped(&k.plaintext));
         assert_eq!(k.display_prefix.len(), 12);
+        assert!(!is_site_key_shaped(
+            &k.plaintext.to_uppercase().replace("PSK_", "psk_")
+        ));
+        assert!(!is_site_key_shaped("psk_abc"));
+    }
+
+    #[test]
+    fn a_key_of_other_characters_is_refused() {
+        let k = generate_api_key(KeyKind::Admin);
+        let mut bad = k.plaintext.clone();
+        bad.replace_range(10..11, "-");
+        assert_eq!(parse_api_key(&bad), None);
+        let mut bad = k.plaintext.clone();
+        bad.replace_range(10..11, "é");
+        assert_eq!(parse_api_key(&bad), None);
+    }
+
+    #[test]
+    fn the_stored_hash_is_lowercase_hex_sha256() {
+        // FIPS 180-2's "abc" vector.
+        assert_eq!(
+            hash_key("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }
