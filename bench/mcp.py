@@ -11,7 +11,11 @@ published), on the same server in one run:
      each time), every answer checked (the MCP `structuredContent` equal to the REST `data`);
   2. the server's CPU per call: each endpoint alone for one pass, `/proc/PID/stat` before and
      after;
-  3. throughput: `wrk` with bench/mcp.lua on each of the four, the same request bytes the first
+  3. latency again with `wrk -t1 -c1` (one connection, one request at a time, the same request
+     bytes): the Python client's own time is in part 1's figures, and it is not the same on both
+     sides — an MCP call has five more headers to write and twice the answer to read — so this
+     is the server's latency ratio with a client whose own cost is negligible;
+  4. throughput: `wrk` with bench/mcp.lua on each of the four, the same request bytes the first
      part checked; calls/s, wrk's p50/p99 under load, and server CPU per call.
 
 Standard library only.
@@ -330,7 +334,7 @@ class Bench:
         self.results[f"{name}_cpu_us"] = {"rest": statistics.fmean(r), "mcp": statistics.fmean(m)}
 
     # --- 3. throughput -------------------------------------------------------------------------
-    def wrk(self, label, lines, mode, tool=""):
+    def wrk(self, label, lines, mode, tool="", threads=None, connections=None):
         a = self.a
         path = os.path.join(a.work, f"{label}.txt")
         with open(path, "w") as f:
@@ -338,8 +342,8 @@ class Bench:
                 f.write(line + "\n")
         env = dict(os.environ, TOME_KEY=self.key, BENCH_LINES=path, BENCH_MODE=mode,
                    BENCH_TOOL=tool)
-        cmd = ["wrk", f"-t{a.threads}", f"-c{a.connections}", "--latency", "-s", a.lua,
-               f"http://{self.server.addr}"]
+        cmd = ["wrk", f"-t{threads or a.threads}", f"-c{connections or a.connections}", "--latency",
+               "-s", a.lua, f"http://{self.server.addr}"]
         subprocess.run(cmd[:1] + [f"-d{a.warmup}s"] + cmd[1:], env=env, capture_output=True,
                        check=True)
         c0 = self.server.cpu_seconds()
@@ -385,6 +389,17 @@ class Bench:
                       lambda i: self.mcp_call("get_article", self.mcp_get_body(i)))
         self.cpu_pass("search", self.queries, self.rest_search,
                       lambda q: self.mcp_call("search_articles", self.mcp_search_body(q)))
+        log(f"latency, one connection without Python: wrk -t1 -c1 -d{a.duration}s per endpoint")
+        for rnd in range(a.wrk_rounds):
+            sfx = f"_{rnd}"
+            self.wrk("rest_get_one" + sfx, [self.rest_get_path(i) for i in ids], "rest",
+                     threads=1, connections=1)
+            self.wrk("mcp_get_one" + sfx, [self.mcp_get_body(i) for i in ids], "mcp",
+                     "get_article", threads=1, connections=1)
+            self.wrk("rest_search_one" + sfx, [self.rest_search_path(q) for q in self.queries],
+                     "rest", threads=1, connections=1)
+            self.wrk("mcp_search_one" + sfx, [self.mcp_search_body(q) for q in self.queries],
+                     "mcp", "search_articles", threads=1, connections=1)
         log(f"throughput: wrk -t{a.threads} -c{a.connections} -d{a.duration}s per endpoint")
         for rnd in range(a.wrk_rounds):
             sfx = f"_{rnd}"
@@ -420,6 +435,22 @@ class Bench:
                 lines.append(f"| {label} | {s['n']:,} | {s['p50']:.3f} | {s['p90']:.3f} | "
                              f"{s['p99']:.3f} | {s['mean']:.3f} | {s['seq_rps']:,.0f} | "
                              f"{ratio[0]} | {ratio[1]} |")
+        lines += ["", f"Latency, one connection, one request at a time, without Python: `wrk -t1 -c1 "
+                  f"-d{a.duration}s --latency` (after a {a.warmup} s warm-up), {a.wrk_rounds} "
+                  "round(s), the four alternating (ms):", "",
+                  "| call | round | p50 | p99 | calls/s | MCP ÷ REST p50 | p99 |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for rnd in range(a.wrk_rounds):
+            for name in ("get", "search"):
+                rest = r[f"rest_{name}_one_{rnd}_wrk"]
+                for which in ("rest", "mcp"):
+                    w = r[f"{which}_{name}_one_{rnd}_wrk"]
+                    ratio = ("", "")
+                    if which == "mcp":
+                        ratio = (f"**{w['p50'] / rest['p50']:.2f}×**",
+                                 f"**{w['p99'] / rest['p99']:.2f}×**")
+                    lines.append(f"| {which} {name} | {rnd + 1} | {w['p50']:.3f} | {w['p99']:.3f} "
+                                 f"| {w['rps']:,.0f} | {ratio[0]} | {ratio[1]} |")
         lines += ["", "Server CPU per call, one client (µs; each endpoint alone, twice):", "",
                   "| call | REST | MCP | MCP ÷ REST |", "|---|---:|---:|---:|"]
         for name in ("get", "search"):

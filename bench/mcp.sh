@@ -5,7 +5,8 @@
 # holding 1,000 tldr pages:
 #   1. p50/p90/p99 latency, one client per protocol, one request at a time, the two alternating;
 #   2. server CPU per call;
-#   3. calls/s, p50/p99 under load and CPU per call with wrk (bench/mcp.lua).
+#   3. p50/p99 again with one wrk connection (`wrk -t1 -c1`): no Python client time in it;
+#   4. calls/s, p50/p99 under load and CPU per call with wrk (bench/mcp.lua).
 # Goal (issue 24): MCP within 1.3× of REST latency. See bench/README.md ("MCP"); the driver is
 # bench/mcp.py.
 #
