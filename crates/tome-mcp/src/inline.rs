@@ -46,7 +46,8 @@ pub struct Inline<S: ServerHandler> {
     /// one comes from a loop over a transport that is closed from the start; the loop ends at
     /// once and the peer stays usable as a context.
     peer: Peer<RoleServer>,
-    /// Keeps the (finished) loop's handle, so dropping it does not race the peer's creation.
+    /// The (finished) loop's handle, kept with the peer it made: dropping a `RunningService`
+    /// cancels its loop, and nothing here should depend on that being harmless.
     _loop: RunningService<RoleServer, S>,
 }
 
