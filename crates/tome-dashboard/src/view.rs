@@ -92,6 +92,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         format!("/dashboard/assets/{}", assets::assets().file(name))
     });
     env.add_filter("urlencode_component", |s: &str| encode_component(s));
+    env.add_filter("count", count);
     for &(name, source) in TEMPLATES {
         if let Err(e) = env.add_template(name, source) {
             tracing::error!(template = name, error = %e, "dashboard template does not parse");
@@ -102,6 +103,16 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// Adds templates of a page module to the environment. Each module lists its own; they are
 /// registered once, on first use, before any rendering.
+/// `{{ n|count("article") }}`: "1 article", "4 articles" (`{{ n|count("child", "children") }}`
+/// where adding an s is wrong).
+fn count(n: i64, one: &str, many: Option<&str>) -> String {
+    match (n, many) {
+        (1, _) => format!("1 {one}"),
+        (_, Some(many)) => format!("{n} {many}"),
+        (_, None) => format!("{n} {one}s"),
+    }
+}
+
 pub fn env() -> &'static Environment<'static> {
     &ENV
 }
@@ -341,4 +352,22 @@ pub fn too_many_requests(retry_after: u64) -> Response {
 /// Whether the request came over https (for cookies set outside [`Session`]).
 pub fn secure(state: &AppState, parts: &Parts) -> bool {
     is_secure(state, parts)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_read_as_english() {
+        let env = super::env();
+        let render = |n: i64| {
+            env.render_str(
+                "{{ n|count(\"article\") }}, {{ n|count(\"entry\", \"entries\") }}",
+                minijinja::context! { n },
+            )
+            .expect("the template renders")
+        };
+        assert_eq!(render(1), "1 article, 1 entry");
+        assert_eq!(render(0), "0 articles, 0 entries");
+        assert_eq!(render(4), "4 articles, 4 entries");
+    }
 }

@@ -93,6 +93,24 @@ async fn the_tree_shows_categories_sections_and_counts() {
 
     let cat = category(&app, &kb, "Billing <b>").await;
     let sec = section(&app, &kb, &cat, "Refunds").await;
+    let zero = article(
+        &app,
+        &kb,
+        json!({ "category_id": cat, "section_id": sec, "title": "Zero", "status": "draft" }),
+    )
+    .await;
+    // One of each reads in the singular.
+    b.visit(&format!("/dashboard/kb/{kb}"))
+        .await
+        .assert_contains("1 article: 0 published, 1 draft, 0 archived.")
+        .assert_contains("· 1 article · 0 FAQs");
+    app.api(
+        Method::DELETE,
+        &format!("/v1/kb/{kb}/articles/{zero}"),
+        None,
+    )
+    .await
+    .assert_status(204);
     for (title, status) in [("One", "published"), ("Two", "draft"), ("Three", "draft")] {
         article(
             &app,
