@@ -30,7 +30,10 @@ pub fn routes() -> Router<AppState> {
             "/dashboard/kb/{kb_id}/delete",
             get(delete_page).post(delete),
         )
-        .route("/dashboard/kb/{kb_id}/theme-preview", get(theme_preview))
+        .route(
+            "/dashboard/kb/{kb_id}/theme-preview",
+            get(theme_preview).post(theme_preview_posted),
+        )
 }
 
 fn kbs_nav() -> Nav {
@@ -356,17 +359,37 @@ async fn theme_preview(
     let query = req.uri().query().unwrap_or_default();
     if !query.is_empty() {
         let form = Form::parse(query.as_bytes());
-        let patch = pages::input::<KbInput>(body_of(&form, true, true))
-            .and_then(|input| input.into_patch().map_err(FormError::from));
-        match patch {
-            Ok(patch) => {
-                let now = kb.updated_at.clone();
-                patch.apply(&mut kb, &now);
-            }
-            Err(e) => return preview_refused(&e),
+        if let Err(e) = with_unsaved(&mut kb, &form) {
+            return preview_refused(&e);
         }
     }
     tome_http::hosted::preview_home(&state, kb).await
+}
+
+/// `POST /dashboard/kb/{kb_id}/theme-preview`: the same preview for the settings form's Preview
+/// button without JavaScript, which posts the whole form (its CSRF token included) into the
+/// frame — a GET would put the token in the URL. Checked like every post; changes nothing.
+async fn theme_preview_posted(
+    State(state): State<AppState>,
+    Path(kb_id): Path<String>,
+    posted: Posted,
+) -> Response {
+    let mut kb = match load_kb(&state, &posted.session, &kb_id).await {
+        Ok(kb) => kb,
+        Err(resp) => return resp,
+    };
+    if let Err(e) = with_unsaved(&mut kb, &posted.form) {
+        return preview_refused(&e);
+    }
+    tome_http::hosted::preview_home(&state, kb).await
+}
+
+/// `kb` with the settings form's unsaved values, checked as the API checks them.
+fn with_unsaved(kb: &mut tome_core::model::KnowledgeBase, form: &Form) -> Result<(), FormError> {
+    let patch = pages::input::<KbInput>(body_of(form, true, true))?.into_patch()?;
+    let now = kb.updated_at.clone();
+    patch.apply(kb, &now);
+    Ok(())
 }
 
 /// A preview whose values the API would refuse: the message, in the frame.

@@ -237,6 +237,34 @@ async fn the_theme_preview_renders_unsaved_settings_framable_only_here_and_css_i
         .await
         .assert_status(422)
         .assert_contains("Theme");
+    // Without JavaScript the Preview button posts the whole form into the frame (a GET would
+    // put the CSRF token in the URL): the same preview, checked like every post, nothing saved.
+    let settings = b.visit(&format!("/dashboard/kb/{id}/settings")).await;
+    settings.assert_contains(&format!("formaction=\"{preview}\""));
+    assert!(!settings.text.contains("formmethod=\"get\""));
+    b.submit(
+        &preview,
+        &[("title", "Posted title"), ("theme", "developer")],
+    )
+    .await
+    .assert_status(200)
+    .assert_contains("Posted title")
+    .assert_contains("developer.");
+    b.submit(&preview, &[("title", "T"), ("theme", "neon")])
+        .await
+        .assert_status(422);
+    b.post_raw(
+        &preview,
+        &[("title".into(), "Forged".into())],
+        &[("sec-fetch-site", "same-origin")],
+    )
+    .await
+    .assert_status(403);
+    let kb = app
+        .api(Method::GET, &format!("/v1/kb/{id}"), None)
+        .await
+        .json();
+    assert_eq!(kb["data"]["title"], "Help");
     // It needs the session.
     let mut stranger = app.browser();
     stranger.get(&preview).await.assert_status(303);
