@@ -5,28 +5,19 @@
 // them (a field's error is the element its aria-describedby names).
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import fs from 'node:fs';
+import { execFile } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { adminClient, freePort, HERE, launchBrowser, sleep } from './hosted-support.mjs';
+import { adminClient, HERE, launchBrowser, sleep, startTome } from './hosted-support.mjs';
 
 export { adminClient, launchBrowser, sleep };
 export const SCREENSHOTS = path.join(HERE, 'screenshots');
 const TOME_BIN = path.resolve(HERE, process.env.TOME_BIN || '../target/debug/tome');
-const HOST = '127.0.0.1';
 const PG_BASE = (process.env.TOME_TEST_DATABASE_URL || '').trim();
 
 /** The backends every dashboard test runs on: SQLite always, PostgreSQL when configured. */
 export const BACKENDS = PG_BASE ? ['sqlite', 'postgres'] : ['sqlite'];
-
-const children = new Set();
-process.on('exit', () => {
-  for (const c of children) {
-    try { c.kill('SIGKILL'); } catch { /* already gone */ }
-  }
-});
 
 function run(bin, args, env) {
   return new Promise((resolve, reject) => {
@@ -35,13 +26,6 @@ function run(bin, args, env) {
       else resolve(stdout);
     });
   });
-}
-
-/** The environment of a `tome` child: none of the developer's TOME_* settings. */
-function tomeEnv() {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOME_')));
-  env.TOME_LOG = 'warn';
-  return env;
 }
 
 let schemas = 0;
@@ -78,61 +62,14 @@ async function freshDatabase(backend) {
  *   stop, logs }. `extraArgs` go to `tome serve` (e.g. `--public-url https://…`).
  */
 export async function startDashboard(backend = 'sqlite', extraArgs = []) {
-  if (!fs.existsSync(TOME_BIN)) {
-    throw new Error(`tome binary not found at ${TOME_BIN}: run \`cargo build -p tome\` or set TOME_BIN`);
-  }
-  const env = tomeEnv();
-  let lastError;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const db = await freshDatabase(backend);
-    const port = await freePort();
-    const child = spawn(TOME_BIN, [
-      'serve', '--listen', `${HOST}:${port}`, ...db.args,
-      '--admin-rate-limit', '100000', '--hosted-rate-limit', '100000', ...extraArgs,
-    ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
-    const url = `http://${HOST}:${port}`;
-    const stop = async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => {
-          const t = setTimeout(() => { child.kill('SIGKILL'); r(); }, 5000);
-          child.once('exit', () => { clearTimeout(t); r(); });
-        });
-      }
-      children.delete(child);
-      await db.drop();
-      await fsp.rm(db.dataDir, { recursive: true, force: true });
-    };
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && child.exitCode === null) {
-      const key = /\btome_[0-9A-Za-z]{38}\b/.exec(out);
-      if (key) {
-        try {
-          if ((await fetch(`${url}/healthz`)).ok) {
-            return {
-              url,
-              key: key[0],
-              backend,
-              call: adminClient(url, key[0]),
-              /** Runs a `tome` command on this server's database. */
-              cli: (args) => run(TOME_BIN, [...args, ...db.args], env),
-              stop,
-              logs: () => err,
-            };
-          }
-        } catch { /* not listening yet */ }
-      }
-      await sleep(50);
-    }
-    lastError = new Error(`tome serve did not start on ${url}:\n${out}\n${err}`);
-    await stop();
-  }
-  throw lastError;
+  const tome = await startTome(extraArgs, () => freshDatabase(backend));
+  return {
+    ...tome,
+    backend,
+    call: adminClient(tome.url, tome.key),
+    /** Runs a `tome` command on this server's database. */
+    cli: (args) => run(TOME_BIN, [...args, ...tome.dbArgs], tome.env),
+  };
 }
 
 /** Signs `page` in through the sign-in form; resolves once the overview is shown. */

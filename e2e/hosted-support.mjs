@@ -40,16 +40,30 @@ export async function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts `tome serve` with a temp data dir; resolves to { url, key, stop }. */
-export async function startTome(extraArgs = []) {
-  if (!fs.existsSync(TOME_BIN)) throw new Error(`tome binary not found at ${TOME_BIN}`);
+/** A database for one server: a temp SQLite data dir. */
+async function tempDataDir() {
+  const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tome-e2e-'));
+  return { args: ['--data-dir', dataDir], dataDir, drop: async () => {} };
+}
+
+/**
+ * Starts `tome serve` on a free port with `extraArgs`; resolves to { url, key (the admin key it
+ * prints), dataDir, dbArgs (the database arguments, for `tome` commands on the same database),
+ * env, stop, logs }. `database()` makes each attempt's database — { args, dataDir, drop() } — a
+ * temp SQLite data dir unless given (the dashboard tests' PostgreSQL schemas).
+ */
+export async function startTome(extraArgs = [], database = tempDataDir) {
+  if (!fs.existsSync(TOME_BIN)) {
+    throw new Error(`tome binary not found at ${TOME_BIN}: run \`cargo build -p tome\` or set TOME_BIN`);
+  }
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOME_')));
   env.TOME_LOG = 'warn';
+  let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tome-hosted-e2e-'));
+    const db = await database();
     const port = await freePort();
     const child = spawn(TOME_BIN, [
-      'serve', '--listen', `${HOST}:${port}`, '--data-dir', dataDir,
+      'serve', '--listen', `${HOST}:${port}`, ...db.args,
       '--admin-rate-limit', '100000', '--hosted-rate-limit', '100000', ...extraArgs,
     ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -61,10 +75,14 @@ export async function startTome(extraArgs = []) {
     const stop = async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        await new Promise((r) => { const t = setTimeout(r, 5000); child.once('exit', () => { clearTimeout(t); r(); }); });
+        await new Promise((r) => {
+          const t = setTimeout(() => { child.kill('SIGKILL'); r(); }, 5000);
+          child.once('exit', () => { clearTimeout(t); r(); });
+        });
       }
       children.delete(child);
-      await fsp.rm(dataDir, { recursive: true, force: true });
+      await db.drop();
+      await fsp.rm(db.dataDir, { recursive: true, force: true });
     };
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && child.exitCode === null) {
@@ -72,16 +90,16 @@ export async function startTome(extraArgs = []) {
       if (key) {
         try {
           if ((await fetch(`${url}/healthz`)).ok) {
-            return { url, key: key[0], dataDir, stop, logs: () => err };
+            return { url, key: key[0], dataDir: db.dataDir, dbArgs: db.args, env, stop, logs: () => err };
           }
         } catch { /* not listening yet */ }
       }
       await sleep(50);
     }
+    lastError = new Error(`tome serve did not start on ${url}:\n${out}\n${err}`);
     await stop();
-    if (attempt === 2) throw new Error(`tome serve did not start:\n${out}\n${err}`);
   }
-  throw new Error('unreachable');
+  throw lastError;
 }
 
 /** A management-API client: call(method, route, body) → data. */
